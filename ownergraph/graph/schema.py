@@ -1,0 +1,135 @@
+"""The one declaration of the graph's data model, used by every store.
+
+Each node label has a key property (unique); each relationship type joins two labels.
+Types are the small set both engines share: STRING, INT64, DOUBLE, BOOL.
+Times are integer epoch seconds (``*_ts``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TYPES = ("STRING", "INT64", "DOUBLE", "BOOL")
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    type: str = "STRING"
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"unknown property type {self.type!r} for {self.name!r}")
+
+
+@dataclass(frozen=True)
+class NodeType:
+    label: str
+    key: str
+    props: tuple[Prop, ...]
+    indexes: tuple[str, ...] = ()
+
+    @property
+    def prop_names(self) -> list[str]:
+        return [p.name for p in self.props]
+
+    def prop(self, name: str) -> Prop:
+        for p in self.props:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.label} has no property {name!r}")
+
+
+@dataclass(frozen=True)
+class RelType:
+    type: str
+    src: str
+    dst: str
+    props: tuple[Prop, ...] = ()
+
+    @property
+    def prop_names(self) -> list[str]:
+        return [p.name for p in self.props]
+
+
+@dataclass(frozen=True)
+class Schema:
+    nodes: tuple[NodeType, ...]
+    rels: tuple[RelType, ...]
+
+    def node(self, label: str) -> NodeType:
+        for n in self.nodes:
+            if n.label == label:
+                return n
+        raise KeyError(f"unknown node label {label!r}")
+
+    def rel(self, rel_type: str) -> RelType:
+        for r in self.rels:
+            if r.type == rel_type:
+                return r
+        raise KeyError(f"unknown relationship type {rel_type!r}")
+
+
+def _p(spec: str) -> tuple[Prop, ...]:
+    """Parse ``"name:TYPE other"`` (type defaults to STRING) into props."""
+    out = []
+    for item in spec.split():
+        name, _, typ = item.partition(":")
+        out.append(Prop(name, typ or "STRING"))
+    return tuple(out)
+
+
+# Provenance carried by every derived edge: which method made it, with what confidence.
+PROVENANCE = "method confidence:DOUBLE"
+
+SCHEMA = Schema(
+    nodes=(
+        NodeType(
+            "Ad",
+            "id",
+            _p(
+                "id site url posted_ts:INT64 title body city state category price_usd:DOUBLE "
+                "name age:INT64 post_kind sponsored:BOOL n_locations:INT64 source"
+            ),
+            indexes=("posted_ts", "state"),
+        ),
+        NodeType("Phone", "number", _p("number region")),
+        NodeType("Email", "address", _p("address")),
+        NodeType("Location", "key", _p("key state city")),
+        NodeType("Author", "id", _p("id size:INT64 threshold:DOUBLE expected_precision:DOUBLE "
+                                    "model")),
+        NodeType("Tx", "txid", _p("txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
+                                  "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
+                                  "coinjoin:BOOL"),
+                 indexes=("first_seen_ts",)),
+        NodeType("Address", "address", _p("address processor:BOOL")),
+        NodeType("Wallet", "id", _p("id size:INT64 method")),
+        NodeType(
+            "Owner",
+            "id",
+            _p(
+                "id ads:INT64 states:INT64 cities:INT64 active_days:INT64 ads_per_day:DOUBLE "
+                "names:INT64 ages:INT64 phones:INT64 emails:INT64 wallets:INT64 "
+                "btc_spent:DOUBLE usd_spent:DOUBLE evidence score:DOUBLE flags reasons "
+                "method"
+            ),
+            indexes=("score",),
+        ),
+    ),
+    rels=(
+        RelType("HAS_PHONE", "Ad", "Phone", _p(PROVENANCE)),
+        RelType("HAS_EMAIL", "Ad", "Email", _p(PROVENANCE)),
+        RelType("POSTED_IN", "Ad", "Location"),
+        RelType("WRITTEN_BY", "Ad", "Author", _p("p:DOUBLE " + PROVENANCE)),
+        RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64")),
+        RelType("PAYS", "Tx", "Address", _p("sat:INT64 vout:INT64")),
+        RelType("IN_WALLET", "Address", "Wallet", _p(PROVENANCE)),
+        RelType(
+            "PAID_FOR",
+            "Tx",
+            "Ad",
+            _p("lag_s:INT64 usd_error:DOUBLE candidates:INT64 ambiguous:BOOL " + PROVENANCE),
+        ),
+        RelType("BELONGS_TO", "Ad", "Owner", _p(PROVENANCE)),
+    ),
+)

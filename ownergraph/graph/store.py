@@ -1,0 +1,166 @@
+"""The store interface every backend implements, and ``open_store`` to pick one.
+
+Writes take whole batches ("upsert these nodes / edges") so that each engine can use
+its own best path: LadybugDB de-duplicates against existing keys and COPYs what is new;
+Neo4j MERGEs in ``UNWIND $rows`` batches inside managed transactions. Reads are Cypher
+with parameters; results come back as a list of dicts or a DataFrame.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ownergraph.graph.schema import SCHEMA, NodeType, RelType, Schema
+
+Rows = pd.DataFrame | Iterable[Mapping[str, Any]]
+
+DEFAULT_STORE = "./data/graph.lbug"
+STORE_ENV = "OWNERGRAPH_STORE"
+
+
+class StoreError(RuntimeError):
+    """A store could not be opened or a write/read failed (message names the cause)."""
+
+
+def rows_frame(rows: Rows) -> pd.DataFrame:
+    """Rows as a DataFrame (a DataFrame is returned as is)."""
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    return pd.DataFrame(list(rows))
+
+
+def _coerce(df: pd.DataFrame, props: Iterable, label: str) -> pd.DataFrame:
+    """Keep declared columns only, in declared order, with declared dtypes."""
+    out = {}
+    for p in props:
+        col = df[p.name] if p.name in df.columns else pd.Series([None] * len(df), index=df.index)
+        if p.type == "INT64":
+            col = pd.to_numeric(col, errors="raise").astype("Int64")
+        elif p.type == "DOUBLE":
+            col = pd.to_numeric(col, errors="raise").astype("Float64")
+        elif p.type == "BOOL":
+            col = col.astype("boolean")
+        else:
+            col = col.astype("string")
+        out[p.name] = col
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def node_frame(node: NodeType, rows: Rows) -> pd.DataFrame:
+    """Validate and normalise node rows: key present and unique (last row wins)."""
+    df = rows_frame(rows)
+    if len(df) == 0:
+        return _coerce(pd.DataFrame(columns=[node.key]), node.props, node.label)
+    if node.key not in df.columns or df[node.key].isna().any():
+        raise StoreError(f"{node.label} rows need a non-null key {node.key!r}")
+    df = df.drop_duplicates(subset=[node.key], keep="last")
+    return _coerce(df, node.props, node.label)
+
+
+def edge_frame(rel: RelType, rows: Rows) -> pd.DataFrame:
+    """Validate and normalise edge rows: ``src``, ``dst`` keys plus declared props.
+
+    A (src, dst) pair appears once per relationship type (last row wins).
+    """
+    df = rows_frame(rows)
+    if len(df) == 0:
+        df = pd.DataFrame(columns=["src", "dst"])
+    for c in ("src", "dst"):
+        if c not in df.columns or df[c].isna().any():
+            raise StoreError(f"{rel.type} rows need non-null {c!r}")
+    df = df.drop_duplicates(subset=["src", "dst"], keep="last")
+    props = _coerce(df, rel.props, rel.type)
+    ends = pd.DataFrame(
+        {"src": df["src"].astype("string").values, "dst": df["dst"].astype("string").values}
+    )
+    return pd.concat([ends, props], axis=1)
+
+
+class Store(ABC):
+    """A graph store. Every write is idempotent: keys are merged, never duplicated."""
+
+    schema: Schema = SCHEMA
+    uri: str = ""
+
+    @abstractmethod
+    def init_schema(self) -> None:
+        """Create tables / constraints / indexes from the schema. Harmless to repeat."""
+
+    @abstractmethod
+    def upsert_nodes(self, label: str, rows: Rows) -> int:
+        """Create or update nodes by key; returns the number of rows written."""
+
+    @abstractmethod
+    def upsert_edges(self, rel_type: str, rows: Rows) -> int:
+        """Create or update edges; rows carry ``src`` and ``dst`` keys plus properties.
+
+        Both end nodes must exist; rows whose ends are missing raise ``StoreError``.
+        """
+
+    @abstractmethod
+    def delete_edges(self, rel_type: str) -> None:
+        """Delete every edge of a type (used when a derived result is replaced)."""
+
+    @abstractmethod
+    def delete_nodes(self, label: str) -> None:
+        """Delete every node of a label and its edges."""
+
+    @abstractmethod
+    def query(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> list[dict[str, Any]]:
+        """Run parameterized Cypher; read-only unless ``write`` is true."""
+
+    def query_df(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> pd.DataFrame:
+        return pd.DataFrame(self.query(cypher, params, write=write))
+
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per label and edges per relationship type."""
+        out: dict[str, int] = {}
+        for n in self.schema.nodes:
+            out[n.label] = int(self.query(f"MATCH (n:{n.label}) RETURN count(n) AS c")[0]["c"])
+        for r in self.schema.rels:
+            q = f"MATCH (:{r.src})-[e:{r.type}]->(:{r.dst}) RETURN count(e) AS c"
+            out[r.type] = int(self.query(q)[0]["c"])
+        return out
+
+    def keys(self, label: str) -> set[str]:
+        node = self.schema.node(label)
+        rows = self.query(f"MATCH (n:{label}) RETURN n.{node.key} AS k")
+        return {r["k"] for r in rows}
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(uri: str | None = None, **options: Any) -> Store:
+    """Open a store from a URI: a path (embedded LadybugDB) or ``neo4j://``/``bolt://``.
+
+    ``uri`` defaults to ``$OWNERGRAPH_STORE`` then ``./data/graph.lbug``. Neo4j credentials
+    come from ``NEO4J_USER``/``NEO4J_PASSWORD`` (never printed); database from
+    ``NEO4J_DATABASE`` (default ``neo4j``).
+    """
+    uri = uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme.startswith(("neo4j", "bolt")):
+        from ownergraph.graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore(uri, **options)
+    if scheme:
+        raise StoreError(f"unknown store scheme {scheme!r} in store URI (use a path or neo4j://)")
+    from ownergraph.graph.embedded import EmbeddedStore
+
+    return EmbeddedStore(uri, **options)
