@@ -96,12 +96,19 @@ SCHEMA = Schema(
         NodeType("Phone", "number", _p("number region")),
         NodeType("Email", "address", _p("address")),
         NodeType("Location", "key", _p("key state city")),
-        NodeType("Author", "id", _p("id size:INT64 threshold:DOUBLE expected_precision:DOUBLE "
-                                    "model")),
-        NodeType("Tx", "txid", _p("txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
-                                  "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
-                                  "coinjoin:BOOL"),
-                 indexes=("first_seen_ts",)),
+        NodeType(
+            "Author", "id", _p("id size:INT64 threshold:DOUBLE expected_precision:DOUBLE model")
+        ),
+        NodeType(
+            "Tx",
+            "txid",
+            _p(
+                "txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
+                "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
+                "coinjoin:BOOL"
+            ),
+            indexes=("first_seen_ts",),
+        ),
         NodeType("Address", "address", _p("address processor:BOOL")),
         NodeType("Wallet", "id", _p("id size:INT64 method")),
         NodeType(

@@ -35,18 +35,32 @@ def rows_frame(rows: Rows) -> pd.DataFrame:
 
 
 def _coerce(df: pd.DataFrame, props: Iterable, label: str) -> pd.DataFrame:
-    """Keep declared columns only, in declared order, with declared dtypes."""
+    """The given columns, in declared order, with declared dtypes.
+
+    Columns that are not given are left out (an upsert leaves them untouched on existing
+    nodes/edges); a column the schema does not declare is an error, never dropped silently.
+    """
+    props = list(props)
+    declared = {p.name for p in props}
+    unknown = [c for c in df.columns if c not in declared and c not in ("src", "dst")]
+    if unknown:
+        raise StoreError(f"{label}: properties not in the schema: {unknown}")
     out = {}
     for p in props:
-        col = df[p.name] if p.name in df.columns else pd.Series([None] * len(df), index=df.index)
-        if p.type == "INT64":
-            col = pd.to_numeric(col, errors="raise").astype("Int64")
-        elif p.type == "DOUBLE":
-            col = pd.to_numeric(col, errors="raise").astype("Float64")
-        elif p.type == "BOOL":
-            col = col.astype("boolean")
-        else:
-            col = col.astype("string")
+        if p.name not in df.columns:
+            continue
+        col = df[p.name]
+        try:
+            if p.type == "INT64":
+                col = pd.to_numeric(col, errors="raise").astype("Int64")
+            elif p.type == "DOUBLE":
+                col = pd.to_numeric(col, errors="raise").astype("Float64")
+            elif p.type == "BOOL":
+                col = col.astype("boolean")
+            else:
+                col = col.astype("string")
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{label}.{p.name}: values are not {p.type}: {exc}") from exc
         out[p.name] = col
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 

@@ -1,0 +1,239 @@
+"""The embedded store: LadybugDB (in-process, on disk, Cypher), no server needed.
+
+Writes follow the measured fast path (DESIGN.md): look up which keys already exist,
+``COPY`` the new rows from an Arrow table, and ``MATCH ... SET`` only the existing rows
+whose values differ. A re-load of the same data therefore writes nothing, and a load
+is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ladybug as lb
+import pandas as pd
+import pyarrow as pa
+
+from ownergraph.graph.schema import NodeType, RelType
+from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+
+LOOKUP_CHUNK = 50_000
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as plain Python dicts (pandas NA -> None)."""
+    obj = df.astype(object)
+    return obj.where(obj.notna(), None).to_dict("records")
+
+
+class EmbeddedStore(Store):
+    """A LadybugDB database at ``path`` (created if missing)."""
+
+    def __init__(self, path: str | Path, *, batch_size: int = 100_000) -> None:
+        self.uri = str(path)
+        self.batch_size = batch_size
+        Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = lb.Database(str(path))
+        except RuntimeError as exc:  # e.g. locked by another process, or not a database
+            raise StoreError(f"cannot open embedded store at {path}: {exc}") from exc
+        self._conn = lb.Connection(self._db)
+
+    # -- schema ---------------------------------------------------------------------
+    def init_schema(self) -> None:
+        for n in self.schema.nodes:
+            cols = ", ".join(f"{p.name} {p.type}" for p in n.props)
+            self._conn.execute(
+                f"CREATE NODE TABLE IF NOT EXISTS {n.label}({cols}, PRIMARY KEY({n.key}))"
+            )
+        for r in self.schema.rels:
+            cols = "".join(f", {p.name} {p.type}" for p in r.props)
+            self._conn.execute(
+                f"CREATE REL TABLE IF NOT EXISTS {r.type}(FROM {r.src} TO {r.dst}{cols})"
+            )
+        # LadybugDB indexes the primary key only; secondary indexes in the schema are
+        # Neo4j-side. A fresh connection avoids cached plans from before the DDL.
+        self._conn = lb.Connection(self._db)
+
+    # -- reads ----------------------------------------------------------------------
+    def query(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> list[dict[str, Any]]:
+        conn = self._conn
+        if write:
+            return self._run(cypher, params)
+        conn.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            return self._run(cypher, params)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def _run(self, cypher: str, params: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        try:
+            res = self._conn.execute(cypher, dict(params or {}))
+        except RuntimeError as exc:
+            raise StoreError(str(exc)) from exc
+        results = res if isinstance(res, list) else [res]
+        last = results[-1]
+        cols = last.get_column_names()
+        out = []
+        while last.has_next():
+            out.append(dict(zip(cols, last.get_next(), strict=True)))
+        return out
+
+    def query_df(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> pd.DataFrame:
+        rows = self.query(cypher, params, write=write)
+        return pd.DataFrame(rows)
+
+    # -- writes ---------------------------------------------------------------------
+    def _existing_nodes(self, node: NodeType, keys: list[str], cols: list[str]) -> pd.DataFrame:
+        ret = ", ".join(f"n.{c} AS {c}" for c in cols)
+        parts = []
+        for i in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[i : i + LOOKUP_CHUNK]
+            q = f"UNWIND $keys AS k MATCH (n:{node.label} {{{node.key}: k}}) RETURN {ret}"
+            parts.append(pd.DataFrame(self._run(q, {"keys": chunk}), columns=cols))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+    def upsert_nodes(self, label: str, rows: Rows) -> int:
+        node = self.schema.node(label)
+        df = node_frame(node, rows)
+        if df.empty:
+            return 0
+        cols = list(df.columns)
+        existing = self._existing_nodes(node, df[node.key].tolist(), cols)
+        is_old = df[node.key].isin(set(existing[node.key]))
+        new = df[~is_old]
+        if len(new):
+            full = new.reindex(columns=node.prop_names)  # columns not given: null
+            table = pa.Table.from_pandas(_typed(full, node.props), preserve_index=False)
+            self._copy(label, table)
+        changed = _changed_rows(df[is_old], existing, [node.key], cols)
+        if len(changed):
+            sets = ", ".join(f"n.{c} = r.{c}" for c in cols if c != node.key)
+            if sets:
+                q = f"UNWIND $rows AS r MATCH (n:{label} {{{node.key}: r.{node.key}}}) SET {sets}"
+                self._batched(q, _records(changed))
+        return len(df)
+
+    def _existing_edges(self, rel: RelType, df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        ret = "".join(f", e.{c} AS {c}" for c in cols)
+        srcs = sorted(set(df["src"]))
+        parts = []
+        for i in range(0, len(srcs), LOOKUP_CHUNK):
+            q = (
+                f"UNWIND $keys AS k MATCH (a:{rel.src} {{{src.key}: k}})-[e:{rel.type}]->"
+                f"(b:{rel.dst}) RETURN a.{src.key} AS src, b.{dst.key} AS dst{ret}"
+            )
+            parts.append(
+                pd.DataFrame(
+                    self._run(q, {"keys": srcs[i : i + LOOKUP_CHUNK]}),
+                    columns=["src", "dst", *cols],
+                )
+            )
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def upsert_edges(self, rel_type: str, rows: Rows) -> int:
+        rel = self.schema.rel(rel_type)
+        df = edge_frame(rel, rows)
+        if df.empty:
+            return 0
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        for end, node in (("src", src), ("dst", dst)):
+            keys = sorted(set(df[end]))
+            found = set(self._existing_nodes(node, keys, [node.key])[node.key])
+            missing = [k for k in keys if k not in found]
+            if missing:
+                raise StoreError(
+                    f"{rel_type}: {len(missing)} {end} keys have no {node.label} node, "
+                    f"e.g. {missing[:3]}"
+                )
+        props = [c for c in df.columns if c not in ("src", "dst")]
+        existing = self._existing_edges(rel, df, props)
+        pairs = set(zip(existing.get("src", []), existing.get("dst", []), strict=True))
+        is_old = pd.Series(
+            [(s, d) in pairs for s, d in zip(df["src"], df["dst"], strict=True)], index=df.index
+        )
+        new = df[~is_old]
+        if len(new):
+            full = new.reindex(columns=["src", "dst", *rel.prop_names])
+            table = pa.Table.from_pandas(_typed(full, rel.props, ends=True), preserve_index=False)
+            self._copy(rel_type, table)
+        changed = _changed_rows(df[is_old], existing, ["src", "dst"], props)
+        if len(changed) and props:
+            sets = ", ".join(f"e.{c} = r.{c}" for c in props)
+            q = (
+                f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
+                f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
+                f"MATCH (a)-[e:{rel.type}]->(b) SET {sets}"
+            )
+            self._batched(q, _records(changed))
+        return len(df)
+
+    def delete_edges(self, rel_type: str) -> None:
+        rel = self.schema.rel(rel_type)
+        self._run(f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) DELETE e", None)
+
+    def delete_nodes(self, label: str) -> None:
+        self.schema.node(label)
+        self._run(f"MATCH (n:{label}) DETACH DELETE n", None)
+
+    def _copy(self, table_name: str, table: pa.Table) -> None:
+        for i in range(0, table.num_rows, self.batch_size):
+            part = table.slice(i, self.batch_size)  # noqa: F841 - referenced by COPY below
+            try:
+                self._conn.execute(f"COPY {table_name} FROM part")
+            except RuntimeError as exc:
+                raise StoreError(f"COPY into {table_name} failed: {exc}") from exc
+
+    def _batched(self, cypher: str, rows: list[dict[str, Any]]) -> None:
+        for i in range(0, len(rows), self.batch_size):
+            self._run(cypher, {"rows": rows[i : i + self.batch_size]})
+
+    def close(self) -> None:
+        conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
+        if conn is not None:
+            conn.close()
+            self._conn = None  # type: ignore[assignment]
+        if db is not None:
+            db.close()
+            self._db = None  # type: ignore[assignment]
+
+
+def _typed(df: pd.DataFrame, props: tuple, ends: bool = False) -> pd.DataFrame:
+    """Give every declared column its Arrow-friendly nullable dtype (all-null included)."""
+    out = df.copy()
+    kinds = {"INT64": "Int64", "DOUBLE": "Float64", "BOOL": "boolean", "STRING": "string"}
+    for p in props:
+        out[p.name] = out[p.name].astype(kinds[p.type])
+    if ends:
+        out["src"] = out["src"].astype("string")
+        out["dst"] = out["dst"].astype("string")
+    return out
+
+
+def _changed_rows(
+    given: pd.DataFrame, existing: pd.DataFrame, keys: list[str], cols: list[str]
+) -> pd.DataFrame:
+    """Rows of ``given`` whose non-key values differ from the stored ones (vectorised)."""
+    values = [c for c in cols if c not in keys]
+    if given.empty or not values:
+        return given.iloc[0:0]
+    old = existing.drop_duplicates(subset=keys).astype({k: "string" for k in keys})
+    new = given.astype({k: "string" for k in keys})
+    both = new.merge(old, on=keys, how="left", suffixes=("", "__old"))
+    differs = pd.Series(False, index=both.index)
+    for c in values:
+        a, b = both[c], both[f"{c}__old"]
+        a_na, b_na = a.isna(), b.isna()
+        try:
+            eq = (a.astype(object) == b.astype(object)).fillna(False).astype(bool)
+        except (TypeError, ValueError):
+            eq = pd.Series([x == y for x, y in zip(a, b, strict=True)], index=both.index)
+        differs |= ~((a_na & b_na) | (~a_na & ~b_na & eq))
+    return given[differs.to_numpy()]

@@ -1,0 +1,190 @@
+"""The Neo4j 5 store: official driver, managed transactions, ``UNWIND $rows`` batches.
+
+Uniqueness constraints and indexes come from the same schema declaration as the
+embedded store. Writes MERGE on the key in batches (default 10,000 rows) inside
+managed transactions, which the driver retries on transient faults; reads run in
+read transactions, so the server refuses writes unless ``write=True``.
+Credentials come from the environment (``NEO4J_USER``, ``NEO4J_PASSWORD``) and are
+never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from neo4j import GraphDatabase, Query
+from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+
+DEFAULT_BATCH = 10_000
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    obj = df.astype(object)
+    return obj.where(obj.notna(), None).to_dict("records")
+
+
+def _redact_uri(uri: str) -> str:
+    """The URI without any user:password@ part."""
+    scheme, sep, rest = uri.partition("://")
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else uri
+
+
+class Neo4jStore(Store):
+    """A Neo4j database reached over Bolt."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        retry_seconds: float | None = None,
+        connect_timeout: float = 30.0,
+    ) -> None:
+        self.uri = _redact_uri(uri)
+        self.database = database or os.environ.get("NEO4J_DATABASE", "neo4j")
+        self.batch_size = batch_size
+        user = user if user is not None else os.environ.get("NEO4J_USER", "neo4j")
+        password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+        auth = (user, password) if password else None
+        retry = retry_seconds
+        if retry is None:
+            retry = float(os.environ.get("OWNERGRAPH_NEO4J_RETRY_SECONDS", "60"))
+        self._driver = GraphDatabase.driver(
+            uri, auth=auth, max_transaction_retry_time=retry, connection_timeout=connect_timeout
+        )
+        self._wait_until_up(retry)
+
+    def _wait_until_up(self, seconds: float) -> None:
+        deadline = time.monotonic() + max(seconds, 1.0)
+        delay = 0.5
+        while True:
+            try:
+                self._driver.verify_connectivity()
+                return
+            except AuthError as exc:
+                self._driver.close()
+                raise StoreError(f"Neo4j at {self.uri} refused the credentials") from exc
+            except (ServiceUnavailable, SessionExpired, OSError) as exc:
+                if time.monotonic() >= deadline:
+                    self._driver.close()
+                    raise StoreError(
+                        f"Neo4j at {self.uri} is not reachable after {seconds:.0f}s: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # -- schema ---------------------------------------------------------------------
+    def init_schema(self) -> None:
+        stmts = []
+        for n in self.schema.nodes:
+            stmts.append(
+                f"CREATE CONSTRAINT {n.label.lower()}_{n.key} IF NOT EXISTS "
+                f"FOR (n:{n.label}) REQUIRE n.{n.key} IS UNIQUE"
+            )
+            for prop in n.indexes:
+                stmts.append(
+                    f"CREATE INDEX {n.label.lower()}_{prop} IF NOT EXISTS "
+                    f"FOR (n:{n.label}) ON (n.{prop})"
+                )
+        for s in stmts:
+            self._execute(s, None, write=True)
+        self._execute("CALL db.awaitIndexes(300)", None, write=True)
+
+    # -- reads ----------------------------------------------------------------------
+    def _execute(
+        self, cypher: str, params: Mapping[str, Any] | None, *, write: bool
+    ) -> list[dict[str, Any]]:
+        def work(tx: Any) -> list[dict[str, Any]]:
+            return [r.data() for r in tx.run(Query(cypher), dict(params or {}))]
+
+        try:
+            with self._driver.session(database=self.database) as session:
+                run = session.execute_write if write else session.execute_read
+                return run(work)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise StoreError(f"Neo4j at {self.uri} is unavailable: {exc}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"{exc.code}: {exc.message}") from exc
+
+    def query(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> list[dict[str, Any]]:
+        return self._execute(cypher, params, write=write)
+
+    # -- writes ---------------------------------------------------------------------
+    def _batched(self, cypher: str, rows: list[dict[str, Any]]) -> None:
+        for i in range(0, len(rows), self.batch_size):
+            self._execute(cypher, {"rows": rows[i : i + self.batch_size]}, write=True)
+
+    def upsert_nodes(self, label: str, rows: Rows) -> int:
+        node = self.schema.node(label)
+        df = node_frame(node, rows)
+        if df.empty:
+            return 0
+        q = f"UNWIND $rows AS r MERGE (n:{label} {{{node.key}: r.{node.key}}}) SET n += r"
+        self._batched(q, _records(df))
+        return len(df)
+
+    def upsert_edges(self, rel_type: str, rows: Rows) -> int:
+        rel = self.schema.rel(rel_type)
+        df = edge_frame(rel, rows)
+        if df.empty:
+            return 0
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        for end, node in (("src", src), ("dst", dst)):
+            keys = sorted(set(df[end]))
+            found = self._execute(
+                f"UNWIND $keys AS k MATCH (n:{node.label} {{{node.key}: k}}) RETURN k",
+                {"keys": keys},
+                write=False,
+            )
+            missing = sorted(set(keys) - {r["k"] for r in found})
+            if missing:
+                raise StoreError(
+                    f"{rel_type}: {len(missing)} {end} keys have no {node.label} node, "
+                    f"e.g. {missing[:3]}"
+                )
+        props = [c for c in df.columns if c not in ("src", "dst")]
+        recs = [
+            {"src": r["src"], "dst": r["dst"], "props": {c: r[c] for c in props}}
+            for r in _records(df)
+        ]
+        q = (
+            f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
+            f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
+            f"MERGE (a)-[e:{rel.type}]->(b) SET e += r.props"
+        )
+        self._batched(q, recs)
+        return len(df)
+
+    def delete_edges(self, rel_type: str) -> None:
+        rel = self.schema.rel(rel_type)
+        self._delete(f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst})", "e")
+
+    def delete_nodes(self, label: str) -> None:
+        self.schema.node(label)
+        self._delete(f"MATCH (n:{label})", "n", detach=True)
+
+    def _delete(self, match: str, var: str, *, detach: bool = False) -> None:
+        """Delete in bounded batches so a large delete does not exhaust server memory."""
+        verb = "DETACH DELETE" if detach else "DELETE"
+        while True:
+            rows = self._execute(
+                f"{match} WITH {var} LIMIT $n {verb} {var} RETURN count(*) AS c",
+                {"n": self.batch_size},
+                write=True,
+            )
+            if not rows or rows[0]["c"] == 0:
+                return
+
+    def close(self) -> None:
+        self._driver.close()
