@@ -31,6 +31,8 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created if missing)."""
 
+    dialect = "ladybug"
+
     def __init__(self, path: str | Path, *, batch_size: int = 100_000) -> None:
         self.uri = str(path)
         self.batch_size = batch_size

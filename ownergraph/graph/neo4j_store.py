@@ -38,6 +38,8 @@ def _redact_uri(uri: str) -> str:
 class Neo4jStore(Store):
     """A Neo4j database reached over Bolt."""
 
+    dialect = "neo4j"
+
     def __init__(
         self,
         uri: str,

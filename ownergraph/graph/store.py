@@ -100,6 +100,7 @@ class Store(ABC):
 
     schema: Schema = SCHEMA
     uri: str = ""
+    dialect: str = ""  # "ladybug" or "neo4j": picks named-query variants
 
     @abstractmethod
     def init_schema(self) -> None:
