@@ -33,9 +33,12 @@ class EmbeddedStore(Store):
 
     dialect = "ladybug"
 
-    def __init__(self, path: str | Path, *, batch_size: int = 100_000) -> None:
+    def __init__(
+        self, path: str | Path, *, copy_batch: int = 1_000_000, batch_size: int = 10_000
+    ) -> None:
         self.uri = str(path)
-        self.batch_size = batch_size
+        self.copy_batch = copy_batch  # rows per COPY (large COPYs are faster per row)
+        self.batch_size = batch_size  # rows per UNWIND ... SET update
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = lb.Database(str(path))
@@ -186,8 +189,8 @@ class EmbeddedStore(Store):
         self._run(f"MATCH (n:{label}) DETACH DELETE n", None)
 
     def _copy(self, table_name: str, table: pa.Table) -> None:
-        for i in range(0, table.num_rows, self.batch_size):
-            part = table.slice(i, self.batch_size)  # noqa: F841 - referenced by COPY below
+        for i in range(0, table.num_rows, self.copy_batch):
+            part = table.slice(i, self.copy_batch)  # noqa: F841 - referenced by COPY below
             try:
                 self._conn.execute(f"COPY {table_name} FROM part")
             except RuntimeError as exc:

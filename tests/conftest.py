@@ -1,0 +1,99 @@
+"""Shared fixtures: real stores only (embedded LadybugDB, and a real Neo4j 5.26 server).
+
+Neo4j: ``NEO4J_URI`` names a running server; without it the session starts the dev
+server from ``neo4j-dev/`` (Maven Central jars, no Docker). With ``CI=true`` a Neo4j
+or browser test that would be skipped fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ownergraph.graph.embedded import EmbeddedStore
+from ownergraph.graph.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+MUST_RUN = ("neo4j", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "neo4j_store" in fixtures or "neo4j_uri" in fixtures:
+            item.add_marker(pytest.mark.neo4j)
+        if "store" in fixtures and "[neo4j" in item.nodeid:
+            item.add_marker(pytest.mark.neo4j)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in MUST_RUN):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which is a failure here: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder (../shared/data); tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (real data is not part of the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    uri = os.environ.get("NEO4J_URI")
+    if uri:
+        yield uri
+        return
+    script = ROOT / "neo4j-dev" / "neo4j-dev"
+    if not script.exists():
+        pytest.skip("no NEO4J_URI and no neo4j-dev/ script to start a server")
+    port = os.environ.get("NEO4J_DEV_PORT", "7687")
+    started = subprocess.run([str(script), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.skip(f"could not start the Neo4j dev server: {started.stderr[-2000:]}")
+    yield f"bolt://127.0.0.1:{port}"
+    # Leave a server we did not start running; stop the one we started.
+    if "already running" not in started.stdout:
+        subprocess.run([str(script), "stop"], capture_output=True)
+
+
+@pytest.fixture
+def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    store = EmbeddedStore(tmp_path / "graph.lbug")
+    store.init_schema()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def neo4j_store(neo4j_uri: str) -> Iterator[Store]:
+    from ownergraph.graph.neo4j_store import Neo4jStore
+
+    store = Neo4jStore(neo4j_uri)
+    _wipe(store)
+    store.init_schema()
+    yield store
+    store.close()
+
+
+def _wipe(store: Store) -> None:
+    while store.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c",
+                      write=True)[0]["c"]:
+        pass
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """The same test on both stores."""
+    return request.getfixturevalue(f"{request.param}_store")

@@ -1,0 +1,103 @@
+"""The store interface on both real engines: schema, idempotent upserts, read-only reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from ownergraph.graph.schema import SCHEMA
+from ownergraph.graph.store import StoreError
+
+
+def nonzero(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if v}
+
+
+def test_init_schema_twice_is_harmless(store):
+    store.init_schema()
+    store.init_schema()
+    assert set(store.counts()) == {n.label for n in SCHEMA.nodes} | {r.type for r in SCHEMA.rels}
+
+
+def test_upsert_nodes_merges_keys_and_updates_given_columns_only(store):
+    store.upsert_nodes("Ad", [{"id": "a1", "posted_ts": 100, "title": "t1", "state": "NV"},
+                              {"id": "a2", "posted_ts": 200}])
+    store.upsert_nodes("Ad", [{"id": "a1", "title": "changed"}, {"id": "a3"}])
+    rows = store.query("MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.posted_ts AS ts, "
+                       "a.state AS state ORDER BY id")
+    assert rows == [
+        {"id": "a1", "title": "changed", "ts": 100, "state": "NV"},
+        {"id": "a2", "title": None, "ts": 200, "state": None},
+        {"id": "a3", "title": None, "ts": None, "state": None},
+    ]
+
+
+def test_duplicate_keys_in_one_batch_keep_the_last_row(store):
+    store.upsert_nodes("Phone", [{"number": "+1", "region": "US"}, {"number": "+1", "region": "CA"}])
+    assert store.query("MATCH (p:Phone) RETURN p.region AS r") == [{"r": "CA"}]
+
+
+def test_upsert_edges_is_idempotent_and_updates_properties(store):
+    store.upsert_nodes("Ad", [{"id": "a1"}, {"id": "a2"}])
+    store.upsert_nodes("Phone", [{"number": "+17025550147"}])
+    edges = [{"src": "a1", "dst": "+17025550147", "method": "plain", "confidence": 1.0},
+             {"src": "a2", "dst": "+17025550147", "method": "words", "confidence": 0.8}]
+    store.upsert_edges("HAS_PHONE", edges)
+    store.upsert_edges("HAS_PHONE", edges)
+    store.upsert_edges("HAS_PHONE", [{"src": "a2", "dst": "+17025550147", "method": "words",
+                                      "confidence": 0.9}])
+    assert nonzero(store.counts()) == {"Ad": 2, "Phone": 1, "HAS_PHONE": 2}
+    rows = store.query("MATCH (a:Ad)-[e:HAS_PHONE]->(:Phone) RETURN a.id AS id, "
+                       "e.confidence AS c ORDER BY id")
+    assert rows == [{"id": "a1", "c": 1.0}, {"id": "a2", "c": 0.9}]
+
+
+def test_edges_to_missing_nodes_are_an_error_naming_the_keys(store):
+    store.upsert_nodes("Phone", [{"number": "+1"}])
+    with pytest.raises(StoreError, match="src keys have no Ad node"):
+        store.upsert_edges("HAS_PHONE", [{"src": "nope", "dst": "+1"}])
+
+
+def test_unknown_property_is_an_error_not_a_silent_drop(store):
+    with pytest.raises(StoreError, match="not in the schema"):
+        store.upsert_nodes("Ad", [{"id": "a1", "colour": "red"}])
+
+
+def test_wrong_type_is_an_error(store):
+    with pytest.raises(StoreError, match="posted_ts"):
+        store.upsert_nodes("Ad", [{"id": "a1", "posted_ts": "yesterday"}])
+
+
+def test_reads_are_read_only_unless_write(store):
+    with pytest.raises(StoreError):
+        store.query("CREATE (:Phone {number: 'x'})")
+    assert store.counts()["Phone"] == 0
+    store.query("CREATE (:Phone {number: 'x'})", write=True)
+    assert store.counts()["Phone"] == 1
+
+
+def test_parameter_values_are_data_not_cypher(store):
+    evil = "x'}) DETACH DELETE n //"
+    store.upsert_nodes("Phone", [{"number": "+1"}])
+    rows = store.query("MATCH (p:Phone {number: $n}) RETURN p.number AS n", {"n": evil})
+    assert rows == []
+    store.upsert_nodes("Phone", [{"number": evil}])
+    assert store.query("MATCH (p:Phone {number: $n}) RETURN p.number AS n", {"n": evil}) == [
+        {"n": evil}]
+    assert store.counts()["Phone"] == 2
+
+
+def test_delete_edges_and_nodes(store):
+    store.upsert_nodes("Ad", [{"id": "a1"}])
+    store.upsert_nodes("Owner", [{"id": "o1", "score": 1.5}])
+    store.upsert_edges("BELONGS_TO", [{"src": "a1", "dst": "o1", "method": "t", "confidence": 1}])
+    store.delete_edges("BELONGS_TO")
+    assert store.counts()["BELONGS_TO"] == 0
+    store.upsert_edges("BELONGS_TO", [{"src": "a1", "dst": "o1", "method": "t", "confidence": 1}])
+    store.delete_nodes("Owner")
+    assert nonzero(store.counts()) == {"Ad": 1}
+
+
+def test_query_df(store):
+    store.upsert_nodes("Ad", [{"id": "a1", "age": 20}, {"id": "a2", "age": 30}])
+    df = store.query_df("MATCH (a:Ad) RETURN a.id AS id, a.age AS age ORDER BY id")
+    assert list(df["age"]) == [20, 30]
