@@ -1,0 +1,126 @@
+"""Ad texts with their labels, from a CSV/JSONL file, a synthetic world or a store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ownergraph.linking.stylometry.pairs import identifier_components, text_identifiers
+
+
+@dataclass
+class LabelledAds:
+    """Ads (raw title + body text) with identifier keys and, if known, true authors."""
+
+    ids: list[str]
+    texts: list[str]
+    identifiers: list[list[str]]
+    authors: np.ndarray | None = None  # true author per ad (synthetic truth), else None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def groups(self, labels: str = "identifiers") -> np.ndarray:
+        """Group per ad: identifier component (``-1`` = none) or the true author."""
+        if labels == "identifiers":
+            return identifier_components(self.identifiers)
+        if labels == "truth":
+            if self.authors is None:
+                raise ValueError(f"{self.source}: no true author labels (need DIR/truth/ads.csv)")
+            return self.authors
+        raise ValueError(f"unknown labels {labels!r}: use 'identifiers' or 'truth'")
+
+    def head(self, n: int) -> LabelledAds:
+        return LabelledAds(
+            self.ids[:n],
+            self.texts[:n],
+            self.identifiers[:n],
+            None if self.authors is None else self.authors[:n],
+            self.source,
+        )
+
+
+def _text(title: object, body: object) -> str:
+    t = "" if title is None or (isinstance(title, float) and np.isnan(title)) else str(title)
+    b = "" if body is None or (isinstance(body, float) and np.isnan(body)) else str(body)
+    return f"{t}\n{b}"
+
+
+def _frame_ads(df: pd.DataFrame, source: str) -> LabelledAds:
+    for col in ("id", "title", "body"):
+        if col not in df.columns:
+            raise ValueError(f"{source}: missing column {col!r} (need id, title, body)")
+    dup = df["id"].astype(str).duplicated()
+    if dup.any():
+        raise ValueError(f"{source}: duplicate ad id {df['id'].astype(str)[dup].iloc[0]!r}")
+    texts = [_text(t, b) for t, b in zip(df["title"], df["body"], strict=True)]
+    ids = [str(i) for i in df["id"]]
+    return LabelledAds(ids, texts, [text_identifiers(t) for t in texts], None, source)
+
+
+def read_ads(path: str | Path, limit: int | None = None) -> LabelledAds:
+    """Read ads from a CSV or JSONL file, or a synthetic world directory.
+
+    Identifier labels are extracted from the text. In a world directory the true
+    author of each ad comes from ``truth/ads.csv`` (``ad_id``, ``author_id``).
+    """
+    path = Path(path)
+    if path.is_dir():
+        jsonl = path / "ads.jsonl"
+        if not jsonl.exists():
+            raise FileNotFoundError(f"{path} is a directory without ads.jsonl")
+        ads = read_ads(jsonl, limit)
+        truth = path / "truth" / "ads.csv"
+        if truth.exists():
+            t = pd.read_csv(truth, dtype={"ad_id": str, "author_id": str})
+            author = dict(zip(t["ad_id"], t["author_id"], strict=True))
+            missing = [i for i in ads.ids if i not in author]
+            if missing:
+                raise ValueError(f"{truth}: no author for ad {missing[0]!r}")
+            ads.authors = pd.factorize(pd.Series([author[i] for i in ads.ids]))[0]
+        ads.source = str(path)
+        return ads
+    if path.suffix == ".csv":
+        df = pd.read_csv(path, nrows=limit, dtype={"id": str})
+    elif path.suffix in (".jsonl", ".json"):
+        rows = []
+        with path.open() as f:
+            for n, line in enumerate(f, start=1):
+                if limit is not None and len(rows) >= limit:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from e
+        df = pd.DataFrame(rows)
+    else:
+        raise ValueError(f"{path}: unsupported ad file (use .csv, .jsonl or a world directory)")
+    return _frame_ads(df, str(path))
+
+
+def store_ads(store: object, limit: int | None = None) -> LabelledAds:
+    """Ads and their phone/e-mail keys from a graph store (``HAS_PHONE``/``HAS_EMAIL``)."""
+    lim = f" ORDER BY a.id LIMIT {int(limit)}" if limit else " ORDER BY a.id"
+    ads = store.query_df(f"MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body{lim}")
+    if len(ads) == 0:
+        return LabelledAds([], [], [], None, getattr(store, "uri", "store"))
+    phones = store.query_df(
+        "MATCH (a:Ad)-[:HAS_PHONE]->(p:Phone) RETURN a.id AS id, 'phone:' + p.number AS k"
+    )
+    emails = store.query_df(
+        "MATCH (a:Ad)-[:HAS_EMAIL]->(e:Email) RETURN a.id AS id, 'email:' + e.address AS k"
+    )
+    keys: dict[str, list[str]] = {}
+    for df in (phones, emails):
+        for i, k in zip(df.get("id", []), df.get("k", []), strict=True):
+            keys.setdefault(i, []).append(k)
+    ids = [str(i) for i in ads["id"]]
+    texts = [_text(t, b) for t, b in zip(ads["title"], ads["body"], strict=True)]
+    return LabelledAds(ids, texts, [keys.get(i, []) for i in ids], None, getattr(store, "uri", ""))

@@ -1,0 +1,223 @@
+"""Style features of short, noisy ad texts, and features of a pair of ads.
+
+Per ad (``StyleVectorizer``, fitted on masked training texts):
+
+- ``char``: hashed character n-grams inside word boundaries (case kept: ``HoTTiE`` and
+  ``hottie`` are different habits), TF-IDF weighted, L2-normalised rows;
+- ``word``: hashed word uni/bigrams (lower-cased), TF-IDF, L2-normalised;
+- ``symbol``: the non-alphanumeric characters an author uses (punctuation, emoji,
+  decorative Unicode), TF-IDF over single symbols and symbol bigrams, L2-normalised;
+- ``func``: relative frequencies of ~120 function words (English and Spanish);
+- ``style``: a dense vector of rates: length, word length, casing, digits, punctuation,
+  emoji, repeated characters, spacing and line-break layout, non-ASCII look-alikes.
+
+Per pair (``pair_features``): the cosine similarity of each sparse view, and for the
+dense style vector the absolute difference and the mean of the two ads. Hashing bounds
+memory regardless of vocabulary size; everything is deterministic (no random state).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+
+SPARSE_VIEWS = ("char", "word", "symbol", "func")
+
+FUNCTION_WORDS = (
+    "a about after all also am an and any are as at be because been before but by can "
+    "could did do does for from get got had has have he her here him his how i if in into "
+    "is it its just let like me more most my no not now of on one only or our out over so "
+    "some than that the their them then there these they this to too u ur up very was we "
+    "were what when where which while who will with would yes you your youre im ill ive "
+    "dont cant wont thats whats de la el en y que los las por con para una un mi te tu"
+).split()
+
+_STYLE_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("upper", r"[^\W\d_a-z]"),  # upper-case letters (any script with case)
+    ("lower", r"[a-z]"),
+    ("digit", r"\d"),
+    ("space", r" "),
+    ("double_space", r"  +"),
+    ("newline", r"\n"),
+    ("excl", r"!"),
+    ("quest", r"\?"),
+    ("period", r"\."),
+    ("ellipsis", r"\.\.+"),
+    ("comma", r","),
+    ("star", r"\*"),
+    ("dash", r"[-–—_~]"),
+    ("amp", r"&"),
+    ("hash", r"#"),
+    ("quote", r"['\"’“”]"),
+    ("paren", r"[()\[\]{}]"),
+    ("colon", r"[:;]"),
+    ("slash", r"/"),
+    ("emoji", r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"),
+    ("nonascii_letter", r"[^\W\d_A-Za-z]"),
+    ("repeat3", r"(.)\1\1"),
+    ("space_before_punct", r" [!?.,]"),
+    ("no_space_after_punct", r"[!?.,][^\W\d_]"),
+    ("caps_word", r"\b[A-Z]{2,}\b"),
+    ("title_word", r"\b[A-Z][a-z]+\b"),
+    ("lower_sentence_start", r"[.!?]\s+[a-z]"),
+    ("masked", r"⟨[A-Z]+⟩"),
+)
+_STYLE_RES = tuple(re.compile(p) for _, p in _STYLE_PATTERNS)
+_WORD = re.compile(r"[^\W\d_]+")
+STYLE_NAMES = ("log_len", "log_words", "mean_word_len") + tuple(n for n, _ in _STYLE_PATTERNS)
+
+
+def style_matrix(texts: list[str]) -> np.ndarray:
+    """Dense style rates per text (counts divided by text length), float32."""
+    out = np.zeros((len(texts), len(STYLE_NAMES)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        n = max(len(t), 1)
+        words = _WORD.findall(t)
+        nw = max(len(words), 1)
+        row = out[i]
+        row[0] = np.log1p(len(t))
+        row[1] = np.log1p(len(words))
+        row[2] = sum(map(len, words)) / nw
+        for k, rx in enumerate(_STYLE_RES, start=3):
+            row[k] = len(rx.findall(t)) / n
+    return out
+
+
+def _symbols(text: str) -> list[str]:
+    """Non-alphanumeric, non-space characters and their adjacent pairs."""
+    syms = [c for c in text if not (c.isalnum() or c.isspace())]
+    return syms + [a + b for a, b in zip(syms, syms[1:], strict=False)]
+
+
+@dataclass
+class AdFeatures:
+    """Features of a list of ads: L2-normalised sparse views and the dense style matrix."""
+
+    views: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    style: np.ndarray = field(default_factory=lambda: np.zeros((0, len(STYLE_NAMES))))
+
+    def __len__(self) -> int:
+        return self.style.shape[0]
+
+    def take(self, idx: np.ndarray) -> AdFeatures:
+        return AdFeatures({k: v[idx] for k, v in self.views.items()}, self.style[idx])
+
+    @staticmethod
+    def concat(parts: list[AdFeatures]) -> AdFeatures:
+        views = {k: sp.vstack([p.views[k] for p in parts], format="csr") for k in parts[0].views}
+        return AdFeatures(views, np.vstack([p.style for p in parts]))
+
+
+class StyleVectorizer(TransformerMixin, BaseEstimator):
+    """Turn masked ad texts into ``AdFeatures`` (hashed TF-IDF views + style rates).
+
+    ``fit`` learns the IDF weights of each sparse view; ``transform`` is stateless
+    otherwise and deterministic.
+    """
+
+    def __init__(
+        self,
+        views: tuple[str, ...] = SPARSE_VIEWS,
+        char_ngram: tuple[int, int] = (2, 5),
+        word_ngram: tuple[int, int] = (1, 2),
+        n_features: int = 2**20,
+        style: bool = True,
+    ) -> None:
+        self.views = views
+        self.char_ngram = char_ngram
+        self.word_ngram = word_ngram
+        self.n_features = n_features
+        self.style = style
+
+    def _hashers(self) -> dict[str, object]:
+        common = {"alternate_sign": False, "norm": None, "dtype": np.float32}
+        unknown = set(self.views) - set(SPARSE_VIEWS)
+        if unknown:
+            raise ValueError(f"unknown feature views {sorted(unknown)}; known: {SPARSE_VIEWS}")
+        makers = {
+            "char": lambda: HashingVectorizer(
+                analyzer="char_wb",
+                ngram_range=self.char_ngram,
+                lowercase=False,
+                n_features=self.n_features,
+                **common,
+            ),
+            "word": lambda: HashingVectorizer(
+                analyzer="word",
+                ngram_range=self.word_ngram,
+                token_pattern=r"(?u)\b\w+\b",
+                n_features=self.n_features,
+                **common,
+            ),
+            "symbol": lambda: HashingVectorizer(analyzer=_symbols, n_features=2**18, **common),
+            "func": lambda: CountVectorizer(
+                vocabulary=FUNCTION_WORDS, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
+            ),
+        }
+        return {v: makers[v]() for v in self.views}
+
+    def _counts(self, texts: list[str]) -> dict[str, sp.csr_matrix]:
+        return {v: h.transform(texts) for v, h in self._hashers().items()}
+
+    def fit(self, texts: list[str], y: object = None) -> StyleVectorizer:
+        texts = _check_texts(texts)
+        self.idf_ = {}
+        for v, counts in self._counts(texts).items():
+            if v == "func":
+                continue  # function words: relative frequencies, no IDF
+            self.idf_[v] = TfidfTransformer(sublinear_tf=True).fit(counts)
+        self.n_texts_ = len(texts)
+        return self
+
+    def transform(self, texts: list[str]) -> AdFeatures:
+        check_is_fitted(self, "idf_")
+        texts = _check_texts(texts)
+        views = {}
+        for v, counts in self._counts(texts).items():
+            x = self.idf_[v].transform(counts) if v in self.idf_ else counts
+            views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
+        style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
+        return AdFeatures(views, style)
+
+    def feature_names(self) -> list[str]:
+        """Names of the pair features ``pair_features`` returns for this vectorizer."""
+        names = [f"cos_{v}" for v in self.views]
+        if self.style:
+            names += [f"absdiff_{n}" for n in STYLE_NAMES] + [f"mean_{n}" for n in STYLE_NAMES]
+        return names
+
+
+def _check_texts(texts: object) -> list[str]:
+    texts = list(texts)  # type: ignore[call-overload]
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text #{i} is {type(t).__name__}, not str")
+    return texts
+
+
+def row_cosine(x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """Cosine of rows ``a[k]`` and ``b[k]`` of an L2-normalised CSR matrix, in chunks."""
+    out = np.empty(len(a), dtype=np.float32)
+    for s in range(0, len(a), chunk):
+        xa, xb = x[a[s : s + chunk]], x[b[s : s + chunk]]
+        out[s : s + chunk] = np.asarray(xa.multiply(xb).sum(axis=1)).ravel()
+    return out
+
+
+def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pair feature matrix for ad index pairs ``(a[k], b[k])`` (symmetric in a and b)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    cols = [row_cosine(x, a, b) for x in feats.views.values()]
+    out = np.column_stack(cols) if cols else np.zeros((len(a), 0), dtype=np.float32)
+    if feats.style.shape[1]:
+        sa, sb = feats.style[a], feats.style[b]
+        out = np.hstack([out, np.abs(sa - sb), (sa + sb) / 2])
+    return out.astype(np.float32)

@@ -1,0 +1,216 @@
+"""``PairwiseAuthorModel``: P(same author | two ad texts), a calibrated sklearn estimator.
+
+``fit(pairs, y)`` takes a DataFrame with columns ``text_a`` and ``text_b`` (raw or
+already masked: masking is applied inside unless ``mask=False``) and 0/1 labels;
+``predict_proba(pairs)`` returns calibrated probabilities. For large runs the indexed
+API avoids featurising a text twice: ``transform_texts(texts) -> AdFeatures`` once,
+then ``predict_proba_indexed(feats, a, b)`` for any index pairs.
+
+The classifier is a histogram gradient-boosting model on pair features (view cosines,
+style differences), wrapped in ``CalibratedClassifierCV`` (isotonic) whose folds are
+split by identifier component when ``groups`` are given, so calibration never sees an
+author it was trained on. ``save``/``load`` use joblib plus a JSON sidecar with the
+model's metadata (features, version, training data summary, evaluation).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from ownergraph.linking.stylometry.features import (
+    AdFeatures,
+    StyleVectorizer,
+    pair_features,
+)
+from ownergraph.linking.stylometry.masking import mask_text
+
+MODEL_FORMAT = 1
+METHOD = "stylometry-pairwise-v1"
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, unreadable or incompatible (message says which)."""
+
+
+def _pairs_frame(pairs: object) -> pd.DataFrame:
+    if not isinstance(pairs, pd.DataFrame) or not {"text_a", "text_b"} <= set(pairs.columns):
+        raise ValueError("pairs must be a DataFrame with columns 'text_a' and 'text_b'")
+    for col in ("text_a", "text_b"):
+        bad = pairs[col].map(lambda t: not isinstance(t, str))
+        if bad.any():
+            i = bad.to_numpy().nonzero()[0][0]
+            raise ValueError(f"pair #{i}: {col} is not a string ({pairs[col].iloc[i]!r})")
+    return pairs
+
+
+class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
+    """Calibrated same-author probability for pairs of ad texts."""
+
+    def __init__(
+        self,
+        vectorizer: StyleVectorizer | None = None,
+        max_iter: int = 300,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        calibration_folds: int = 3,
+        mask: bool = True,
+        random_state: int = 0,
+    ) -> None:
+        self.vectorizer = vectorizer
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.calibration_folds = calibration_folds
+        self.mask = mask
+        self.random_state = random_state
+
+    # ---- texts -> per-ad features ----
+    def _prepare(self, texts: list[str]) -> list[str]:
+        if self.mask:
+            return [mask_text(t, extractor=False) for t in texts]
+        return list(texts)
+
+    def transform_texts(self, texts: list[str]) -> AdFeatures:
+        """Per-ad features of texts (masked first unless ``mask=False``)."""
+        check_is_fitted(self, "vectorizer_")
+        return self.vectorizer_.transform(self._prepare(texts))
+
+    # ---- estimator API on text pairs ----
+    def fit(
+        self, pairs: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None = None
+    ) -> PairwiseAuthorModel:
+        """Fit on text pairs; ``groups`` (e.g. identifier component of ``text_a``) makes
+        the calibration folds group-disjoint."""
+        pairs = _pairs_frame(pairs)
+        codes, uniq = pd.factorize(pd.concat([pairs["text_a"], pairs["text_b"]]))
+        n = len(pairs)
+        return self.fit_indexed(list(uniq), codes[:n], codes[n:], y, groups)
+
+    def predict_proba(self, pairs: pd.DataFrame) -> np.ndarray:
+        pairs = _pairs_frame(pairs)
+        codes, uniq = pd.factorize(pd.concat([pairs["text_a"], pairs["text_b"]]))
+        n = len(pairs)
+        feats = self.transform_texts(list(uniq))
+        p = self.predict_proba_indexed(feats, codes[:n], codes[n:])
+        return np.column_stack([1 - p, p])
+
+    def predict(self, pairs: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
+        return (self.predict_proba(pairs)[:, 1] >= threshold).astype(int)
+
+    # ---- indexed API (texts featurised once) ----
+    def fit_indexed(
+        self,
+        texts: list[str],
+        a: np.ndarray,
+        b: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> PairwiseAuthorModel:
+        """Fit on pairs ``(texts[a[k]], texts[b[k]])`` with labels ``y``."""
+        y = np.asarray(y, dtype=int)
+        if len(np.unique(y)) != 2:
+            raise ValueError("training pairs need both classes (same and different author)")
+        prepared = self._prepare(texts)
+        used = np.unique(np.r_[a, b])
+        vec = self.vectorizer if self.vectorizer is not None else StyleVectorizer()
+        self.vectorizer_ = sklearn.clone(vec).fit([prepared[i] for i in used])
+        feats = self.vectorizer_.transform(prepared)
+        x = pair_features(feats, a, b)
+        base = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+        if groups is not None and len(np.unique(groups)) >= self.calibration_folds:
+            cv = list(GroupKFold(n_splits=self.calibration_folds).split(x, y, groups))
+        else:
+            cv = StratifiedKFold(
+                self.calibration_folds, shuffle=True, random_state=self.random_state
+            )
+        self.classifier_ = CalibratedClassifierCV(base, method="isotonic", cv=cv).fit(x, y)
+        self.classes_ = np.array([0, 1])
+        self.feature_names_ = self.vectorizer_.feature_names()
+        self.metadata_ = {
+            "format": MODEL_FORMAT,
+            "method": METHOD,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "sklearn": sklearn.__version__,
+            "python": platform.python_version(),
+            "features": self.feature_names_,
+            "vectorizer": self.vectorizer_.get_params(),
+            "params": {k: v for k, v in self.get_params().items() if k != "vectorizer"},
+            "training": {
+                "pairs": int(len(y)),
+                "positive": int(y.sum()),
+                "negative": int((1 - y).sum()),
+                "ads": int(len(used)),
+                "groups": int(len(np.unique(groups))) if groups is not None else None,
+                **(summary or {}),
+            },
+        }
+        return self
+
+    def predict_proba_indexed(
+        self, feats: AdFeatures, a: np.ndarray, b: np.ndarray, chunk: int = 500_000
+    ) -> np.ndarray:
+        """P(same author) for pairs of rows of ``feats`` (1-D array), in chunks."""
+        check_is_fitted(self, "classifier_")
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        out = np.empty(len(a), dtype=np.float64)
+        for s in range(0, len(a), chunk):
+            x = pair_features(feats, a[s : s + chunk], b[s : s + chunk])
+            out[s : s + chunk] = self.classifier_.predict_proba(x)[:, 1]
+        return out
+
+    # ---- persistence ----
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``path`` (joblib) and ``path`` + ``.json`` (metadata); returns the JSON path."""
+        check_is_fitted(self, "classifier_")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if extra:
+            self.metadata_.update(extra)
+        joblib.dump(self, path, compress=3)
+        meta_path = path.with_name(path.name + ".json")
+        meta_path.write_text(json.dumps(self.metadata_, indent=2, default=str))
+        return meta_path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PairwiseAuthorModel:
+        """Load a model saved by ``save``; checks format and scikit-learn version."""
+        path = Path(path)
+        if not path.exists():
+            raise ModelError(f"model file {path} does not exist (run `ownergraph authors train`)")
+        meta_path = path.with_name(path.name + ".json")
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
+        if meta is not None and meta.get("sklearn") != sklearn.__version__:
+            raise ModelError(
+                f"model {path} was trained with scikit-learn {meta.get('sklearn')}, this is "
+                f"{sklearn.__version__}: retrain it (`ownergraph authors train`)"
+            )
+        model = joblib.load(path)
+        if not isinstance(model, cls):
+            raise ModelError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        if model.metadata_.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{path}: model format {model.metadata_.get('format')} unsupported")
+        if meta is not None:
+            model.metadata_ = meta
+        return model

@@ -1,0 +1,216 @@
+"""Labelled ad pairs from hard identifiers, split by component, near-duplicate flags.
+
+Two ads that share a phone or an e-mail are taken to have the same author; through
+shared identifiers ads form connected components (the identifier graph). Positive pairs
+lie inside a component, negative pairs join two different components. The split is by
+component, so no author (component) is on both sides. Ads without any identifier carry
+no label and are left out of pairs.
+
+Negative labels are noisy: one author can use two phones that never co-occur, so some
+"negatives" are same-author pairs. Positive labels are noisy too (shared phones of an
+agency). Both are reported as limitations, not corrected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from sklearn.model_selection import GroupShuffleSplit
+
+from ownergraph.linking.stylometry.masking import _DIGIT_ONLY, _phone_spans, normalise_digits
+
+_SPELLED_VALUE = {
+    w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())
+} | {"oh": "0", "o": "0"}
+_EMAIL_SIMPLE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def text_identifiers(text: str, default_region: str = "US") -> list[str]:
+    """Identifier keys in one raw ad text: ``phone:+1...`` and ``email:...``.
+
+    Uses ``ownergraph.loaders.identifiers`` when it is installed, else the masking
+    module's digit chains (the last 10 digits of a 10+ digit chain, NANP numbers).
+    """
+    try:
+        from ownergraph.loaders import identifiers  # noqa: PLC0415
+    except ImportError:
+        identifiers = None
+    if identifiers is not None:
+        keys = [f"phone:{m.e164}" for m in identifiers.extract_phones(text, default_region)]
+        keys += [f"email:{m.address}" for m in identifiers.extract_emails(text)]
+        return sorted(set(keys))
+    norm = normalise_digits(text)
+    keys = set()
+    for a, b in _phone_spans(norm):
+        digits = "".join(
+            d if d.isdigit() else _SPELLED_VALUE[d.lower()] for d in _DIGIT_ONLY.findall(norm[a:b])
+        )
+        if len(digits) >= 10:
+            keys.add(f"phone:+1{digits[-10:]}")
+    keys |= {f"email:{m.group(0).lower()}" for m in _EMAIL_SIMPLE.finditer(text)}
+    return sorted(keys)
+
+
+def identifier_components(identifiers: Sequence[Sequence[str]]) -> np.ndarray:
+    """Component id per ad through shared identifiers; ``-1`` for ads with none."""
+    n = len(identifiers)
+    keys: dict[str, int] = {}
+    rows, cols = [], []
+    for i, ids in enumerate(identifiers):
+        for k in ids:
+            rows.append(i)
+            cols.append(keys.setdefault(k, len(keys)))
+    m = len(keys)
+    if m == 0:
+        return np.full(n, -1, dtype=np.int64)
+    inc = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
+    adj = sp.bmat([[None, inc], [inc.T, None]], format="csr")
+    _, labels = connected_components(adj, directed=False)
+    comp = labels[:n].astype(np.int64)
+    has = np.asarray(inc.sum(axis=1)).ravel() > 0
+    comp[~has] = -1
+    # Renumber 0..k-1 in order of first appearance.
+    _, comp_dense = np.unique(comp[has], return_inverse=True)
+    comp[has] = comp_dense
+    return comp
+
+
+def split_groups(
+    groups: np.ndarray, test_size: float = 0.3, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean train/test masks over ads, split by group (``-1`` = unlabelled, excluded)."""
+    groups = np.asarray(groups)
+    labelled = np.flatnonzero(groups >= 0)
+    if len(np.unique(groups[labelled])) < 2:
+        raise ValueError("need at least two identifier components to split by component")
+    gss = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+    tr, te = next(gss.split(labelled, groups=groups[labelled]))
+    train = np.zeros(len(groups), dtype=bool)
+    test = np.zeros(len(groups), dtype=bool)
+    train[labelled[tr]] = True
+    test[labelled[te]] = True
+    return train, test
+
+
+def label_pairs(
+    groups: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    max_pos_per_group: int = 100,
+    neg_per_pos: float = 10.0,
+    min_neg: int = 0,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Sample labelled pairs among ads ``mask`` (default: all labelled ads).
+
+    Positives: pairs inside one group, at most ``max_pos_per_group`` per group (so a few
+    prolific authors do not dominate). Negatives: uniformly random pairs of ads from
+    two different groups, ``neg_per_pos`` times the positives (at least ``min_neg``).
+    Returns columns ``a``, ``b`` (ad indices, ``a < b``), ``y`` (1/0), ``group_a``,
+    ``group_b``; no pair twice.
+    """
+    rng = np.random.default_rng(random_state)
+    groups = np.asarray(groups)
+    sel = np.ones(len(groups), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    idx = np.flatnonzero(sel & (groups >= 0))
+    if len(idx) < 2:
+        raise ValueError("fewer than two labelled ads: no pairs")
+    order = idx[np.argsort(groups[idx], kind="stable")]
+    g_sorted = groups[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    pos_a, pos_b = [], []
+    for s, e in zip(starts, ends, strict=True):
+        k = e - s
+        if k < 2:
+            continue
+        members = order[s:e]
+        n_pairs = k * (k - 1) // 2
+        if n_pairs <= max_pos_per_group:
+            ia, ib = np.triu_indices(k, 1)
+        else:
+            ia, ib = _sample_within(k, max_pos_per_group, rng)
+        pos_a.append(members[ia])
+        pos_b.append(members[ib])
+    pa = np.concatenate(pos_a) if pos_a else np.zeros(0, dtype=np.int64)
+    pb = np.concatenate(pos_b) if pos_b else np.zeros(0, dtype=np.int64)
+    n_neg = max(int(round(len(pa) * neg_per_pos)), min_neg)
+    na, nb = _sample_negatives(idx, groups, n_neg, rng)
+    a = np.concatenate([pa, na])
+    b = np.concatenate([pb, nb])
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    df = pd.DataFrame(
+        {"a": lo, "b": hi, "y": np.r_[np.ones(len(pa), int), np.zeros(len(na), int)]}
+    ).drop_duplicates(subset=["a", "b"])
+    df["group_a"] = groups[df["a"].to_numpy()]
+    df["group_b"] = groups[df["b"].to_numpy()]
+    return df.reset_index(drop=True)
+
+
+def _sample_within(k: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` distinct pairs (i < j) among ``k`` items, uniformly (``n`` < k(k-1)/2)."""
+    seen: set[tuple[int, int]] = set()
+    while len(seen) < n:
+        i, j = rng.integers(0, k, size=2)
+        if i != j:
+            seen.add((int(min(i, j)), int(max(i, j))))
+    ia, ib = zip(*sorted(seen), strict=True)
+    return np.asarray(ia), np.asarray(ib)
+
+
+def _sample_negatives(
+    idx: np.ndarray, groups: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    if n == 0 or len(np.unique(groups[idx])) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    out_a, out_b, seen = [], [], set()
+    while len(seen) < n:
+        m = (n - len(seen)) * 2 + 16
+        a = rng.choice(idx, size=m)
+        b = rng.choice(idx, size=m)
+        ok = groups[a] != groups[b]
+        for x, y in zip(a[ok], b[ok], strict=True):
+            key = (min(x, y), max(x, y))
+            if key not in seen:
+                seen.add(key)
+                out_a.append(key[0])
+                out_b.append(key[1])
+                if len(seen) == n:
+                    break
+    return np.asarray(out_a, dtype=np.int64), np.asarray(out_b, dtype=np.int64)
+
+
+def _shingles(text: str, k: int = 5) -> set[str]:
+    t = " ".join(text.lower().split())
+    if len(t) <= k:
+        return {t}
+    return {t[i : i + k] for i in range(len(t) - k + 1)}
+
+
+def shingle_jaccard(texts: Sequence[str], a: np.ndarray, b: np.ndarray, k: int = 5) -> np.ndarray:
+    """Exact Jaccard similarity of character ``k``-shingle sets (whitespace-normalised,
+    lower-cased) for each pair ``(a[i], b[i])``."""
+    cache: dict[int, set[str]] = {}
+
+    def sh(i: int) -> set[str]:
+        if i not in cache:
+            cache[i] = _shingles(texts[i], k)
+        return cache[i]
+
+    out = np.empty(len(a), dtype=np.float32)
+    for n, (i, j) in enumerate(zip(a, b, strict=True)):
+        x, y = sh(int(i)), sh(int(j))
+        out[n] = len(x & y) / len(x | y)
+    return out
+
+
+def near_duplicates(
+    texts: Sequence[str], a: np.ndarray, b: np.ndarray, threshold: float = 0.9
+) -> np.ndarray:
+    """True for pairs whose masked texts are template copies (shingle Jaccard >= threshold)."""
+    return shingle_jaccard(texts, a, b) >= threshold
