@@ -1,0 +1,278 @@
+"""Load Bitcoin chain data into the agreed tables (``txs``, ``inputs``, ``outputs``).
+
+Sources (``fmt``; ``"auto"`` looks at the first bytes):
+
+- ``rpc``: Bitcoin Core JSON-RPC results, ``getblock <hash> 2|3`` and ``getrawtransaction
+  <txid> true``, pre-v22 and current shapes (``ownergraph.loaders.bitcoin_rpc``);
+- ``raw``: a serialized block (binary, or hex lines) (``ownergraph.loaders.bitcoin_raw``);
+- ``blk``: Bitcoin Core ``blk*.dat`` files (magic + size framed blocks);
+
+plus mempool first-seen logs (``ownergraph.loaders.bitcoin_mempool``).
+
+Loading streams: ``iter_batches`` reads file by file, block by block, and yields batches
+of parsed transactions; ``assemble`` joins them: duplicates (same txid seen twice, e.g.
+from a block and from ``getrawtransaction``) are kept once, each input is resolved from
+the output it spends when that output is in the loaded data (address and value;
+``address_source="prevout"``), else keeps the address proven by its scriptSig/witness
+(``"scriptsig"``/``"witness"``, value unknown) or stays unresolved; fees are computed
+where every input value is known; first-seen is the earliest of mempool and block time.
+
+Tables (pandas):
+
+- ``txs``: txid, block_height, block_ts, first_seen_ts, fee_sat (null unless every input
+  value is known; null for coinbase), n_inputs (coinbase input not counted), n_outputs,
+  coinbase;
+- ``inputs``: txid, vin, prev_txid, prev_vout, address, sat, address_source (one row per
+  non-coinbase input);
+- ``outputs``: txid, vout, address (null for OP_RETURN / multisig / non-standard), sat,
+  script_type.
+
+Bad records are quarantined (JSONL ``{"source", "line", "record", "reason"}``) and the load
+goes on, or, with ``strict=True``, raise ``BitcoinFormatError``. ``LoadSummary`` reconciles:
+blocks read = loaded + quarantined; transactions read = loaded + duplicates + quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ownergraph.loaders.bitcoin_batch import Batch, BitcoinFormatError, typed
+from ownergraph.loaders.bitcoin_mempool import FirstSeen, read_first_seen
+from ownergraph.loaders.bitcoin_raw import MAINNET_MAGIC, iter_raw_batches
+from ownergraph.loaders.bitcoin_rpc import iter_rpc_batches
+from ownergraph.loaders.quarantine import Quarantine
+
+__all__ = [
+    "FORMATS",
+    "BitcoinFormatError",
+    "BitcoinTables",
+    "LoadSummary",
+    "assemble",
+    "detect_format",
+    "iter_batches",
+    "load_bitcoin",
+    "read_first_seen",
+]
+
+FORMATS = ("auto", "rpc", "raw", "blk")
+DEFAULT_BATCH_TXS = 50_000
+
+
+@dataclass
+class LoadSummary:
+    """Counts of one load; they reconcile (see ``check``)."""
+
+    files: int = 0
+    blocks_read: int = 0
+    blocks_loaded: int = 0
+    blocks_quarantined: int = 0
+    txs_read: int = 0
+    txs_loaded: int = 0
+    txs_duplicate: int = 0
+    txs_quarantined: int = 0
+    values_rejected: int = 0
+    inputs: int = 0
+    inputs_from_prevout: int = 0
+    inputs_from_script: int = 0
+    inputs_unresolved: int = 0
+    outputs: int = 0
+    outputs_without_address: int = 0
+    multi_input_txs: int = 0
+    mempool_rows: int = 0
+    mempool_quarantined: int = 0
+    first_seen_from_mempool: int = 0
+    negative_fees: int = 0
+
+    def check(self) -> None:
+        """Raise if the counts do not add up (a bug, never bad input)."""
+        if self.blocks_read != self.blocks_loaded + self.blocks_quarantined:
+            raise AssertionError(f"blocks do not reconcile: {self}")
+        if self.txs_read != self.txs_loaded + self.txs_duplicate + self.txs_quarantined:
+            raise AssertionError(f"transactions do not reconcile: {self}")
+        resolved = self.inputs_from_prevout + self.inputs_from_script + self.inputs_unresolved
+        if self.inputs != resolved:
+            raise AssertionError(f"inputs do not reconcile: {self}")
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class BitcoinTables:
+    txs: pd.DataFrame
+    inputs: pd.DataFrame
+    outputs: pd.DataFrame
+    summary: LoadSummary = field(default_factory=LoadSummary)
+
+
+def detect_format(path: str | Path, magic: bytes = MAINNET_MAGIC) -> str:
+    """``rpc``, ``raw`` or ``blk`` from a file's first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if head[:4] == magic:
+        return "blk"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "rpc"
+    return "raw"
+
+
+def iter_batches(
+    paths: Iterable[str | Path],
+    fmt: str = "auto",
+    quarantine: Quarantine | None = None,
+    batch_txs: int = DEFAULT_BATCH_TXS,
+    verify_merkle: bool = True,
+    magic: bytes = MAINNET_MAGIC,
+) -> Iterator[Batch]:
+    """Parsed transactions, file by file, in batches of about ``batch_txs``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown Bitcoin format {fmt!r}; expected one of {FORMATS}")
+    q = quarantine if quarantine is not None else Quarantine()
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        kind = detect_format(path, magic) if fmt == "auto" else fmt
+        if kind == "rpc":
+            yield from iter_rpc_batches(path, q, batch_txs)
+        else:
+            yield from iter_raw_batches(path, kind, q, batch_txs, magic, verify_merkle)
+
+
+def assemble(
+    batches: Iterable[Batch], first_seen: FirstSeen | None = None, files: int = 0
+) -> BitcoinTables:
+    """Join batches into the three tables: dedupe, resolve inputs, fees, first-seen."""
+    s = LoadSummary(files=files)
+    parts: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+    for b in batches:
+        s.blocks_read += b.blocks_read
+        s.blocks_quarantined += b.blocks_quarantined
+        s.txs_read += b.txs_read
+        s.txs_quarantined += b.txs_quarantined
+        s.values_rejected += b.values_rejected
+        if b.n_txs:
+            parts.append(b.frames())
+    s.blocks_loaded = s.blocks_read - s.blocks_quarantined
+    if parts:
+        txs = pd.concat([p[0] for p in parts], ignore_index=True)
+        inputs = pd.concat([p[1] for p in parts], ignore_index=True)
+        outputs = pd.concat([p[2] for p in parts], ignore_index=True)
+    else:
+        txs, inputs, outputs = Batch().frames()
+
+    # Duplicates: keep a row that knows its block (a getrawtransaction copy may not).
+    order = txs["block_height"].isna().to_numpy().argsort(kind="stable")
+    keep = txs.iloc[order].drop_duplicates("txid", keep="first").sort_index()
+    s.txs_duplicate = len(txs) - len(keep)
+    txs = keep.reset_index(drop=True)
+    inputs = inputs.drop_duplicates(["txid", "vin"]).reset_index(drop=True)
+    outputs = outputs.drop_duplicates(["txid", "vout"]).reset_index(drop=True)
+    s.txs_loaded = len(txs)
+
+    inputs = resolve_inputs(inputs, outputs)
+    txs = _with_fees(txs, inputs, outputs, s)
+    txs = _with_first_seen(txs, first_seen, s)
+    txs, inputs, outputs = typed(txs, inputs, outputs)
+    txs = txs.astype({"first_seen_ts": "Int64", "fee_sat": "Int64"})
+
+    s.inputs = len(inputs)
+    src = inputs["address_source"]
+    s.inputs_from_prevout = int((src == "prevout").sum())
+    s.inputs_from_script = int(src.isin(["scriptsig", "witness"]).sum())
+    s.inputs_unresolved = s.inputs - s.inputs_from_prevout - s.inputs_from_script
+    s.outputs = len(outputs)
+    s.outputs_without_address = int(outputs["address"].isna().sum())
+    s.multi_input_txs = int((txs["n_inputs"] > 1).sum())
+    s.check()
+    cols_tx = ["txid", "block_height", "block_ts", "first_seen_ts", "fee_sat"]
+    cols_tx += ["n_inputs", "n_outputs", "coinbase"]
+    return BitcoinTables(txs[cols_tx], inputs, outputs, s)
+
+
+def resolve_inputs(inputs: pd.DataFrame, outputs: pd.DataFrame) -> pd.DataFrame:
+    """Fill each input's address and value from the output it spends, when loaded."""
+    prev = outputs[["txid", "vout", "address", "sat"]].rename(
+        columns={"txid": "prev_txid", "vout": "prev_vout", "address": "_a", "sat": "_s"}
+    )
+    prev = prev.astype({"prev_vout": "Int64"})
+    merged = inputs.merge(prev, on=["prev_txid", "prev_vout"], how="left", indicator=True)
+    found = (merged["_merge"] == "both").to_numpy()
+    out = inputs.reset_index(drop=True)
+    out["address"] = out["address"].mask(found, merged["_a"].astype("string"))
+    out["sat"] = out["sat"].astype("Int64").mask(found, merged["_s"].astype("Int64"))
+    out["address_source"] = out["address_source"].astype("string").mask(found, "prevout")
+    return out
+
+
+def _with_fees(
+    txs: pd.DataFrame, inputs: pd.DataFrame, outputs: pd.DataFrame, s: LoadSummary
+) -> pd.DataFrame:
+    g = inputs.groupby("txid", sort=False)["sat"].agg(["sum", "count"])
+    out_sum = outputs.groupby("txid", sort=False)["sat"].sum()
+    txs = txs.copy()
+    in_sum = txs["txid"].map(g["sum"]).astype("Int64")
+    known = txs["txid"].map(g["count"]).astype("Int64").fillna(0)
+    complete = (known == txs["n_inputs"]) & ~txs["coinbase"] & (txs["n_inputs"] > 0)
+    fee = in_sum - txs["txid"].map(out_sum).astype("Int64").fillna(0)
+    fee = fee.where(complete.to_numpy(dtype=bool), pd.NA)
+    negative = (fee < 0).fillna(False)
+    s.negative_fees = int(negative.sum())
+    txs["fee_sat"] = fee.where(~negative.to_numpy(dtype=bool), pd.NA)  # inconsistent input
+    return txs
+
+
+def _with_first_seen(
+    txs: pd.DataFrame, first_seen: FirstSeen | None, s: LoadSummary
+) -> pd.DataFrame:
+    txs = txs.copy()
+    block = txs["block_ts"].astype("Int64")
+    if first_seen is None or first_seen.times.empty:
+        txs["first_seen_ts"] = block
+        return txs
+    s.mempool_rows = first_seen.rows_read
+    s.mempool_quarantined = first_seen.rows_quarantined
+    seen = txs["txid"].map(first_seen.times).astype("Int64")
+    earlier = seen.notna() & (block.isna() | (seen < block))
+    s.first_seen_from_mempool = int(earlier.sum())
+    txs["first_seen_ts"] = seen.where(earlier, block)
+    return txs
+
+
+def load_bitcoin(
+    paths: Iterable[str | Path],
+    fmt: str = "auto",
+    mempool: Iterable[str | Path] = (),
+    quarantine: Quarantine | str | Path | None = None,
+    strict: bool = False,
+    batch_txs: int = DEFAULT_BATCH_TXS,
+    verify_merkle: bool = True,
+    progress: Callable[[Batch], None] | None = None,
+) -> BitcoinTables:
+    """Read chain files (and mempool logs) into ``BitcoinTables``.
+
+    ``quarantine`` is a ``Quarantine`` or a JSONL path for rejected records; ``strict``
+    raises ``BitcoinFormatError`` at the first bad record instead. ``progress`` is
+    called with each batch as it is parsed.
+    """
+    paths = [Path(p) for p in paths]
+    q = quarantine if isinstance(quarantine, Quarantine) else None
+    if q is None:
+        q = Quarantine(Path(quarantine) if quarantine is not None else None, strict=strict)
+    try:
+        seen = read_first_seen(mempool, q) if mempool else None
+
+        def batches() -> Iterator[Batch]:
+            for b in iter_batches(paths, fmt, q, batch_txs, verify_merkle):
+                if progress is not None:
+                    progress(b)
+                yield b
+
+        return assemble(batches(), seen, files=len(paths))
+    finally:
+        if not isinstance(quarantine, Quarantine):
+            q.close()
