@@ -1,0 +1,172 @@
+"""Bitcoin tables <-> the graph: Tx, Address, Wallet nodes; SPENT_IN, PAYS, IN_WALLET edges.
+
+``write_bitcoin`` writes what the loaders produced (idempotent: the same tables give
+the same graph on a re-run); ``read_bitcoin`` reads inputs/outputs/txs back for
+clustering; ``write_wallets`` replaces the Wallet nodes, IN_WALLET edges and Tx.coinjoin
+flags with a ``WalletClusterer``'s result.
+
+Edge aggregation: one SPENT_IN per (address, tx) and one PAYS per (tx, address). When a
+transaction spends from (or pays) one address several times, ``sat`` is the sum (null
+if any part is unknown) and ``vin``/``vout`` the lowest index.
+
+Processor flags: with ``processors`` given, every written address gets
+``processor`` true/false; without, the flag is left as it is (null on new addresses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from ownergraph.graph.store import Store
+from ownergraph.linking.wallets import WalletClusterer
+from ownergraph.loaders.bitcoin import BitcoinTables
+
+DEFAULT_BATCH = 50_000
+TX_PROPS = (
+    "txid",
+    "first_seen_ts",
+    "block_ts",
+    "block_height",
+    "fee_sat",
+    "n_inputs",
+    "n_outputs",
+)
+
+Progress = Callable[[str, int], None]
+
+
+def _aggregate(df: pd.DataFrame, keys: list[str], index: str) -> pd.DataFrame:
+    """One row per ``keys``: ``sat`` summed (null if any part is null), lowest ``index``."""
+    df = df.assign(_null=df["sat"].isna())
+    g = df.groupby(keys, sort=False)
+    out = g.agg(sat=("sat", "sum"), _null=("_null", "any"), idx=(index, "min")).reset_index()
+    out["sat"] = out["sat"].astype("Int64").mask(out["_null"].astype(bool))
+    return out.rename(columns={"idx": index})
+
+
+def spent_in_rows(inputs: pd.DataFrame) -> pd.DataFrame:
+    """SPENT_IN rows (src address, dst txid, sat, vin) from the ``inputs`` table."""
+    out = _aggregate(inputs[inputs["address"].notna()], ["address", "txid"], "vin")
+    return out.rename(columns={"address": "src", "txid": "dst"})[["src", "dst", "sat", "vin"]]
+
+
+def pays_rows(outputs: pd.DataFrame) -> pd.DataFrame:
+    """PAYS rows (src txid, dst address, sat, vout) from the ``outputs`` table."""
+    out = _aggregate(outputs[outputs["address"].notna()], ["txid", "address"], "vout")
+    return out.rename(columns={"txid": "src", "address": "dst"})[["src", "dst", "sat", "vout"]]
+
+
+def _chunks(df: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
+    for i in range(0, len(df), size):
+        yield df.iloc[i : i + size]
+
+
+def _upsert(
+    store: Store, kind: str, name: str, df: pd.DataFrame, size: int, progress: Progress | None
+) -> int:
+    n = 0
+    for part in _chunks(df, size):
+        if kind == "nodes":
+            n += store.upsert_nodes(name, part)
+        else:
+            n += store.upsert_edges(name, part)
+        if progress is not None:
+            progress(name, len(part))
+    return n
+
+
+def write_bitcoin(
+    store: Store,
+    tables: BitcoinTables,
+    batch_size: int = DEFAULT_BATCH,
+    processors: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Write Tx, Address, SPENT_IN and PAYS; returns rows written per label/type."""
+    txs = tables.txs[list(TX_PROPS)]
+    spent = spent_in_rows(tables.inputs)
+    pays = pays_rows(tables.outputs)
+    addresses = pd.Index(spent["src"]).union(pd.Index(pays["dst"]))
+    addr = pd.DataFrame({"address": addresses.astype("string")})
+    if processors is not None:
+        proc = pd.Index(list(processors), dtype="string")
+        extra = proc.difference(addresses)
+        addr = pd.concat([addr, pd.DataFrame({"address": extra})], ignore_index=True)
+        addr["processor"] = addr["address"].isin(proc)
+    return {
+        "Tx": _upsert(store, "nodes", "Tx", txs, batch_size, progress),
+        "Address": _upsert(store, "nodes", "Address", addr, batch_size, progress),
+        "SPENT_IN": _upsert(store, "edges", "SPENT_IN", spent, batch_size, progress),
+        "PAYS": _upsert(store, "edges", "PAYS", pays, batch_size, progress),
+    }
+
+
+def read_bitcoin(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """``(inputs, outputs, txs, processors)`` from the graph, for ``WalletClusterer.fit``.
+
+    Inputs come from SPENT_IN (one row per address and tx), outputs from PAYS; unresolved
+    inputs are not in the graph, so ``txs.n_inputs`` tells the clusterer they exist.
+    """
+    inputs = store.query_df(
+        "MATCH (a:Address)-[e:SPENT_IN]->(t:Tx) "
+        "RETURN t.txid AS txid, a.address AS address, e.sat AS sat, e.vin AS vin"
+    )
+    outputs = store.query_df(
+        "MATCH (t:Tx)-[e:PAYS]->(a:Address) "
+        "RETURN t.txid AS txid, a.address AS address, e.sat AS sat, e.vout AS vout"
+    )
+    txs = store.query_df(
+        "MATCH (t:Tx) RETURN t.txid AS txid, t.n_inputs AS n_inputs, t.block_height AS h"
+    )
+    procs = store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
+    inputs = inputs.reindex(columns=["txid", "address", "sat", "vin"])
+    outputs = outputs.reindex(columns=["txid", "address", "sat", "vout"])
+    txs = txs.reindex(columns=["txid", "n_inputs", "h"]).rename(columns={"h": "block_height"})
+    # a coinbase transaction has no inputs at all in the graph
+    txs["coinbase"] = txs["n_inputs"].fillna(-1).astype("int64") == 0
+    for df, col in ((inputs, "sat"), (outputs, "sat"), (txs, "n_inputs")):
+        df[col] = df[col].astype("Int64")
+    return inputs, outputs, txs, sorted(r["a"] for r in procs)
+
+
+def write_wallets(
+    store: Store,
+    clusterer: WalletClusterer,
+    batch_size: int = DEFAULT_BATCH,
+    spenders_only: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace Wallet nodes, IN_WALLET edges and Tx.coinjoin with a fitted clustering.
+
+    ``spenders_only``: link an address when it spent (so every payer has a wallet) or its
+    wallet has several addresses; a never-spending singleton gets no Wallet node.
+    """
+    links = clusterer.links_
+    if spenders_only:
+        links = links[links["spent"] | (links["size"] > 1)]
+    links = links.astype({"wallet": "string", "method": "string"})
+    wallets = clusterer.wallets_[clusterer.wallets_["id"].isin(links["wallet"])]
+    edges = pd.DataFrame(
+        {
+            "src": links["address"].astype("string").to_numpy(),
+            "dst": links["wallet"].to_numpy(),
+            "method": links["method"].to_numpy(),
+            "confidence": links["confidence"].to_numpy(),
+        }
+    )
+    store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
+    known = pd.Index(
+        [r["t"] for r in store.query("MATCH (t:Tx) RETURN t.txid AS t")], dtype="string"
+    )
+    cj = clusterer.coinjoin_
+    cj = cj[cj.index.isin(known)]
+    flags = pd.DataFrame({"txid": cj.index.astype("string"), "coinjoin": cj.to_numpy()})
+    return {
+        "Wallet": _upsert(
+            store, "nodes", "Wallet", wallets[["id", "size", "method"]], batch_size, progress
+        ),
+        "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
+        "Tx.coinjoin": _upsert(store, "nodes", "Tx", flags, batch_size, progress),
+    }

@@ -1,0 +1,314 @@
+"""Wallet clustering: group Bitcoin addresses that one entity controls.
+
+``WalletClusterer(...).fit(inputs, outputs, txs)`` links addresses with:
+
+1. **Multi-input** (common-input ownership; Nakamoto 2008, Meiklejohn et al. 2013): all
+   resolved input addresses of a transaction belong to one wallet. Never applied to a
+   CoinJoin, and never across the payment-processor boundary: a transaction's processor
+   input addresses are merged with each other (a processor sweep makes the processor one
+   wallet), its other input addresses with each other, never the two together.
+2. **Change address** (optional, off by default; the conservative one-time-change rule of
+   Meiklejohn et al., "A Fistful of Bitcoins", IMC 2013, with the address-type check of
+   Möser & Narayanan, "Resurrecting Address Clustering in Bitcoin", FC 2022). An output
+   address *c* of transaction *t* is its change, joined to *t*'s input wallet, when:
+   *t* is neither coinbase nor CoinJoin and all its inputs are resolved; *t* pays at least
+   two distinct addresses; no output address of *t* is also one of its input addresses
+   (no self-change); *c* receives exactly once in the whole data (a fresh one-time
+   address) and is the only such output of *t*; *c* is not a processor address; when
+   ``change_same_type``, *c* has the same address type as every input of *t*; when
+   ``change_round_sat`` is set, *c*'s value is not a multiple of it while every other
+   output's value is (payments priced in USD are not round in BTC, so this is off by
+   default). "Receives once in the data" can be wrong when the data is a window of the
+   chain: that is why the rule is optional and its links carry a lower confidence.
+3. **CoinJoin detection**: a transaction with at least ``coinjoin_min_equal_outputs``
+   outputs of one equal value and at least as many inputs (Wasabi / Whirlpool /
+   JoinMarket-like mixes) is flagged; its inputs are not merged and its outputs are never
+   change. This also flags some batched payouts: conservative, it only removes links.
+
+Everything is vectorised (numpy; ``scipy.sparse.csgraph.connected_components`` over the
+address-address edge list), with no Python loop per transaction.
+
+Results: ``labels_`` (address -> wallet id), ``links_`` (address, wallet, method,
+confidence, spent), ``wallets_`` (id, size, method, confidence), ``coinjoin_`` (flag per
+txid), ``change_`` (txid, address of detected change). A wallet id is ``"w:"`` + its
+lexicographically smallest address, so it does not depend on input order. An address
+that no heuristic links is its own (``"singleton"``) wallet.
+
+Confidences are priors, not measurements: 0.95 for a wallet built by multi-input links
+only, 0.7 once any change link is involved, 1.0 for a singleton; calibrate them against
+the synthetic truth (``ownergraph.evaluate``) before relying on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ownergraph.loaders.bitcoin_script import address_type
+
+MULTI_INPUT_CONFIDENCE = 0.95
+CHANGE_CONFIDENCE = 0.7
+SINGLETON_CONFIDENCE = 1.0
+METHODS = np.array(["singleton", "multi-input", "change", "multi-input+change"], dtype=object)
+_TYPES = ("unknown", "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr")
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stable sort order of ``key``, start index of each run in that order, run lengths."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, int)
+    sizes = np.diff(np.r_[starts, len(k)])
+    return order, starts, sizes
+
+
+@dataclass
+class _Coded:
+    """Inputs and outputs as integer codes (transactions and addresses)."""
+
+    n_tx: int
+    n_addr: int
+    tx_ids: np.ndarray
+    addresses: np.ndarray  # sorted: code order is lexicographic order
+    in_tx: np.ndarray  # tx of every input row (resolved or not)
+    ri_tx: np.ndarray  # tx of each resolved input
+    ri_addr: np.ndarray  # address of each resolved input
+    out_tx: np.ndarray  # tx of every output row
+    out_sat: np.ndarray  # float64, NaN when unknown
+    ao_tx: np.ndarray  # tx of each output with an address
+    ao_addr: np.ndarray  # its address
+    ao_sat: np.ndarray
+    n_inputs: np.ndarray  # per tx (from txs when given, else input rows)
+    input_rows: np.ndarray  # per tx: input rows seen
+    coinbase: np.ndarray  # per tx
+    processor: np.ndarray  # per address
+
+
+def _code(
+    inputs: pd.DataFrame,
+    outputs: pd.DataFrame,
+    txs: pd.DataFrame | None,
+    processors: Iterable | None,
+) -> _Coded:
+    for name, df, cols in (
+        ("inputs", inputs, ("txid", "address")),
+        ("outputs", outputs, ("txid", "address", "sat")),
+    ):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}")
+    parts = [inputs["txid"], outputs["txid"]] + ([txs["txid"]] if txs is not None else [])
+    tx_codes, tx_ids = pd.factorize(pd.concat(parts, ignore_index=True))
+    n_in, n_out, n_tx = len(inputs), len(outputs), len(tx_ids)
+    in_tx, out_tx = tx_codes[:n_in], tx_codes[n_in : n_in + n_out]
+
+    in_ok = inputs["address"].notna().to_numpy()
+    out_ok = outputs["address"].notna().to_numpy()
+    addr_codes, uniques = pd.factorize(
+        pd.concat([inputs["address"][in_ok], outputs["address"][out_ok]], ignore_index=True),
+        sort=True,
+    )
+    n_ri = int(in_ok.sum())
+    out_sat = outputs["sat"].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    input_rows = np.bincount(in_tx, minlength=n_tx)
+    n_inputs = input_rows.copy()
+    coinbase = np.zeros(n_tx, dtype=bool)
+    if txs is not None:
+        t_codes = tx_codes[n_in + n_out :]
+        if "n_inputs" in txs.columns:
+            given = txs["n_inputs"].to_numpy(dtype=np.float64, na_value=np.nan)
+            known = ~np.isnan(given)
+            n_inputs[t_codes[known]] = given[known].astype(np.int64)
+        if "coinbase" in txs.columns:
+            coinbase[t_codes[txs["coinbase"].to_numpy(dtype=bool, na_value=False)]] = True
+    processor = np.zeros(len(uniques), dtype=bool)
+    if processors is not None:
+        processor = np.asarray(pd.Index(uniques).isin(pd.Index(list(processors))))
+    return _Coded(
+        n_tx=n_tx,
+        n_addr=len(uniques),
+        tx_ids=np.asarray(tx_ids),
+        addresses=np.asarray(uniques),
+        in_tx=in_tx,
+        ri_tx=in_tx[in_ok],
+        ri_addr=addr_codes[:n_ri],
+        out_tx=out_tx,
+        out_sat=out_sat,
+        ao_tx=out_tx[out_ok],
+        ao_addr=addr_codes[n_ri:],
+        ao_sat=out_sat[out_ok],
+        n_inputs=n_inputs,
+        input_rows=input_rows,
+        coinbase=coinbase,
+        processor=processor,
+    )
+
+
+class WalletClusterer:
+    """Cluster addresses into wallets (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        change_heuristic: bool = False,
+        coinjoin_min_equal_outputs: int = 3,
+        change_same_type: bool = True,
+        change_round_sat: int | None = None,
+    ) -> None:
+        self.change_heuristic = change_heuristic
+        self.coinjoin_min_equal_outputs = coinjoin_min_equal_outputs
+        self.change_same_type = change_same_type
+        self.change_round_sat = change_round_sat
+
+    def fit(
+        self,
+        inputs: pd.DataFrame,
+        outputs: pd.DataFrame,
+        txs: pd.DataFrame | None = None,
+        processors: Iterable | None = None,
+    ) -> WalletClusterer:
+        """Cluster from ``inputs`` (txid, address), ``outputs`` (txid, address, sat) and
+        optionally ``txs`` (txid, n_inputs, coinbase) and the processor address set.
+
+        Without ``txs``, a transaction's input count is its number of input rows
+        (unresolved ones, address null, included).
+        """
+        if self.coinjoin_min_equal_outputs < 2:
+            raise ValueError("coinjoin_min_equal_outputs must be >= 2")
+        d = _code(inputs, outputs, txs, processors)
+        coinjoin = self._coinjoin(d)
+
+        # multi-input: within each (tx, processor side) group, link every address to the
+        # group's first one; a tx's anchor is its first non-processor input address.
+        keep = ~coinjoin[d.ri_tx]
+        tx, addr = d.ri_tx[keep], d.ri_addr[keep]
+        order, starts, sizes = _groups(tx.astype(np.int64) * 2 + d.processor[addr])
+        a_sorted, t_sorted = addr[order], tx[order]
+        rep = np.repeat(a_sorted[starts], sizes)
+        sel = a_sorted != rep
+        mi_src, mi_dst = a_sorted[sel], rep[sel]
+        g_tx = t_sorted[starts]
+        first_group = np.r_[True, g_tx[1:] != g_tx[:-1]] if len(g_tx) else np.zeros(0, bool)
+        anchor = np.full(d.n_tx, -1, dtype=np.int64)
+        anchor[g_tx[first_group]] = a_sorted[starts][first_group]
+
+        ch_tx = ch_addr = np.zeros(0, dtype=np.int64)
+        if self.change_heuristic:
+            ch_tx, ch_addr = self._change(d, coinjoin, anchor)
+        ch_src, ch_dst = ch_addr, anchor[ch_tx]
+
+        src = np.concatenate([mi_src, ch_src]).astype(np.int64)
+        dst = np.concatenate([mi_dst, ch_dst]).astype(np.int64)
+        shape = (d.n_addr, d.n_addr)
+        graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=shape)
+        n_comp, labels = connected_components(graph, directed=False)
+        self._results(d, labels, n_comp, (mi_src, mi_dst), (ch_src, ch_dst), coinjoin, ch_tx)
+        return self
+
+    def predict(self, addresses: Iterable) -> pd.Series:
+        """Wallet id of each address (NaN for addresses not seen in ``fit``)."""
+        return self.labels_.reindex(pd.Index(list(addresses))).astype(object)
+
+    # ------------------------------------------------------------------------------------
+    def _results(self, d, labels, n_comp, mi, ch, coinjoin, ch_tx) -> None:
+        size = np.bincount(labels, minlength=n_comp)
+        # codes follow sorted address order: a component's first code is its smallest
+        _, first_code = np.unique(labels, return_index=True)
+        ids = np.array(["w:" + str(a) for a in d.addresses[first_code]], dtype=object)
+        has_mi = np.zeros(d.n_addr, dtype=bool)
+        has_mi[mi[0]] = has_mi[mi[1]] = True
+        has_ch = np.zeros(d.n_addr, dtype=bool)
+        has_ch[ch[0]] = has_ch[ch[1]] = True
+        comp_mi = np.bincount(labels, weights=has_mi, minlength=n_comp) > 0
+        comp_ch = np.bincount(labels, weights=has_ch, minlength=n_comp) > 0
+        conf = np.where(comp_ch, CHANGE_CONFIDENCE, np.where(comp_mi, MULTI_INPUT_CONFIDENCE, 1.0))
+        spent = np.zeros(d.n_addr, dtype=bool)
+        spent[d.ri_addr] = True
+        index = pd.Index(d.addresses, name="address")
+        wallet = pd.Categorical.from_codes(labels, categories=pd.Index(ids))
+        addr_method = has_mi.astype(np.int8) + 2 * has_ch.astype(np.int8)
+        self.labels_ = pd.Series(wallet, index=index, name="wallet")
+        self.links_ = pd.DataFrame(
+            {
+                "address": d.addresses,
+                "wallet": wallet,
+                "method": pd.Categorical.from_codes(addr_method, categories=METHODS),
+                "confidence": conf[labels],
+                "size": size[labels],
+                "spent": spent,
+                "processor": d.processor,
+            }
+        )
+        comp_method = comp_mi.astype(np.int8) + 2 * comp_ch.astype(np.int8)
+        self.wallets_ = pd.DataFrame(
+            {"id": ids, "size": size, "method": METHODS[comp_method], "confidence": conf}
+        )
+        self.coinjoin_ = pd.Series(coinjoin, index=pd.Index(d.tx_ids, name="txid"), name="coinjoin")
+        self.change_ = pd.DataFrame({"txid": d.tx_ids[ch_tx], "address": d.addresses[ch[0]]})
+        self.n_edges_ = {"multi-input": int(len(mi[0])), "change": int(len(ch[0]))}
+
+    def _coinjoin(self, d: _Coded) -> np.ndarray:
+        """Flag per tx: >= k equal-valued outputs and >= k inputs."""
+        k = self.coinjoin_min_equal_outputs
+        coinjoin = np.zeros(d.n_tx, dtype=bool)
+        n_outputs = np.bincount(d.out_tx, minlength=d.n_tx)
+        maybe = (n_outputs >= k) & (d.n_inputs >= k)
+        rows = maybe[d.out_tx] & ~np.isnan(d.out_sat)
+        if not rows.any():
+            return coinjoin
+        t, v = d.out_tx[rows], d.out_sat[rows]
+        order = np.lexsort((v, t))
+        t, v = t[order], v[order]
+        starts = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (v[1:] != v[:-1])])
+        run = np.diff(np.r_[starts, len(t)])
+        coinjoin[t[starts[run >= k]]] = True
+        return coinjoin
+
+    def _change(
+        self, d: _Coded, coinjoin: np.ndarray, anchor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(tx codes, address codes)`` of detected change outputs."""
+        n_tx, n_addr = d.n_tx, max(d.n_addr, 1)
+        key = d.ao_tx.astype(np.int64) * n_addr + d.ao_addr
+        pair = np.unique(key)  # distinct (tx, address) payments
+        p_tx, p_addr = pair // n_addr, pair % n_addr
+        receives = np.bincount(p_addr, minlength=d.n_addr)
+        distinct_out = np.bincount(p_tx, minlength=n_tx)
+        in_pair = np.unique(d.ri_tx.astype(np.int64) * n_addr + d.ri_addr)
+        self_change = np.zeros(n_tx, dtype=bool)
+        self_change[p_tx[np.isin(pair, in_pair)]] = True
+        resolved = np.bincount(d.ri_tx, minlength=n_tx)
+        eligible = (
+            ~d.coinbase
+            & ~coinjoin
+            & ~self_change
+            & (d.n_inputs > 0)
+            & (resolved == d.n_inputs)
+            & (d.input_rows == d.n_inputs)
+            & (distinct_out >= 2)
+            & (anchor >= 0)
+        )
+        cand = eligible[p_tx] & (receives[p_addr] == 1) & ~d.processor[p_addr]
+        cand &= np.bincount(p_tx[cand], minlength=n_tx)[p_tx] == 1
+        if self.change_same_type and d.n_addr and isinstance(d.addresses[0], str):
+            types = pd.Index(d.addresses).map(address_type)
+            code = pd.Categorical(types, categories=_TYPES).codes.astype(np.int64)
+            lo = np.full(n_tx, len(_TYPES), dtype=np.int64)
+            hi = np.full(n_tx, -1, dtype=np.int64)
+            np.minimum.at(lo, d.ri_tx, code[d.ri_addr])
+            np.maximum.at(hi, d.ri_tx, code[d.ri_addr])
+            uniform = (lo == hi) & (lo > 0)
+            cand &= uniform[p_tx] & (code[p_addr] == lo[p_tx])
+        if self.change_round_sat:
+            r = float(self.change_round_sat)
+            known = ~np.isnan(d.out_sat)
+            non_round = known & (np.mod(np.nan_to_num(d.out_sat), r) != 0)
+            n_non_round = np.bincount(d.out_tx[non_round], minlength=n_tx)
+            ao_non_round = ~np.isnan(d.ao_sat) & (np.mod(np.nan_to_num(d.ao_sat), r) != 0)
+            cand &= np.isin(pair, key[ao_non_round]) & (n_non_round[p_tx] == 1)
+        return p_tx[cand], p_addr[cand]
