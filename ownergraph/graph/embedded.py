@@ -119,7 +119,7 @@ class EmbeddedStore(Store):
             self._copy(label, table)
         changed = _changed_rows(df[is_old], existing, [node.key], cols)
         if len(changed):
-            sets = ", ".join(f"n.{c} = r.{c}" for c in cols if c != node.key)
+            sets = ", ".join(_set(changed, "n", c) for c in cols if c != node.key)
             if sets:
                 q = f"UNWIND $rows AS r MATCH (n:{label} {{{node.key}: r.{node.key}}}) SET {sets}"
                 self._batched(q, _records(changed))
@@ -171,7 +171,7 @@ class EmbeddedStore(Store):
             self._copy(rel_type, table)
         changed = _changed_rows(df[is_old], existing, ["src", "dst"], props)
         if len(changed) and props:
-            sets = ", ".join(f"e.{c} = r.{c}" for c in props)
+            sets = ", ".join(_set(changed, "e", c) for c in props)
             q = (
                 f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
                 f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
@@ -208,6 +208,11 @@ class EmbeddedStore(Store):
         if db is not None:
             db.close()
             self._db = None  # type: ignore[assignment]
+
+
+def _set(rows: pd.DataFrame, var: str, col: str) -> str:
+    """A SET item; an all-null column is set to a NULL literal (LadybugDB cannot type it)."""
+    return f"{var}.{col} = NULL" if rows[col].isna().all() else f"{var}.{col} = r.{col}"
 
 
 def _typed(df: pd.DataFrame, props: tuple, ends: bool = False) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from neo4j import GraphDatabase, Query
+from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
@@ -106,7 +106,7 @@ class Neo4jStore(Store):
         self, cypher: str, params: Mapping[str, Any] | None, *, write: bool
     ) -> list[dict[str, Any]]:
         def work(tx: Any) -> list[dict[str, Any]]:
-            return [r.data() for r in tx.run(Query(cypher), dict(params or {}))]
+            return [r.data() for r in tx.run(cypher, dict(params or {}))]
 
         try:
             with self._driver.session(database=self.database) as session:
