@@ -45,21 +45,39 @@ _LEET = {"e": "[e3]", "o": "[o0]", "i": "[i1]"}
 _UNLEET = str.maketrans("301", "eoi")
 
 
-def _word_pattern(word: str) -> str:
-    return "".join(_LEET.get(c, c) for c in word)
+def _trie_pattern(words: list[str], leet: bool) -> str:
+    """One regex for many words, as a prefix tree (fast), longest word first."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for c in w:
+            node = node.setdefault(_LEET.get(c, c) if leet else c, {})
+        node[""] = {}
+
+    def walk(node: dict) -> str:
+        alts = [tok + walk(child) for tok, child in node.items() if tok]
+        if not alts:
+            return ""
+        body = "(?:" + "|".join(alts) + ")"
+        return body + "?" if "" in node else body
+
+    return walk(trie)
 
 
-_WORDS_SORTED = sorted(WORD_VALUES, key=len, reverse=True)
-_WEAK_SORTED = sorted(WEAK, key=len, reverse=True)
 _UNIT = (
-    "(?i:" + "|".join(_word_pattern(w) for w in _WORDS_SORTED) + ")"
-    "|(?i:" + "|".join(_WEAK_SORTED) + ")"
+    "(?i:" + _trie_pattern(list(WORD_VALUES), leet=True) + ")"
+    "|(?i:" + _trie_pattern(list(WEAK), leet=False) + ")"
     r"|[0-9]|[oOlIi]"
 )
 _UNIT_RE = re.compile(_UNIT)
 _TOKEN_FULL_RE = re.compile(f"(?:{_UNIT})+")
-_TOKEN_RE = re.compile(r"[^\W_]+")
+#: Tokens that may read as digits: all digit units, or holding a digit. Other tokens are
+#: letters, which end a run (seen as alphanumerics in the separator).
+_CANDIDATE_RE = re.compile(rf"(?<![^\W_])(?:(?:{_UNIT})+|[^\W_]*[0-9][^\W_]*)(?![^\W_])")
 _HAS_DIGIT_RE = re.compile(r"[0-9]")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_ALNUM_RE = re.compile(r"[^\W_]")
+_DIGITS_RE = re.compile(r"[0-9]+")
 _X_SEPARATOR_RE = re.compile(r"(?<=[0-9])[xX](?=[0-9])")  # 8x1x89 -> 8*1*89
 _BANG_ONE_RE = re.compile(r"(?<=[0-9oO])[!|](?=[0-9oOlI])")  # 3!O -> 3lO (look-alike 1)
 _TAG_RE = re.compile(r"<[^<>\n]{0,200}>")
@@ -114,28 +132,33 @@ def _fold_char(c: str) -> str:
 
 def normalize(text: str, mask_urls: bool = True) -> Normalized:
     """Fold Unicode digit forms to ASCII; blank HTML tags and (optionally) URLs with BREAK."""
-    if text.isascii():
-        folded, origin, flags = text, None, None
-    else:
-        parts: list[str] = []
-        origin = []
-        flags = bytearray()
-        for i, c in enumerate(text):
-            if c.isascii():
-                parts.append(c)
-                origin.append(i)
-                flags.append(0)
-                continue
-            f = _fold_char(c)
-            parts.append(f)
-            origin.extend([i] * len(f))
-            changed = 1 if f != c and any(x.isalnum() for x in f) else 0
-            flags.extend([changed] * len(f))
-        folded = "".join(parts)
-        if not any(flags):
-            flags = None
-        if origin == list(range(len(text))):
-            origin = None
+    folded, origin, flags = text, None, None
+    if not text.isascii():
+        folds = {c: _fold_char(c) for c in set(_NON_ASCII_RE.findall(text))}
+        changed = {c: f for c, f in folds.items() if f != c}
+        if changed:
+            origin, flags = [], bytearray()
+            parts: list[str] = []
+            pos = 0
+            for m in re.finditer("|".join(map(re.escape, changed)), text):
+                a = m.start()
+                if a > pos:
+                    parts.append(text[pos:a])
+                    origin.extend(range(pos, a))
+                    flags.extend(bytes(a - pos))
+                f = changed[m.group()]
+                parts.append(f)
+                origin.extend([a] * len(f))
+                flags.extend([1 if any(x.isalnum() for x in f) else 0] * len(f))
+                pos = m.end()
+            parts.append(text[pos:])
+            origin.extend(range(pos, len(text)))
+            flags.extend(bytes(len(text) - pos))
+            folded = "".join(parts)
+            if len(folded) == len(text):
+                origin = None
+            if not any(flags):
+                flags = None
     folded = _TAG_RE.sub(lambda m: BREAK * len(m.group()), folded)
     folded = _X_SEPARATOR_RE.sub("*", folded)
     folded = _BANG_ONE_RE.sub("l", folded)
@@ -186,8 +209,10 @@ def _read_token(tok: str, allow_weak: bool = True) -> Reading | None:
             return None
         s = m.group()
         pos = m.end()
-        tens_tail = False
+        after_tens, tens_tail = tens_tail, False
         if s.isdigit():
+            if after_tens and s != "0":  # "thirty2" reads as 32
+                digits[-1] = digits[-1][0]
             digits.append(s)
             strong = True
             if k == 0:
@@ -255,6 +280,7 @@ def _separator_ok(sep: str) -> bool:
     return (
         len(sep) <= MAX_SEPARATOR
         and BREAK not in sep
+        and not _ALNUM_RE.search(sep)
         and "@" not in sep
         and not ("%" in sep and sep != "%")  # "100% real" ends a run, "805%402" does not
         and sep.count("\n") <= 1
@@ -311,14 +337,14 @@ def digit_runs(norm: Normalized) -> list[list[Group]]:
     def group(r: Reading, a: int, b: int) -> Group:
         return Group(r.digits, a, b, r.classes, r.weak, r.tens_tail, r.unit_head)
 
-    for m in _TOKEN_RE.finditer(text):
+    for m in _CANDIDATE_RE.finditer(text):
         tok = m.group()
         r = _read_token(tok)
         if r is not None:
             add(group(r, m.start(), m.end()))
             continue
         if not _HAS_DIGIT_RE.search(tok):
-            close()
+            close()  # "to", "for", "lol": words, not digits
             continue
         # Mixed token ("95hr", "weekend7086315843", "11eight5Chanel"): its digit edges
         # are groups; the letters end the run on their side.
@@ -326,6 +352,12 @@ def digit_runs(norm: Normalized) -> list[list[Group]]:
         if prefix is not None:
             add(group(prefix[1], m.start(), m.start() + prefix[0]))
         close()
+        lo = prefix[0] if prefix else 0
+        hi = suffix[0] if suffix else len(tok)
+        for d in _DIGITS_RE.finditer(tok, lo, hi):  # letters on both sides: "ring4155550132now"
+            if len(d.group()) >= 7:
+                add(Group(d.group(), m.start() + d.start(), m.start() + d.end()))
+                close()
         if suffix is not None:
             add(group(suffix[1], m.start() + suffix[0], m.end()))
     close()
