@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from ownergraph.linking.stylometry.data import LabelledAds
 from ownergraph.linking.stylometry.features import row_cosine
-from ownergraph.linking.stylometry.masking import mask_text
+from ownergraph.linking.stylometry.masking import prepare_text
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, split_groups
 
@@ -92,7 +92,7 @@ def evaluate_pairs(
     la = np.array([local[int(i)] for i in a], dtype=np.int64)
     lb = np.array([local[int(i)] for i in b], dtype=np.int64)
     raw = [ads.texts[i] for i in used]
-    masked = [mask_text(t, extractor=False) for t in raw]
+    masked = [prepare_text(t) for t in raw]
     feats = model.transform_texts(raw)
     p = model.predict_proba_indexed(feats, la, lb)
     base = baseline_scores(baseline_train_texts or masked, masked, la, lb)
@@ -166,7 +166,7 @@ def train_and_evaluate(
             "train_groups": int(len(np.unique(groups[train]))),
         },
     )
-    train_masked = [mask_text(ads.texts[i], extractor=False) for i in used]
+    train_masked = [prepare_text(ads.texts[i]) for i in used]
     ev = evaluate_pairs(model, ads, te, baseline_train_texts=train_masked)
     ev.info |= {
         "labels": labels,
@@ -211,3 +211,70 @@ def roc_plot(ev: Evaluation, path: str | Path, title: str = "Same-author pairs")
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def figures_for_metadata(ev: Evaluation) -> dict[str, Any]:
+    """The JSON-able part of an evaluation (figures, info without raw scores)."""
+    out: dict[str, Any] = {k: v for k, v in ev.figures.items()}
+    out["info"] = {k: v for k, v in ev.info.items() if k != "scores"}
+    y = ev.info["scores"]["y"]
+    p = ev.info["scores"]["model"]
+    out["precision"] = {}
+    for fpr in TARGET_FPRS:
+        thr = ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}")
+        if thr is not None:
+            out["precision"][f"{fpr:g}"] = precision_at(y, p, thr)
+    return out
+
+
+def train_model(
+    ads: LabelledAds, out: str | Path | None = None, **kwargs: Any
+) -> tuple[PairwiseAuthorModel, Evaluation]:
+    """Train with the honest protocol, store the evaluation in the model's metadata, save."""
+    model, ev = train_and_evaluate(ads, **kwargs)
+    model.metadata_["evaluation"] = figures_for_metadata(ev)
+    if out is not None:
+        model.save(out)
+    return model, ev
+
+
+def evaluate_model(
+    model: PairwiseAuthorModel,
+    ads: LabelledAds,
+    *,
+    labels: str = "identifiers",
+    neg_per_pos: float = 10.0,
+    max_pos_per_group: int = 100,
+    min_neg: int = 20_000,
+    random_state: int = 0,
+) -> Evaluation:
+    """Evaluate a trained model on labelled pairs of ``ads``.
+
+    If ``ads`` is the model's training source, only the ads on the held-out side of the
+    training split are used (the split is recomputed from the saved seed), so no ad the
+    model was fitted on is scored.
+    """
+    train_info = model.metadata_.get("training", {})
+    mask = None
+    if train_info.get("source") == ads.source:
+        train_groups = ads.groups(train_info.get("labels", "identifiers"))
+        _, mask = split_groups(
+            train_groups, train_info.get("test_size", 0.3), train_info.get("split_seed", 0)
+        )
+    groups = ads.groups(labels)
+    pairs = label_pairs(
+        groups,
+        mask,
+        max_pos_per_group=max_pos_per_group,
+        neg_per_pos=neg_per_pos,
+        min_neg=min_neg,
+        random_state=random_state + 1,
+    )
+    ev = evaluate_pairs(model, ads, pairs)
+    ev.info |= {
+        "labels": labels,
+        "held_out_side_only": mask is not None,
+        "test_pairs": int(len(pairs)),
+        "test_positive": int(pairs["y"].sum()),
+    }
+    return ev

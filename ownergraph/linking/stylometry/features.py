@@ -128,12 +128,14 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         char_ngram: tuple[int, int] = (2, 5),
         word_ngram: tuple[int, int] = (1, 2),
         n_features: int = 2**20,
+        max_terms: int | None = None,
         style: bool = True,
     ) -> None:
         self.views = views
         self.char_ngram = char_ngram
         self.word_ngram = word_ngram
         self.n_features = n_features
+        self.max_terms = max_terms
         self.style = style
 
     def _hashers(self) -> dict[str, object]:
@@ -182,6 +184,8 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         views = {}
         for v, counts in self._counts(texts).items():
             x = self.idf_[v].transform(counts) if v in self.idf_ else counts
+            if self.max_terms and v in ("char", "word"):
+                x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
         style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
         return AdFeatures(views, style)
@@ -192,6 +196,21 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         if self.style:
             names += [f"absdiff_{n}" for n in STYLE_NAMES] + [f"mean_{n}" for n in STYLE_NAMES]
         return names
+
+
+def top_terms(x: sp.csr_matrix, t: int) -> sp.csr_matrix:
+    """Keep the ``t`` largest entries of each row (bounds memory and pair-scoring cost)."""
+    x.sort_indices()
+    counts = np.diff(x.indptr)
+    if counts.max(initial=0) <= t:
+        return x
+    keep = np.ones(x.nnz, dtype=bool)
+    for r in np.flatnonzero(counts > t):
+        s, e = x.indptr[r], x.indptr[r + 1]
+        drop = np.argpartition(x.data[s:e], e - s - t)[: e - s - t]
+        keep[s + drop] = False
+    rows = np.repeat(np.arange(x.shape[0]), counts)[keep]
+    return sp.csr_matrix((x.data[keep], (rows, x.indices[keep])), shape=x.shape)
 
 
 def _check_texts(texts: object) -> list[str]:

@@ -22,20 +22,28 @@ EMAIL_TOKEN = " ⟨EMAIL⟩ "
 URL_TOKEN = " ⟨URL⟩ "
 HANDLE_TOKEN = " ⟨HANDLE⟩ "
 
-_SPELLED = "zero|one|two|three|four|five|six|seven|eight|nine|oh|o"
-# One digit: an ASCII digit (after look-alikes are mapped), or a spelled digit that is
-# not part of a longer word ("someone" is not "one"; "9four9" is 9-4-9).
-_DIGIT = rf"(?:[0-9]|(?<![^\W\d_])(?:{_SPELLED})(?![^\W\d_]))"
-# Between digits: up to 4 characters that are neither letters nor digits (spaces,
-# punctuation, emoji, variation selectors), but never a currency sign (prices).
-_GAP = r"[^\w$€£]{0,4}"
-_PHONE_CHAIN = re.compile(rf"{_DIGIT}(?:{_GAP}{_DIGIT}){{6,}}", re.IGNORECASE)
+_WORDS = "zero|one|two|three|four|five|six|seven|eight|nine"
+# One digit: an ASCII digit (after look-alikes are mapped); a spelled digit, also glued
+# to others ("Three23Four8", "9four9"); or a letter o / "oh" standing for zero next to a
+# digit ("8oo", "7o2") or as a word of its own. A chain still needs 7 such digits with
+# only short non-alphanumeric gaps, so "someone" alone never counts. "ate" is 8 and
+# I/l next to digits are 1 ("5lO*4O8*82l4"); "x" may separate digits ("8x1x8").
+_DIGIT = (
+    rf"(?:[0-9]|{_WORDS}|ate|(?<![^\W\d_])oh?(?![^\W\d_])|(?<=[0-9o])o|o(?=[0-9])"
+    r"|o(?=o*[0-9])|(?<=[0-9o])[il]|[il](?=[0-9o]))"
+)
+# Between digits: up to 8 characters that are neither letters nor digits (spaces,
+# punctuation, underscores, emoji, variation selectors), never a currency sign (prices)
+# and never a line break.
+_GAP = r"(?:[^\w$€£\n]|_|x){0,8}"
+# (The leading look-ahead only makes the scan faster: it rejects most positions at once.)
+_PHONE_CHAIN = re.compile(rf"(?=[0-9zotfseinal]){_DIGIT}(?:{_GAP}{_DIGIT}){{6,}}", re.IGNORECASE)
 _DIGIT_ONLY = re.compile(_DIGIT, re.IGNORECASE)
 
 _AT = r"(?:@|\s*[\(\[\{]\s*at\s*[\)\]\}]\s*|\s+at\s+)"
-_DOT = r"(?:\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*|\s+dot\s+)"
+_DOT = r"(?:\s?\.|\s*[\(\[\{]\s*dot\s*[\)\]\}]\s*|\s+dot\s+)"
 _EMAIL = re.compile(
-    rf"[\w.+\-]+{_AT}[\w\-]+(?:{_DOT}[\w\-]+)*{_DOT}(?:com|net|org|edu|gov|us|co|me|io|info|biz)\b",
+    rf"[\w.+\-]+{_AT}[\w\-]+(?:{_DOT}[\w\-]+)*{_DOT}(?:com|net|org|(?:edu|gov|us|co|me|io|info|biz)\b)",
     re.IGNORECASE,
 )
 _URL = re.compile(
@@ -56,7 +64,7 @@ _AGE_SUFFIX = re.compile(r"\s+-\s+\d{1,2}\s*$")
 # Cheap tests that decide whether the slower patterns need to run at all.
 _EMAIL_HINT = re.compile(r"@|\bat\b", re.IGNORECASE)
 _URL_HINT = re.compile(r"https?:|www\.|\.(?:com|net|org|me|ly|io|co|us|info|biz|xxx)\b", re.I)
-_HANDLE_HINT = re.compile(rf"@|\b{_HANDLE_KEYWORD}\b", re.IGNORECASE)
+_HANDLE_HINT = re.compile(rf"@|\b(?=[iItTsSkKwWoOfF]){_HANDLE_KEYWORD}\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -157,6 +165,12 @@ def mask_text(text: str, *, extractor: Extractor | None | bool = True) -> str:
 def strip_age_suffix(title: str) -> str:
     """Drop the `` - 22`` age that Backpage appended to every title (site metadata)."""
     return _AGE_SUFFIX.sub("", title)
+
+
+def prepare_text(text: str, *, extractor: Extractor | None | bool = False) -> str:
+    """Masked ``title\nbody`` text, without the site's age suffix on the title line."""
+    title, sep, body = text.partition("\n")
+    return mask_text(f"{strip_age_suffix(title)}{sep}{body}", extractor=extractor)
 
 
 def ad_text(

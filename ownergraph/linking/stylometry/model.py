@@ -36,7 +36,7 @@ from ownergraph.linking.stylometry.features import (
     StyleVectorizer,
     pair_features,
 )
-from ownergraph.linking.stylometry.masking import mask_text
+from ownergraph.linking.stylometry.masking import prepare_text
 
 MODEL_FORMAT = 1
 METHOD = "stylometry-pairwise-v1"
@@ -67,6 +67,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
         calibration_folds: int = 3,
+        calibration: str = "isotonic",
         mask: bool = True,
         random_state: int = 0,
     ) -> None:
@@ -75,13 +76,14 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.calibration_folds = calibration_folds
+        self.calibration = calibration
         self.mask = mask
         self.random_state = random_state
 
     # ---- texts -> per-ad features ----
     def _prepare(self, texts: list[str]) -> list[str]:
         if self.mask:
-            return [mask_text(t, extractor=False) for t in texts]
+            return [prepare_text(t) for t in texts]
         return list(texts)
 
     def transform_texts(self, texts: list[str]) -> AdFeatures:
@@ -144,7 +146,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
             cv = StratifiedKFold(
                 self.calibration_folds, shuffle=True, random_state=self.random_state
             )
-        self.classifier_ = CalibratedClassifierCV(base, method="isotonic", cv=cv).fit(x, y)
+        self.classifier_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv).fit(x, y)
         self.classes_ = np.array([0, 1])
         self.feature_names_ = self.vectorizer_.feature_names()
         self.metadata_ = {

@@ -26,7 +26,7 @@ from ownergraph.linking.stylometry.masking import _DIGIT_ONLY, _phone_spans, nor
 
 _SPELLED_VALUE = {
     w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())
-} | {"oh": "0", "o": "0"}
+} | {"oh": "0", "o": "0", "ate": "8", "i": "1", "l": "1"}
 _EMAIL_SIMPLE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
 
@@ -48,7 +48,8 @@ def text_identifiers(text: str, default_region: str = "US") -> list[str]:
     keys = set()
     for a, b in _phone_spans(norm):
         digits = "".join(
-            d if d.isdigit() else _SPELLED_VALUE[d.lower()] for d in _DIGIT_ONLY.findall(norm[a:b])
+            d if d.isdigit() else _SPELLED_VALUE.get(d.lower(), "0")
+            for d in _DIGIT_ONLY.findall(norm[a:b])
         )
         if len(digits) >= 10:
             keys.add(f"phone:+1{digits[-10:]}")
