@@ -64,7 +64,7 @@ def neo4j_uri() -> Iterator[str]:
         pytest.skip(f"could not start the Neo4j dev server: {started.stderr[-2000:]}")
     yield f"bolt://127.0.0.1:{port}"
     # Leave a server we did not start running; stop the one we started.
-    if "already running" not in started.stdout:
+    if "already running" not in started.stdout + started.stderr:
         subprocess.run([str(script), "stop"], capture_output=True)
 
 
