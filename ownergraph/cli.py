@@ -91,6 +91,7 @@ def load_ads_cmd(
 
     from rich.progress import Progress
 
+    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.ads import AdMapping, load_ads
     from ownergraph.loaders.quarantine import InputError, Quarantine
 
@@ -119,9 +120,18 @@ def load_ads_cmd(
                         hmac_key=_hmac_key(),
                         progress=lambda n, t=task: bar.advance(t, n),
                     )
-                except (InputError, ValueError, OSError) as exc:
+                except InputError as exc:  # --strict: stop at the first bad record
                     err.print(f"[red]error:[/red] {exc}")
                     raise typer.Exit(1) from exc
+                except StoreError as exc:  # e.g. Neo4j down after retries: re-run to finish
+                    err.print(f"[red]error:[/red] {exc}")
+                    err.print("nothing written is lost: loads are idempotent, re-run to finish")
+                    raise typer.Exit(1) from exc
+                except (ValueError, OSError) as exc:  # a whole file is unreadable: go on
+                    err.print(f"[red]error:[/red] {path}: {exc}")
+                    table.add_row(Path(path).name, "error", "", "", "", "", "")
+                    failed = True
+                    continue
             table.add_row(
                 Path(path).name,
                 str(sm.read),
@@ -138,7 +148,7 @@ def load_ads_cmd(
     if q.count:
         console.print(f"rejected records are in [bold]{quarantine}[/bold]")
     if failed:
-        err.print("[red]error:[/red] read != loaded + quarantined")
+        err.print("[red]error:[/red] some files were not loaded, or read != loaded + quarantined")
         raise typer.Exit(1)
 
 

@@ -8,6 +8,7 @@ reconciles: read = loaded + quarantined.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -173,9 +174,9 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int | None:
         raise ValueError(f"{name}: expected an integer, got a boolean")
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name}: not a number") from None
-    if f != f or f != int(f):
+    if not math.isfinite(f) or f != int(f):
         raise ValueError(f"{name}: not an integer")
     i = int(f)
     if not lo <= i <= hi:
@@ -196,6 +197,18 @@ def _bool(name: str, v: Any) -> bool | None:
     raise ValueError(f"{name}: not a boolean")
 
 
+def _localize(d: datetime, tz: ZoneInfo, raw: Any) -> datetime:
+    """A naive time in ``tz``; a wall time that a DST change skips is an error.
+
+    A wall time that occurs twice (DST ends) takes its first occurrence (``fold=0``).
+    """
+    aware = d.replace(tzinfo=tz)
+    back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if back != d.replace(tzinfo=None, fold=0):
+        raise ValueError(f"posted_at: {str(raw)[:40]!r} does not exist in {tz.key} (DST gap)")
+    return aware
+
+
 def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
     """Epoch seconds from ISO 8601 text or epoch seconds; naive times are in ``tz``."""
     if _blank(v):
@@ -203,9 +216,12 @@ def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
     if isinstance(v, bool):
         raise ValueError("posted_at: expected a time, got a boolean")
     if isinstance(v, int | float) or (isinstance(v, str) and re.fullmatch(r"\d{9,11}", v.strip())):
-        ts = int(float(v))
+        try:
+            ts = int(float(v))
+        except (OverflowError, ValueError):
+            raise ValueError("posted_at: not a finite epoch time") from None
     elif isinstance(v, datetime):
-        d = v if v.tzinfo else v.replace(tzinfo=tz)
+        d = v if v.tzinfo else _localize(v, tz, v)
         ts = int(d.timestamp())
     elif isinstance(v, str):
         s = v.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -216,7 +232,7 @@ def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
                 f"posted_at: not an ISO 8601 time or a real date: {v[:40]!r}"
             ) from None
         if d.tzinfo is None:
-            d = d.replace(tzinfo=tz)
+            d = _localize(d, tz, v)
         ts = int(d.timestamp())
     else:
         raise ValueError(f"posted_at: expected a time, got {type(v).__name__}")
@@ -258,7 +274,7 @@ def parse_ad(
     if not _blank(price):
         try:
             price = float(price)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError("price_usd: not a number") from None
         if not 0 <= price < 1e6:
             raise ValueError("price_usd: outside 0..1,000,000")

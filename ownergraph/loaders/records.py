@@ -59,10 +59,36 @@ def read_records(path: str | Path, fmt: str | None = None) -> Iterator[RawRecord
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
 
 
+# Byte-order marks that name a file's encoding unambiguously (longest first).
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def sniff_encoding(path: Path) -> str:
+    """``utf-8``, or the encoding a byte-order mark names (UTF-8/16/32 with BOM)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    for bom, enc in BOMS:
+        if head.startswith(bom):
+            return enc
+    return "utf-8"
+
+
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
     src = str(path)
+    enc = sniff_encoding(path)
+    if enc not in ("utf-8", "utf-8-sig"):
+        yield from _read_jsonl_text(path, enc)
+        return
     with open(path, "rb") as fh:
         for n, line in enumerate(fh, start=1):
+            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
             if not line.strip():
                 continue
             try:
@@ -70,30 +96,60 @@ def _read_jsonl(path: Path) -> Iterator[RawRecord]:
             except UnicodeDecodeError as exc:
                 yield RawRecord(src, n, None, line, f"invalid UTF-8: byte {exc.start}")
                 continue
-            truncated = not line.endswith(b"\n")
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                why = "truncated last line" if truncated else "malformed JSON"
-                yield RawRecord(src, n, None, text, f"{why}: {exc.msg} at column {exc.colno}")
+            yield _json_record(src, n, text, truncated=not line.endswith(b"\n"))
+
+
+def _read_jsonl_text(path: Path, enc: str) -> Iterator[RawRecord]:
+    """JSON Lines in a BOM-marked UTF-16/32 file; bad code units are errors per line."""
+    src = str(path)
+    with open(path, encoding=enc, errors="surrogateescape", newline="\n") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
                 continue
-            if not isinstance(obj, dict):
-                yield RawRecord(src, n, None, text, f"not a JSON object: {type(obj).__name__}")
+            if _has_surrogates(line):
+                yield RawRecord(src, n, None, line, f"invalid {enc.upper()} in line")
                 continue
-            yield RawRecord(src, n, obj, text)
+            yield _json_record(src, n, line, truncated=not line.endswith("\n"))
+
+
+def _json_record(src: str, n: int, text: str, truncated: bool) -> RawRecord:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        why = "truncated last line" if truncated else "malformed JSON"
+        return RawRecord(src, n, None, text, f"{why}: {exc.msg} at column {exc.colno}")
+    if not isinstance(obj, dict):
+        return RawRecord(src, n, None, text, f"not a JSON object: {type(obj).__name__}")
+    return RawRecord(src, n, obj, text)
 
 
 def _read_csv(path: Path) -> Iterator[RawRecord]:
     src = str(path)
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
+    enc = sniff_encoding(path)
+    with open(path, encoding=enc, errors="surrogateescape", newline="") as fh:
+        consumed: list[str] = []  # the raw lines of the row being read
+
+        def lines() -> Iterator[str]:
+            for line in fh:
+                consumed.append(line)
+                yield line
+
+        def raw() -> str:
+            text = "".join(consumed)
+            consumed.clear()
+            return text
+
+        # strict: a stray quote or a file that ends inside a quoted field is an error
+        # (the lenient reader would silently glue or truncate fields).
+        reader = csv.reader(lines(), strict=True)
         try:
             header = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield RawRecord(src, 1, None, None, f"unreadable CSV header: {exc}")
+            yield RawRecord(src, 1, None, raw(), f"unreadable CSV header: {exc}")
             return
+        raw()
         header = [h.strip().lstrip("\ufeff") for h in header]
         while True:
             start = reader.line_num + 1
@@ -102,13 +158,17 @@ def _read_csv(path: Path) -> Iterator[RawRecord]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield RawRecord(src, start, None, None, f"malformed CSV: {exc}")
+                text = raw()
+                why = "truncated file" if "end of data" in str(exc) else "malformed CSV"
+                yield RawRecord(src, start, None, text, f"{why}: {exc}")
                 continue
+            text = raw()
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if any(_has_surrogates(v) for v in row):
-                raw = ",".join(row).encode("utf-8", "surrogateescape")
-                yield RawRecord(src, start, None, raw, "invalid UTF-8 in CSV row")
+                what = "UTF-8" if enc.startswith("utf-8") else enc.upper()
+                data = text.encode(enc, "surrogateescape")
+                yield RawRecord(src, start, None, data, f"invalid {what} in CSV row")
                 continue
             if len(row) != len(header):
                 yield RawRecord(
