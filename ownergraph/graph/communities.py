@@ -1,0 +1,502 @@
+"""The evidence graph over ads, and community detection on it.
+
+Evidence comes in four kinds, each a *hub* that several ads point to:
+
+- ``phone``  ``(Ad)-[:HAS_PHONE]->(Phone)``, link confidence = the edge's ``confidence``;
+- ``email``  ``(Ad)-[:HAS_EMAIL]->(Email)``, likewise;
+- ``author`` ``(Ad)-[:WRITTEN_BY]->(Author)`` (a stylometric cluster), likewise;
+- ``wallet`` ``(Ad)<-[:PAID_FOR]-(Tx)<-[:SPENT_IN]-(Address)-[:IN_WALLET]->(Wallet)``:
+  the ad was paid from the wallet; confidence = ``PAID_FOR.confidence x
+  IN_WALLET.confidence`` (the best such path per ad and wallet). Inputs of transactions
+  flagged ``coinjoin`` are never evidence (they mix several owners).
+
+**Hubs, not pairs.** A phone shared by 10,000 ads would make 50 million ad pairs.
+The evidence graph keeps identifiers as hub vertices instead: one edge per (ad, hub)
+link, weighted ``weight[kind] x confidence``; two ads sharing a hub are two steps apart,
+so connectivity is that of the all-pairs graph with as many edges as links. Hubs
+carried by a single ad connect nothing and are left out.
+
+**Owner groups (method "leiden").** Ownership evidence is transitive for hard
+identifiers (the paper's definition: ads sharing a phone or e-mail have one owner), and
+density-seeking community detection would cut a long-lived owner's chain of phones
+apart. So:
+
+1. *Cores*: connected components over the must-link kinds (default phone and e-mail).
+2. *Core graph*: one vertex per core (size 1); every soft hub (wallet, author) adds, for
+   each pair of cores it touches, ``weight[kind] x c_X x c_Y`` (``c_X`` = the best link
+   confidence from core X's ads to the hub); weights of several hubs add up. A soft hub
+   touching more than ``max_hub_cores`` cores stays one hub vertex (size 0) joined to its
+   cores, so the graph never grows quadratically.
+3. *Leiden* (``leidenalg``) with the Constant Potts Model on the core graph: a group
+   of cores is kept when the evidence per pair of its cores exceeds ``resolution``, and
+   two groups merge when the evidence between them exceeds ``resolution`` per pair.
+   Its meaning does not depend on the size of the data (unlike modularity), so a value
+   calibrated on the synthetic world carries over. With ``resolution=0.5`` one wallet
+   link (weight 1, confidence 0.9 x 0.9) merges two cores; one uncertain author link
+   does not.
+
+The baseline (method "components") is connected components over hard identifiers alone.
+With Neo4j Graph Data Science installed, :func:`gds_leiden` projects the ad+hub graph
+inside the database and runs ``gds.leiden.stream`` there (modularity, the only objective
+GDS Leiden has); :func:`leiden` runs the same objective in Python for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import igraph as ig
+import leidenalg
+import numpy as np
+import pandas as pd
+
+from ownergraph.graph.store import Store
+
+KINDS = ("phone", "email", "wallet", "author")
+HARD_KINDS = ("phone", "email")
+METHODS = ("leiden", "components", "gds-leiden")
+
+# One read query per kind: rows (ad, hub, confidence).
+EVIDENCE_QUERIES: dict[str, str] = {
+    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) "
+    "RETURN a.id AS ad, h.number AS hub, e.confidence AS confidence",
+    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) "
+    "RETURN a.id AS ad, h.address AS hub, e.confidence AS confidence",
+    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) "
+    "RETURN a.id AS ad, h.id AS hub, e.confidence AS confidence",
+    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
+    "-[pf:PAID_FOR]->(a:Ad) WHERE t.coinjoin IS NULL OR t.coinjoin = false "
+    "RETURN a.id AS ad, h.id AS hub, max(pf.confidence * iw.confidence) AS confidence",
+}
+# Rows with a null confidence (both factors of a wallet path, for wallets).
+NULL_CONFIDENCE_QUERIES: dict[str, str] = {
+    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) WHERE e.confidence IS NULL "
+    "RETURN a.id AS ad, h.number AS hub LIMIT 3",
+    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) WHERE e.confidence IS NULL "
+    "RETURN a.id AS ad, h.address AS hub LIMIT 3",
+    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) WHERE e.confidence IS NULL "
+    "RETURN a.id AS ad, h.id AS hub LIMIT 3",
+    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
+    "-[pf:PAID_FOR]->(a:Ad) WHERE pf.confidence IS NULL OR iw.confidence IS NULL "
+    "RETURN a.id AS ad, h.id AS hub LIMIT 3",
+}
+
+
+class EvidenceError(ValueError):
+    """Evidence that cannot be used as is (e.g. a link without a confidence)."""
+
+
+@dataclass(frozen=True)
+class EvidenceWeights:
+    """Weight of one link of each kind; a link counts ``weight x confidence``.
+
+    A weight of 0 leaves that kind out. Defaults: hard identifiers and wallets count
+    fully; a stylometric author link (a statistical guess) counts half.
+    """
+
+    phone: float = 1.0
+    email: float = 1.0
+    wallet: float = 1.0
+    author: float = 0.5
+
+    def __post_init__(self) -> None:
+        for k, v in asdict(self).items():
+            if not (v >= 0):
+                raise ValueError(f"evidence weight {k}={v!r} must be >= 0")
+
+    @classmethod
+    def only(cls, *kinds: str) -> EvidenceWeights:
+        """Weights that use just the given kinds (each at its default weight)."""
+        unknown = set(kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown evidence kinds {sorted(unknown)}; known: {KINDS}")
+        base = cls()
+        return cls(**{k: (getattr(base, k) if k in kinds else 0.0) for k in KINDS})
+
+    @classmethod
+    def parse(cls, spec: str) -> EvidenceWeights:
+        """``"phone=1,email=1,wallet=1,author=0.5"`` (missing kinds keep their default)."""
+        values = asdict(cls())
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            k, sep, v = item.partition("=")
+            if not sep or k.strip() not in values:
+                raise ValueError(f"bad evidence weight {item!r}; use KIND=NUMBER, kinds {KINDS}")
+            try:
+                values[k.strip()] = float(v)
+            except ValueError:
+                raise ValueError(f"bad evidence weight {item!r}: {v!r} is not a number") from None
+        return cls(**values)
+
+    def active(self) -> tuple[str, ...]:
+        return tuple(k for k in KINDS if getattr(self, k) > 0)
+
+
+def fetch_evidence(
+    store: Store, kinds: tuple[str, ...] = KINDS, checked: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Every (ad, hub) link of the given kinds: columns ad, kind, hub, confidence.
+
+    Raises :class:`EvidenceError` naming the records when a link of a ``checked`` kind
+    (default: all) has no confidence: links used as evidence must carry their provenance.
+    """
+    frames = []
+    checked = kinds if checked is None else checked
+    for kind in kinds:
+        bad = store.query(NULL_CONFIDENCE_QUERIES[kind]) if kind in checked else []
+        if bad:
+            examples = ", ".join(f"{r['ad']}->{r['hub']}" for r in bad)
+            raise EvidenceError(f"{kind} links without a confidence, e.g. {examples}")
+        rows = store.query(EVIDENCE_QUERIES[kind])
+        df = pd.DataFrame(rows, columns=["ad", "hub", "confidence"])
+        df.insert(1, "kind", kind)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if out.empty:
+        return pd.DataFrame(
+            {"ad": pd.Series(dtype=str), "kind": pd.Series(dtype=str), "hub": [], "confidence": []}
+        )
+    out["confidence"] = out["confidence"].astype(float)
+    out = out.groupby(["ad", "kind", "hub"], as_index=False, sort=True)["confidence"].max()
+    return out
+
+
+def fetch_ad_ids(store: Store) -> np.ndarray:
+    """All ad ids, sorted."""
+    rows = store.query("MATCH (a:Ad) RETURN a.id AS id")
+    return np.array(sorted(r["id"] for r in rows), dtype=object)
+
+
+@dataclass
+class EvidenceGraph:
+    """Ads and hubs as one undirected weighted graph (ads are vertices 0..n_ads-1)."""
+
+    ads: np.ndarray  # ad ids, sorted; vertex i is ads[i]
+    hubs: np.ndarray  # "kind:key" labels; vertex n_ads + j is hubs[j]
+    src: np.ndarray  # ad vertex per edge
+    dst: np.ndarray  # hub vertex per edge
+    weight: np.ndarray  # weight[kind] x confidence per edge
+    kind: np.ndarray  # evidence kind per edge
+    confidence: np.ndarray  # link confidence per edge
+    max_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # weight[kind] per edge
+
+    @property
+    def n_ads(self) -> int:
+        return len(self.ads)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.src)
+
+    def to_igraph(self) -> ig.Graph:
+        g = ig.Graph(n=self.n_ads + len(self.hubs), directed=False)
+        g.add_edges(np.column_stack([self.src, self.dst]))
+        g.es["weight"] = self.weight.astype(float)
+        return g
+
+
+def build_evidence_graph(
+    ads: np.ndarray | list[str],
+    evidence: pd.DataFrame,
+    weights: EvidenceWeights | None = None,
+) -> EvidenceGraph:
+    """The ad+hub graph from an evidence frame (ad, kind, hub, confidence).
+
+    Kinds with weight 0 and hubs linked to fewer than two ads are left out. Every ad of
+    ``ads`` is a vertex (ads without evidence stay isolated); evidence about an ad that is
+    not in ``ads`` is an error.
+    """
+    weights = weights or EvidenceWeights()
+    ads = np.asarray(sorted(ads), dtype=object)
+    ev = evidence[evidence["kind"].isin(weights.active())]
+    unknown = ~ev["ad"].isin(pd.Index(ads))
+    if unknown.any():
+        raise EvidenceError(
+            f"{int(unknown.sum())} evidence links name ads that are not in the graph, "
+            f"e.g. {ev.loc[unknown, 'ad'].head(3).tolist()}"
+        )
+    conf = ev["confidence"]
+    if conf.isna().any() or ((conf < 0) | (conf > 1)).any():
+        bad = ev[conf.isna() | (conf < 0) | (conf > 1)].head(3)
+        raise EvidenceError(
+            "link confidence must be in [0, 1], e.g. "
+            + ", ".join(f"{r.ad}->{r.kind}:{r.hub}={r.confidence}" for r in bad.itertuples())
+        )
+    hub_label = ev["kind"].astype(str) + ":" + ev["hub"].astype(str)
+    sizes = hub_label.map(hub_label.value_counts())
+    keep = (sizes >= 2).to_numpy()
+    ev, hub_label = ev[keep], hub_label[keep]
+    hubs, hub_idx = np.unique(hub_label.to_numpy(dtype=object), return_inverse=True)
+    ad_pos = pd.Index(ads).get_indexer(ev["ad"])
+    kind_w = ev["kind"].map(asdict(weights)).to_numpy(dtype=float)
+    confidence = ev["confidence"].to_numpy(dtype=float)
+    return EvidenceGraph(
+        ads=ads,
+        hubs=hubs,
+        src=ad_pos.astype(np.int64),
+        dst=(len(ads) + hub_idx).astype(np.int64),
+        weight=kind_w * confidence,
+        kind=ev["kind"].to_numpy(dtype=object),
+        confidence=confidence,
+        max_weight=kind_w,
+    )
+
+
+def leiden(
+    graph: EvidenceGraph,
+    resolution: float = 1.0,
+    seed: int = 0,
+    n_iterations: int = -1,
+) -> np.ndarray:
+    """Leiden with modularity (``resolution`` = gamma) on the ad+hub graph itself.
+
+    The objective GDS Leiden optimises; used to compare with :func:`gds_leiden` and in the
+    benchmark. Returns a community id per ad vertex.
+    """
+    if resolution <= 0:
+        raise ValueError(f"resolution must be > 0, got {resolution}")
+    part = leidenalg.find_partition(
+        graph.to_igraph(),
+        leidenalg.RBConfigurationVertexPartition,
+        weights="weight",
+        resolution_parameter=resolution,
+        n_iterations=n_iterations,
+        seed=seed,
+    )
+    return np.asarray(part.membership[: graph.n_ads], dtype=np.int64)
+
+
+def components(graph: EvidenceGraph) -> np.ndarray:
+    """Connected components of the graph; component id per ad vertex."""
+    g = graph.to_igraph()
+    return np.asarray(g.connected_components().membership[: graph.n_ads], dtype=np.int64)
+
+
+def hard_cores(graph: EvidenceGraph, must_link: tuple[str, ...] = HARD_KINDS) -> np.ndarray:
+    """Core id per ad: connected components over the links of the ``must_link`` kinds."""
+    keep = np.isin(graph.kind, list(must_link)) if graph.n_edges else np.zeros(0, bool)
+    sub = EvidenceGraph(
+        graph.ads,
+        graph.hubs,
+        graph.src[keep],
+        graph.dst[keep],
+        graph.weight[keep],
+        graph.kind[keep],
+        graph.confidence[keep],
+        graph.max_weight[keep],
+    )
+    return components(sub)
+
+
+@dataclass
+class CoreGraph:
+    """Cores (vertices 0..n_cores-1, size 1) and big soft hubs (size 0), weighted edges."""
+
+    n_cores: int
+    n_hubs: int
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+
+    def to_igraph(self) -> ig.Graph:
+        g = ig.Graph(n=self.n_cores + self.n_hubs, directed=False)
+        g.add_edges(np.column_stack([self.src, self.dst]))
+        g.es["weight"] = self.weight.astype(float)
+        return g
+
+
+def core_graph(
+    graph: EvidenceGraph, cores: np.ndarray, soft: tuple[str, ...], max_hub_cores: int = 200
+) -> CoreGraph:
+    """Project the soft kinds' hubs onto pairs of cores (see the module docstring)."""
+    n_cores = int(cores.max()) + 1 if len(cores) else 0
+    keep = np.isin(graph.kind, list(soft)) if graph.n_edges else np.zeros(0, bool)
+    links = pd.DataFrame(
+        {
+            "hub": graph.dst[keep],
+            "core": cores[graph.src[keep]],
+            "w": graph.max_weight[keep],
+            "c": graph.confidence[keep],
+        }
+    )
+    # Best confidence per (hub, core); hubs touching one core only connect nothing.
+    links = links.groupby(["hub", "core"], as_index=False).agg(w=("w", "first"), c=("c", "max"))
+    touched = links.groupby("hub")["core"].transform("size")
+    links = links[touched >= 2]
+    small = links[links.groupby("hub")["core"].transform("size") <= max_hub_cores]
+    big = links[links.groupby("hub")["core"].transform("size") > max_hub_cores]
+    pairs = small.merge(small, on="hub", suffixes=("_x", "_y"))
+    pairs = pairs[pairs["core_x"] < pairs["core_y"]]
+    pw = (
+        (pairs["w_x"] * pairs["c_x"] * pairs["c_y"])
+        .groupby([pairs["core_x"], pairs["core_y"]])
+        .sum()
+    )
+    src = [pw.index.get_level_values(0).to_numpy(np.int64)]
+    dst = [pw.index.get_level_values(1).to_numpy(np.int64)]
+    wts = [pw.to_numpy(float)]
+    big_hubs, big_idx = np.unique(big["hub"].to_numpy(), return_inverse=True)
+    src.append(big["core"].to_numpy(np.int64))
+    dst.append(n_cores + big_idx.astype(np.int64))
+    wts.append((big["w"] * big["c"]).to_numpy(float))
+    return CoreGraph(
+        n_cores, len(big_hubs), np.concatenate(src), np.concatenate(dst), np.concatenate(wts)
+    )
+
+
+def owner_communities(
+    graph: EvidenceGraph,
+    resolution: float = 0.5,
+    must_link: tuple[str, ...] = HARD_KINDS,
+    seed: int = 0,
+    max_hub_cores: int = 200,
+    n_iterations: int = -1,
+) -> np.ndarray:
+    """Owner group per ad: must-link cores joined by Leiden (CPM) over soft evidence."""
+    if resolution <= 0:
+        raise ValueError(f"resolution must be > 0, got {resolution}")
+    cores = hard_cores(graph, must_link)
+    soft = tuple(k for k in KINDS if k not in must_link)
+    cg = core_graph(graph, cores, soft, max_hub_cores)
+    if len(cg.src) == 0:
+        return cores
+    sizes = [1] * cg.n_cores + [0] * cg.n_hubs
+    part = leidenalg.find_partition(
+        cg.to_igraph(),
+        leidenalg.CPMVertexPartition,
+        weights="weight",
+        node_sizes=sizes,
+        resolution_parameter=resolution,
+        n_iterations=n_iterations,
+        seed=seed,
+    )
+    core_group = np.asarray(part.membership[: cg.n_cores], dtype=np.int64)
+    return core_group[cores]
+
+
+def membership_confidence(graph: EvidenceGraph, membership: np.ndarray) -> np.ndarray:
+    """How strongly the evidence puts each ad in its group, in [0, 1].
+
+    ``sum(weight x confidence of links to hubs inside the ad's group) /
+    sum(weight of all its links)``: 1 when all of an ad's evidence points inside its group
+    with full confidence, lower when links are uncertain or point to other groups.
+    A hub belongs to the group that holds most of its weighted links. An ad without
+    evidence forms a group of its own and gets 1.0 (it is its own group by definition).
+    """
+    n = graph.n_ads
+    if graph.n_edges == 0:
+        return np.ones(n)
+    hub_group = _hub_groups(graph, membership)
+    inside = membership[graph.src] == hub_group[graph.dst - n]
+    got = np.bincount(graph.src, weights=graph.weight * inside, minlength=n)
+    full = np.bincount(graph.src, weights=graph.max_weight, minlength=n)
+    out = np.ones(n)
+    has = full > 0
+    out[has] = got[has] / full[has]
+    return np.clip(out, 0.0, 1.0)
+
+
+def _hub_groups(graph: EvidenceGraph, membership: np.ndarray) -> np.ndarray:
+    df = pd.DataFrame(
+        {"hub": graph.dst - graph.n_ads, "group": membership[graph.src], "w": graph.weight}
+    )
+    best = (
+        df.groupby(["hub", "group"], sort=True)["w"]
+        .sum()
+        .reset_index()
+        .sort_values(["hub", "w", "group"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("hub")
+    )
+    out = np.full(len(graph.hubs), -1, dtype=np.int64)
+    out[best["hub"].to_numpy()] = best["group"].to_numpy()
+    return out
+
+
+def owner_ids(ads: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """A stable id per group: ``O-`` + 10 hex digits of SHA-1 of its smallest ad id."""
+    df = pd.DataFrame({"ad": ads, "group": membership})
+    anchor = df.groupby("group")["ad"].transform("min")
+    cache: dict[str, str] = {}
+    out = []
+    for a in anchor:
+        if a not in cache:
+            cache[a] = "O-" + hashlib.sha1(str(a).encode("utf-8")).hexdigest()[:10]
+        out.append(cache[a])
+    return np.asarray(out, dtype=object)
+
+
+# -- Neo4j Graph Data Science --------------------------------------------------------
+
+
+def gds_version(store: Store) -> str | None:
+    """The GDS version of a Neo4j store, or None when GDS is absent (or not Neo4j)."""
+    if getattr(store, "dialect", "") != "neo4j":
+        return None
+    try:
+        rows = store.query("CALL gds.version() YIELD gdsVersion RETURN gdsVersion AS v")
+    except Exception:  # noqa: BLE001 - any failure means: not available
+        return None
+    return str(rows[0]["v"]) if rows else None
+
+
+_GDS_PARTS = {
+    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) RETURN a, h, e.confidence AS c",
+    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) RETURN a, h, e.confidence AS c",
+    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) RETURN a, h, e.confidence AS c",
+    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
+    "-[pf:PAID_FOR]->(a:Ad) WHERE t.coinjoin IS NULL OR t.coinjoin = false "
+    "RETURN a, h, max(pf.confidence * iw.confidence) AS c",
+}
+
+
+def gds_leiden(
+    store: Store,
+    weights: EvidenceWeights | None = None,
+    resolution: float = 1.0,
+    seed: int = 0,
+    max_levels: int = 10,
+) -> pd.DataFrame:
+    """Leiden inside Neo4j GDS on the same ad+hub graph; columns ad, community.
+
+    The projection mirrors :func:`build_evidence_graph`: one weighted undirected
+    relationship per (ad, hub) link of an active kind, hubs with at least two ads only.
+    Ads without evidence are not projected; the caller gives them groups of their own.
+    """
+    weights = weights or EvidenceWeights()
+    if gds_version(store) is None:
+        raise RuntimeError(f"Neo4j Graph Data Science is not available at {store.uri}")
+    kinds = weights.active()
+    if not kinds:
+        raise ValueError("no evidence kind has a weight > 0")
+    parts = "\nUNION ALL\n".join(f"{_GDS_PARTS[k]}, {getattr(weights, k)!r} AS kw" for k in kinds)
+    name = f"ownergraph-{uuid.uuid4().hex[:12]}"
+    project = (
+        f"CALL () {{\n{parts}\n}}\n"
+        "WITH h, collect({a: a, w: kw * c}) AS links WHERE size(links) >= 2\n"
+        "UNWIND links AS l\n"
+        "WITH gds.graph.project($name, l.a, h, {relationshipProperties: {weight: l.w}}, "
+        "{undirectedRelationshipTypes: ['*']}) AS g\n"
+        "RETURN g.nodeCount AS nodes, g.relationshipCount AS rels"
+    )
+    stream = (
+        "CALL gds.leiden.stream($name, {relationshipWeightProperty: 'weight', gamma: $gamma, "
+        "randomSeed: $seed, concurrency: 1, maxLevels: $max_levels}) "
+        "YIELD nodeId, communityId "
+        "WITH gds.util.asNode(nodeId) AS n, communityId WHERE n:Ad "
+        "RETURN n.id AS ad, communityId AS community"
+    )
+    try:
+        store.query(project, {"name": name}, write=True)
+        rows = store.query(
+            stream,
+            {"name": name, "gamma": float(resolution), "seed": int(seed), "max_levels": max_levels},
+            write=True,
+        )
+    finally:
+        store.query(
+            "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName",
+            {"name": name},
+            write=True,
+        )
+    return pd.DataFrame(rows, columns=["ad", "community"])

@@ -1,0 +1,320 @@
+"""Owner groups end to end: read the evidence, find groups, score them, write them back.
+
+:func:`detect_owners` reads ads and their links through the Store interface, partitions
+the ads (Leiden, connected components of hard identifiers, or Leiden inside Neo4j GDS),
+computes indicators, score and flags, and replaces every earlier ``Owner`` node and
+``BELONGS_TO`` edge with the new result. Every ad gets exactly one owner group (an ad
+without evidence is a group of one). :func:`list_owners` and :func:`owner_detail` read
+the result back for the CLI and the case report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ownergraph.graph import communities as cm
+from ownergraph.graph import scoring
+from ownergraph.graph.store import Store
+from ownergraph.linking.prices import PriceTable
+
+# CPM resolution of method "leiden": evidence needed per pair of cores to keep them in
+# one group. Calibrated on the synthetic world (see benchmarks/bench_owner_accuracy.py).
+DEFAULT_RESOLUTION = 0.5
+# Modularity gamma of method "gds-leiden" (GDS Leiden has no CPM).
+DEFAULT_GDS_GAMMA = 1.0
+LIST_SEP = "; "
+
+ADS_QUERY = (
+    "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
+    "a.city AS city, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
+    "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
+    "a.n_locations AS n_locations"
+)
+PAYMENTS_QUERY = (
+    "MATCH (t:Tx)-[:PAID_FOR]->(a:Ad) "
+    "OPTIONAL MATCH (t)-[p:PAYS]->(x:Address) WHERE x.processor = true "
+    "RETURN a.id AS ad, t.txid AS txid, t.first_seen_ts AS first_seen_ts, "
+    "sum(p.sat) AS sat, count(p) AS processor_outputs"
+)
+
+
+@dataclass
+class OwnerSummary:
+    """What a detection run did (printed by the CLI, returned to callers)."""
+
+    method: str
+    resolution: float | None
+    weights: dict[str, float]
+    ads: int = 0
+    owners: int = 0
+    groups: int = 0  # owner groups with at least two ads
+    singletons: int = 0
+    largest: int = 0
+    links: dict[str, int] = field(default_factory=dict)  # evidence links used, per kind
+    graph_vertices: int = 0
+    graph_edges: int = 0
+    payments_without_processor_output: int = 0
+    flagged: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_ads(store: Store) -> pd.DataFrame:
+    cols = [
+        "id",
+        "posted_ts",
+        "state",
+        "city",
+        "name",
+        "age",
+        "price_usd",
+        "category",
+        "post_kind",
+        "sponsored",
+        "n_locations",
+    ]
+    return pd.DataFrame(store.query(ADS_QUERY), columns=cols).sort_values("id")
+
+
+def read_payments(store: Store) -> pd.DataFrame:
+    cols = ["ad", "txid", "first_seen_ts", "sat", "processor_outputs"]
+    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=cols)
+    # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
+    df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")
+    return df
+
+
+def partition(
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    method: str = "leiden",
+    weights: cm.EvidenceWeights | None = None,
+    resolution: float = DEFAULT_RESOLUTION,
+    seed: int = 0,
+    must_link: tuple[str, ...] = cm.HARD_KINDS,
+) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
+    """Owner per ad from an evidence frame: columns ad, owner, confidence (sorted by ad).
+
+    ``method``: ``leiden`` (must-link cores joined by Leiden over the other active kinds,
+    see :mod:`ownergraph.graph.communities`) or ``components`` (connected components over
+    the hard identifiers among the active kinds).
+    """
+    weights = weights or cm.EvidenceWeights()
+    if method == "components":
+        hard = {k: (getattr(weights, k) if k in cm.HARD_KINDS else 0.0) for k in cm.KINDS}
+        weights = cm.EvidenceWeights(**hard)
+    graph = cm.build_evidence_graph(ads, evidence, weights)
+    if method == "leiden":
+        membership = cm.owner_communities(graph, resolution, must_link, seed=seed)
+    elif method == "components":
+        membership = cm.components(graph)
+    else:
+        raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
+    return _assignment(graph, membership), graph
+
+
+def _assignment(graph: cm.EvidenceGraph, membership: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ad": graph.ads,
+            "owner": cm.owner_ids(graph.ads, membership),
+            "confidence": cm.membership_confidence(graph, membership).round(4),
+        }
+    )
+
+
+def detect_owners(
+    store: Store,
+    weights: cm.EvidenceWeights | None = None,
+    resolution: float | None = None,
+    method: str = "leiden",
+    *,
+    must_link: tuple[str, ...] = cm.HARD_KINDS,
+    seed: int = 0,
+    rates: pd.DataFrame | None = None,
+    prices: PriceTable | None = None,
+    rules: scoring.FlagRules | None = None,
+) -> OwnerSummary:
+    """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
+
+    ``method``: ``leiden`` | ``components`` | ``gds-leiden`` (Neo4j with GDS only).
+    ``resolution``: default :data:`DEFAULT_RESOLUTION` (leiden, CPM) or
+    :data:`DEFAULT_GDS_GAMMA` (gds-leiden, modularity).
+    ``rates``: optional (time_ts, usd_per_btc) table to value BTC payments in USD.
+    """
+    if method not in cm.METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
+    weights = weights or cm.EvidenceWeights()
+    if not weights.active():
+        raise ValueError("every evidence weight is 0: nothing links ads")
+    if resolution is None:
+        resolution = DEFAULT_GDS_GAMMA if method == "gds-leiden" else DEFAULT_RESOLUTION
+    t0 = time.perf_counter()
+    ads = read_ads(store)
+    active = (
+        weights.active()
+        if method != "components"
+        else tuple(k for k in weights.active() if k in cm.HARD_KINDS)
+    )
+    evidence = cm.fetch_evidence(store, cm.KINDS, checked=active)
+    ad_ids = ads["id"].to_numpy(dtype=object)
+    if method == "gds-leiden":
+        assigned, graph = _gds_partition(store, ad_ids, evidence, weights, resolution, seed)
+    else:
+        assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed, must_link)
+    payments = read_payments(store)
+    membership = assigned.set_index("ad")["owner"]
+    ind = scoring.compute_indicators(ads, membership, evidence, payments, rates, prices)
+    ind["score"] = scoring.score(ind)
+    states = (
+        ads.assign(owner=membership.reindex(ads["id"]).to_numpy())
+        .dropna(subset=["state"])
+        .groupby("owner")["state"]
+        .agg(lambda s: sorted(set(s)))
+    )
+    fl = scoring.flags(ind, states, rules)
+    owners = ind.reset_index().rename(columns={"owner": "id"})
+    owners["flags"] = fl["flags"].map(LIST_SEP.join).to_numpy()
+    owners["reasons"] = fl["reasons"].map(LIST_SEP.join).to_numpy()
+    owners["method"] = method
+    owners["ads_per_day"] = owners["ads_per_day"].round(4)
+    owners["btc_spent"] = owners["btc_spent"].round(8)
+    owners["usd_spent"] = owners["usd_spent"].round(2)
+    edges = pd.DataFrame(
+        {
+            "src": assigned["ad"],
+            "dst": assigned["owner"],
+            "method": method,
+            "confidence": assigned["confidence"],
+        }
+    )
+    # Replace the previous result: everything is computed before anything is deleted.
+    store.delete_nodes("Owner")
+    store.upsert_nodes("Owner", owners)
+    store.upsert_edges("BELONGS_TO", edges)
+    sizes = owners["ads"]
+    kept = evidence[evidence["kind"].isin(active)]
+    return OwnerSummary(
+        method=method,
+        resolution=None if method == "components" else resolution,
+        weights=asdict(weights),
+        ads=len(ads),
+        owners=len(owners),
+        groups=int((sizes >= 2).sum()),
+        singletons=int((sizes == 1).sum()),
+        largest=int(sizes.max()) if len(sizes) else 0,
+        links={k: int((kept["kind"] == k).sum()) for k in active},
+        graph_vertices=graph.n_ads + len(graph.hubs),
+        graph_edges=graph.n_edges,
+        payments_without_processor_output=int(
+            payments.drop_duplicates("txid")["processor_outputs"].eq(0).sum()
+        ),
+        flagged=int((owners["flags"] != "").sum()),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+
+
+def _gds_partition(
+    store: Store,
+    ad_ids: np.ndarray,
+    evidence: pd.DataFrame,
+    weights: cm.EvidenceWeights,
+    resolution: float,
+    seed: int,
+) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
+    graph = cm.build_evidence_graph(ad_ids, evidence, weights)
+    found = cm.gds_leiden(store, weights, resolution, seed)
+    comm = dict(zip(found["ad"], found["community"], strict=True))
+    # Ads GDS did not see (no evidence) each get a group of their own.
+    membership = np.empty(graph.n_ads, dtype=np.int64)
+    nxt = int(found["community"].max()) + 1 if len(found) else 0
+    for i, a in enumerate(graph.ads):
+        if a in comm:
+            membership[i] = comm[a]
+        else:
+            membership[i] = nxt
+            nxt += 1
+    return _assignment(graph, membership), graph
+
+
+# -- reading the result back ---------------------------------------------------------
+
+SORTABLE = (
+    "score",
+    "ads",
+    "states",
+    "cities",
+    "ads_per_day",
+    "names",
+    "ages",
+    "phones",
+    "emails",
+    "wallets",
+    "usd_spent",
+    "btc_spent",
+    "active_days",
+)
+
+
+def list_owners(
+    store: Store, sort: str = "score", limit: int = 20, min_ads: int = 1
+) -> list[dict[str, Any]]:
+    """The top owner groups by ``sort`` (descending; ties by id)."""
+    if sort not in SORTABLE:
+        raise ValueError(f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)}")
+    q = (
+        "MATCH (o:Owner) WHERE o.ads >= $min_ads "
+        "RETURN o.id AS id, o.score AS score, o.ads AS ads, o.states AS states, "
+        "o.cities AS cities, o.active_days AS active_days, o.ads_per_day AS ads_per_day, "
+        "o.names AS names, o.ages AS ages, o.phones AS phones, o.emails AS emails, "
+        "o.wallets AS wallets, o.btc_spent AS btc_spent, o.usd_spent AS usd_spent, "
+        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method "
+        f"ORDER BY o.{sort} DESC, o.id LIMIT $limit"
+    )
+    return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
+
+
+class OwnerNotFound(LookupError):
+    """No Owner node has the given id."""
+
+
+def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
+    """Everything about one group: owner props, ads, identifiers, wallets, timeline, links.
+
+    ``links`` are the group's evidence links (ad, kind, hub, confidence) for drawing.
+    """
+    from ownergraph.queries.registry import run_named
+
+    rows = store.query(
+        "MATCH (o:Owner {id: $id}) RETURN o.id AS id, o.score AS score, o.ads AS ads, "
+        "o.states AS states, o.cities AS cities, o.active_days AS active_days, "
+        "o.ads_per_day AS ads_per_day, o.names AS names, o.ages AS ages, o.phones AS phones, "
+        "o.emails AS emails, o.wallets AS wallets, o.btc_spent AS btc_spent, "
+        "o.usd_spent AS usd_spent, o.evidence AS evidence, o.flags AS flags, "
+        "o.reasons AS reasons, o.method AS method",
+        {"id": owner_id},
+    )
+    if not rows:
+        raise OwnerNotFound(f"no owner group with id {owner_id!r}")
+    owner = rows[0]
+    p = {"owner_id": owner_id}
+    links = run_named(store, "owner_evidence_links", p)
+    return {
+        "owner": owner,
+        "flags": [f for f in (owner["flags"] or "").split(LIST_SEP) if f],
+        "reasons": [r for r in (owner["reasons"] or "").split(LIST_SEP) if r],
+        "parts": scoring.explain_score(pd.Series(owner)),
+        "ads": run_named(store, "owner_ads", {**p, "limit": 100_000}),
+        "identifiers": run_named(store, "owner_identifiers", p),
+        "wallets": run_named(store, "owner_wallets", p),
+        "timeline": run_named(store, "owner_timeline", p),
+        "places": run_named(store, "top_cities_per_owner", {**p, "limit": 1000}),
+        "links": links,
+    }

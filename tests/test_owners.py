@@ -1,0 +1,282 @@
+"""Owner groups: evidence graph, Leiden over hard-identifier cores, components, GDS, writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from test_owners_world import ADS, TRUTH, build_world
+
+from ownergraph.graph import communities as cm
+from ownergraph.graph.owners import detect_owners, list_owners, owner_detail, partition
+
+
+def _groups(store) -> set[frozenset[str]]:
+    rows = store.query("MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) RETURN a.id AS ad, o.id AS owner")
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        out.setdefault(r["owner"], set()).add(r["ad"])
+    return {frozenset(v) for v in out.values()}
+
+
+def _truth_groups() -> set[frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for ad, owner in TRUTH.items():
+        out.setdefault(owner, set()).add(ad)
+    return {frozenset(v) for v in out.values()}
+
+
+def test_leiden_with_all_evidence_recovers_the_owners(store):
+    build_world(store)
+    summary = detect_owners(store)
+    assert _groups(store) == _truth_groups()
+    assert summary.owners == 4 and summary.groups == 2 and summary.largest == 6
+    assert summary.links == {"phone": 9, "email": 2, "wallet": 2, "author": 6}
+    # every ad has exactly one owner, with provenance
+    rows = store.query(
+        "MATCH (a:Ad)-[b:BELONGS_TO]->(:Owner) RETURN a.id AS ad, b.method AS m, "
+        "b.confidence AS c ORDER BY ad"
+    )
+    assert [r["ad"] for r in rows] == sorted(TRUTH)
+    assert {r["m"] for r in rows} == {"leiden"}
+    assert all(0 < r["c"] <= 1 for r in rows)
+
+
+def test_hard_identifiers_alone_split_the_operation(store):
+    build_world(store)
+    summary = detect_owners(store, method="components")
+    assert _groups(store) == {
+        frozenset({"a1", "a2", "a3", "a6"}),
+        frozenset({"a4", "a5"}),
+        frozenset({"b1", "b2", "b3"}),
+        frozenset({"c1"}),
+        frozenset({"c2"}),
+    }
+    assert summary.resolution is None and set(summary.links) == {"phone", "email"}
+
+
+def test_a_rerun_replaces_the_previous_result(store):
+    build_world(store)
+    detect_owners(store)
+    detect_owners(store, method="components")
+    counts = store.counts()
+    assert counts["Owner"] == 5 and counts["BELONGS_TO"] == len(ADS)
+    methods = store.query("MATCH (o:Owner) RETURN DISTINCT o.method AS m")
+    assert methods == [{"m": "components"}]
+    detect_owners(store)
+    assert store.counts()["Owner"] == 4 and _groups(store) == _truth_groups()
+
+
+def test_indicators_score_and_flags_of_the_operation(store):
+    build_world(store)
+    detect_owners(store)
+    top = list_owners(store, limit=2)
+    a = top[0]
+    assert (a["ads"], a["states"], a["cities"], a["active_days"]) == (6, 3, 4, 3)
+    assert (a["names"], a["ages"], a["phones"], a["emails"], a["wallets"]) == (3, 3, 2, 1, 1)
+    assert a["ads_per_day"] == pytest.approx(2.0)
+    # 100,000 + 150,000 sat to the processor; expected cost: NV metro post 12 + AZ post 6
+    assert a["btc_spent"] == pytest.approx(0.0025) and a["usd_spent"] == pytest.approx(18.0)
+    assert a["evidence"] == "phone,email,wallet,author"
+    assert a["flags"] == "many people; many states"
+    assert "advertised 3 distinct names and 3 distinct ages across 3 states" in a["reasons"]
+    assert "posted in 3 states (AZ, CA, NV)" in a["reasons"]
+    assert a["score"] > top[1]["score"] > 0
+    by_ads = list_owners(store, sort="ads", limit=10, min_ads=2)
+    assert [o["ads"] for o in by_ads] == [6, 3]
+    with pytest.raises(ValueError, match="cannot sort by"):
+        list_owners(store, sort="ads; DROP")
+
+
+def test_owner_detail_has_ads_identifiers_wallets_timeline(store):
+    build_world(store)
+    detect_owners(store)
+    oid = list_owners(store, limit=1)[0]["id"]
+    d = owner_detail(store, oid)
+    assert [r["ad"] for r in d["ads"]] == ["a1", "a2", "a3", "a4", "a5", "a6"]
+    assert {(r["kind"], r["identifier"]) for r in d["identifiers"]} == {
+        ("phone", "+17025550147"),
+        ("phone", "+16025550199"),
+        ("email", "kandy.vip@example.com"),
+    }
+    assert d["wallets"][0]["wallet"] == "W1" and d["wallets"][0]["ads"] == 2
+    assert sum(r["ads"] for r in d["timeline"]) == 6 and len(d["timeline"]) == 3
+    assert {r["kind"] for r in d["links"]} == {"phone", "email", "wallet", "author"}
+    assert d["flags"] == ["many people", "many states"]
+    with pytest.raises(LookupError, match="no owner group"):
+        owner_detail(store, "O-nope")
+
+
+def test_membership_confidence_reflects_links_that_point_elsewhere(embedded_store):
+    build_world(embedded_store)
+    detect_owners(embedded_store)
+    conf = {
+        r["ad"]: r["c"]
+        for r in embedded_store.query(
+            "MATCH (a:Ad)-[b:BELONGS_TO]->(:Owner) RETURN a.id AS ad, b.confidence AS c"
+        )
+    }
+    # b3's author link U3 points into A's group; a6 has one too, among stronger ones
+    assert conf["b3"] < conf["b1"] and conf["a6"] < conf["a2"] == 1.0
+    assert conf["c1"] == 1.0  # no evidence: a group of its own
+
+
+def test_a_link_without_confidence_is_an_error_naming_it(embedded_store):
+    build_world(embedded_store)
+    embedded_store.upsert_edges(
+        "HAS_PHONE", [{"src": "c1", "dst": "+13055550111", "method": "plain"}]
+    )
+    with pytest.raises(cm.EvidenceError, match=r"phone links without a confidence.*c1"):
+        detect_owners(embedded_store)
+
+
+def test_evidence_graph_keeps_hubs_of_two_or_more_ads_only():
+    ev = pd.DataFrame(
+        {
+            "ad": ["x", "y", "z", "x"],
+            "kind": ["phone", "phone", "phone", "author"],
+            "hub": ["p1", "p1", "p2", "u1"],
+            "confidence": [1.0, 0.5, 1.0, 0.9],
+        }
+    )
+    g = cm.build_evidence_graph(["x", "y", "z"], ev, cm.EvidenceWeights(author=0.5))
+    assert list(g.hubs) == ["phone:p1"] and g.n_edges == 2
+    assert sorted(g.weight) == [0.5, 1.0]
+    with pytest.raises(cm.EvidenceError, match="not in the graph"):
+        cm.build_evidence_graph(["x", "y"], ev)
+    bad = ev.assign(confidence=[1.0, 1.5, 1.0, 1.0])
+    with pytest.raises(cm.EvidenceError, match=r"in \[0, 1\].*y->phone:p1=1.5"):
+        cm.build_evidence_graph(["x", "y", "z"], bad)
+
+
+def test_weights_parse_and_validate():
+    w = cm.EvidenceWeights.parse("author=0.25, wallet=2")
+    assert (w.phone, w.wallet, w.author) == (1.0, 2.0, 0.25)
+    assert cm.EvidenceWeights.only("wallet").active() == ("wallet",)
+    with pytest.raises(ValueError, match="KIND=NUMBER"):
+        cm.EvidenceWeights.parse("fax=1")
+    with pytest.raises(ValueError, match="not a number"):
+        cm.EvidenceWeights.parse("phone=lots")
+    with pytest.raises(ValueError, match=">= 0"):
+        cm.EvidenceWeights(phone=-1)
+
+
+def _planted(n_owners: int = 300, seed: int = 7) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Owners with 2-4 phones each, a wallet joining their phones, author clusters, and
+    wrong low-confidence author links between random owners."""
+    rng = np.random.default_rng(seed)
+    rows, truth, ads = [], [], []
+    for o in range(n_owners):
+        n_phones = int(rng.integers(1, 4))
+        for p in range(n_phones):
+            for k in range(int(rng.integers(2, 6))):
+                ad = f"o{o}p{p}k{k}"
+                ads.append(ad)
+                truth.append(o)
+                rows.append((ad, "phone", f"P{o}-{p}", 1.0))
+                if k == 0:
+                    rows.append((ad, "wallet", f"W{o}", 0.81))
+                if k == 1:
+                    rows.append((ad, "author", f"U{o}", 0.9))
+    ads_arr = np.array(ads, dtype=object)
+    for j in range(n_owners // 3):  # wrong author links between two random owners
+        i1, i2 = rng.choice(len(ads), size=2, replace=False)
+        rows += [(ads[i1], "author", f"noise{j}", 0.55), (ads[i2], "author", f"noise{j}", 0.55)]
+    ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
+    order = np.argsort(ads_arr)
+    return ads_arr[order], ev, np.asarray(truth)[order]
+
+
+def test_leiden_beats_hard_identifiers_on_a_planted_world():
+    ads, ev, truth = _planted()
+    leiden, _ = partition(ads, ev, "leiden")
+    comps, _ = partition(ads, ev, "components")
+    ari_leiden = adjusted_rand_score(truth, leiden["owner"])
+    ari_comps = adjusted_rand_score(truth, comps["owner"])
+    assert ari_leiden > 0.97 > ari_comps
+    # a much lower resolution lets the wrong author links merge owners
+    merged, _ = partition(ads, ev, "leiden", resolution=0.05)
+    assert adjusted_rand_score(truth, merged["owner"]) < ari_leiden
+    # deterministic for a seed
+    again, _ = partition(ads, ev, "leiden")
+    assert again["owner"].tolist() == leiden["owner"].tolist()
+
+
+def test_big_soft_hubs_stay_hub_vertices():
+    ads, ev, _ = _planted(60)
+    g = cm.build_evidence_graph(ads, ev)
+    cores = cm.hard_cores(g)
+    small = cm.core_graph(g, cores, ("wallet", "author"), max_hub_cores=200)
+    capped = cm.core_graph(g, cores, ("wallet", "author"), max_hub_cores=1)
+    assert small.n_hubs == 0 and capped.n_hubs > 0
+
+    # same connectivity either way
+    def n_comp(cg: cm.CoreGraph) -> int:
+        memb = cg.to_igraph().connected_components().membership
+        return len(set(memb[: cg.n_cores]))
+
+    assert n_comp(small) == n_comp(capped)
+
+
+def test_gds_leiden_agrees_with_python_leiden(neo4j_store):
+    if cm.gds_version(neo4j_store) is None:
+        pytest.skip("this Neo4j has no Graph Data Science")
+    ads, ev, truth = _planted(80, seed=3)
+    _write_evidence(neo4j_store, ads, ev)
+    g = cm.build_evidence_graph(ads, ev)
+    py = cm.leiden(g, resolution=1.0)
+    found = cm.gds_leiden(neo4j_store, resolution=1.0).set_index("ad")["community"]
+    gds = np.array([found.get(a, -1 - i) for i, a in enumerate(ads)])
+    nmi = normalized_mutual_info_score(py, gds)
+    ari = adjusted_rand_score(py, gds)
+    assert nmi > 0.9 and ari > 0.75, (nmi, ari)
+    summary = detect_owners(neo4j_store, method="gds-leiden")
+    assert summary.method == "gds-leiden" and summary.ads == len(ads)
+    assert neo4j_store.query("MATCH ()-[b:BELONGS_TO]->() RETURN DISTINCT b.method AS m") == [
+        {"m": "gds-leiden"}
+    ]
+
+
+def test_gds_method_needs_gds(embedded_store):
+    build_world(embedded_store)
+    with pytest.raises(RuntimeError, match="Graph Data Science is not available"):
+        detect_owners(embedded_store, method="gds-leiden")
+
+
+def _write_evidence(store, ads: np.ndarray, ev: pd.DataFrame) -> None:
+    store.upsert_nodes("Ad", [{"id": a} for a in ads])
+    phones = ev[ev["kind"] == "phone"]
+    store.upsert_nodes("Phone", [{"number": h} for h in phones["hub"].unique()])
+    store.upsert_edges(
+        "HAS_PHONE",
+        phones.rename(columns={"ad": "src", "hub": "dst"})
+        .drop(columns="kind")
+        .assign(method="test"),
+    )
+    authors = ev[ev["kind"] == "author"]
+    store.upsert_nodes("Author", [{"id": h} for h in authors["hub"].unique()])
+    store.upsert_edges(
+        "WRITTEN_BY",
+        authors.rename(columns={"ad": "src", "hub": "dst"})
+        .drop(columns="kind")
+        .assign(method="test"),
+    )
+    wallets = ev[ev["kind"] == "wallet"]
+    store.upsert_nodes("Wallet", [{"id": h} for h in wallets["hub"].unique()])
+    store.upsert_nodes("Tx", [{"txid": f"t-{a}"} for a in wallets["ad"]])
+    store.upsert_nodes("Address", [{"address": f"x-{a}"} for a in wallets["ad"]])
+    store.upsert_edges(
+        "PAID_FOR",
+        [{"src": f"t-{a}", "dst": a, "method": "test", "confidence": 0.9} for a in wallets["ad"]],
+    )
+    store.upsert_edges(
+        "SPENT_IN", [{"src": f"x-{a}", "dst": f"t-{a}", "sat": 1, "vin": 0} for a in wallets["ad"]]
+    )
+    store.upsert_edges(
+        "IN_WALLET",
+        [
+            {"src": f"x-{a}", "dst": w, "method": "test", "confidence": 0.9}
+            for a, w in zip(wallets["ad"], wallets["hub"], strict=True)
+        ],
+    )
