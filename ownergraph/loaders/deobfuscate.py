@@ -78,7 +78,8 @@ _HAS_DIGIT_RE = re.compile(r"[0-9]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _ALNUM_RE = re.compile(r"[^\W_]")
 _DIGITS_RE = re.compile(r"[0-9]+")
-_X_SEPARATOR_RE = re.compile(r"(?<=[0-9])[xX](?=[0-9])")  # 8x1x89 -> 8*1*89
+#: "8x1x89" -> "8*1*89": x between digits in a token of digits and x only (not "s1x0")
+_X_SEPARATED_RE = re.compile(r"(?<![^\W_])[0-9]+(?:[xX][0-9]+)+(?![^\W_])")
 _BANG_ONE_RE = re.compile(r"(?<=[0-9oO])[!|](?=[0-9oOlI])")  # 3!O -> 3lO (look-alike 1)
 _TAG_RE = re.compile(r"<[^<>\n]{0,200}>")
 URL_RE = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+")
@@ -160,7 +161,7 @@ def normalize(text: str, mask_urls: bool = True) -> Normalized:
             if not any(flags):
                 flags = None
     folded = _TAG_RE.sub(lambda m: BREAK * len(m.group()), folded)
-    folded = _X_SEPARATOR_RE.sub("*", folded)
+    folded = _X_SEPARATED_RE.sub(lambda m: m.group().replace("x", "*").replace("X", "*"), folded)
     folded = _BANG_ONE_RE.sub("l", folded)
     if mask_urls:
         folded = URL_RE.sub(lambda m: BREAK * len(m.group()), folded)

@@ -60,6 +60,7 @@ CONFIDENCE = {
 _CLASS_ORDER = ("unicode", "homoglyph", "words", "separators")
 _PLAIN_SEPARATORS = frozenset({"", "-", ".", "/", ")", "(", ")-", "+"})
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
+_DATE_SEP_RE = re.compile(r" ?[-/.]? ?| - ")
 MAX_INTERNATIONAL_DIGITS = 15
 MAX_NATIONAL_DIGITS = 17  # with trunk or international prefix
 
@@ -138,12 +139,23 @@ def _parse(digits: str, region: str, international: bool) -> phonenumbers.PhoneN
 
 
 def _looks_like_date(groups: list[Group]) -> bool:
-    """A year group (19xx/20xx) next to a day or month group: 2016 06 17, 11-17-2015."""
+    """A year (19xx/20xx) after or before a day and a month: 2016 06 17, 11-17-2015."""
+
+    def small(k: int) -> bool:
+        return 0 <= k < len(groups) and len(groups[k].digits) <= 2 and not groups[k].classes
+
     for k, g in enumerate(groups):
         if len(g.digits) == 4 and _YEAR_RE.fullmatch(g.digits):
-            for n in (k - 1, k + 1):
-                if 0 <= n < len(groups) and len(groups[n].digits) <= 2:
-                    if 1 <= int(groups[n].digits) <= 31:
+            for a, b in ((k - 2, k - 1), (k + 1, k + 2)):
+                if small(a) and small(b):
+                    x, y = int(groups[a].digits), int(groups[b].digits)
+                    seps = [groups[i].sep_before for i in range(min(a, k) + 1, max(b, k) + 1)]
+                    if (
+                        1 <= min(x, y)
+                        and min(x, y) <= 12
+                        and max(x, y) <= 31
+                        and all(_DATE_SEP_RE.fullmatch(sep) for sep in seps)
+                    ):
                         return True
     return False
 
