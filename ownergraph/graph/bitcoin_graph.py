@@ -170,3 +170,31 @@ def write_wallets(
         "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
         "Tx.coinjoin": _upsert(store, "nodes", "Tx", flags, batch_size, progress),
     }
+
+
+def cluster_wallets(
+    store: Store,
+    clusterer: WalletClusterer,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Read the chain data back from ``store``, fit ``clusterer``, write the wallets.
+
+    Returns counts for a summary (the fitted clusterer holds the details).
+    """
+    inputs, outputs, txs, processors = read_bitcoin(store)
+    clusterer.fit(inputs, outputs, txs, processors)
+    written = write_wallets(store, clusterer, batch_size, progress=progress)
+    w = clusterer.wallets_
+    return {
+        "addresses": len(clusterer.labels_),
+        "processor addresses": len(processors),
+        "wallets (all)": len(w),
+        "wallets with >1 address": int((w["size"] > 1).sum()),
+        "largest wallet": int(w["size"].max()) if len(w) else 0,
+        "multi-input links": clusterer.n_edges_["multi-input"],
+        "change links": clusterer.n_edges_["change"],
+        "coinjoin txs": int(clusterer.coinjoin_.sum()),
+        "Wallet nodes written": written["Wallet"],
+        "IN_WALLET edges written": written["IN_WALLET"],
+    }

@@ -58,9 +58,9 @@ METHODS = np.array(["singleton", "multi-input", "change", "multi-input+change"],
 _TYPES = ("unknown", "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr")
 
 
-def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stable sort order of ``key``, start index of each run in that order, run lengths."""
-    order = np.argsort(key, kind="stable")
+def _groups(key: np.ndarray, within: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order by ``key`` then ``within``; start index of each ``key`` run; run lengths."""
+    order = np.lexsort((within, key))
     k = key[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, int)
     sizes = np.diff(np.r_[starts, len(k)])
@@ -184,10 +184,12 @@ class WalletClusterer:
         coinjoin = self._coinjoin(d)
 
         # multi-input: within each (tx, processor side) group, link every address to the
-        # group's first one; a tx's anchor is its first non-processor input address.
+        # group's smallest one; a tx's anchor is its smallest non-processor input address
+        # (else its smallest processor one). Smallest = first in sorted order: row order
+        # never changes the result.
         keep = ~coinjoin[d.ri_tx]
         tx, addr = d.ri_tx[keep], d.ri_addr[keep]
-        order, starts, sizes = _groups(tx.astype(np.int64) * 2 + d.processor[addr])
+        order, starts, sizes = _groups(tx.astype(np.int64) * 2 + d.processor[addr], addr)
         a_sorted, t_sorted = addr[order], tx[order]
         rep = np.repeat(a_sorted[starts], sizes)
         sel = a_sorted != rep

@@ -276,3 +276,21 @@ def load_bitcoin(
     finally:
         if not isinstance(quarantine, Quarantine):
             q.close()
+
+
+def read_processors(path: str | Path) -> list[str]:
+    """Payment-processor addresses: one per line (blank lines and ``#`` comments skipped).
+
+    A line with spaces inside, or a line that is not a plausible address, is an error
+    naming the line: a wrong processor set silently changes every payment match.
+    """
+    out: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if " " in text or "\t" in text or not 14 <= len(text) <= 90 or not text.isalnum():
+                raise BitcoinFormatError(str(path), f"line {lineno}", "not a Bitcoin address")
+            out.append(text)
+    return out
