@@ -1,0 +1,812 @@
+"""Payment matching: which Bitcoin transaction paid for which ad.
+
+Backpage posted an ad as soon as its Bitcoin payment reached the mempool (Portnoff et al.,
+KDD 2017). A transaction pays for an ad when
+
+- it pays the payment-processor address set (``sat_to_processor`` > 0),
+- its first-seen time lies in a window before the ad appears:
+  ``lag_s = posted_ts - first_seen_ts`` in ``[window[0], window[1]]`` (inclusive; default
+  0..120 s; a negative lower bound allows for clock skew between the two recorders),
+- its USD value at the first-seen rate (``sat / 1e8 * usd_per_btc(first_seen_ts)``) is
+  within a relative tolerance of the ad's expected cost: ``usd_error = (usd - cost) / cost``,
+  ``|usd_error| <= tolerance`` (2%, or 5% for sponsored ads). The expected cost is the ad's
+  ``price_usd`` when known, else ``PriceTable.cost_usd(state, category, post_kind,
+  sponsored, n_locations)``.
+
+Every pair that passes is kept. An ad with several passing transactions, or a transaction
+passing for several ads, is an *ambiguity set*: all its rows stay, flagged
+``ambiguous``; nothing is picked silently. ``resolve_one_to_one`` is a separate, explicit
+step that picks at most one transaction per ad and one ad per transaction.
+
+Confidence (a documented prior, not a calibrated probability)::
+
+    lag_score    = 1                                  if lag_s <= lag_full_s
+                   1 - (1 - lag_floor) * (lag_s - lag_full_s) / (hi - lag_full_s)  otherwise
+    amount_score = 1 - (1 - amount_floor) * |usd_error| / tolerance
+    fit          = lag_score * amount_score            (in [lag_floor * amount_floor, 1])
+    competition  = 1 / (candidates + tx_candidates - 1)
+    confidence   = fit * competition
+
+``candidates`` = passing transactions for the ad, ``tx_candidates`` = passing ads for the
+transaction, so ``competition`` is one over the number of links that share an end with
+this one (itself included): a lone match has competition 1, an ad with two fitting
+transactions 1/2.
+
+The fast path is vectorised numpy. ``strategy="binned"`` (default) buckets transactions by
+time into bins one window long and sorts them by (bin, USD cents) in one int64 key: each
+ad then needs two ``searchsorted`` range look-ups (its window spans at most two bins) and
+only transactions of the right amount in the two bins are expanded and checked exactly.
+``strategy="window"`` sorts by time only and expands every transaction in the ad's window
+(simpler; its work grows with the number of transactions per window). Both give the same
+links as ``reference_match``, a naive nested loop kept for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from ownergraph.linking.prices import POST_KINDS, PriceTable
+from ownergraph.loaders.rates import RateError, RateTable
+
+METHOD = "btc-time-amount"
+DEFAULT_WINDOW = (0, 120)
+AD_COLUMNS = ("id", "posted_ts", "state", "category", "post_kind", "sponsored", "n_locations",
+              "price_usd")  # fmt: skip
+PAYMENT_COLUMNS = ("txid", "first_seen_ts", "sat_to_processor")
+LINK_COLUMNS = (
+    "ad_id", "txid", "lag_s", "usd_error", "usd_paid", "usd_expected", "candidates",
+    "tx_candidates", "ambiguous", "fit", "confidence", "method",
+)  # fmt: skip
+PAID_FOR_PROPS = ("lag_s", "usd_error", "candidates", "ambiguous", "method", "confidence")
+
+Rates = RateTable | pd.DataFrame | str | Path
+
+
+class PaymentInputError(ValueError):
+    """An ad or payment row is unusable; the message names the record and the reason."""
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------
+def as_rate_table(
+    rates: Rates, method: str = "linear", max_staleness_s: int | None = None
+) -> RateTable:
+    """A ``RateTable`` from a table, a DataFrame (time_ts, usd_per_btc) or a CSV/Parquet path."""
+    if isinstance(rates, RateTable):
+        return rates
+    if isinstance(rates, pd.DataFrame):
+        return RateTable.from_frame(rates, method, max_staleness_s)  # type: ignore[arg-type]
+    path = Path(rates)
+    if path.suffix == ".parquet":
+        return RateTable.from_parquet(path, method, max_staleness_s)  # type: ignore[arg-type]
+    return RateTable.from_csv(path, method, max_staleness_s)  # type: ignore[arg-type]
+
+
+def _unique_ids(values: pd.Series, what: str, name: str) -> None:
+    dup = values.duplicated()
+    if dup.any():
+        raise PaymentInputError(f"{what} {values[dup].iloc[0]!r}: {name} appears more than once")
+
+
+def prepare_ads(ads: pd.DataFrame) -> pd.DataFrame:
+    """Ads with every column of ``AD_COLUMNS`` (missing optional ones as null), validated."""
+    for col in ("id", "posted_ts"):
+        if col not in ads.columns:
+            raise PaymentInputError(f"ads: column {col!r} is required")
+    df = ads.reindex(columns=list(AD_COLUMNS)).reset_index(drop=True)
+    if df["id"].isna().any():
+        raise PaymentInputError(f"ads: row {int(np.argmax(df['id'].isna()))} has no id")
+    df["id"] = df["id"].astype("string")
+    _unique_ids(df["id"], "ad", "id")
+    ts = pd.to_numeric(df["posted_ts"], errors="coerce")
+    bad = ts.isna() | (ts != np.floor(ts))
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise PaymentInputError(
+            f"ad {df['id'][i]!r}: posted_ts {df['posted_ts'][i]!r} is not integer epoch seconds"
+        )
+    df["posted_ts"] = ts.astype("int64")
+    price = pd.to_numeric(df["price_usd"], errors="coerce")
+    wrong = price.isna() & df["price_usd"].notna()
+    wrong |= price < 0
+    if wrong.any():
+        i = int(np.argmax(wrong.to_numpy()))
+        raise PaymentInputError(f"ad {df['id'][i]!r}: price_usd {df['price_usd'][i]!r} is not >= 0")
+    df["price_usd"] = price.astype("float64")
+    return df
+
+
+def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
+    """Payments (txid, first_seen_ts int64, sat_to_processor int64 > 0), validated."""
+    missing = [c for c in PAYMENT_COLUMNS if c not in payments.columns]
+    if missing:
+        raise PaymentInputError(f"payments: columns {missing} are required")
+    df = payments[list(PAYMENT_COLUMNS)].reset_index(drop=True)
+    if df["txid"].isna().any():
+        raise PaymentInputError(f"payments: row {int(np.argmax(df['txid'].isna()))} has no txid")
+    _unique_ids(df["txid"], "payment tx", "txid")
+    for col in ("first_seen_ts", "sat_to_processor"):
+        v = pd.to_numeric(df[col], errors="coerce")
+        bad = v.isna() | (v != np.floor(v))
+        if col == "sat_to_processor":
+            bad |= v <= 0
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise PaymentInputError(
+                f"payment tx {df['txid'][i]!r}: {col} {df[col][i]!r} is not "
+                + ("a positive integer" if col == "sat_to_processor" else "integer epoch seconds")
+            )
+        df[col] = v.astype("int64")
+    return df
+
+
+def expected_costs(ads: pd.DataFrame, prices: PriceTable) -> np.ndarray:
+    """Expected USD cost per ad: ``price_usd`` when known, else the price table.
+
+    The table is consulted once per distinct (state, category, kind, sponsored, locations).
+    """
+    n = len(ads)
+    if n == 0:
+        return np.zeros(0)
+    keys = pd.DataFrame(
+        {
+            "state": ads["state"].astype("string").fillna("").str.upper(),
+            "category": ads["category"].astype("string").fillna("").str.lower(),
+            "post_kind": ads["post_kind"].astype("string").fillna("post"),
+            "sponsored": ads["sponsored"].astype("boolean").fillna(False).astype(bool),
+            "n_locations": pd.to_numeric(ads["n_locations"], errors="coerce")
+            .fillna(1)
+            .astype("int64"),
+        }
+    )
+    bad = ~keys["post_kind"].isin(POST_KINDS)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise PaymentInputError(
+            f"ad {ads['id'].iloc[i]!r}: post_kind {keys['post_kind'][i]!r} is not one of "
+            f"{POST_KINDS}"
+        )
+    bad = keys["n_locations"] < 1
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise PaymentInputError(f"ad {ads['id'].iloc[i]!r}: n_locations must be >= 1")
+    cols = list(keys.columns)
+    codes = keys.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]  # codes are 0..k-1: row k is group k
+    uniq = keys.iloc[first]
+    table = np.array(
+        [prices.cost_usd(*row) for row in uniq.itertuples(index=False, name=None)],
+        dtype=np.float64,
+    )
+    cost = table[codes]
+    given = ads["price_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(given), cost, given)
+
+
+# ---------------------------------------------------------------------------------------
+# the matcher
+# ---------------------------------------------------------------------------------------
+def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges [starts[i], ends[i]): (range index, position) of every element."""
+    counts = ends - starts
+    total = int(counts.sum())
+    row = np.repeat(np.arange(len(starts)), counts)
+    pos = np.arange(total, dtype=np.int64) + np.repeat(
+        starts - (np.cumsum(counts) - counts), counts
+    )
+    return row, pos
+
+
+def _chunks(counts: np.ndarray, budget: int) -> Iterable[slice]:
+    """Contiguous slices of ``counts`` whose sums stay near ``budget`` (one row may exceed)."""
+    cum = np.cumsum(counts)
+    i = 0
+    n = len(counts)
+    while i < n:
+        base = cum[i - 1] if i else 0
+        j = int(np.searchsorted(cum, base + budget, side="right"))
+        j = max(j, i + 1)
+        yield slice(i, min(j, n))
+        i = j
+
+
+@dataclass
+class MatchStats:
+    """What one ``match`` call looked at (for summaries and benchmarks)."""
+
+    ads: int = 0
+    ads_payable: int = 0  # expected cost > 0
+    payments: int = 0
+    window_pairs: int = 0  # (ad, tx) pairs inside the time window, amount not yet checked
+    pairs_evaluated: int = 0  # pairs the fast path expanded and checked exactly
+    links: int = 0
+    linked_ads: int = 0
+    ambiguous_ads: int = 0
+    ambiguous_links: int = 0
+    linked_txs: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PaymentMatcher(BaseEstimator):
+    """Match ads to the Bitcoin transactions that paid for them (see the module docstring).
+
+    ``match(ads, payments, rates)`` returns one row per (ad, tx) link (``LINK_COLUMNS``);
+    the same result is kept in ``links_`` and counts in ``stats_``.
+    """
+
+    def __init__(
+        self,
+        window: tuple[int, int] = DEFAULT_WINDOW,
+        tolerance: float = 0.02,
+        sponsored_tolerance: float = 0.05,
+        price_table: PriceTable | None = None,
+        rate_method: Literal["linear", "previous"] = "linear",
+        max_rate_staleness_s: int | None = None,
+        lag_full_s: int = 60,
+        lag_floor: float = 0.5,
+        amount_floor: float = 0.5,
+        strategy: Literal["binned", "window"] = "binned",
+        chunk_pairs: int = 4_000_000,
+    ) -> None:
+        self.window = window
+        self.tolerance = tolerance
+        self.sponsored_tolerance = sponsored_tolerance
+        self.price_table = price_table
+        self.rate_method = rate_method
+        self.max_rate_staleness_s = max_rate_staleness_s
+        self.lag_full_s = lag_full_s
+        self.lag_floor = lag_floor
+        self.amount_floor = amount_floor
+        self.strategy = strategy
+        self.chunk_pairs = chunk_pairs
+
+    # -- configuration checks ----------------------------------------------------------
+    def _check(self) -> tuple[int, int]:
+        lo, hi = (int(v) for v in self.window)
+        if lo > hi:
+            raise ValueError(f"window {self.window}: lower bound is above the upper bound")
+        for name in ("tolerance", "sponsored_tolerance"):
+            v = getattr(self, name)
+            if not 0 < v < 1:
+                raise ValueError(f"{name} must be in (0, 1), got {v}")
+        for name in ("lag_floor", "amount_floor"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        if self.strategy not in ("binned", "window"):
+            raise ValueError(f"unknown strategy {self.strategy!r} (binned or window)")
+        return lo, hi
+
+    def fit(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> PaymentMatcher:
+        self.match(ads, payments, rates)
+        return self
+
+    def match(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> pd.DataFrame:
+        """Links between ``ads`` and ``payments`` (see ``LINK_COLUMNS``)."""
+        import time
+
+        started = time.perf_counter()
+        lo, hi = self._check()
+        ads = prepare_ads(ads)
+        pay = prepare_payments(payments)
+        table = as_rate_table(rates, self.rate_method, self.max_rate_staleness_s)
+        prices = self.price_table or PriceTable()
+
+        cost = expected_costs(ads, prices)
+        sponsored = ads["sponsored"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        tol = np.where(sponsored, self.sponsored_tolerance, self.tolerance)
+        p = ads["posted_ts"].to_numpy(dtype=np.int64)
+        t = pay["first_seen_ts"].to_numpy(dtype=np.int64)
+        usd = (
+            pay["sat_to_processor"].to_numpy(dtype=np.int64)
+            / 1e8
+            * table.rate_at(t, on_missing="nan")
+        )
+        self._check_rate_coverage(ads, pay, p, t, usd, lo, hi)
+
+        stats = MatchStats(ads=len(ads), ads_payable=int((cost > 0).sum()), payments=len(pay))
+        stats.window_pairs = _window_pairs(p, t, lo, hi)
+        payable = np.flatnonzero(cost > 0)
+        if self.strategy == "binned":
+            ad_i, tx_i, evaluated = self._pairs_binned(p, cost, tol, t, usd, payable, lo, hi)
+        else:
+            ad_i, tx_i, evaluated = self._pairs_window(p, cost, tol, t, usd, payable, lo, hi)
+        stats.pairs_evaluated = evaluated
+        links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi)
+        stats.links = len(links)
+        stats.linked_ads = int(links["ad_id"].nunique())
+        stats.linked_txs = int(links["txid"].nunique())
+        stats.ambiguous_links = int(links["ambiguous"].sum())
+        stats.ambiguous_ads = int(links.loc[links["ambiguous"], "ad_id"].nunique())
+        stats.seconds = time.perf_counter() - started
+        self.links_ = links
+        self.stats_ = stats
+        return links
+
+    def _check_rate_coverage(self, ads, pay, p, t, usd, lo, hi) -> None:
+        """A payment without a rate is an error when some ad's window holds it."""
+        missing = np.flatnonzero(np.isnan(usd))
+        if not len(missing):
+            return
+        ps = np.sort(p)
+        a = np.searchsorted(ps, t[missing] + lo, side="left")
+        b = np.searchsorted(ps, t[missing] + hi, side="right")
+        hit = missing[b > a]
+        if len(hit):
+            k = int(hit[0])
+            raise RateError(
+                f"payment tx {pay['txid'][k]!r} first seen at {int(t[k])} has no BTC/USD rate "
+                f"({len(hit)} payment(s) in some ad's window lack a rate)"
+            )
+
+    # -- candidate pairs ---------------------------------------------------------------
+    def _filter(self, ad_i, tx_i, p, cost, tol, t, usd, lo, hi) -> np.ndarray:
+        lag = p[ad_i] - t[tx_i]
+        err = (usd[tx_i] - cost[ad_i]) / cost[ad_i]
+        return (lag >= lo) & (lag <= hi) & (np.abs(err) <= tol[ad_i])
+
+    def _pairs_window(self, p, cost, tol, t, usd, ads_idx, lo, hi):
+        order = np.argsort(t, kind="stable")
+        ts = t[order]
+        starts = np.searchsorted(ts, p[ads_idx] - hi, side="left")
+        ends = np.searchsorted(ts, p[ads_idx] - lo, side="right")
+        return self._expand_filter(ads_idx, starts, ends, order, p, cost, tol, t, usd, lo, hi)
+
+    def _pairs_binned(self, p, cost, tol, t, usd, ads_idx, lo, hi):
+        ok = np.flatnonzero(~np.isnan(usd))
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), 0)
+        if not len(ok) or not len(ads_idx):
+            return empty
+        width = hi - lo + 1
+        t0 = int(t[ok].min())
+        tx_bin = (t[ok] - t0) // width
+        cents = np.floor(usd[ok] * 100).astype(np.int64)
+        max_bin, max_cents = int(tx_bin.max()), int(cents.max())
+        scale = max_cents + 2
+        if (max_bin + 2) * scale >= 2**62:
+            # Extremely long spans or values: the single int64 key would overflow.
+            return self._pairs_window(p, cost, tol, t, usd, ads_idx, lo, hi)
+        key = tx_bin * scale + cents
+        order_ok = np.argsort(key, kind="stable")
+        keys = key[order_ok]
+        order = ok[order_ok]
+
+        c = cost[ads_idx]
+        tl = tol[ads_idx]
+        c_lo = np.clip(np.floor(c * (1 - tl) * 100).astype(np.int64) - 1, 0, scale - 1)
+        c_hi = np.clip(np.floor(c * (1 + tl) * 100).astype(np.int64) + 1, 0, scale - 1)
+        b1 = (p[ads_idx] - hi - t0) // width
+        b2 = (p[ads_idx] - lo - t0) // width  # b1 or b1 + 1
+        q_ad = np.concatenate([ads_idx, ads_idx])
+        q_bin = np.concatenate([b1, b1 + 1])
+        valid = (q_bin >= 0) & (q_bin <= max_bin)
+        valid[len(ads_idx) :] &= b2 > b1
+        q_lo = np.concatenate([c_lo, c_lo])
+        q_hi = np.concatenate([c_hi, c_hi])
+        starts = np.searchsorted(keys, q_bin * scale + q_lo, side="left")
+        ends = np.searchsorted(keys, q_bin * scale + q_hi, side="right")
+        ends = np.where(valid, ends, starts)
+        return self._expand_filter(q_ad, starts, ends, order, p, cost, tol, t, usd, lo, hi)
+
+    def _expand_filter(self, q_ad, starts, ends, order, p, cost, tol, t, usd, lo, hi):
+        ad_parts, tx_parts = [], []
+        counts = ends - starts
+        evaluated = int(counts.sum())
+        for sl in _chunks(counts, self.chunk_pairs):
+            row, pos = _expand(starts[sl], ends[sl])
+            ad_i = q_ad[sl][row]
+            tx_i = order[pos]
+            keep = self._filter(ad_i, tx_i, p, cost, tol, t, usd, lo, hi)
+            ad_parts.append(ad_i[keep])
+            tx_parts.append(tx_i[keep])
+        if not ad_parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), evaluated
+        return np.concatenate(ad_parts), np.concatenate(tx_parts), evaluated
+
+    # -- links and confidence ----------------------------------------------------------
+    def _links(self, ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi) -> pd.DataFrame:
+        o = np.lexsort((tx_i, ad_i))
+        ad_i, tx_i = ad_i[o], tx_i[o]
+        lag = p[ad_i] - t[tx_i]
+        paid = usd[tx_i]
+        expected = cost[ad_i]
+        err = (paid - expected) / expected
+        n_ad = np.bincount(ad_i, minlength=len(p))[ad_i]
+        n_tx = np.bincount(tx_i, minlength=len(t))[tx_i]
+        fit = self.score(lag, err, tol[ad_i], hi)
+        conf = fit / (n_ad + n_tx - 1)
+        return pd.DataFrame(
+            {
+                "ad_id": ads["id"].to_numpy()[ad_i],
+                "txid": pay["txid"].to_numpy()[tx_i],
+                "lag_s": lag.astype(np.int64),
+                "usd_error": err,
+                "usd_paid": paid,
+                "usd_expected": expected,
+                "candidates": n_ad.astype(np.int64),
+                "tx_candidates": n_tx.astype(np.int64),
+                "ambiguous": (n_ad > 1) | (n_tx > 1),
+                "fit": fit,
+                "confidence": conf,
+                "method": METHOD,
+            },
+            columns=list(LINK_COLUMNS),
+        )
+
+    def score(self, lag: np.ndarray, err: np.ndarray, tol: np.ndarray, hi: int) -> np.ndarray:
+        """``fit = lag_score * amount_score`` (the module docstring gives the formula)."""
+        full = min(self.lag_full_s, hi)
+        span = max(hi - full, 1)
+        over = np.clip((lag - full) / span, 0.0, 1.0)
+        lag_score = 1.0 - (1.0 - self.lag_floor) * over
+        amount_score = 1.0 - (1.0 - self.amount_floor) * np.minimum(np.abs(err) / tol, 1.0)
+        return lag_score * amount_score
+
+
+def _window_pairs(p: np.ndarray, t: np.ndarray, lo: int, hi: int) -> int:
+    """Number of (ad, tx) pairs with the lag inside the window (no expansion)."""
+    if not len(p) or not len(t):
+        return 0
+    ts = np.sort(t)
+    return int(
+        (np.searchsorted(ts, p - lo, side="right") - np.searchsorted(ts, p - hi, side="left")).sum()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# naive reference (tests, benchmarks)
+# ---------------------------------------------------------------------------------------
+def reference_match(
+    matcher: PaymentMatcher,
+    ads: pd.DataFrame,
+    payments: pd.DataFrame,
+    rates: Rates,
+    ad_rows: slice | None = None,
+) -> list[tuple[str, str, int, float]]:
+    """The matching rule as a plain nested Python loop over every (ad, payment) pair.
+
+    Slow on purpose: the check the vectorised path must agree with. Returns sorted
+    ``(ad_id, txid, lag_s, usd_error)`` tuples. ``ad_rows`` restricts the outer loop.
+    """
+    lo, hi = matcher._check()
+    ads = prepare_ads(ads)
+    pay = prepare_payments(payments)
+    table = as_rate_table(rates, matcher.rate_method, matcher.max_rate_staleness_s)
+    cost = expected_costs(ads, matcher.price_table or PriceTable()).tolist()
+    spons = ads["sponsored"].astype("boolean").fillna(False).tolist()
+    ids = ads["id"].tolist()
+    posted = ads["posted_ts"].tolist()
+    txids = pay["txid"].tolist()
+    seen = pay["first_seen_ts"].tolist()
+    usd = (
+        pay["sat_to_processor"].to_numpy(np.int64)
+        / 1e8
+        * table.rate_at(pay["first_seen_ts"], "nan")
+    ).tolist()
+    out = []
+    rng = range(len(ids))[ad_rows] if ad_rows is not None else range(len(ids))
+    for i in rng:
+        c = cost[i]
+        if c <= 0:
+            continue
+        tl = matcher.sponsored_tolerance if spons[i] else matcher.tolerance
+        pi = posted[i]
+        for j in range(len(txids)):
+            lag = pi - seen[j]
+            if lag < lo or lag > hi:
+                continue
+            err = (usd[j] - c) / c
+            if abs(err) <= tl:
+                out.append((ids[i], txids[j], lag, err))
+    out.sort()
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# one-to-one resolution
+# ---------------------------------------------------------------------------------------
+def resolve_one_to_one(
+    links: pd.DataFrame, how: Literal["greedy", "optimal"] = "greedy"
+) -> pd.DataFrame:
+    """At most one tx per ad and one ad per tx, as a separate, explicit step.
+
+    Unambiguous links pass unchanged. Inside each ambiguity component, ``greedy`` takes
+    links by decreasing ``fit`` (ties: smaller |usd_error|, smaller lag, then ids);
+    ``optimal`` maximises the summed ``fit`` per component (Hungarian algorithm,
+    ``scipy.optimize.linear_sum_assignment``). Kept links keep ``ambiguous=True`` and
+    their confidence; their ``method`` gains ``+1to1-<how>`` so the pick is on record.
+    """
+    if how not in ("greedy", "optimal"):
+        raise ValueError(f"unknown one-to-one method {how!r} (greedy or optimal)")
+    amb = links["ambiguous"].to_numpy(dtype=bool)
+    clear = links[~amb]
+    rest = links[amb]
+    if rest.empty:
+        return links.copy()
+    if how == "greedy":
+        keep = _greedy(rest)
+    else:
+        keep = _optimal(rest)
+    chosen = rest.loc[keep].copy()
+    chosen["method"] = chosen["method"].astype(str) + f"+1to1-{how}"
+    out = pd.concat([clear, chosen])
+    return out.sort_values(["ad_id", "txid"], kind="stable").reset_index(drop=True)
+
+
+def _ranked(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(_abs=df["usd_error"].abs()).sort_values(
+        ["fit", "_abs", "lag_s", "ad_id", "txid"],
+        ascending=[False, True, True, True, True],
+        kind="stable",
+    )
+
+
+def _greedy(df: pd.DataFrame) -> list:
+    used_ads: set = set()
+    used_txs: set = set()
+    keep = []
+    r = _ranked(df)
+    for idx, ad, tx in zip(r.index, r["ad_id"], r["txid"], strict=True):
+        if ad in used_ads or tx in used_txs:
+            continue
+        used_ads.add(ad)
+        used_txs.add(tx)
+        keep.append(idx)
+    return keep
+
+
+def _optimal(df: pd.DataFrame) -> list:
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a_codes, a_uniq = pd.factorize(df["ad_id"])
+    t_codes, t_uniq = pd.factorize(df["txid"])
+    na, nt = len(a_uniq), len(t_uniq)
+    g = coo_matrix((np.ones(len(df)), (a_codes, na + t_codes)), shape=(na + nt, na + nt))
+    _, comp = connected_components(g, directed=False)
+    link_comp = comp[a_codes]
+    keep = []
+    index = df.index.to_numpy()
+    fit = df["fit"].to_numpy(dtype=float)
+    order = np.argsort(link_comp, kind="stable")
+    bounds = np.flatnonzero(np.diff(link_comp[order])) + 1
+    for rows in np.split(order, bounds):
+        ra, ia = np.unique(a_codes[rows], return_inverse=True)
+        rt, it = np.unique(t_codes[rows], return_inverse=True)
+        m = np.full((len(ra), len(rt)), -1.0)  # -1: no link (never chosen over a real one)
+        m[ia, it] = fit[rows]
+        r, c = linear_sum_assignment(m, maximize=True)
+        lookup = {(x, y): k for k, x, y in zip(rows, ia, it, strict=True)}
+        keep.extend(index[lookup[(x, y)]] for x, y in zip(r, c, strict=True) if m[x, y] >= 0)
+    return keep
+
+
+# ---------------------------------------------------------------------------------------
+# payments table from chain data
+# ---------------------------------------------------------------------------------------
+def payments_from_tables(
+    outputs: pd.DataFrame,
+    txs: pd.DataFrame,
+    processors: Iterable[str],
+    inputs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per tx that pays the processor set: txid, first_seen_ts, sat_to_processor.
+
+    ``sat_to_processor`` sums the tx's outputs to processor addresses. With ``inputs``,
+    transactions that spend from a processor address (sweeps, internal moves) are not
+    customer payments and are left out. A paying tx without a first-seen time, or absent
+    from ``txs``, is an error naming it.
+    """
+    proc = pd.Index(list(processors), dtype="string").unique()
+    out = outputs[outputs["address"].astype("string").isin(proc).fillna(False).to_numpy(bool)]
+    if out["sat"].isna().any():
+        raise PaymentInputError(
+            f"payment tx {out.loc[out['sat'].isna(), 'txid'].iloc[0]!r}: output value unknown"
+        )
+    sat = out.groupby("txid", sort=True)["sat"].sum().astype("int64")
+    if inputs is not None and len(sat):
+        spends = inputs.loc[
+            inputs["address"].astype("string").isin(proc).fillna(False).to_numpy(bool), "txid"
+        ]
+        sat = sat[~sat.index.isin(spends)]
+    seen = txs.drop_duplicates("txid").set_index("txid")["first_seen_ts"]
+    first = sat.index.to_series().map(seen)
+    if first.isna().any():
+        raise PaymentInputError(
+            f"payment tx {first.index[first.isna().to_numpy()][0]!r}: no first-seen time "
+            "(not in txs, or neither mempool nor block time known)"
+        )
+    return pd.DataFrame(
+        {
+            "txid": sat.index.astype("string"),
+            "first_seen_ts": first.to_numpy().astype("int64"),
+            "sat_to_processor": sat.to_numpy(),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# the graph: read ads and payments, write PAID_FOR
+# ---------------------------------------------------------------------------------------
+ADS_QUERY = (
+    "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
+    "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
+    "a.n_locations AS n_locations, a.price_usd AS price_usd"
+)
+PAYMENTS_QUERY = (
+    "MATCH (t:Tx)-[p:PAYS]->(a:Address) WHERE a.processor = true "
+    "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, sum(p.sat) AS sat_to_processor"
+)
+PROCESSOR_SPENDS_QUERY = (
+    "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true RETURN DISTINCT t.txid AS txid"
+)
+
+
+def read_ads(store: Any) -> pd.DataFrame:
+    """Every Ad with the fields the matcher needs."""
+    return pd.DataFrame(store.query(ADS_QUERY), columns=list(AD_COLUMNS))
+
+
+def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
+    """Txs paying ``Address.processor = true`` addresses (not spending from one).
+
+    Returns the payments and the number of processor-paying txs left out because they
+    spend from a processor address (sweeps / internal moves).
+    """
+    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=list(PAYMENT_COLUMNS))
+    # LadybugDB returns sum() over INT64 as Decimal, Neo4j as int: satoshis are integers.
+    df["sat_to_processor"] = df["sat_to_processor"].map(lambda v: None if v is None else int(v))
+    internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
+    drop = df["txid"].isin(internal)
+    return df[~drop].reset_index(drop=True), int(drop.sum())
+
+
+def set_processor_flags(store: Any, processors: Iterable[str]) -> dict[str, int]:
+    """Make ``Address.processor`` true exactly for the given set (on existing addresses)."""
+    proc = set(processors)
+    current = {
+        r["a"]
+        for r in store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
+    }
+    known = {
+        r["a"]
+        for r in store.query(
+            "UNWIND $keys AS k MATCH (a:Address {address: k}) RETURN a.address AS a",
+            {"keys": sorted(proc)},
+        )
+    }
+    rows = [{"address": a, "processor": True} for a in sorted(known - current)]
+    rows += [{"address": a, "processor": False} for a in sorted(current - proc)]
+    if rows:
+        store.upsert_nodes("Address", rows)
+    return {
+        "processor addresses given": len(proc),
+        "processor addresses in graph": len(known),
+        "processor flags set": len(known - current),
+        "processor flags cleared": len(current - proc),
+    }
+
+
+def write_paid_for(store: Any, links: pd.DataFrame, batch_size: int = 50_000) -> int:
+    """Replace every PAID_FOR edge with ``links`` (a re-run gives the same edges)."""
+    store.delete_edges("PAID_FOR")
+    edges = pd.DataFrame(
+        {
+            "src": links["txid"].astype("string").to_numpy(),
+            "dst": links["ad_id"].astype("string").to_numpy(),
+            **{c: links[c].to_numpy() for c in PAID_FOR_PROPS},
+        }
+    )
+    n = 0
+    for i in range(0, len(edges), batch_size):
+        n += store.upsert_edges("PAID_FOR", edges.iloc[i : i + batch_size])
+    return n
+
+
+@dataclass
+class LinkConfig:
+    """Settings of ``link_payments`` (the matcher's own settings plus the run's)."""
+
+    window: tuple[int, int] = DEFAULT_WINDOW
+    tolerance: float = 0.02
+    sponsored_tolerance: float = 0.05
+    rate_method: Literal["linear", "previous"] = "linear"
+    max_rate_staleness_s: int | None = None
+    one_to_one: Literal["greedy", "optimal"] | None = None
+    processors: list[str] | None = None  # given set; None: the graph's flags
+    discover: bool = False  # discover the set with the sweep heuristic
+    discover_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.one_to_one not in (None, "greedy", "optimal"):
+            raise ValueError(f"unknown one-to-one method {self.one_to_one!r} (greedy or optimal)")
+        if self.rate_method not in ("linear", "previous"):
+            raise ValueError(f"unknown rate method {self.rate_method!r} (linear or previous)")
+        if self.processors is not None and self.discover:
+            raise ValueError("give a processor set or discover one, not both")
+        self.matcher(None)._check()
+
+    def matcher(self, price_table: PriceTable | None) -> PaymentMatcher:
+        return PaymentMatcher(
+            window=self.window,
+            tolerance=self.tolerance,
+            sponsored_tolerance=self.sponsored_tolerance,
+            price_table=price_table,
+            rate_method=self.rate_method,
+            max_rate_staleness_s=self.max_rate_staleness_s,
+        )
+
+
+def link_payments(
+    store: Any,
+    rates: Rates,
+    price_table: PriceTable | None = None,
+    config: LinkConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Read ads and processor payments from ``store``, match them, replace PAID_FOR.
+
+    The processor set is ``config.processors`` when given, discovered with the sweep
+    heuristic when ``config.discover``, else the graph's ``Address.processor`` flags; a
+    given or discovered set is written to those flags first. Returns a summary.
+    """
+    from ownergraph.linking.processors import discover_processors
+
+    cfg = config or LinkConfig()
+    say = progress or (lambda _msg: None)
+    summary: dict[str, Any] = {}
+    if cfg.discover:
+        from ownergraph.graph.bitcoin_graph import read_bitcoin
+
+        say("reading chain data for processor discovery")
+        inputs, outputs, txs, _ = read_bitcoin(store)
+        procs = discover_processors(inputs, outputs, txs, **cfg.discover_options)
+        summary["processor addresses discovered"] = len(procs)
+        summary.update(set_processor_flags(store, procs))
+    elif cfg.processors is not None:
+        summary.update(set_processor_flags(store, cfg.processors))
+    say("reading ads and payments")
+    ads = read_ads(store)
+    payments, internal = read_payments(store)
+    if payments.empty and not store.query(
+        "MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a LIMIT 1"
+    ):
+        raise PaymentInputError(
+            "no payment-processor addresses in the graph: give a processor file or discover them"
+        )
+    summary["processor-paying txs spending from a processor (left out)"] = internal
+    say("matching")
+    matcher = cfg.matcher(price_table)
+    links = matcher.match(ads, payments, rates)
+    st = matcher.stats_
+    summary.update(
+        {
+            "ads considered": st.ads,
+            "payments considered": st.payments,
+            "pairs in time window": st.window_pairs,
+            "candidate pairs (links)": st.links,
+            "linked ads": st.linked_ads,
+            "ambiguous ads": st.ambiguous_ads,
+            "ambiguous links": st.ambiguous_links,
+        }
+    )
+    if cfg.one_to_one:
+        resolved = resolve_one_to_one(links, cfg.one_to_one)
+        summary[f"links dropped by one-to-one ({cfg.one_to_one})"] = len(links) - len(resolved)
+        links = resolved
+    say("writing PAID_FOR")
+    summary["PAID_FOR written"] = write_paid_for(store, links)
+    summary["linked ads (written)"] = int(links["ad_id"].nunique())
+    return summary

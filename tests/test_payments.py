@@ -1,0 +1,285 @@
+"""Payment matching: hand-built cases, agreement with the naive reference, one-to-one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ownergraph.linking.payments import (
+    METHOD,
+    PaymentInputError,
+    PaymentMatcher,
+    expected_costs,
+    payments_from_tables,
+    reference_match,
+    resolve_one_to_one,
+)
+from ownergraph.linking.prices import PriceTable
+from ownergraph.loaders.rates import RateError
+
+RATE = 500.0  # USD per BTC, flat unless a test says otherwise
+FLAT = pd.DataFrame({"time_ts": [0, 10_000_000], "usd_per_btc": [RATE, RATE]})
+
+
+def sat_for(usd: float, rate: float = RATE) -> int:
+    return round(usd / rate * 1e8)
+
+
+def ad(id_: str, ts: int, state: str = "CA", **kw) -> dict:
+    row = {"id": id_, "posted_ts": ts, "state": state, "category": "escorts"}
+    row.update({"post_kind": "post", "sponsored": False, "n_locations": 1, "price_usd": None})
+    row.update(kw)
+    return row
+
+
+def tx(txid: str, ts: int, sat: int) -> dict:
+    return {"txid": txid, "first_seen_ts": ts, "sat_to_processor": sat}
+
+
+def match(ads: list[dict], txs: list[dict], rates=FLAT, **kw) -> pd.DataFrame:
+    return PaymentMatcher(**kw).match(pd.DataFrame(ads), pd.DataFrame(txs), rates)
+
+
+def pairs(links: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(links["ad_id"], links["txid"], strict=True))
+
+
+# -- the rule ------------------------------------------------------------------------------
+def test_exact_match_is_one_confident_link():
+    links = match([ad("a1", 10_000)], [tx("t1", 9_970, sat_for(12.0))])  # CA post: $12
+    assert len(links) == 1
+    row = links.iloc[0]
+    assert (row["ad_id"], row["txid"], row["lag_s"]) == ("a1", "t1", 30)
+    assert row["usd_error"] == pytest.approx(0.0, abs=1e-9)
+    assert row["candidates"] == 1 and row["tx_candidates"] == 1
+    assert not row["ambiguous"]
+    assert row["confidence"] == pytest.approx(1.0)
+    assert row["method"] == METHOD
+
+
+@pytest.mark.parametrize(
+    ("lag", "linked"), [(-1, False), (0, True), (60, True), (120, True), (121, False)]
+)
+def test_window_bounds_are_inclusive(lag: int, linked: bool):
+    links = match([ad("a1", 10_000)], [tx("t1", 10_000 - lag, sat_for(12.0))])
+    assert (len(links) == 1) is linked
+
+
+def test_negative_lower_bound_allows_clock_skew():
+    links = match([ad("a1", 10_000)], [tx("t1", 10_005, sat_for(12.0))], window=(-10, 120))
+    assert pairs(links) == {("a1", "t1")}
+    assert links["lag_s"].iloc[0] == -5
+
+
+@pytest.mark.parametrize(("factor", "linked"), [(1.019, True), (0.981, True), (1.021, False)])
+def test_two_percent_tolerance(factor: float, linked: bool):
+    links = match([ad("a1", 10_000)], [tx("t1", 9_990, sat_for(12.0 * factor))])
+    assert (len(links) == 1) is linked
+
+
+def test_sponsored_ads_get_five_percent():
+    # CA sponsored post: 12 + 35 = 47 USD; 4% off passes at 5%, not for a plain ad at 2%
+    spons = match([ad("a1", 10_000, sponsored=True)], [tx("t1", 9_990, sat_for(47 * 1.04))])
+    assert pairs(spons) == {("a1", "t1")}
+    assert spons["usd_expected"].iloc[0] == pytest.approx(47.0)
+    plain = match([ad("a1", 10_000, price_usd=47.0)], [tx("t1", 9_990, sat_for(47 * 1.04))])
+    assert plain.empty
+
+
+def test_several_locations_cost_the_sum():
+    # AL (other tier) post: 6 USD per location, 3 locations: 18 USD
+    three = [ad("a1", 10_000, state="AL", n_locations=3)]
+    assert pairs(match(three, [tx("t1", 9_990, sat_for(18.0))])) == {("a1", "t1")}
+    assert match(three, [tx("t1", 9_990, sat_for(6.0))]).empty
+
+
+def test_price_usd_overrides_the_table():
+    links = match([ad("a1", 10_000, price_usd=20.0)], [tx("t1", 9_990, sat_for(20.0))])
+    assert pairs(links) == {("a1", "t1")}
+    assert match([ad("a1", 10_000, price_usd=20.0)], [tx("t1", 9_990, sat_for(12.0))]).empty
+
+
+def test_expected_costs_from_the_price_table():
+    ads = pd.DataFrame(
+        [
+            ad("a", 1, "CA"),
+            ad("b", 1, "AL", post_kind="bump"),
+            ad("c", 1, "NY", category="body rubs", post_kind="repost", n_locations=2),
+            ad("d", 1, "TX", sponsored=True, price_usd=99.0),
+        ]
+    ).reindex(columns=["id", "state", "category", "post_kind", "sponsored", "n_locations",
+                       "price_usd"])  # fmt: skip
+    cost = expected_costs(ads, PriceTable())
+    assert cost.tolist() == pytest.approx([12.0, 3.0, 9.0 * 0.75 * 2, 99.0])
+
+
+def test_two_competing_txs_form_an_ambiguity_set():
+    ads = [ad("a1", 10_000)]
+    txs = [tx("t1", 9_990, sat_for(12.0)), tx("t2", 9_950, sat_for(12.1))]
+    links = match(ads, txs)
+    assert pairs(links) == {("a1", "t1"), ("a1", "t2")}
+    assert links["ambiguous"].all()
+    assert (links["candidates"] == 2).all()
+    assert links["confidence"].max() <= 0.5 + 1e-12  # competition 1/2
+    one = resolve_one_to_one(links)
+    assert pairs(one) == {("a1", "t1")}  # exact amount, shorter lag
+    assert one["ambiguous"].all()  # the pick does not hide the ambiguity
+    assert one["method"].iloc[0] == METHOD + "+1to1-greedy"
+
+
+def test_a_tx_fitting_two_ads_is_ambiguous():
+    ads = [ad("a1", 10_000), ad("a2", 10_030)]
+    links = match(ads, [tx("t1", 9_990, sat_for(12.0))])
+    assert pairs(links) == {("a1", "t1"), ("a2", "t1")}
+    assert (links["tx_candidates"] == 2).all() and (links["candidates"] == 1).all()
+    assert links["ambiguous"].all()
+    assert len(resolve_one_to_one(links)) == 1
+
+
+def test_unambiguous_links_pass_one_to_one_unchanged():
+    ads = [ad("a1", 10_000), ad("a2", 20_000)]
+    links = match(ads, [tx("t1", 9_990, sat_for(12.0)), tx("t2", 19_990, sat_for(12.0))])
+    pd.testing.assert_frame_equal(resolve_one_to_one(links), links)
+
+
+def test_optimal_one_to_one_beats_greedy_when_it_should():
+    # a1 fits t1 (exact) and t2 (1.5% off); a2 fits only t1 (1% off).
+    ads = [ad("a1", 10_000), ad("a2", 10_000, price_usd=12.0 / 1.01)]
+    txs = [tx("t1", 9_990, sat_for(12.0)), tx("t2", 9_990, sat_for(12.0 * 1.015))]
+    links = match(ads, txs)
+    assert pairs(links) == {("a1", "t1"), ("a1", "t2"), ("a2", "t1")}
+    assert pairs(resolve_one_to_one(links, "greedy")) == {("a1", "t1")}
+    assert pairs(resolve_one_to_one(links, "optimal")) == {("a1", "t2"), ("a2", "t1")}
+
+
+# -- rates -----------------------------------------------------------------------------------
+def test_rate_is_read_at_first_seen_linear_or_previous():
+    rates = pd.DataFrame({"time_ts": [0, 1_000], "usd_per_btc": [400.0, 600.0]})
+    ads = [ad("a1", 530)]
+    txs = [tx("t1", 500, sat_for(12.0, rate=500.0))]  # linear rate at 500 s: 500 USD/BTC
+    assert pairs(match(ads, txs, rates)) == {("a1", "t1")}
+    assert match(ads, txs, rates, rate_method="previous").empty  # 400 USD/BTC: 20% off
+
+
+def test_missing_rate_inside_a_window_is_an_error_naming_the_tx():
+    rates = pd.DataFrame({"time_ts": [5_000, 6_000], "usd_per_btc": [RATE, RATE]})
+    with pytest.raises(RateError, match="t1"):
+        match([ad("a1", 10_000)], [tx("t1", 9_990, sat_for(12.0))], rates)
+    # a payment without a rate but far from every ad is harmless
+    assert match([ad("a1", 5_500)], [tx("t1", 9_990, sat_for(12.0))], rates).empty
+
+
+# -- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("ads", "txs", "message"),
+    [
+        ([ad("a1", 1), ad("a1", 2)], [tx("t1", 1, 5)], "'a1'.*more than once"),
+        ([ad("a1", None)], [tx("t1", 1, 5)], "'a1'.*posted_ts"),
+        ([ad("a1", 1, post_kind="boost")], [tx("t1", 1, 5)], "'a1'.*post_kind"),
+        ([ad("a1", 1, price_usd=-3)], [tx("t1", 1, 5)], "'a1'.*price_usd"),
+        ([ad("a1", 1)], [tx("t1", 1, 0)], "'t1'.*sat_to_processor"),
+        ([ad("a1", 1)], [tx("t1", None, 5)], "'t1'.*first_seen_ts"),
+        ([ad("a1", 1)], [tx("t1", 1, 5), tx("t1", 2, 5)], "'t1'.*more than once"),
+    ],
+)
+def test_bad_records_are_named(ads, txs, message):
+    with pytest.raises(PaymentInputError, match=message):
+        match(ads, txs)
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="window"):
+        match([ad("a1", 1)], [tx("t1", 1, 5)], window=(10, 0))
+    with pytest.raises(ValueError, match="tolerance"):
+        match([ad("a1", 1)], [tx("t1", 1, 5)], tolerance=0)
+
+
+# -- vectorised == naive ---------------------------------------------------------------------
+PRICES = (3.0, 4.5, 6.0, 9.0, 12.0, 18.0, 24.0, 47.0)
+
+
+@st.composite
+def worlds(draw):
+    n_ads = draw(st.integers(0, 25))
+    n_txs = draw(st.integers(0, 40))
+    span = draw(st.sampled_from([300, 2_000, 50_000]))
+    ads = [
+        ad(
+            f"a{i}",
+            draw(st.integers(0, span)),
+            state=draw(st.sampled_from(["CA", "AL"])),
+            post_kind=draw(st.sampled_from(["post", "bump", "repost"])),
+            sponsored=draw(st.booleans()),
+            n_locations=draw(st.integers(1, 3)),
+            price_usd=draw(st.one_of(st.none(), st.sampled_from(PRICES))),
+        )
+        for i in range(n_ads)
+    ]
+    txs = [
+        tx(
+            f"t{j}",
+            draw(st.integers(-150, span)),
+            max(1, sat_for(draw(st.sampled_from(PRICES)) * draw(st.floats(0.93, 1.07)), 450.0)),
+        )
+        for j in range(n_txs)
+    ]
+    lo = draw(st.integers(-20, 30))
+    return ads, txs, (lo, lo + draw(st.integers(0, 150)))
+
+
+RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0, 470.0, 440.0]})
+
+
+@settings(max_examples=50, deadline=None)
+@given(worlds())
+def test_vectorised_matches_the_naive_loop(world):
+    ads, txs, window = world
+    ads_df = pd.DataFrame(ads, columns=list(ad("x", 0)))
+    txs_df = pd.DataFrame(txs, columns=["txid", "first_seen_ts", "sat_to_processor"])
+    m = PaymentMatcher(window=window)
+    expected = reference_match(m, ads_df, txs_df, RATES)
+    for strategy in ("binned", "window"):
+        m = PaymentMatcher(window=window, strategy=strategy, chunk_pairs=7)
+        links = m.match(ads_df, txs_df, RATES)
+        got = sorted(zip(links["ad_id"], links["txid"], links["lag_s"], links["usd_error"],
+                         strict=True))  # fmt: skip
+        assert [g[:3] for g in got] == [e[:3] for e in expected]
+        assert np.allclose([g[3] for g in got], [e[3] for e in expected], rtol=0, atol=1e-12)
+        # counts and flags follow from the pairs
+        n_ad = links.groupby("ad_id")["txid"].transform("size")
+        n_tx = links.groupby("txid")["ad_id"].transform("size")
+        assert (links["candidates"] == n_ad).all() and (links["tx_candidates"] == n_tx).all()
+        assert (links["ambiguous"] == ((n_ad > 1) | (n_tx > 1))).all()
+        assert ((links["confidence"] > 0) & (links["confidence"] <= 1)).all()
+        for how in ("greedy", "optimal"):
+            one = resolve_one_to_one(links, how)
+            assert not one["ad_id"].duplicated().any() and not one["txid"].duplicated().any()
+            assert pairs(one) <= pairs(links)
+            # every dropped link conflicts with a kept one (the pick is maximal)
+            dropped = pairs(links) - pairs(one)
+            assert all(a in set(one["ad_id"]) or t in set(one["txid"]) for a, t in dropped)
+
+
+# -- payments from chain tables --------------------------------------------------------------
+def test_payments_from_tables_sums_processor_outputs_and_skips_sweeps():
+    outputs = pd.DataFrame(
+        {
+            "txid": ["p1", "p1", "p1", "p2", "sw", "x"],
+            "vout": [0, 1, 2, 0, 0, 0],
+            "address": ["inv1", "inv2", "change", "inv3", "cold", "other"],
+            "sat": [1000, 500, 9000, 700, 2100, 50],
+        }
+    )
+    inputs = pd.DataFrame({"txid": ["sw", "sw", "p1"], "address": ["inv1", "inv3", "own"]})
+    txs = pd.DataFrame({"txid": ["p1", "p2", "sw", "x"], "first_seen_ts": [10, 20, 30, 40]})
+    procs = ["inv1", "inv2", "inv3", "cold"]
+    pay = payments_from_tables(outputs, txs, procs, inputs)
+    assert pay.to_dict("records") == [
+        {"txid": "p1", "first_seen_ts": 10, "sat_to_processor": 1500},
+        {"txid": "p2", "first_seen_ts": 20, "sat_to_processor": 700},
+    ]
+    with pytest.raises(PaymentInputError, match="'p2'.*first-seen"):
+        payments_from_tables(outputs, txs[txs["txid"] != "p2"], procs, inputs)
