@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -17,6 +18,7 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.graphdb.GraphDatabaseService;
 import org.neo4j.io.ByteUnit;
 import org.neo4j.kernel.internal.Version;
+import org.neo4j.server.configuration.ServerSettings;
 
 /**
  * A real Neo4j 5.26 community server, embedded, with the Bolt connector on 127.0.0.1, APOC core
@@ -82,6 +84,18 @@ public final class DevServer {
               .setConfig(BoltConnector.enabled, true)
               .setConfig(BoltConnector.listen_address, new SocketAddress(HOST, boltPort))
               .setConfig(BoltConnector.advertised_address, new SocketAddress(HOST, boltPort))
+              // A dev server: stop Bolt at once instead of netty's 2 x 5 s quiet period.
+              .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
+              .setConfig(
+                  GraphDatabaseInternalSettings.netty_server_shutdown_timeout,
+                  Duration.ofSeconds(5))
+              // Browser reads these through dbms.clientConfig(): allow :play/:style from
+              // this server's own address, and send no telemetry (no outside network here).
+              .setConfig(
+                  ServerSettings.browser_remote_content_hostname_whitelist,
+                  "guides.neo4j.com,localhost,127.0.0.1")
+              .setConfig(ServerSettings.allow_telemetry, false)
+              .setConfig(GraphDatabaseSettings.udc_enabled, false)
               .build();
     } catch (RuntimeException e) {
       e.printStackTrace();
