@@ -692,7 +692,7 @@ def set_processor_flags(store: Any, processors: Iterable[str]) -> dict[str, int]
     if rows:
         store.upsert_nodes("Address", rows)
     return {
-        "processor addresses given": len(proc),
+        "processor addresses in the set": len(proc),
         "processor addresses in graph": len(known),
         "processor flags set": len(known - current),
         "processor flags cleared": len(current - proc),
