@@ -94,11 +94,23 @@ class Identifiers:
 # ---------------------------------------------------------------- phones
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Digit counts a number can have in a region, to skip hopeless windows before parsing."""
+
+    min_digits: int
+    lengths: frozenset[int]  # national, with trunk prefix, with country code
+    idd: re.Pattern[str] | None
+
+
 @lru_cache(maxsize=512)
-def _min_national_digits(region: str) -> int:
+def _plan(region: str) -> _Plan:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    lengths = [n for n in (meta.general_desc.possible_length or ()) if n > 0]
-    return min(lengths) if lengths else 4
+    national = {n for n in (meta.general_desc.possible_length or ()) if n > 0} or set(range(4, 18))
+    extra = {len(meta.national_prefix or ""), len(str(meta.country_code))}
+    lengths = frozenset(n + e for n in national for e in {0, *extra})
+    idd = re.compile(meta.international_prefix) if meta.international_prefix else None
+    return _Plan(min(national), lengths, idd)
 
 
 def _check_region(region: str) -> str:
@@ -125,6 +137,7 @@ def _prefix_ok(prefix: str, num: phonenumbers.PhoneNumber, region: str, intl: bo
     return bool(idd) and prefix.endswith(cc) and re.fullmatch(idd, prefix[: -len(cc)]) is not None
 
 
+@lru_cache(maxsize=8192)
 def _parse(digits: str, region: str, international: bool) -> phonenumbers.PhoneNumber | None:
     try:
         num = phonenumbers.parse("+" + digits if international else digits, region)
@@ -174,7 +187,7 @@ def _method(norm: Normalized, window: list[Group]) -> tuple[str, float]:
 
 
 def _run_phones(
-    norm: Normalized, run: list[Group], region: str, min_national: int
+    norm: Normalized, run: list[Group], region: str, plan: _Plan
 ) -> list[tuple[int, PhoneMatch]]:
     found: list[tuple[int, PhoneMatch]] = []
     n = len(run)
@@ -185,7 +198,7 @@ def _run_phones(
             i += 1
             continue
         international = first.sep_before.rstrip().endswith("+")
-        lo = 7 if international else min_national
+        lo = 7 if international else plan.min_digits
         hi = MAX_INTERNATIONAL_DIGITS if international else MAX_NATIONAL_DIGITS
         best: tuple[int, phonenumbers.PhoneNumber] | None = None
         for j in range(i, n):
@@ -195,8 +208,11 @@ def _run_phones(
                 break
             if len(digits) < lo or run[j].weak:
                 continue
-            if not international and _looks_like_date(window):
-                continue
+            if not international:
+                if len(digits) not in plan.lengths and not (plan.idd and plan.idd.match(digits)):
+                    continue
+                if _looks_like_date(window):
+                    continue
             num = _parse(digits, region, international)
             if num is not None:
                 best = (j, num)
@@ -239,10 +255,10 @@ def extract_phones(text: str, default_region: str = "US") -> list[PhoneMatch]:
     base = normalize(text, mask_urls=False)
     masked = URL_RE.sub(lambda m: BREAK * len(m.group()), base.text)
     norm = dataclasses.replace(base, text=masked)
-    min_national = _min_national_digits(region)
+    plan = _plan(region)
     found: list[tuple[int, PhoneMatch]] = []
     for run in digit_runs(norm):
-        found.extend(_run_phones(norm, run, region, min_national))
+        found.extend(_run_phones(norm, run, region, plan))
     if masked is not base.text and BREAK in masked:
         found.extend(_url_phones(base, region))
     found.sort(key=lambda t: t[0])
@@ -310,9 +326,13 @@ def extract_emails(text: str) -> list[EmailMatch]:
         a, b = norm.span(m.start(), m.end())
         found.append((a, EmailMatch(addr, text[a:b], "plain", 0.99)))
         taken.append((m.start(), m.end()))
+    if taken:  # spelled forms only outside plain addresses
+        parts, pos = [], 0
+        for st, e in taken:
+            parts += [s[pos:st], BREAK * (e - st)]
+            pos = e
+        s = "".join([*parts, s[pos:]])
     for m in _EMAIL_SPELLED_RE.finditer(s):
-        if any(m.start() < e and st < m.end() for st, e in taken):
-            continue
         tld = m.group(5).lower()
         labels = _DOT_SPLIT_RE.split(m.group(3))
         if tld not in SPELLED_TLDS or labels[0].lower() == "www":
