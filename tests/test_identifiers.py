@@ -87,7 +87,7 @@ def test_emoji_between_groups(text: str) -> None:
     m = only(f"sweet and fun {text} no blocked calls")
     assert m.e164 == N
     assert "separators" in m.method
-    assert m.raw == text.rstrip("\ufe0f\u20e3") or m.raw in text
+    assert m.raw in text and m.raw.startswith("4") and "2" in m.raw[-3:]
 
 
 @pytest.mark.parametrize(
