@@ -120,6 +120,17 @@ def test_utf16_without_bom_is_quarantined_not_loaded_as_garbage(tmp_path, embedd
     assert embedded_store.counts()["Ad"] == 0
 
 
+def test_a_bad_code_unit_in_a_utf16_file_is_one_quarantined_line(tmp_path, embedded_store):
+    good = "".join(json.dumps(ad(i)) + "\n" for i in (1, 2)).encode("utf-16-le")
+    lone = '{"id": "g3", "body": "'.encode("utf-16-le") + b"\x00\xd8" + '"}\n'.encode("utf-16-le")
+    path = tmp_path / "ads.jsonl"
+    path.write_bytes(b"\xff\xfe" + good + lone)
+    s, bad = load(embedded_store, path, tmp_path)
+    assert (s.read, s.loaded, s.quarantined) == (3, 2, 1)
+    assert bad[0]["line"] == 3 and bad[0]["reason"] == "invalid UTF-16 in line"
+    assert '"id": "g3"' in bad[0]["record"]  # the quarantine file stays valid JSON Lines
+
+
 # -- times and time zones -------------------------------------------------------------
 
 

@@ -45,7 +45,8 @@ class Quarantine:
             return
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            # backslashreplace: a lone surrogate (undecodable input) is kept as \udcXX text
+            self._fh = open(self.path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
         if isinstance(record, bytes):
             record = record.decode("utf-8", errors="backslashreplace")
         line = {"source": source, "line": where, "record": record, "reason": reason}

@@ -7,6 +7,7 @@ Nothing is skipped silently.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import sys
@@ -99,14 +100,24 @@ def _read_jsonl(path: Path) -> Iterator[RawRecord]:
             yield _json_record(src, n, text, truncated=not line.endswith(b"\n"))
 
 
+def _escape_bad_units(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: each undecodable byte becomes a lone surrogate U+DCxx."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error("ownergraph-escape", _escape_bad_units)
+
+
 def _read_jsonl_text(path: Path, enc: str) -> Iterator[RawRecord]:
     """JSON Lines in a BOM-marked UTF-16/32 file; bad code units are errors per line."""
     src = str(path)
-    with open(path, encoding=enc, errors="surrogateescape", newline="\n") as fh:
+    with open(path, encoding=enc, errors="ownergraph-escape", newline="\n") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            if _has_surrogates(line):
+            if any("\ud800" <= ch <= "\udfff" for ch in line):
                 yield RawRecord(src, n, None, line, f"invalid {enc.upper()} in line")
                 continue
             yield _json_record(src, n, line, truncated=not line.endswith("\n"))
@@ -126,7 +137,8 @@ def _json_record(src: str, n: int, text: str, truncated: bool) -> RawRecord:
 def _read_csv(path: Path) -> Iterator[RawRecord]:
     src = str(path)
     enc = sniff_encoding(path)
-    with open(path, encoding=enc, errors="surrogateescape", newline="") as fh:
+    errors = "surrogateescape" if enc.startswith("utf-8") else "ownergraph-escape"
+    with open(path, encoding=enc, errors=errors, newline="") as fh:
         consumed: list[str] = []  # the raw lines of the row being read
 
         def lines() -> Iterator[str]:
@@ -166,9 +178,11 @@ def _read_csv(path: Path) -> Iterator[RawRecord]:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if any(_has_surrogates(v) for v in row):
-                what = "UTF-8" if enc.startswith("utf-8") else enc.upper()
-                data = text.encode(enc, "surrogateescape")
-                yield RawRecord(src, start, None, data, f"invalid {what} in CSV row")
+                if enc.startswith("utf-8"):
+                    data: Any = text.encode("utf-8", "surrogateescape")
+                    yield RawRecord(src, start, None, data, "invalid UTF-8 in CSV row")
+                else:
+                    yield RawRecord(src, start, None, text, f"invalid {enc.upper()} in CSV row")
                 continue
             if len(row) != len(header):
                 yield RawRecord(
@@ -183,7 +197,8 @@ def _read_csv(path: Path) -> Iterator[RawRecord]:
 
 
 def _has_surrogates(s: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in s)
+    """Lone surrogates: what the decoders above put in place of undecodable bytes."""
+    return any("\ud800" <= ch <= "\udfff" for ch in s)
 
 
 def _read_parquet(path: Path) -> Iterator[RawRecord]:
