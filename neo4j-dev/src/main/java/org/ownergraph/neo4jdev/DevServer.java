@@ -35,7 +35,7 @@ import org.neo4j.server.configuration.ServerSettings;
  *   <li>{@code NEO4J_DEV_ASSETS_DIR}: folder served under {@code /ownergraph/} (the repo's {@code
  *       browser/} folder: .grass style and guide)
  *   <li>{@code NEO4J_DEV_PLUGIN_DIR}: folder with the procedure jars (default {@code
- *       neo4j-dev/target/plugins})
+ *       neo4j-dev/target/lib/plugins})
  *   <li>{@code NEO4J_DEV_PAGECACHE}: page cache size, e.g. {@code 256m} (default 256m)
  * </ul>
  *
@@ -56,7 +56,7 @@ public final class DevServer {
       fail("NEO4J_DEV_PASSWORD must have at least 8 characters (Neo4j's minimum)");
     }
     String browserPortEnv = env("NEO4J_DEV_BROWSER_PORT", "7474");
-    Path pluginDir = Path.of(env("NEO4J_DEV_PLUGIN_DIR", "neo4j-dev/target/plugins"));
+    Path pluginDir = Path.of(env("NEO4J_DEV_PLUGIN_DIR", "neo4j-dev/target/lib/plugins"));
     String assetsEnv = System.getenv("NEO4J_DEV_ASSETS_DIR");
     long pageCache = parseBytes(env("NEO4J_DEV_PAGECACHE", "256m"));
 
