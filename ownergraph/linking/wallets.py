@@ -46,6 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -56,15 +58,6 @@ CHANGE_CONFIDENCE = 0.7
 SINGLETON_CONFIDENCE = 1.0
 METHODS = np.array(["singleton", "multi-input", "change", "multi-input+change"], dtype=object)
 _TYPES = ("unknown", "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr")
-
-
-def _groups(key: np.ndarray, within: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order by ``key`` then ``within``; start index of each ``key`` run; run lengths."""
-    order = np.lexsort((within, key))
-    k = key[order]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, int)
-    sizes = np.diff(np.r_[starts, len(k)])
-    return order, starts, sizes
 
 
 @dataclass
@@ -185,19 +178,19 @@ class WalletClusterer:
 
         # multi-input: within each (tx, processor side) group, link every address to the
         # group's smallest one; a tx's anchor is its smallest non-processor input address
-        # (else its smallest processor one). Smallest = first in sorted order: row order
-        # never changes the result.
+        # (else its smallest processor one). Codes follow sorted address order, so the
+        # result never depends on row order.
         keep = ~coinjoin[d.ri_tx]
-        tx, addr = d.ri_tx[keep], d.ri_addr[keep]
-        order, starts, sizes = _groups(tx.astype(np.int64) * 2 + d.processor[addr], addr)
-        a_sorted, t_sorted = addr[order], tx[order]
-        rep = np.repeat(a_sorted[starts], sizes)
-        sel = a_sorted != rep
-        mi_src, mi_dst = a_sorted[sel], rep[sel]
-        g_tx = t_sorted[starts]
-        first_group = np.r_[True, g_tx[1:] != g_tx[:-1]] if len(g_tx) else np.zeros(0, bool)
-        anchor = np.full(d.n_tx, -1, dtype=np.int64)
-        anchor[g_tx[first_group]] = a_sorted[starts][first_group]
+        addr = d.ri_addr[keep]
+        group = d.ri_tx[keep].astype(np.int64) * 2 + d.processor[addr]
+        none = d.n_addr
+        rep_of = np.full(2 * d.n_tx, none, dtype=np.int64)
+        np.minimum.at(rep_of, group, addr)
+        rep = rep_of[group]
+        sel = addr != rep
+        mi_src, mi_dst = addr[sel], rep[sel]
+        own, proc = rep_of[0::2], rep_of[1::2]
+        anchor = np.where(own < none, own, np.where(proc < none, proc, -1))
 
         ch_tx = ch_addr = np.zeros(0, dtype=np.int64)
         if self.change_heuristic:
@@ -221,7 +214,9 @@ class WalletClusterer:
         size = np.bincount(labels, minlength=n_comp)
         # codes follow sorted address order: a component's first code is its smallest
         _, first_code = np.unique(labels, return_index=True)
-        ids = np.array(["w:" + str(a) for a in d.addresses[first_code]], dtype=object)
+        ids = pc.binary_join_element_wise(
+            "w:", pa.array(d.addresses[first_code]).cast(pa.string()), ""
+        )
         has_mi = np.zeros(d.n_addr, dtype=bool)
         has_mi[mi[0]] = has_mi[mi[1]] = True
         has_ch = np.zeros(d.n_addr, dtype=bool)
@@ -232,23 +227,28 @@ class WalletClusterer:
         spent = np.zeros(d.n_addr, dtype=bool)
         spent[d.ri_addr] = True
         index = pd.Index(d.addresses, name="address")
-        wallet = pd.Categorical.from_codes(labels, categories=pd.Index(ids))
+        wallet = pd.arrays.ArrowStringArray(ids.take(pa.array(labels)))
         addr_method = has_mi.astype(np.int8) + 2 * has_ch.astype(np.int8)
         self.labels_ = pd.Series(wallet, index=index, name="wallet")
         self.links_ = pd.DataFrame(
             {
-                "address": d.addresses,
+                "address": index,
                 "wallet": wallet,
                 "method": pd.Categorical.from_codes(addr_method, categories=METHODS),
                 "confidence": conf[labels],
                 "size": size[labels],
                 "spent": spent,
                 "processor": d.processor,
-            }
+            },
         )
         comp_method = comp_mi.astype(np.int8) + 2 * comp_ch.astype(np.int8)
         self.wallets_ = pd.DataFrame(
-            {"id": ids, "size": size, "method": METHODS[comp_method], "confidence": conf}
+            {
+                "id": pd.arrays.ArrowStringArray(ids),
+                "size": size,
+                "method": pd.Categorical.from_codes(comp_method, categories=METHODS),
+                "confidence": conf,
+            }
         )
         self.coinjoin_ = pd.Series(coinjoin, index=pd.Index(d.tx_ids, name="txid"), name="coinjoin")
         self.change_ = pd.DataFrame({"txid": d.tx_ids[ch_tx], "address": d.addresses[ch[0]]})
