@@ -69,8 +69,9 @@ def test_indicators_score_and_flags_of_the_operation(detected):
     assert (a["ads"], a["states"], a["cities"], a["active_days"]) == (6, 3, 4, 3)
     assert (a["names"], a["ages"], a["phones"], a["emails"], a["wallets"]) == (3, 3, 2, 1, 1)
     assert a["ads_per_day"] == pytest.approx(2.0)
-    # 100,000 + 150,000 sat to the processor; expected cost: NV metro post 12 + AZ post 6
-    assert a["btc_spent"] == pytest.approx(0.0025) and a["usd_spent"] == pytest.approx(18.0)
+    # 100,000 + 150,000 sat to the processor; expected cost NV metro post 12 + AZ post 6,
+    # each paid with usd_error +1%
+    assert a["btc_spent"] == pytest.approx(0.0025) and a["usd_spent"] == pytest.approx(18.18)
     assert a["evidence"] == "phone,email,wallet,author"
     assert a["flags"] == "many people; many states"
     assert "advertised 3 distinct names and 3 distinct ages across 3 states" in a["reasons"]

@@ -36,9 +36,10 @@ ADS_QUERY = (
     "a.n_locations AS n_locations"
 )
 PAYMENTS_QUERY = (
-    "MATCH (t:Tx)-[:PAID_FOR]->(a:Ad) "
+    "MATCH (t:Tx)-[pf:PAID_FOR]->(a:Ad) "
     "OPTIONAL MATCH (t)-[p:PAYS]->(x:Address) WHERE x.processor = true "
     "RETURN a.id AS ad, t.txid AS txid, t.first_seen_ts AS first_seen_ts, "
+    "pf.usd_error AS usd_error, pf.confidence AS confidence, "
     "sum(p.sat) AS sat, count(p) AS processor_outputs"
 )
 
@@ -84,7 +85,7 @@ def read_ads(store: Store) -> pd.DataFrame:
 
 
 def read_payments(store: Store) -> pd.DataFrame:
-    cols = ["ad", "txid", "first_seen_ts", "sat", "processor_outputs"]
+    cols = ["ad", "txid", "first_seen_ts", "usd_error", "confidence", "sat", "processor_outputs"]
     df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=cols)
     # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
     df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")
@@ -138,7 +139,7 @@ def detect_owners(
     *,
     must_link: tuple[str, ...] = cm.HARD_KINDS,
     seed: int = 0,
-    rates: pd.DataFrame | None = None,
+    rates: Any = None,
     prices: PriceTable | None = None,
     rules: scoring.FlagRules | None = None,
 ) -> OwnerSummary:
@@ -147,7 +148,8 @@ def detect_owners(
     ``method``: ``leiden`` | ``components`` | ``gds-leiden`` (Neo4j with GDS only).
     ``resolution``: default :data:`DEFAULT_RESOLUTION` (leiden, CPM) or
     :data:`DEFAULT_GDS_GAMMA` (gds-leiden, modularity).
-    ``rates``: optional (time_ts, usd_per_btc) table to value BTC payments in USD.
+    ``rates``: optional ``RateTable`` (or time_ts, usd_per_btc frame) to value the BTC
+    payments in USD; without it USD is the matcher's measured value (see scoring).
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")

@@ -10,9 +10,9 @@ Indicators per group (all computed from the group's ads and the links they carry
 - ``btc_spent``: satoshis that the group's paying transactions (``PAID_FOR``, each
   transaction once) sent to payment-processor addresses (``Address.processor``), in BTC;
 - ``usd_spent``: with an exchange-rate table, ``btc_spent`` valued at the rate at each
-  transaction's first-seen time; without one, the *expected* cost of the group's paid
-  ads (``Ad.price_usd``, else the price table's cost of the ad), which the payment
-  matcher found paid within 2-5%;
+  transaction's first-seen time; without one, per paying transaction the expected cost
+  of the ad it paid (``Ad.price_usd``, else the price table's cost) times
+  ``1 + PAID_FOR.usd_error`` -- the USD value the payment matcher measured;
 - ``evidence``: evidence kinds that join at least two of the group's ads.
 
 Score (0-100): a weighted mean of log-scaled indicators. Each indicator beyond its
@@ -25,6 +25,7 @@ returns each part's contribution.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def compute_indicators(
     membership: pd.Series,
     links: pd.DataFrame | None = None,
     payments: pd.DataFrame | None = None,
-    rates: pd.DataFrame | None = None,
+    rates: Any = None,
     prices: PriceTable | None = None,
 ) -> pd.DataFrame:
     """Indicators per owner group, indexed by owner id (sorted).
@@ -91,8 +92,9 @@ def compute_indicators(
     ``ads``: one row per ad (id, posted_ts, state, city, name, age; price_usd, category,
     post_kind, sponsored, n_locations for expected costs). ``membership``: owner id per ad
     id. ``links``: (ad, kind, hub) for kinds phone/email/wallet/author. ``payments``:
-    (ad, txid, sat, first_seen_ts) with ``sat`` paid to processors by the tx.
-    ``rates``: (time_ts, usd_per_btc), optional. Every ad must have an owner.
+    (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
+    to processors by the tx. ``rates``: a ``RateTable`` or a (time_ts, usd_per_btc)
+    frame. Every ad must have an owner.
     """
     ads = ads.drop_duplicates("id").set_index("id")
     missing = ads.index.difference(membership.index)
@@ -151,27 +153,38 @@ def _spending(
     ads: pd.DataFrame,
     membership: pd.Series,
     payments: pd.DataFrame | None,
-    rates: pd.DataFrame | None,
+    rates: Any,
     prices: PriceTable,
 ) -> tuple[pd.Series, pd.Series]:
     if payments is None or payments.empty:
         return pd.Series(dtype=float), pd.Series(dtype=float)
     pay = payments.assign(owner=membership.reindex(payments["ad"]).to_numpy())
+    if "confidence" in pay.columns:  # a tx that may pay several ads: its best match
+        pay = pay.sort_values(["confidence", "ad"], ascending=[False, True], kind="stable")
     tx = pay.drop_duplicates(["owner", "txid"])
     sat = pd.to_numeric(tx["sat"], errors="coerce").fillna(0).astype(float)
     btc = (sat / 1e8).groupby(tx["owner"]).sum()
-    if rates is not None and len(rates):
-        r = rates.sort_values("time_ts")
-        ts = pd.to_numeric(tx["first_seen_ts"], errors="coerce").astype(float)
-        idx = np.searchsorted(r["time_ts"].to_numpy(dtype=float), ts.to_numpy(), side="right") - 1
-        rate = r["usd_per_btc"].to_numpy(dtype=float)[np.clip(idx, 0, len(r) - 1)]
+    if rates is not None:
+        from ownergraph.loaders.rates import RateTable
+
+        table = rates if hasattr(rates, "rate_at") else RateTable.from_frame(rates, "previous")
+        ts = pd.to_numeric(tx["first_seen_ts"], errors="coerce").fillna(-1).astype("int64")
+        rate = table.rate_at(ts.to_numpy(), on_missing="nan")
+        if np.isnan(rate).any():
+            bad = tx["txid"].to_numpy()[np.isnan(rate)][:3].tolist()
+            raise ValueError(f"no BTC/USD rate at the first-seen time of txs {bad}")
         usd = pd.Series(sat.to_numpy() / 1e8 * rate, index=tx.index).groupby(tx["owner"]).sum()
         return btc, usd
-    paid = ads.loc[ads.index.intersection(pd.Index(pay["ad"].unique()))]
-    cost = pd.Series(
-        [_expected_cost(r, prices) for r in paid.itertuples()], index=paid.index, dtype=float
+    # USD the payment was worth at the matcher's rate: expected cost x (1 + usd_error).
+    cost = tx["ad"].map(
+        {r.Index: _expected_cost(r, prices) for r in ads.loc[tx["ad"].unique()].itertuples()}
     )
-    usd = cost.groupby(membership.reindex(cost.index).to_numpy()).sum()
+    err = (
+        pd.to_numeric(tx.get("usd_error"), errors="coerce").fillna(0.0)
+        if ("usd_error" in tx.columns)
+        else 0.0
+    )
+    usd = (cost.astype(float) * (1.0 + err)).groupby(tx["owner"]).sum()
     return btc, usd
 
 
@@ -236,7 +249,8 @@ def flags(
         if r["names"] >= rules.many_people:
             fl.append("many people")
             rs.append(
-                f"advertised {r['names']} distinct names and {r['ages']} distinct ages "
+                f"advertised {int(r['names'])} distinct names and "
+                f"{int(r['ages'])} distinct ages "
                 f"across {_n(r['states'], 'state')}"
             )
         if r["states"] >= rules.many_states:
