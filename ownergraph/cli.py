@@ -159,22 +159,36 @@ def query(
     store: str | None = StoreOpt,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     write: bool = typer.Option(False, "--write", help="Allow the query to write."),
+    queries_dir: str | None = typer.Option(
+        None,
+        "--queries",
+        envvar="OWNERGRAPH_QUERIES",
+        help="A folder of your own named .cypher files (same header); they win over built-ins.",
+    ),
 ) -> None:
     """Run a named Cypher query from the library (read-only unless --write)."""
     import json
+    from pathlib import Path
 
     from ownergraph.graph.store import StoreError
-    from ownergraph.queries.registry import QueryError, get_query, load_queries
+    from ownergraph.queries.registry import QueryError, load_queries
 
+    try:
+        library = {**load_queries(), **(load_queries(Path(queries_dir)) if queries_dir else {})}
+    except QueryError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     if name is None:
         t = Table("name", "parameters", "description")
-        for q in load_queries().values():
+        for q in library.values():
             ps = ", ".join(p.name + ("" if p.required else f"={p.default}") for p in q.params)
             t.add_row(q.name, ps, q.description)
         console.print(t)
         return
     try:
-        q = get_query(name)
+        if name not in library:
+            raise QueryError(f"unknown query {name!r}; known: {', '.join(sorted(library))}")
+        q = library[name]
         params = q.bind(_kv(param, "--param"))
     except QueryError as exc:
         err.print(f"[red]error:[/red] {exc}")
@@ -211,6 +225,38 @@ def stats(
     for k, v in counts.items():
         t.add_row(k, f"{v:,}")
     console.print(t)
+
+
+@app.command("export")
+def export_cmd(
+    out: str = typer.Option(..., "--out", help="Output file (JSON Lines, one ad per line)."),
+    owner: str | None = typer.Option(None, "--owner", help="Export the ads of this owner group."),
+    ads: list[str] | None = typer.Option(None, "--ad", help="Export this ad id; repeatable."),
+    redact: bool = typer.Option(
+        False, "--redact", help="Replace phone numbers and e-mail addresses (text and lists)."
+    ),
+    store: str | None = StoreOpt,
+) -> None:
+    """Export an owner group (or ads by id) as JSON Lines, identifiers optionally redacted.
+
+    With --redact and OWNERGRAPH_HMAC_KEY set, identifiers are labelled by a keyed digest.
+    """
+    from ownergraph.export import ExportError, write_export
+
+    if (owner is None) == (not ads):
+        err.print("[red]error:[/red] give --owner ID or one or more --ad ID")
+        raise typer.Exit(2)
+    with _open(store) as s:
+        try:
+            sm = write_export(
+                s, out, owner_id=owner, ad_ids=ads or None, redact=redact, hmac_key=_hmac_key()
+            )
+        except ExportError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    what = "redacted " if sm.redacted else ""
+    console.print(f"exported {sm.ads} {what}ads ({sm.phones} phone and {sm.emails} e-mail links)")
+    console.print(f"to [bold]{sm.path}[/bold]")
 
 
 # ---- section: synth / evaluate / demo ----
@@ -515,7 +561,294 @@ def btc_cluster_cmd(
     console.print(t)
 
 
+@btc_app.command("link")
+def btc_link_cmd(
+    store: str | None = StoreOpt,
+    rates: str | None = typer.Option(
+        None,
+        "--rates",
+        help="BTC/USD CSV time,usd_per_btc (default: the rates `btc load --rates` kept "
+        "beside an embedded store).",
+    ),
+    processors: str | None = typer.Option(
+        None, "--processors", help="Payment-processor addresses, one per line."
+    ),
+    discover: bool = typer.Option(
+        False, "--discover", help="Discover processor addresses with the sweep heuristic."
+    ),
+    min_sweep_inputs: int = typer.Option(
+        5, help="--discover: inputs of a sweep that seeds the processor set."
+    ),
+    window: str = typer.Option(
+        "0:120", help="LO:HI seconds: first-seen time of the tx, this long before the ad."
+    ),
+    tolerance: float = typer.Option(0.02, help="Relative USD tolerance for ordinary ads."),
+    sponsored_tolerance: float = typer.Option(0.05, help="Relative USD tolerance, sponsored."),
+    prices: str | None = typer.Option(
+        None, "--prices", help="Price table JSON (default: the built-in table)."
+    ),
+    rate_method: str = typer.Option("linear", help="linear | previous (rate at first-seen)."),
+    one_to_one: bool = typer.Option(
+        False, "--one-to-one", help="Keep at most one tx per ad and one ad per tx."
+    ),
+    resolve: str = typer.Option("greedy", help="--one-to-one method: greedy | optimal."),
+) -> None:
+    """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""
+    from ownergraph.graph.store import StoreError
+    from ownergraph.linking.payments import LinkConfig, PaymentInputError, link_payments
+    from ownergraph.linking.prices import PriceTable
+    from ownergraph.loaders.bitcoin import BitcoinFormatError, read_processors
+    from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+
+    if processors and discover:
+        err.print("[red]error:[/red] give --processors or --discover, not both")
+        raise typer.Exit(2)
+    try:
+        lo, sep, hi = window.partition(":")
+        if not sep:
+            raise ValueError(f"--window {window!r} is not LO:HI")
+        cfg = LinkConfig(
+            window=(int(lo), int(hi)),
+            tolerance=tolerance,
+            sponsored_tolerance=sponsored_tolerance,
+            rate_method=rate_method,  # type: ignore[arg-type]
+            one_to_one=resolve if one_to_one else None,  # type: ignore[arg-type]
+            processors=read_processors(processors) if processors else None,
+            discover=discover,
+            discover_options={"min_inputs": min_sweep_inputs},
+        )
+        table = PriceTable.from_json(prices) if prices else None
+        side = sidecar_path(store)
+        if rates:
+            rate_table = RateTable.from_csv(rates, rate_method)  # type: ignore[arg-type]
+        elif side is not None and side.exists():
+            rate_table = RateTable.from_parquet(side, rate_method)  # type: ignore[arg-type]
+        else:
+            raise RateError("no BTC/USD rates: give --rates FILE")
+    except (ValueError, OSError, BitcoinFormatError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    with _open(store) as s:
+        try:
+            with console.status("linking payments") as status:
+                summary = link_payments(
+                    s, rate_table, table, cfg, progress=lambda m: status.update(m)
+                )
+        except (PaymentInputError, RateError, ValueError, StoreError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    t = Table("", "count", title=f"btc link (window {cfg.window[0]}..{cfg.window[1]} s)")
+    for k, v in summary.items():
+        t.add_row(k, f"{v:,}")
+    console.print(t)
+
+
 # ---- section: owners / report ----
+owners_app = typer.Typer(
+    help="Owner groups: detect them from all evidence, rank and inspect them.",
+    no_args_is_help=True,
+)
+app.add_typer(owners_app, name="owners")
+
+
+@owners_app.command("detect")
+def owners_detect_cmd(
+    store: str | None = StoreOpt,
+    method: str = typer.Option(
+        "leiden",
+        help="leiden (hard-identifier cores joined by Leiden over wallets/authors) | "
+        "components (hard identifiers only) | gds-leiden (Leiden inside Neo4j GDS).",
+    ),
+    resolution: float | None = typer.Option(
+        None,
+        help="leiden: evidence needed per pair of cores (default 0.5); "
+        "gds-leiden: modularity gamma (default 1.0).",
+    ),
+    weights: str = typer.Option(
+        "", help="Evidence weights KIND=W, e.g. 'phone=1,email=1,wallet=1,author=0.5'."
+    ),
+    must_link: str = typer.Option(
+        "phone,email", help="Kinds whose shared hubs always join ads (leiden)."
+    ),
+    rates: str | None = typer.Option(
+        None,
+        "--rates",
+        help="BTC/USD CSV time,usd_per_btc to value payments (default: the rates kept by "
+        "`btc load --rates`, else the matcher's measured USD).",
+    ),
+    seed: int = typer.Option(0, help="Random seed of Leiden."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
+    import json
+
+    from ownergraph.graph.communities import KINDS, EvidenceError, EvidenceWeights
+    from ownergraph.graph.owners import detect_owners
+    from ownergraph.graph.store import StoreError
+    from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+
+    try:
+        w = EvidenceWeights.parse(weights)
+        links = tuple(k.strip() for k in must_link.split(",") if k.strip())
+        unknown = sorted(set(links) - set(KINDS))
+        if unknown:
+            raise ValueError(f"--must-link: unknown kinds {unknown}; known: {', '.join(KINDS)}")
+        side = sidecar_path(store)
+        if rates:
+            rate_table = RateTable.from_csv(rates)
+        elif side is not None and side.exists():
+            rate_table = RateTable.from_parquet(side)
+        else:
+            rate_table = None
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    with _open(store) as s:
+        try:
+            with console.status(f"detecting owner groups ({method})"):
+                summary = detect_owners(
+                    s, w, resolution, method, must_link=links, seed=seed, rates=rate_table
+                )
+        except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    if as_json:
+        console.print_json(json.dumps(summary.as_dict()))
+        return
+    t = Table("", "value", title=f"owner groups ({summary.method})")
+    for k, v in summary.as_dict().items():
+        t.add_row(k, ", ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
+    console.print(t)
+
+
+@owners_app.command("list")
+def owners_list_cmd(
+    store: str | None = StoreOpt,
+    top: int = typer.Option(20, "--top", "-n", help="How many groups."),
+    sort: str = typer.Option("score", help="score | ads | states | names | ads_per_day | ..."),
+    min_ads: int = typer.Option(2, help="Only groups with at least this many ads."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The top owner groups, highest first."""
+    import json
+
+    from ownergraph.graph.owners import list_owners
+    from ownergraph.graph.store import StoreError
+
+    with _open(store) as s:
+        try:
+            rows = list_owners(s, sort=sort, limit=top, min_ads=min_ads)
+        except (ValueError, StoreError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    from rich.table import Column
+
+    t = Table(Column("owner", no_wrap=True), "score", "ads", "states", "names", "ads/day", "USD",
+              "evidence", "flags", title=f"top {top} owner groups by {sort}")  # fmt: skip
+    for r in rows:
+        t.add_row(
+            r["id"], f"{r['score']:.1f}", str(r["ads"]), str(r["states"]), str(r["names"]),
+            f"{r['ads_per_day']:.1f}", f"{r['usd_spent']:,.0f}", r["evidence"] or "",
+            r["flags"] or "",
+        )  # fmt: skip
+    console.print(t)
+    if not rows:
+        err.print("no owner groups: run `ownergraph owners detect` first")
+
+
+@owners_app.command("show")
+def owners_show_cmd(
+    owner_id: str = typer.Argument(..., help="An Owner id, e.g. O-1a2b3c4d5e."),
+    store: str | None = StoreOpt,
+    limit: int = typer.Option(50, help="How many ads to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """One owner group: indicators and reasons, ads, identifiers, wallets, timeline."""
+    import json
+    from datetime import UTC, datetime
+
+    from ownergraph.graph.owners import OwnerNotFound, owner_detail
+
+    with _open(store) as s:
+        try:
+            d = owner_detail(s, owner_id)
+        except OwnerNotFound as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    if as_json:
+        console.print_json(json.dumps(d, default=str))
+        return
+
+    def day(ts: int | None) -> str:
+        if ts is None:
+            return ""
+        return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M")
+
+    o = d["owner"]
+    console.print(f"[bold]{o['id']}[/bold]  score {o['score']:.1f}  ({o['method']})")
+    for f, r in zip(d["flags"], d["reasons"], strict=False):
+        console.print(f"  [red]{f}[/red]: {r}")
+    keys = ["ads", "states", "cities", "active_days", "ads_per_day", "names", "ages", "phones",
+            "emails", "wallets", "btc_spent", "usd_spent", "evidence"]  # fmt: skip
+    t = Table("indicator", "value", title="indicators")
+    for k in keys:
+        t.add_row(k, str(o[k]))
+    console.print(t)
+    console.print("score parts: " + "; ".join(d["parts"]))
+    from rich.table import Column
+
+    t = Table(Column("ad", no_wrap=True), Column("posted (UTC)", no_wrap=True), "state", "city",
+              "name", "age", "phones", "e-mails", "conf.",
+              title=f"ads ({len(d['ads'])}, first {min(limit, len(d['ads']))})")  # fmt: skip
+    for r in d["ads"][:limit]:
+        t.add_row(
+            r["ad"], day(r["posted_ts"]), r["state"] or "", r["city"] or "", r["name"] or "",
+            str(r["age"] or ""), ", ".join(sorted(r["phones"])), ", ".join(sorted(r["emails"])),
+            f"{r['confidence']:.2f}",
+        )  # fmt: skip
+    console.print(t)
+    t = Table("kind", "identifier", "ads", "ads in other groups", title="identifiers")
+    for r in d["identifiers"]:
+        t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))
+    console.print(t)
+    t = Table("wallet", "addresses", "txs", "ads paid", "first", "last", title="wallets")
+    for r in d["wallets"]:
+        t.add_row(r["wallet"], str(r["addresses"] or ""), str(r["txs"]), str(r["ads"]),
+                  day(r["first_ts"]), day(r["last_ts"]))  # fmt: skip
+    console.print(t)
+    t = Table("day (UTC)", "ads", "states", "cities", "names", title="timeline")
+    for r in d["timeline"]:
+        t.add_row(day(r["day_ts"])[:10], str(r["ads"]), str(r["states"]), str(r["cities"]),
+                  str(r["names"]))  # fmt: skip
+    console.print(t)
+
+
+@app.command("report")
+def report_cmd(
+    owner_id: str = typer.Argument(..., help="The Owner id to report on."),
+    out: str = typer.Option("case.html", "--out", "-o", help="Where to write the HTML page."),
+    redact: bool = typer.Option(
+        False, "--redact", help="Replace phone numbers and e-mail addresses by [phone]/[email]."
+    ),
+    store: str | None = StoreOpt,
+) -> None:
+    """Write a self-contained HTML case report for one owner group."""
+    from ownergraph.graph.owners import OwnerNotFound
+    from ownergraph.report import write_report
+
+    with _open(store) as s:
+        try:
+            path = write_report(s, owner_id, out, redact=redact, hmac_key=_hmac_key())
+        except OwnerNotFound as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        except OSError as exc:
+            err.print(f"[red]error:[/red] cannot write {out}: {exc}")
+            raise typer.Exit(1) from exc
+    console.print(f"case report written to [bold]{path}[/bold]")
 
 
 if __name__ == "__main__":  # pragma: no cover
