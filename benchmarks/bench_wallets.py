@@ -16,6 +16,7 @@ factorizes whatever it gets; strings cost more in ``pd.factorize``).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -111,12 +112,13 @@ def main() -> None:
         f"synthetic chain: {args.n:,} txs, {len(inputs):,} inputs, {len(outputs):,} outputs "
         f"(generated in {gen:.1f} s)"
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     c = WalletClusterer(change_heuristic=args.change).fit(inputs, outputs, txs)
-    big = time.perf_counter() - t0
+    big, big_cpu = time.perf_counter() - t0, time.process_time() - c0
     w = c.wallets_
     print(
-        f"WalletClusterer(change={args.change}).fit on {args.n:,} txs: {big:.1f} s "
+        f"WalletClusterer(change={args.change}).fit on {args.n:,} txs: {big:.1f} s wall, "
+        f"{big_cpu:.1f} s CPU, load average {os.getloadavg()[0]:.1f} "
         f"({args.n / big:,.0f} tx/s); {len(w):,} wallets, {(w['size'] > 1).sum():,} with >1 "
         f"address, largest {w['size'].max():,}; coinjoin txs {int(c.coinjoin_.sum()):,}; "
         f"links {c.n_edges_}"

@@ -539,3 +539,24 @@ def test_real_block_script_addresses_equal_spent_output_addresses(shared_data):
     inside = (resolved["address_source"] == "prevout").to_numpy()
     assert inside.sum() == 287
     assert (inputs["address"][inside] == resolved["address"][inside]).all()
+
+
+def test_rpc_jsonl_with_bad_first_line_and_bytes_that_are_not_utf8(tmp_path):
+    spk = {"type": "pubkeyhash", "address": P2PKH_ADDR}
+    good = json.dumps(rpc_block(1, [json.loads(rpc_cb(TXID[0], "1", spk))])).encode()
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(b'{"height": 2, "hash": "\xff", "tx": []}\n' + good + b"\n{oops\n")
+    qpath = tmp_path / "q.jsonl"
+    t = load_bitcoin([path], quarantine=qpath)
+    assert t.summary.txs_loaded == 1 and t.summary.values_rejected == 2
+    reasons = [q["reason"] for q in quarantined(qpath)]
+    assert "not UTF-8" in reasons[0] and [q["line"] for q in quarantined(qpath)] == [
+        "line 1",
+        "line 3",
+    ]
+    log = tmp_path / "m.csv"
+    log.write_bytes(b"txid,first_seen\n" + TXID[0].encode()[:-1] + b"\xff,1400000000\n")
+    t = load_bitcoin([path], mempool=[log], quarantine=qpath)
+    assert t.summary.mempool_quarantined == 1
+    with pytest.raises(BitcoinFormatError, match="not UTF-8"):
+        load_bitcoin([path], strict=True)

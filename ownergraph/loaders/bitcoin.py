@@ -231,11 +231,12 @@ def _with_first_seen(
 ) -> pd.DataFrame:
     txs = txs.copy()
     block = txs["block_ts"].astype("Int64")
+    if first_seen is not None:
+        s.mempool_rows = first_seen.rows_read
+        s.mempool_quarantined = first_seen.rows_quarantined
     if first_seen is None or first_seen.times.empty:
         txs["first_seen_ts"] = block
         return txs
-    s.mempool_rows = first_seen.rows_read
-    s.mempool_quarantined = first_seen.rows_quarantined
     seen = txs["txid"].map(first_seen.times).astype("Int64")
     earlier = seen.notna() & (block.isna() | (seen < block))
     s.first_seen_from_mempool = int(earlier.sum())

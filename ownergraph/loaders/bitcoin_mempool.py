@@ -46,7 +46,9 @@ def _ts(value: object, what: str) -> int:
 def _read_csv(path: Path, q: Quarantine, ids: list, ts: list) -> tuple[int, int]:
     read = bad = 0
     source = str(path)
-    with open(path, newline="", encoding="utf-8") as fh:
+    # undecodable bytes become lone surrogates: such a row fails the txid/time checks and
+    # is quarantined (a bad header is an error naming the file)
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.DictReader(fh)
         missing = {"txid", "first_seen"} - set(reader.fieldnames or [])
         if missing:
@@ -60,11 +62,25 @@ def _read_csv(path: Path, q: Quarantine, ids: list, ts: list) -> tuple[int, int]
                 t = _ts(row["first_seen"], "first_seen")
             except ValueError as exc:
                 bad += 1
-                reject(q, BitcoinFormatError(source, f"line {reader.line_num}", str(exc)), row)
+                where = f"line {reader.line_num}"
+                reject(q, BitcoinFormatError(source, where, str(exc)), _printable(row))
                 continue
             ids.append(tid)
             ts.append(t)
     return read, bad
+
+
+def _printable(row: dict) -> dict:
+    """A CSV row with undecodable bytes shown as backslash escapes (for the quarantine)."""
+
+    def fix(v: object) -> object:
+        if isinstance(v, str):
+            return v.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        return v
+
+    return {fix(k): fix(v) for k, v in row.items()}
 
 
 def _read_snapshot(path: Path, q: Quarantine, ids: list, ts: list) -> tuple[int, int]:

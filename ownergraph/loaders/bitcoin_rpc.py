@@ -40,43 +40,65 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
 
 
+def _text(data: bytes) -> str:
+    """UTF-8 (a BOM allowed); raises ValueError naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _any_jsonl_object(fh: Any) -> bool:
+    """Whether some line of the (binary) file is a whole JSON object on its own."""
+    fh.seek(0)
+    for raw in fh:
+        if raw.strip().startswith(b"{"):
+            try:
+                if isinstance(_loads(_text(raw)), dict):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
 def iter_json_values(path: Path) -> Iterator[tuple[str, Any, Exception | None]]:
     """``(where, value, error)`` for each JSON value in a file (object, array or JSONL)."""
-    with open(path, encoding="utf-8") as fh:
-        head = fh.read(4096)
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
         fh.seek(0)
-        stripped = head.lstrip()
-        if stripped.startswith("["):
-            try:
-                values = _loads(fh.read())
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield "file", None, exc
-                return
-            for i, v in enumerate(values):
-                yield f"item {i}", v, None
-            return
-        first = fh.readline()
-        while first and not first.strip():
+        whole = head.startswith(b"[")
+        if not whole:
             first = fh.readline()
-        try:
-            _loads(first)
-            jsonl = True
-        except ValueError:
-            jsonl = False
-        fh.seek(0)
-        if not jsonl:
+            while first and not first.strip():
+                first = fh.readline()
             try:
-                yield "file", _loads(fh.read()), None
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield "file", None, exc
+                _loads(_text(first))
+            except ValueError:
+                whole = True  # a pretty-printed object (or junk): parse the file as one
+            fh.seek(0)
+        if whole:
+            try:
+                value = _loads(_text(fh.read()))
+            except ValueError as exc:
+                if head.startswith(b"[") or not _any_jsonl_object(fh):
+                    yield "file", None, exc
+                    return
+                value = None  # JSON Lines whose first line is bad: read line by line
+            fh.seek(0)
+        if whole and value is not None:
+            if isinstance(value, list) and head.startswith(b"["):
+                for i, v in enumerate(value):
+                    yield f"item {i}", v, None
+            else:
+                yield "file", value, None
             return
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
+        for lineno, raw in enumerate(fh, start=1):  # JSON Lines
+            if not raw.strip():
                 continue
             try:
-                yield f"line {lineno}", _loads(line), None
+                yield f"line {lineno}", _loads(_text(raw)), None
             except ValueError as exc:
-                yield f"line {lineno}", line, exc
+                yield f"line {lineno}", raw.decode("utf-8", "backslashreplace"), exc
 
 
 def btc_to_sat(value: Any, what: str) -> int:
