@@ -283,3 +283,14 @@ def test_payments_from_tables_sums_processor_outputs_and_skips_sweeps():
     ]
     with pytest.raises(PaymentInputError, match="'p2'.*first-seen"):
         payments_from_tables(outputs, txs[txs["txid"] != "p2"], procs, inputs)
+
+
+def test_huge_spans_fall_back_to_the_window_strategy():
+    # bins x cents would overflow the int64 key: the matcher must still be right
+    rates = pd.DataFrame({"time_ts": [0, 2 * 10**12], "usd_per_btc": [RATE, RATE]})
+    ads = [ad("a1", 10_000), ad("a2", 10**12 + 50)]
+    txs = [tx("t1", 9_990, sat_for(12.0)), tx("t2", 10**12, sat_for(12.0)), tx("big", 5, 10**13)]
+    m = PaymentMatcher(window=(0, 60))
+    links = m.match(pd.DataFrame(ads), pd.DataFrame(txs), rates)
+    assert pairs(links) == {("a1", "t1"), ("a2", "t2")}
+    assert m.stats_.pairs_evaluated == m.stats_.window_pairs  # the window path ran

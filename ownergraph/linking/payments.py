@@ -149,46 +149,77 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_costs(ads: pd.DataFrame, prices: PriceTable) -> np.ndarray:
-    """Expected USD cost per ad: ``price_usd`` when known, else the price table.
+    """Expected USD cost per ad: ``price_usd`` when known, else the price table."""
+    return ad_terms(ads, prices)[0]
 
-    The table is consulted once per distinct (state, category, kind, sponsored, locations).
+
+def _norm_kind(v: Any) -> str:
+    return "post" if pd.isna(v) else str(v)
+
+
+def _norm_sponsored(v: Any) -> bool:
+    if pd.isna(v):
+        return False
+    if isinstance(v, bool | np.bool_) or v in (0, 1):
+        return bool(v)
+    raise ValueError(f"sponsored {v!r} is not a boolean")
+
+
+def _norm_locations(v: Any) -> int:
+    if pd.isna(v):
+        return 1
+    if isinstance(v, bool) or not float(v).is_integer() or int(v) < 1:
+        raise ValueError(f"n_locations {v!r} is not an integer >= 1")
+    return int(v)
+
+
+def ad_terms(ads: pd.DataFrame, prices: PriceTable) -> tuple[np.ndarray, np.ndarray]:
+    """(expected USD cost, sponsored flag) per ad.
+
+    The cost is ``price_usd`` when known, else the price table, which is consulted once per
+    distinct (state, category, kind, sponsored, locations); values are normalised once per
+    distinct raw value (columns are factorised first), so 1M ads cost little.
     """
     n = len(ads)
     if n == 0:
-        return np.zeros(0)
-    keys = pd.DataFrame(
-        {
-            "state": ads["state"].astype("string").fillna("").str.upper(),
-            "category": ads["category"].astype("string").fillna("").str.lower(),
-            "post_kind": ads["post_kind"].astype("string").fillna("post"),
-            "sponsored": ads["sponsored"].astype("boolean").fillna(False).astype(bool),
-            "n_locations": pd.to_numeric(ads["n_locations"], errors="coerce")
-            .fillna(1)
-            .astype("int64"),
-        }
-    )
-    bad = ~keys["post_kind"].isin(POST_KINDS)
-    if bad.any():
-        i = int(np.argmax(bad.to_numpy()))
-        raise PaymentInputError(
-            f"ad {ads['id'].iloc[i]!r}: post_kind {keys['post_kind'][i]!r} is not one of "
-            f"{POST_KINDS}"
-        )
-    bad = keys["n_locations"] < 1
-    if bad.any():
-        i = int(np.argmax(bad.to_numpy()))
-        raise PaymentInputError(f"ad {ads['id'].iloc[i]!r}: n_locations must be >= 1")
-    cols = list(keys.columns)
-    codes = keys.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
-    first = np.unique(codes, return_index=True)[1]  # codes are 0..k-1: row k is group k
-    uniq = keys.iloc[first]
-    table = np.array(
-        [prices.cost_usd(*row) for row in uniq.itertuples(index=False, name=None)],
-        dtype=np.float64,
-    )
-    cost = table[codes]
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    norms = {
+        "state": lambda v: "" if pd.isna(v) else str(v).upper(),
+        "category": lambda v: "" if pd.isna(v) else str(v).lower(),
+        "post_kind": _norm_kind,
+        "sponsored": _norm_sponsored,
+        "n_locations": _norm_locations,
+    }
+    combined = np.zeros(n, dtype=np.int64)
+    values: list[list[Any]] = []
+    for col, norm in norms.items():
+        codes, uniques = pd.factorize(ads[col], use_na_sentinel=False)
+        vals = []
+        for k, raw in enumerate(uniques):
+            try:
+                v = norm(raw)
+                if col == "post_kind" and v not in POST_KINDS:
+                    raise ValueError(f"post_kind {v!r} is not one of {POST_KINDS}")
+            except (TypeError, ValueError) as exc:
+                i = int(np.argmax(codes == k))
+                raise PaymentInputError(f"ad {ads['id'].iloc[i]!r}: {exc}") from None
+            vals.append(v)
+        values.append(vals)
+        combined = combined * len(uniques) + codes
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    table = np.empty(len(uniq))
+    spons_u = np.empty(len(uniq), dtype=bool)
+    for j, code in enumerate(uniq.tolist()):
+        parts = []
+        for vals in reversed(values):
+            code, k = divmod(code, len(vals))
+            parts.append(vals[k])
+        state, category, kind, sponsored, n_loc = reversed(parts)
+        table[j] = prices.cost_usd(state, category, kind, sponsored, n_loc)
+        spons_u[j] = sponsored
     given = ads["price_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.where(np.isnan(given), cost, given)
+    cost = np.where(np.isnan(given), table[inverse], given)
+    return cost, spons_u[inverse]
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,25 +334,27 @@ class PaymentMatcher(BaseEstimator):
         table = as_rate_table(rates, self.rate_method, self.max_rate_staleness_s)
         prices = self.price_table or PriceTable()
 
-        cost = expected_costs(ads, prices)
-        sponsored = ads["sponsored"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        cost, sponsored = ad_terms(ads, prices)
         tol = np.where(sponsored, self.sponsored_tolerance, self.tolerance)
         p = ads["posted_ts"].to_numpy(dtype=np.int64)
         t = pay["first_seen_ts"].to_numpy(dtype=np.int64)
-        usd = (
-            pay["sat_to_processor"].to_numpy(dtype=np.int64)
-            / 1e8
-            * table.rate_at(t, on_missing="nan")
-        )
+        t_order = np.argsort(t)  # one sort by time, reused below
+        rate = np.empty(len(t))
+        rate[t_order] = table.rate_at(t[t_order], on_missing="nan")  # sorted: cache-friendly
+        usd = pay["sat_to_processor"].to_numpy(dtype=np.int64) / 1e8 * rate
         self._check_rate_coverage(ads, pay, p, t, usd, lo, hi)
 
         stats = MatchStats(ads=len(ads), ads_payable=int((cost > 0).sum()), payments=len(pay))
-        stats.window_pairs = _window_pairs(p, t, lo, hi)
+        stats.window_pairs = _window_pairs(p, t[t_order], lo, hi)
         payable = np.flatnonzero(cost > 0)
         if self.strategy == "binned":
-            ad_i, tx_i, evaluated = self._pairs_binned(p, cost, tol, t, usd, payable, lo, hi)
+            ad_i, tx_i, evaluated = self._pairs_binned(
+                p, cost, tol, t, usd, payable, lo, hi, t_order
+            )
         else:
-            ad_i, tx_i, evaluated = self._pairs_window(p, cost, tol, t, usd, payable, lo, hi)
+            ad_i, tx_i, evaluated = self._pairs_window(
+                p, cost, tol, t, usd, payable, lo, hi, t_order
+            )
         stats.pairs_evaluated = evaluated
         links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi)
         stats.links = len(links)
@@ -356,14 +389,13 @@ class PaymentMatcher(BaseEstimator):
         err = (usd[tx_i] - cost[ad_i]) / cost[ad_i]
         return (lag >= lo) & (lag <= hi) & (np.abs(err) <= tol[ad_i])
 
-    def _pairs_window(self, p, cost, tol, t, usd, ads_idx, lo, hi):
-        order = np.argsort(t, kind="stable")
+    def _pairs_window(self, p, cost, tol, t, usd, ads_idx, lo, hi, order):
         ts = t[order]
         starts = np.searchsorted(ts, p[ads_idx] - hi, side="left")
         ends = np.searchsorted(ts, p[ads_idx] - lo, side="right")
         return self._expand_filter(ads_idx, starts, ends, order, p, cost, tol, t, usd, lo, hi)
 
-    def _pairs_binned(self, p, cost, tol, t, usd, ads_idx, lo, hi):
+    def _pairs_binned(self, p, cost, tol, t, usd, ads_idx, lo, hi, t_order):
         ok = np.flatnonzero(~np.isnan(usd))
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), 0)
         if not len(ok) or not len(ads_idx):
@@ -376,9 +408,9 @@ class PaymentMatcher(BaseEstimator):
         scale = max_cents + 2
         if (max_bin + 2) * scale >= 2**62:
             # Extremely long spans or values: the single int64 key would overflow.
-            return self._pairs_window(p, cost, tol, t, usd, ads_idx, lo, hi)
+            return self._pairs_window(p, cost, tol, t, usd, ads_idx, lo, hi, t_order)
         key = tx_bin * scale + cents
-        order_ok = np.argsort(key, kind="stable")
+        order_ok = np.argsort(key)
         keys = key[order_ok]
         order = ok[order_ok]
 
@@ -454,11 +486,10 @@ class PaymentMatcher(BaseEstimator):
         return lag_score * amount_score
 
 
-def _window_pairs(p: np.ndarray, t: np.ndarray, lo: int, hi: int) -> int:
-    """Number of (ad, tx) pairs with the lag inside the window (no expansion)."""
-    if not len(p) or not len(t):
+def _window_pairs(p: np.ndarray, ts: np.ndarray, lo: int, hi: int) -> int:
+    """Number of (ad, tx) pairs with the lag inside the window; ``ts`` sorted times."""
+    if not len(p) or not len(ts):
         return 0
-    ts = np.sort(t)
     return int(
         (np.searchsorted(ts, p - lo, side="right") - np.searchsorted(ts, p - hi, side="left")).sum()
     )
@@ -483,8 +514,8 @@ def reference_match(
     ads = prepare_ads(ads)
     pay = prepare_payments(payments)
     table = as_rate_table(rates, matcher.rate_method, matcher.max_rate_staleness_s)
-    cost = expected_costs(ads, matcher.price_table or PriceTable()).tolist()
-    spons = ads["sponsored"].astype("boolean").fillna(False).tolist()
+    cost_a, spons_a = ad_terms(ads, matcher.price_table or PriceTable())
+    cost, spons = cost_a.tolist(), spons_a.tolist()
     ids = ads["id"].tolist()
     posted = ads["posted_ts"].tolist()
     txids = pay["txid"].tolist()
