@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import time
 
 import numpy as np
@@ -179,6 +180,8 @@ def main() -> None:
         "days)"
     )
     print(f"TARGET full size <= 60 s: {'met' if t_full <= 60 else 'NOT met'} ({t_full:.1f} s)")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average at the end {load[0]:.1f} / {load[1]:.1f}")
 
 
 if __name__ == "__main__":
