@@ -520,6 +520,8 @@ def btc_load_cmd(
             console.print("rates are valid; with Neo4j pass --rates again to `btc link`")
     if q.count:
         console.print(f"{q.count:,} rejected records are in [bold]{quarantine}[/bold]")
+        for reason, n in sorted(q.reasons.items(), key=lambda kv: -kv[1])[:10]:
+            err.print(f"  quarantined {n:,}: {reason}")
 
 
 @btc_app.command("cluster")
