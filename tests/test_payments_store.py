@@ -33,6 +33,7 @@ def build_graph(store) -> None:
              "post_kind": "post", "sponsored": False, "n_locations": 1},
             {"id": "a2", "posted_ts": 5_000, "state": "CA", "category": "escorts"},
             {"id": "a3", "posted_ts": 9_000, "state": "CA", "category": "escorts"},
+            {"id": "a4", "state": "CA"},  # no posting time: counted, never matched
         ],
     )  # fmt: skip
     store.upsert_nodes(
@@ -81,6 +82,8 @@ def test_link_payments_writes_and_replaces_paid_for(store):
     build_graph(store)
     summary = link_payments(store, RATES)
     assert summary["payments considered"] == 4  # the sweep pays no processor address
+    assert summary["ads considered"] == 3
+    assert summary["ads without a posting time (cannot be matched)"] == 1
     assert summary["linked ads"] == 2 and summary["ambiguous ads"] == 1
     rows = paid_for(store)
     assert [(r["ad"], r["tx"], r["lag"], r["n"], r["amb"]) for r in rows] == [

@@ -810,6 +810,9 @@ def link_payments(
         summary.update(set_processor_flags(store, cfg.processors))
     say("reading ads and payments")
     ads = read_ads(store)
+    untimed = ads["posted_ts"].isna().to_numpy()
+    summary["ads without a posting time (cannot be matched)"] = int(untimed.sum())
+    ads = ads[~untimed]
     payments, internal = read_payments(store)
     if payments.empty and not store.query(
         "MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a LIMIT 1"
