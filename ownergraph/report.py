@@ -371,9 +371,10 @@ def build_report(
         indicators=indicators,
         parts=_esc("; ".join(d["parts"]) or "none"),
         usd_note=_esc(
-            "the expected posting cost of the group's paid ads (Ad.price_usd, else the price "
-            "table), which the payment matcher found paid within 2-5%; or, when detection "
-            "was given exchange rates, the BTC amounts at the rate of their first-seen time."
+            "what the group's ad payments were worth: the ad's expected posting cost times "
+            "(1 + the payment matcher's usd_error) for each paying transaction, or, when "
+            "detection was given exchange rates, the BTC amounts at the rate of their "
+            "first-seen time."
         ),
         timeline_svg=timeline_svg(d["timeline"]),
         places=places,
