@@ -60,6 +60,14 @@ def _hmac_key() -> bytes | None:
     return key.encode("utf-8") if key else None
 
 
+@app.callback()
+def _main() -> None:
+    """Group online sex ads by their true owner in a property graph."""
+    from ownergraph.logging_setup import configure_logging
+
+    configure_logging()  # library logs go to stderr without secrets or identifiers
+
+
 @app.command()
 def init(store: str | None = StoreOpt) -> None:
     """Create the schema (tables, constraints, indexes). Running it twice is harmless."""
@@ -260,6 +268,123 @@ def export_cmd(
 
 
 # ---- section: synth / evaluate / demo ----
+
+
+@app.command("synth")
+def synth_cmd(
+    out: str = typer.Option(..., "--out", help="Folder to write the world into."),
+    ads: int = typer.Option(20_000, "--ads", min=1, help="Number of ads."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed = same files)."),
+    config: str | None = typer.Option(
+        None, "--config", help="JSON object overriding WorldConfig parameters."
+    ),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
+) -> None:
+    """Generate a synthetic world with ground truth (ads, Bitcoin, rates, truth/)."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ownergraph.synth import WorldConfig, generate_world
+
+    out_dir = Path(out)
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        err.print(f"[red]error:[/red] {out} is not empty (use --force to write into it)")
+        raise typer.Exit(2)
+    try:
+        cfg = WorldConfig.from_json(config) if config else WorldConfig()
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] world config {config}: {exc}")
+        raise typer.Exit(2) from exc
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("generating ads", total=ads)
+        summary = generate_world(
+            out_dir,
+            ads,
+            seed=seed,
+            config=cfg,
+            progress=lambda d, _t: bar.update(task, completed=d),
+        )
+    c = summary.chain
+    table = Table(title=f"world in {out} (seed {seed})", show_header=False)
+    for k, v in (
+        ("ads", summary.n_ads),
+        ("owners", f"{summary.n_owners} ({summary.n_operations} operations)"),
+        ("ads paid in BTC", summary.n_paid_ads),
+        ("blocks / transactions", f"{c['blocks']} / {c['txs']}"),
+        ("payments / decoys / noise", f"{c['payments']} / {c['decoys']} / {c['noise']}"),
+        ("coinjoins / sweeps", f"{c['coinjoins']} / {c['sweeps']}"),
+        ("seconds", summary.seconds),
+    ):
+        table.add_row(k, str(v))
+    console.print(table)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    kind: str = typer.Option(..., "--kind", help="owners | authors | payments | wallets"),
+    truth: str = typer.Option(..., "--truth", help="A world's truth/ folder (or the world)."),
+    pred: str | None = typer.Option(
+        None,
+        "--pred",
+        help="Predictions CSV: ad_id,group_id (owners/authors), txid,ad_id (payments), "
+        "address,group_id (wallets). Without it, predictions are read from --store.",
+    ),
+    store: str | None = StoreOpt,
+    threshold: float = typer.Option(
+        0.9, "--threshold", help="Purity and completeness for an owner to count as recovered."
+    ),
+    ignore_extra: bool = typer.Option(
+        False, "--ignore-extra", help="Leave out (and count) predicted items not in the truth."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Score predicted owners, authors, payment links or wallets against a world's truth."""
+    import json
+
+    import pandas as pd
+
+    from ownergraph.evaluate import KINDS, EvaluationError, evaluate, predictions_from_store
+
+    if kind not in KINDS:
+        err.print(f"[red]error:[/red] --kind must be one of {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    try:
+        if pred is not None:
+            try:
+                df = pd.read_csv(pred, dtype=str, keep_default_na=False)
+            except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                err.print(f"[red]error:[/red] cannot read predictions {pred}: {exc}")
+                raise typer.Exit(2) from exc
+        else:
+            with _open(store) as s:
+                df = predictions_from_store(s, kind)
+        result = evaluate(
+            kind,
+            truth,
+            df,
+            threshold=threshold,
+            extra="ignore" if ignore_extra else "error",
+        )
+    except EvaluationError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    table = Table(title=f"{kind} vs truth ({truth})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in result.items():
+        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console.print(table)
+
 
 # ---- section: authors (stylometry) ----
 authors_app = typer.Typer(

@@ -22,8 +22,8 @@ class WorldConfig:
     """Share of owners that are operations (the rest are independent workers)."""
     indep_days_median: float = 25.0
     indep_ads_per_day_median: float = 0.7
-    op_days_median: float = 50.0
-    op_ads_per_day_median: float = 5.0
+    op_days_median: float = 60.0
+    op_ads_per_day_median: float = 6.0
     op_people_median: float = 6.0
     op_people_max: int = 40
     op_writers_max: int = 3
@@ -41,9 +41,9 @@ class WorldConfig:
     """Share of ads with neither phone nor e-mail in the text."""
     email_owner_share: float = 0.15
     email_ad_rate: float = 0.45
-    shared_template_share: float = 0.18
+    shared_template_share: float = 0.25
     """Share of independents who post a popular copy-paste template (text alone misleads)."""
-    style_drift_days: float = 30.0
+    style_drift_days: float = 20.0
     """Mean days between small rewrites of a writer's template."""
 
     # ---- Bitcoin ----

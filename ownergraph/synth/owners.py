@@ -166,7 +166,7 @@ class Owner:
 
         # writers
         if op:
-            n_writers = min(rng.choice((1, 1, 1, 2, 2, 3)), cfg.op_writers_max)
+            n_writers = min(rng.choice((1, 1, 2, 2, 3)), cfg.op_writers_max)
             self.writers = [
                 Writer(f"a{idx:07d}-{k}", seed, start_ts=t0, drift_days=cfg.style_drift_days)
                 for k in range(n_writers)

@@ -168,7 +168,7 @@ class Writer:
             plan.append(("rates", self._pick("rates")))
         for rule in rng.sample(V.RULES, rng.choice((0, 1, 1, 2, 3))):
             plan.append(("rule", rule))
-        n_bp = rng.choice((0, 1, 1, 2, 3))
+        n_bp = rng.choice((1, 1, 2, 2, 3, 4))
         for bp in dict.fromkeys(rng.choices(V.BOILERPLATE, weights=_BP_WEIGHTS, k=n_bp)):
             plan.append(("boiler", bp))
         contact = ("contact", self._pick("contact"))
