@@ -218,3 +218,31 @@ def test_synthetic_world_precision_and_recall(world: Path):
     assert got["unambiguous"][0] >= 0.98, got  # unambiguous links are right
     assert got["one-to-one"][0] >= 0.93 and got["one-to-one"][1] >= 0.9, got
     assert got["discovery precision"] >= 0.99, got
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+def test_cli_btc_link(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from ownergraph.cli import app
+    from ownergraph.graph.embedded import EmbeddedStore
+
+    path = tmp_path / "g.lbug"
+    with EmbeddedStore(path) as s:
+        s.init_schema()
+        build_graph(s)
+    rates = tmp_path / "rates.csv"
+    rates.write_text("time,usd_per_btc\n0,500\n1000000,500\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["btc", "link", "--store", str(path), "--rates", str(rates)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "ambiguous ads" in res.output
+    res = runner.invoke(app, [*args, "--one-to-one", "--resolve", "optimal", "--window", "0:30"])
+    assert res.exit_code == 0, res.output
+    with EmbeddedStore(path) as s:
+        assert [(r["ad"], r["tx"]) for r in paid_for(s)] == [("a1", "p1"), ("a2", "p2")]
+    bad = runner.invoke(app, [*args, "--window", "30"])
+    assert bad.exit_code == 2 and "LO:HI" in bad.output
+    none = runner.invoke(app, ["btc", "link", "--store", str(tmp_path / "other.lbug")])
+    assert none.exit_code == 2 and "rates" in none.output
