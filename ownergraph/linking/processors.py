@@ -75,7 +75,7 @@ def discover_processors(
     inputs: pd.DataFrame,
     outputs: pd.DataFrame,
     txs: pd.DataFrame | None = None,
-    min_inputs: int = 5,
+    min_inputs: int = 3,
     max_outputs: int = 1,
     min_share: float = 0.8,
     min_inputs_follow: int = 1,
