@@ -60,6 +60,14 @@ def _hmac_key() -> bytes | None:
     return key.encode("utf-8") if key else None
 
 
+@app.callback()
+def _main() -> None:
+    """Group online sex ads by their true owner in a property graph."""
+    from ownergraph.logging_setup import configure_logging
+
+    configure_logging()  # library logs go to stderr without secrets or identifiers
+
+
 @app.command()
 def init(store: str | None = StoreOpt) -> None:
     """Create the schema (tables, constraints, indexes). Running it twice is harmless."""

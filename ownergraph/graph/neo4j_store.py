@@ -14,10 +14,17 @@ import os
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    AuthError,
+    ConfigurationError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
 
@@ -33,6 +40,16 @@ def _redact_uri(uri: str) -> str:
     """The URI without any user:password@ part."""
     scheme, sep, rest = uri.partition("://")
     return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else uri
+
+
+def _userinfo(uri: str) -> tuple[str | None, str | None]:
+    """``(user, password)`` from a ``scheme://user:password@host`` URI (percent-decoded)."""
+    _, sep, rest = uri.partition("://")
+    info, at, _ = rest.rpartition("@")
+    if not sep or not at:
+        return None, None
+    user, colon, password = info.partition(":")
+    return unquote(user) or None, unquote(password) if colon else None
 
 
 class Neo4jStore(Store):
@@ -51,18 +68,28 @@ class Neo4jStore(Store):
         retry_seconds: float | None = None,
         connect_timeout: float = 30.0,
     ) -> None:
+        # Credentials in the URI are taken out of it: the driver rejects them and would
+        # echo the whole URI (password included) in its error message.
         self.uri = _redact_uri(uri)
         self.database = database or os.environ.get("NEO4J_DATABASE", "neo4j")
         self.batch_size = batch_size
-        user = user if user is not None else os.environ.get("NEO4J_USER", "neo4j")
-        password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+        uri_user, uri_password = _userinfo(uri)
+        user = user if user is not None else uri_user or os.environ.get("NEO4J_USER", "neo4j")
+        if password is None:
+            password = uri_password or os.environ.get("NEO4J_PASSWORD")
         auth = (user, password) if password else None
         retry = retry_seconds
         if retry is None:
             retry = float(os.environ.get("OWNERGRAPH_NEO4J_RETRY_SECONDS", "60"))
-        self._driver = GraphDatabase.driver(
-            uri, auth=auth, max_transaction_retry_time=retry, connection_timeout=connect_timeout
-        )
+        try:
+            self._driver = GraphDatabase.driver(
+                self.uri,
+                auth=auth,
+                max_transaction_retry_time=retry,
+                connection_timeout=connect_timeout,
+            )
+        except (ConfigurationError, ValueError) as exc:
+            raise StoreError(f"bad Neo4j store URI {self.uri}: {exc}") from None
         self._wait_until_up(retry)
 
     def _wait_until_up(self, seconds: float) -> None:

@@ -205,7 +205,7 @@ def _localize(d: datetime, tz: ZoneInfo, raw: Any) -> datetime:
     aware = d.replace(tzinfo=tz)
     back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != d.replace(tzinfo=None, fold=0):
-        raise ValueError(f"posted_at: {str(raw)[:40]!r} does not exist in {tz.key} (DST gap)")
+        raise ValueError(f"posted_at: local time does not exist in {tz.key} (DST gap)")
     return aware
 
 
@@ -228,9 +228,7 @@ def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
         try:
             d = datetime.fromisoformat(s)
         except ValueError:
-            raise ValueError(
-                f"posted_at: not an ISO 8601 time or a real date: {v[:40]!r}"
-            ) from None
+            raise ValueError("posted_at: not an ISO 8601 time or a real date") from None
         if d.tzinfo is None:
             d = _localize(d, tz, v)
         ts = int(d.timestamp())
@@ -269,7 +267,7 @@ def parse_ad(
     if state_raw is not None:
         state = state_code(state_raw)
         if state is None:
-            raise ValueError(f"state: unknown US state {state_raw[:30]!r}")
+            raise ValueError("state: unknown US state")
     price = fields.get("price_usd")
     if not _blank(price):
         try:
@@ -343,12 +341,24 @@ def _identifier_key(value: str, hmac_key: bytes | None) -> str:
 
 
 def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dict[str, list]:
-    """Node and edge rows for a batch of parsed ads, keyed by label / rel type."""
+    """Node and edge rows for a batch of parsed ads, keyed by label / rel type.
+
+    With ``hmac_key``, phones and e-mails are stored as keyed digests and the ad's title,
+    body and URL with every identifier replaced by ``[phone]``/``[email]`` (the case
+    report's redaction), so that no raw identifier is stored anywhere.
+    """
     out: dict[str, list] = {
         k: [] for k in ("Ad", "Location", "Phone", "Email", "POSTED_IN", "HAS_PHONE", "HAS_EMAIL")
     }
+    redact = None
+    if hmac_key:
+        from ownergraph.report import Redactor
+
+        redact = Redactor(True).text
     for p in parsed:
         ad = p.ad
+        if redact is not None:
+            ad = {**ad, **{k: redact(ad[k]) if ad[k] else ad[k] for k in ("title", "body", "url")}}
         out["Ad"].append(ad)
         key = location_key(ad["state"], ad["city"])
         if key:
