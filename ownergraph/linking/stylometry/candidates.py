@@ -19,17 +19,30 @@ from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ownergraph.linking.stylometry.features import AdFeatures
 
 
-def _stack_views(feats: AdFeatures, views: tuple[str, ...]) -> sp.csr_matrix:
-    """Concatenate the chosen L2-normalised views, each weighted equally."""
+def _stack_views(feats: AdFeatures, views: tuple[str, ...], width: int) -> sp.csr_matrix:
+    """The chosen L2-normalised views, each weighted equally, folded into ``width``
+    columns (column index modulo ``width``: a second hashing that keeps the SVD's
+    random projection small; collisions barely change inner products)."""
     missing = [v for v in views if v not in feats.views]
     if missing:
         raise ValueError(f"candidate views {missing} are not in the features {list(feats.views)}")
-    w = 1.0 / np.sqrt(len(views))
-    return sp.hstack([feats.views[v] * w for v in views], format="csr", dtype=np.float32)
+    w = np.float32(1.0 / np.sqrt(len(views)))
+    parts = []
+    for k, v in enumerate(views):
+        x = feats.views[v].tocoo()
+        cols = (x.col.astype(np.int64) * 2654435761 + k) % width
+        parts.append(
+            sp.csr_matrix((x.data * w, (x.row, cols)), shape=(x.shape[0], width), dtype=np.float32)
+        )
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out.tocsr()
 
 
 @dataclass
@@ -73,6 +86,8 @@ class CandidateSearch(BaseEstimator):
         nprobe: int = 16,
         exact_below: int = 20_000,
         fit_sample: int = 50_000,
+        width: int = 2**16,
+        n_threads: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.views = views
@@ -82,23 +97,26 @@ class CandidateSearch(BaseEstimator):
         self.nprobe = nprobe
         self.exact_below = exact_below
         self.fit_sample = fit_sample
+        self.width = width
+        self.n_threads = n_threads
         self.random_state = random_state
 
     def fit(self, feats: AdFeatures) -> CandidateSearch:
         """Fit the SVD projection on (a sample of) the ads' stacked views."""
-        x = _stack_views(feats, self.views)
+        x = _stack_views(feats, self.views, self.width)
         rng = np.random.default_rng(self.random_state)
         if x.shape[0] > self.fit_sample:
             x = x[np.sort(rng.choice(x.shape[0], self.fit_sample, replace=False))]
         n_comp = max(1, min(self.n_components, x.shape[0] - 1, x.shape[1] - 1))
         self.svd_ = TruncatedSVD(n_comp, algorithm="randomized", random_state=self.random_state)
-        self.svd_.fit(x)
+        with threadpool_limits(self.n_threads):
+            self.svd_.fit(x)
         return self
 
     def embed(self, feats: AdFeatures, chunk: int = 50_000) -> np.ndarray:
         """Dense L2-normalised float32 embedding of every ad (n x n_components)."""
         check_is_fitted(self, "svd_")
-        x = _stack_views(feats, self.views)
+        x = _stack_views(feats, self.views, self.width)
         comp = self.svd_.components_.T.astype(np.float32)
         out = np.empty((x.shape[0], comp.shape[1]), dtype=np.float32)
         for s in range(0, x.shape[0], chunk):
@@ -110,10 +128,17 @@ class CandidateSearch(BaseEstimator):
         t0 = time.perf_counter()
         n = emb.shape[0]
         k = min(self.k + 1, n)
-        if n < self.exact_below:
-            sim, idx = exact_neighbours(emb, k)
-        else:
-            sim, idx = ivf_neighbours(emb, k, nprobe=self.nprobe, random_state=self.random_state)
+        with threadpool_limits(self.n_threads):
+            if n < self.exact_below:
+                sim, idx = exact_neighbours(emb, k)
+            else:
+                sim, idx = ivf_neighbours(
+                    emb,
+                    k,
+                    nprobe=self.nprobe,
+                    random_state=self.random_state,
+                    n_threads=self.n_threads,
+                )
         cand = _pairs_from_knn(idx, sim, self.min_sim)
         cand.seconds = time.perf_counter() - t0
         return cand
@@ -136,13 +161,21 @@ def exact_neighbours(emb: np.ndarray, k: int, block: int = 4096) -> tuple[np.nda
 
 
 def ivf_neighbours(
-    emb: np.ndarray, k: int, nprobe: int = 16, nlist: int | None = None, random_state: int = 0
+    emb: np.ndarray,
+    k: int,
+    nprobe: int = 16,
+    nlist: int | None = None,
+    random_state: int = 0,
+    n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate top-``k`` inner products with a faiss ``IVF<nlist>,Flat`` index."""
     import faiss
 
+    if n_threads:
+        faiss.omp_set_num_threads(n_threads)
+
     n, d = emb.shape
-    nlist = nlist or int(max(16, min(8192, 4 * np.sqrt(n))))
+    nlist = nlist or int(max(1, min(8192, 4 * np.sqrt(n), n // 39)))
     quantizer = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(random_state)

@@ -70,7 +70,7 @@ def cluster_pairs(
 
     random.seed(random_state)
     part = g.community_leiden(
-        objective="CPM", weights="weight", resolution=resolution, n_iterations=-1
+        objective_function="CPM", weights="weight", resolution=resolution, n_iterations=-1
     )
     memb = np.asarray(part.membership, dtype=np.int64)
     labels[nodes] = next_label + memb

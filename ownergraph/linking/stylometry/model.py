@@ -15,6 +15,7 @@ model's metadata (features, version, training data summary, evaluation).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import time
@@ -30,6 +31,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ownergraph.linking.stylometry.features import (
     AdFeatures,
@@ -69,6 +71,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         calibration_folds: int = 3,
         calibration: str = "isotonic",
         mask: bool = True,
+        n_threads: int | None = 1,
         random_state: int = 0,
     ) -> None:
         self.vectorizer = vectorizer
@@ -78,7 +81,15 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.calibration = calibration
         self.mask = mask
+        self.n_threads = n_threads
         self.random_state = random_state
+
+    def _threads(self) -> threadpool_limits | contextlib.nullcontext:
+        """OpenMP threads for gradient boosting. One by default: on a shared, busy
+        machine OpenMP workers spin-wait and a small fit gets ~15x slower."""
+        if self.n_threads is None:
+            return contextlib.nullcontext()
+        return threadpool_limits(limits=self.n_threads, user_api="openmp")
 
     # ---- texts -> per-ad features ----
     def _prepare(self, texts: list[str]) -> list[str]:
@@ -146,7 +157,9 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
             cv = StratifiedKFold(
                 self.calibration_folds, shuffle=True, random_state=self.random_state
             )
-        self.classifier_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv).fit(x, y)
+        with self._threads():
+            self.classifier_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv)
+            self.classifier_.fit(x, y)
         self.classes_ = np.array([0, 1])
         self.feature_names_ = self.vectorizer_.feature_names()
         self.metadata_ = {
@@ -179,7 +192,8 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         out = np.empty(len(a), dtype=np.float64)
         for s in range(0, len(a), chunk):
             x = pair_features(feats, a[s : s + chunk], b[s : s + chunk])
-            out[s : s + chunk] = self.classifier_.predict_proba(x)[:, 1]
+            with self._threads():
+                out[s : s + chunk] = self.classifier_.predict_proba(x)[:, 1]
         return out
 
     # ---- persistence ----
