@@ -704,7 +704,7 @@ def btc_link_cmd(
         False, "--discover", help="Discover processor addresses with the sweep heuristic."
     ),
     min_sweep_inputs: int = typer.Option(
-        5, help="--discover: inputs of a sweep that seeds the processor set."
+        3, help="--discover: inputs of a sweep that seeds the processor set."
     ),
     window: str = typer.Option(
         "0:120", help="LO:HI seconds: first-seen time of the tx, this long before the ad."
