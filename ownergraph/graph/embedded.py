@@ -73,7 +73,10 @@ class EmbeddedStore(Store):
         try:
             return self._run(cypher, params)
         finally:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction; keep its error
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         try:
