@@ -27,7 +27,6 @@ from random import Random
 from typing import Any, TextIO
 
 from embit.base58 import encode_check
-from embit.descriptor.checksum import add_checksum
 
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.rates import RateWalk
@@ -40,6 +39,49 @@ MATURITY_S = 100 * BLOCK_S
 HALVING = 210_000
 SEQ_FINAL = 4294967295
 _VALUE = re.compile(r'"@@(\d+)@@"')
+
+
+_DESC_INPUT = (
+    "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVW"
+    'XYZ&+-.;<=>?!^_|~ijklmnopqrstuvwxyzABCDEFGH`#"\\ '
+)
+_DESC_POS = {ch: i for i, ch in enumerate(_DESC_INPUT)}
+_DESC_OUT = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_GEN = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
+
+
+def _poly_xor(c0: int) -> int:
+    out = 0
+    for k, g in enumerate(_GEN):
+        if c0 >> k & 1:
+            out ^= g
+    return out
+
+
+_POLY = tuple(_poly_xor(c0) for c0 in range(32))
+
+
+def add_checksum(desc: str) -> str:
+    """``desc#checksum`` as Bitcoin Core writes descriptors (BIP 380), table-driven.
+
+    Same result as ``embit.descriptor.checksum.add_checksum``, several times faster.
+    """
+    c, cls, count = 1, 0, 0
+    poly, pos = _POLY, _DESC_POS
+    for ch in desc:
+        p = pos[ch]
+        c = ((c & 0x7FFFFFFFF) << 5) ^ (p & 31) ^ poly[c >> 35]
+        cls = cls * 3 + (p >> 5)
+        count += 1
+        if count == 3:
+            c = ((c & 0x7FFFFFFFF) << 5) ^ cls ^ poly[c >> 35]
+            cls, count = 0, 0
+    if count:
+        c = ((c & 0x7FFFFFFFF) << 5) ^ cls ^ poly[c >> 35]
+    for _ in range(8):
+        c = ((c & 0x7FFFFFFFF) << 5) ^ poly[c >> 35]
+    c ^= 1
+    return desc + "#" + "".join(_DESC_OUT[(c >> (5 * (7 - j))) & 31] for j in range(8))
 
 
 def btc_text(sat: int) -> str:

@@ -8,6 +8,7 @@ holds only the owners active at one time.
 from __future__ import annotations
 
 import math
+from bisect import bisect
 from dataclasses import dataclass
 from datetime import datetime
 from random import Random
@@ -28,6 +29,10 @@ HOUR_WEIGHT = (
     0.75, 0.75, 0.75, 0.8, 0.85, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 0.95,
 )  # fmt: skip
 MEAN_HOUR_WEIGHT = sum(HOUR_WEIGHT) / 24.0
+_POST_KINDS = ("post", "bump", "repost")
+_KIND_CUM_OP = (0.5, 0.8)  # post 50%, bump 30%, repost 20%
+_KIND_CUM_IND = (0.6, 0.85)
+_NLOC_CUM_OP = (0.6, 0.8, 0.92)  # 1, 2, 3 or 4 locations
 _CITY_W = [c.weight for c in CITIES]
 _TZ_OFFSET_H: dict[str, float] = {}
 
@@ -351,15 +356,9 @@ class Owner:
                 near = [c for c in cities_in(REGIONS[self.region]) if c.state == city.state]
                 city = rng.choice(near or [city])
         p = self._active_person(t) if op else self.people[0]
-        kind = rng.choices(
-            ("post", "bump", "repost"), weights=(50, 30, 20) if op else (60, 25, 15)
-        )[0]
+        kind = _POST_KINDS[bisect(_KIND_CUM_OP if op else _KIND_CUM_IND, rng.random())]
         sponsored = rng.random() < (0.15 if op else 0.04)
-        n_loc = (
-            rng.choices((1, 2, 3, 4), weights=(60, 20, 12, 8))[0]
-            if op
-            else (1 if rng.random() < 0.94 else 2)
-        )
+        n_loc = 1 + bisect(_NLOC_CUM_OP, rng.random()) if op else (1 if rng.random() < 0.94 else 2)
         category = p.category if op else self.category
         pay_btc = rng.random() < self.btc_ad_share
 

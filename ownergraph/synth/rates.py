@@ -2,16 +2,20 @@
 
 The log-price takes Gaussian steps with a configurable daily volatility and a weak pull
 towards its starting level, reflected inside ``[low, high]`` (2015-2016 levels by
-default). Values are generated lazily as time advances and streamed to ``rates.csv``.
+default). Values are generated a day at a time (vectorised) as time advances and are
+streamed to ``rates.csv``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from random import Random
 from typing import TextIO
 
+import numpy as np
+
 MINUTE = 60
+CHUNK = 1440  # minutes generated at once
 
 
 class RateWalk:
@@ -26,7 +30,8 @@ class RateWalk:
         high: float,
         out: TextIO | None = None,
     ) -> None:
-        self.rng = Random(f"{seed}/rates")
+        digest = hashlib.sha256(f"{seed}/rates".encode()).digest()
+        self.rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:8], "little")))
         self.t0 = t0 - t0 % MINUTE
         self.sigma = daily_vol / math.sqrt(1440.0)
         self.theta = 1.0 / (60.0 * 1440.0)  # pull back over ~60 days
@@ -39,18 +44,21 @@ class RateWalk:
             out.write("time,usd_per_btc\n")
 
     def _extend(self, n: int) -> None:
-        rng, values = self.rng, self.values
-        while len(values) < n:
-            x = self.x + self.theta * (self.mu - self.x) + self.sigma * rng.gauss(0.0, 1.0)
-            if x > self.hi:
-                x = 2 * self.hi - x
-            if x < self.lo:
-                x = 2 * self.lo - x
-            self.x = x
-            v = round(math.exp(x), 2)
+        width = self.hi - self.lo
+        while len(self.values) < n:
+            drift = self.theta * (self.mu - self.x)
+            free = self.x + np.cumsum(drift + self.sigma * self.rng.standard_normal(CHUNK))
+            # fold the free path into [lo, hi]: a walk reflected at both bounds
+            y = np.mod(free - self.lo, 2 * width)
+            y = np.where(y > width, 2 * width - y, y) + self.lo
+            self.x = float(y[-1])
+            vals = np.round(np.exp(y), 2).tolist()
             if self.out is not None:
-                self.out.write(f"{self.t0 + len(values) * MINUTE},{v:.2f}\n")
-            values.append(v)
+                base = self.t0 + len(self.values) * MINUTE
+                self.out.write(
+                    "".join(f"{base + i * MINUTE},{v:.2f}\n" for i, v in enumerate(vals))
+                )
+            self.values.extend(vals)
 
     def at(self, ts: float) -> float:
         """USD per BTC in the minute holding ``ts`` (as written to rates.csv)."""

@@ -11,6 +11,9 @@ independents post a popular copy-paste template instead, nearly unchanged.
 from __future__ import annotations
 
 import re
+from bisect import bisect
+from functools import lru_cache
+from itertools import accumulate
 from random import Random
 from typing import Any
 
@@ -49,6 +52,12 @@ _SECTIONS = {
 }
 # Boilerplate popularity falls off like Zipf: a few disclaimers are everywhere.
 _BP_WEIGHTS = [1.0 / (i + 1) for i in range(len(V.BOILERPLATE))]
+
+
+@lru_cache(maxsize=65536)
+def _parts(template: str) -> tuple[str, ...]:
+    """A template split into literal text and slot names (odd positions are slots)."""
+    return tuple(_SLOT.split(template))
 
 
 def _signature(rng: Random) -> str:
@@ -107,9 +116,8 @@ class Writer:
             if self.misspell
             else None
         )
-        terms = rng.sample(_TERMINATORS, 3)
-        self.terminators = terms
-        self.term_weights = [rng.random() + 0.1 for _ in terms]
+        self.terminators = rng.sample(_TERMINATORS, 3)
+        self._set_term_weights([rng.random() + 0.1 for _ in self.terminators])
         self.joiner = rng.choice(_JOINERS)
         self.homoglyphs = (
             dict(rng.sample(sorted(V.TEXT_HOMOGLYPHS.items()), rng.randint(1, 3)))
@@ -126,6 +134,9 @@ class Writer:
             self.titles = rng.sample(V.TITLES, rng.randint(2, 4))
             self.plan = self._new_plan()
 
+    def _set_term_weights(self, weights: list[float]) -> None:
+        self.term_cum = list(accumulate(weights))
+
     # ---- templates ----
 
     def _init_popular(self, k: int) -> None:
@@ -138,7 +149,8 @@ class Writer:
         self.misspell, self._miss_re = {}, None
         self.homoglyphs = {}
         self.emoji_rate *= 0.2
-        self.terminators, self.term_weights = ["", "."], [1.0, 0.3]
+        self.terminators = ["", "."]
+        self._set_term_weights([1.0, 0.3])
         self.joiner = " "
         self.phone_in_title = False
         self.age_in_title = False
@@ -202,7 +214,7 @@ class Writer:
         elif r < 0.93:
             self.hooks[rng.randrange(len(self.hooks))] = rng.choice(V.HOOKS)
         else:
-            self.term_weights = [rng.random() + 0.1 for _ in self.terminators]
+            self._set_term_weights([rng.random() + 0.1 for _ in self.terminators])
 
     def advance(self, ts: float) -> None:
         while ts > self._epoch_end:
@@ -212,25 +224,30 @@ class Writer:
     # ---- rendering ----
 
     def _fill(self, template: str, ctx: dict[str, Any], rng: Random) -> str:
-        def slot(m: re.Match[str]) -> str:
-            key = m.group(1)
+        parts = _parts(template)
+        if len(parts) == 1:
+            return template
+        out = list(parts)
+        for i in range(1, len(parts), 2):
+            key = parts[i]
             if key == "adj":
-                return rng.choice(self.adjs) if rng.random() < 0.85 else rng.choice(V.ADJECTIVES)
-            if key == "adj2":
-                return rng.choice(V.ADJECTIVES)
-            if key in ("hook", "hook2"):
-                return rng.choice(self.hooks)
-            if key == "addr":
-                return self.addr
-            if key == "noun":
-                return ctx.get("noun") or rng.choice(V.NOUNS)
-            if key == "phone":
-                return PH1
-            if key == "email":
-                return EM
-            return str(ctx.get(key, ""))
-
-        return _SLOT.sub(slot, template)
+                v = rng.choice(self.adjs) if rng.random() < 0.85 else rng.choice(V.ADJECTIVES)
+            elif key == "adj2":
+                v = rng.choice(V.ADJECTIVES)
+            elif key in ("hook", "hook2"):
+                v = rng.choice(self.hooks)
+            elif key == "addr":
+                v = self.addr
+            elif key == "noun":
+                v = ctx.get("noun") or rng.choice(V.NOUNS)
+            elif key == "phone":
+                v = PH1
+            elif key == "email":
+                v = EM
+            else:
+                v = str(ctx.get(key, ""))
+            out[i] = v
+        return "".join(out)
 
     def _case(self, text: str, rng: Random) -> str:
         mode = self.caps_mode
@@ -285,7 +302,8 @@ class Writer:
 
     def _sentence(self, text: str, rng: Random) -> str:
         text = self._case(self._misspell(text, rng), rng)
-        text = text + rng.choices(self.terminators, weights=self.term_weights)[0]
+        cum = self.term_cum
+        text = text + self.terminators[bisect(cum, rng.random() * cum[-1])]
         if self.emojis and rng.random() < self.emoji_rate:
             if self.emoji_lead:
                 text = self._emoji(rng) + text
