@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from ownergraph.evaluate import cluster_scores, groups_recovered, recovery_summary
 from ownergraph.synth import generate_world
 
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -92,28 +92,28 @@ def btc_text(sat: int) -> str:
 
 
 class Addr:
-    __slots__ = ("address", "h160", "type", "wallet", "_spk")
+    __slots__ = ("address", "h160", "type", "wallet", "_desc")
 
     def __init__(self, address: str, h160: str, typ: str, wallet: Wallet | None) -> None:
         self.address, self.h160, self.type, self.wallet = address, h160, typ, wallet
-        self._spk: dict[str, Any] | None = None
+        self._desc: str | None = None
 
     def spk(self) -> dict[str, Any]:
-        """The output's ``scriptPubKey`` object as Bitcoin Core prints it (cached)."""
-        if self._spk is None:
-            h, a = self.h160, self.address
-            if self.type == "scripthash":
-                asm, hexs = f"OP_HASH160 {h} OP_EQUAL", f"a914{h}87"
-            else:
-                asm, hexs = f"OP_DUP OP_HASH160 {h} OP_EQUALVERIFY OP_CHECKSIG", f"76a914{h}88ac"
-            self._spk = {
-                "asm": asm,
-                "desc": add_checksum(f"addr({a})"),
-                "hex": hexs,
-                "address": a,
-                "type": self.type,
-            }
-        return self._spk
+        """The output's ``scriptPubKey`` object as Bitcoin Core prints it."""
+        if self._desc is None:  # only the checksum is costly; keep just that
+            self._desc = add_checksum(f"addr({self.address})")
+        h = self.h160
+        if self.type == "scripthash":
+            asm, hexs = f"OP_HASH160 {h} OP_EQUAL", f"a914{h}87"
+        else:
+            asm, hexs = f"OP_DUP OP_HASH160 {h} OP_EQUALVERIFY OP_CHECKSIG", f"76a914{h}88ac"
+        return {
+            "asm": asm,
+            "desc": self._desc,
+            "hex": hexs,
+            "address": self.address,
+            "type": self.type,
+        }
 
 
 class Coin:
@@ -355,8 +355,14 @@ class Chain:
         wallet.coins = [c for c in wallet.coins if id(c) not in ids]
 
     def _select(self, wallet: Wallet, need: int, ts: int, n_out: int = 2) -> list[Coin] | None:
-        """Largest-first coins created before ``ts`` covering ``need`` plus a fee."""
-        avail = sorted((c for c in wallet.coins if c.created < ts), key=lambda c: -c.sat)
+        """Coins created before ``ts`` covering ``need`` plus a fee: largest first, or
+        (one time in three) oldest first, which also spends the small change that piles up.
+        """
+        avail = [c for c in wallet.coins if c.created < ts]
+        if self.rng.random() < 0.33:
+            avail.sort(key=lambda c: c.created)
+        else:
+            avail.sort(key=lambda c: -c.sat)
         picked: list[Coin] = []
         total = 0
         for c in avail:

@@ -172,10 +172,20 @@ class Owner:
         # writers
         if op:
             n_writers = min(rng.choice((1, 1, 2, 2, 3)), cfg.op_writers_max)
-            self.writers = [
-                Writer(f"a{idx:07d}-{k}", seed, start_ts=t0, drift_days=cfg.style_drift_days)
-                for k in range(n_writers)
-            ]
+            self.writers = []
+            for k in range(n_writers):
+                base = None  # some operations build their ads on a circulating template
+                if rng.random() < cfg.shared_template_share:
+                    base = rng.choices(range(len(popular_weights)), weights=popular_weights)[0]
+                self.writers.append(
+                    Writer(
+                        f"a{idx:07d}-{k}",
+                        seed,
+                        start_ts=t0,
+                        drift_days=cfg.style_drift_days,
+                        base=base,
+                    )
+                )
         else:
             popular = None
             if rng.random() < cfg.shared_template_share:

@@ -78,6 +78,7 @@ class Writer:
         start_ts: float,
         drift_days: float,
         popular: int | None = None,
+        base: int | None = None,
     ) -> None:
         self.author_id = author_id
         self.rng = rng = Random(f"{seed}/writer/{author_id}")
@@ -127,12 +128,13 @@ class Writer:
         self.no_contact_line = rng.choice(V.NO_CONTACT_LINES)
         self.age_in_title = rng.random() < 0.35
         self.drop_rate = rng.uniform(0.03, 0.2)
+        self.paraphrase_rate = rng.uniform(0.05, 0.3)
 
         if popular is not None:
             self._init_popular(popular)
         else:
             self.titles = rng.sample(V.TITLES, rng.randint(2, 4))
-            self.plan = self._new_plan()
+            self.plan = self._new_plan(base)
 
     def _set_term_weights(self, weights: list[float]) -> None:
         self.term_cum = list(accumulate(weights))
@@ -155,23 +157,30 @@ class Writer:
         self.phone_in_title = False
         self.age_in_title = False
         self.drop_rate = 0.0
+        self.paraphrase_rate = 0.0
         self.drift_s = float("inf")
         self._epoch_end = float("inf")
 
     def _pick(self, section: str) -> str:
         return self.rng.choice(_SECTIONS[section])
 
-    def _new_plan(self) -> list[tuple[str, str]]:
+    def _new_plan(self, base: int | None = None) -> list[tuple[str, str]]:
+        """A writer's own plan; with ``base``, built on a popular copy-paste ad's lines."""
         rng = self.rng
         plan: list[tuple[str, str]] = []
-        if rng.random() < 0.7:
-            plan.append(("greet", self._pick("greet")))
-        if rng.random() < 0.9:
-            plan.append(("intro", self._pick("intro")))
-        if rng.random() < 0.6:
-            plan.append(("desc", self._pick("desc")))
-        for _ in range(rng.randint(1, 2)):
-            plan.append(("pitch", self._pick("pitch")))
+        if base is not None:
+            title, lines = V.POPULAR_TEMPLATES[base % len(V.POPULAR_TEMPLATES)]
+            self.titles[0] = title
+            plan.extend(("fixed", ln) for ln in lines if "{phone}" not in ln)
+        else:
+            if rng.random() < 0.7:
+                plan.append(("greet", self._pick("greet")))
+            if rng.random() < 0.9:
+                plan.append(("intro", self._pick("intro")))
+            if rng.random() < 0.6:
+                plan.append(("desc", self._pick("desc")))
+            for _ in range(rng.randint(1, 2)):
+                plan.append(("pitch", self._pick("pitch")))
         for _ in range(rng.randint(1, 2)):
             plan.append(("sig", _signature(rng)))
         if rng.random() < 0.7:
@@ -193,20 +202,29 @@ class Writer:
             plan.append(("signoff", self._pick("signoff")))
         return plan
 
+    def _drift_sentence(self) -> None:
+        rng = self.rng
+        editable = [i for i, (s, _) in enumerate(self.plan) if s not in ("contact", "email")]
+        if not editable:
+            return
+        i = rng.choice(editable)
+        sec = self.plan[i][0]
+        if sec == "sig":
+            self.plan[i] = ("sig", _signature(rng))
+        elif sec == "boiler":
+            self.plan[i] = ("boiler", rng.choices(V.BOILERPLATE, weights=_BP_WEIGHTS)[0])
+        elif sec == "fixed" or sec not in _SECTIONS:
+            self.plan[i] = ("pitch", self._pick("pitch"))
+        else:
+            self.plan[i] = (sec, self._pick(sec))
+
     def _drift(self) -> None:
-        """A small rewrite: replace a sentence or a title, tweak emoji or punctuation."""
+        """A small rewrite: replace sentences or a title, tweak emoji or punctuation."""
         rng = self.rng
         r = rng.random()
-        editable = [i for i, (s, _) in enumerate(self.plan) if s not in ("contact", "email")]
-        if r < 0.45 and editable:
-            i = rng.choice(editable)
-            sec = self.plan[i][0]
-            if sec == "sig":
-                self.plan[i] = ("sig", _signature(rng))
-            elif sec == "boiler":
-                self.plan[i] = ("boiler", rng.choices(V.BOILERPLATE, weights=_BP_WEIGHTS)[0])
-            else:
-                self.plan[i] = (sec, self._pick(sec))
+        if r < 0.45:
+            for _ in range(rng.randint(1, 2)):
+                self._drift_sentence()
         elif r < 0.7:
             self.titles[rng.randrange(len(self.titles))] = rng.choice(V.TITLES)
         elif r < 0.85 and self.emojis:
@@ -354,8 +372,11 @@ class Writer:
                     line = line.replace(PH1, PH1 + self.two_phone_joiner + PH2, 1)
                 parts.append(line)
                 continue
-            if section not in ("fixed",) and rng.random() < self.drop_rate:
-                continue
+            if section != "fixed":
+                if rng.random() < self.drop_rate:
+                    continue
+                if section in _SECTIONS and rng.random() < self.paraphrase_rate:
+                    template = rng.choice(_SECTIONS[section])  # said differently this time
             parts.append(self._sentence(self._fill(template, ctx, rng), rng))
         if phones and self.phone_twice:
             parts.append(PH1)
