@@ -2,8 +2,10 @@
 
 Per ad (``StyleVectorizer``, fitted on masked training texts):
 
-- ``char``: hashed character n-grams inside word boundaries (case kept: ``HoTTiE`` and
-  ``hottie`` are different habits), TF-IDF weighted, L2-normalised rows;
+- ``char``: hashed character 3-4-grams inside word boundaries (case kept: ``HoTTiE`` and
+  ``hottie`` are different habits), TF-IDF weighted, the 200 heaviest kept per ad (bounds
+  memory and pair-scoring cost at 1M ads), L2-normalised rows;
+- ``title``: hashed character 2-4-grams of the title line alone;
 - ``word``: hashed word uni/bigrams (lower-cased), TF-IDF, L2-normalised;
 - ``symbol``: the non-alphanumeric characters an author uses (punctuation, emoji,
   decorative Unicode), TF-IDF over single symbols and symbol bigrams, L2-normalised;
@@ -28,7 +30,7 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, 
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-SPARSE_VIEWS = ("char", "word", "symbol", "func")
+SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
 
 FUNCTION_WORDS = (
     "a about after all also am an and any are as at be because been before but by can "
@@ -90,6 +92,11 @@ def style_matrix(texts: list[str]) -> np.ndarray:
     return out
 
 
+def _title(text: str) -> str:
+    """The title line of a ``title\nbody`` text."""
+    return text.partition("\n")[0]
+
+
 def _symbols(text: str) -> list[str]:
     """Non-alphanumeric, non-space characters and their adjacent pairs."""
     syms = [c for c in text if not (c.isalnum() or c.isspace())]
@@ -125,10 +132,10 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         views: tuple[str, ...] = SPARSE_VIEWS,
-        char_ngram: tuple[int, int] = (2, 5),
+        char_ngram: tuple[int, int] = (3, 4),
         word_ngram: tuple[int, int] = (1, 2),
         n_features: int = 2**20,
-        max_terms: int | None = None,
+        max_terms: int | None = 200,
         style: bool = True,
     ) -> None:
         self.views = views
@@ -159,6 +166,14 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
                 **common,
             ),
             "symbol": lambda: HashingVectorizer(analyzer=_symbols, n_features=2**18, **common),
+            "title": lambda: HashingVectorizer(
+                analyzer="char_wb",
+                ngram_range=(2, 4),
+                preprocessor=_title,
+                lowercase=False,
+                n_features=2**18,
+                **common,
+            ),
             "func": lambda: CountVectorizer(
                 vocabulary=FUNCTION_WORDS, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
             ),
