@@ -174,7 +174,7 @@ def test_features_shape_and_determinism(world: LabelledAds) -> None:
     texts = [prepare_text(t) for t in world.texts[:40]]
     vec = StyleVectorizer(n_features=2**16).fit(texts)
     f1, f2 = vec.transform(texts), vec.transform(texts)
-    assert set(f1.views) == {"char", "word", "symbol", "func"}
+    assert set(f1.views) == {"char", "word", "symbol", "func", "title"}
     assert f1.style.shape == (40, len(STYLE_NAMES))
     for v in f1.views:
         assert f1.views[v].shape[0] == 40
