@@ -883,7 +883,7 @@ def owners_detect_cmd(
     ),
     resolution: float | None = typer.Option(
         None,
-        help="leiden: evidence needed per pair of cores (default 0.5); "
+        help="leiden: evidence needed per pair of cores (default 0.02); "
         "gds-leiden: modularity gamma (default 1.0).",
     ),
     weights: str = typer.Option(

@@ -126,7 +126,7 @@ def _planted(n_owners: int = 300, seed: int = 7) -> tuple[np.ndarray, pd.DataFra
     ads_arr = np.array(ads, dtype=object)
     for j in range(n_owners // 3):  # wrong author links between two random owners
         i1, i2 = rng.choice(len(ads), size=2, replace=False)
-        rows += [(ads[i1], "author", f"noise{j}", 0.55), (ads[i2], "author", f"noise{j}", 0.55)]
+        rows += [(ads[i1], "author", f"noise{j}", 0.1), (ads[i2], "author", f"noise{j}", 0.1)]
     ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
     order = np.argsort(ads_arr)
     return ads_arr[order], ev, np.asarray(truth)[order]
@@ -140,7 +140,7 @@ def test_leiden_beats_hard_identifiers_on_a_planted_world():
     ari_comps = adjusted_rand_score(truth, comps["owner"])
     assert ari_leiden > 0.97 > ari_comps
     # a much lower resolution lets the wrong author links merge owners
-    merged, _ = partition(ads, ev, "leiden", resolution=0.05)
+    merged, _ = partition(ads, ev, "leiden", resolution=0.001)
     assert adjusted_rand_score(truth, merged["owner"]) < ari_leiden
     # deterministic for a seed
     again, _ = partition(ads, ev, "leiden")

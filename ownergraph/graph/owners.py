@@ -24,7 +24,7 @@ from ownergraph.linking.prices import PriceTable
 
 # CPM resolution of method "leiden": evidence needed per pair of cores to keep them in
 # one group. Calibrated on the synthetic world (see benchmarks/bench_owner_accuracy.py).
-DEFAULT_RESOLUTION = 0.5
+DEFAULT_RESOLUTION = 0.02
 # Modularity gamma of method "gds-leiden" (GDS Leiden has no CPM).
 DEFAULT_GDS_GAMMA = 1.0
 LIST_SEP = "; "
