@@ -596,7 +596,9 @@ def authors_link(
     target_fpr: float = typer.Option(0.01, help="0.01 or 0.001: measured at training."),
     k: int = typer.Option(20, help="Nearest neighbours per ad in the candidate search."),
     cluster: str = typer.Option("leiden", help="leiden | components."),
-    resolution: float = typer.Option(0.02, help="Leiden CPM resolution (higher: smaller)."),
+    resolution: float = typer.Option(
+        0.0005, help="Leiden CPM resolution (higher: smaller clusters)."
+    ),
     jobs: int = typer.Option(2, help="Worker processes for featurising."),
 ) -> None:
     """Link the store's ads into Author clusters (replaces Author / WRITTEN_BY)."""

@@ -61,7 +61,7 @@ class Candidates:
         return self.a.astype(np.int64) * (2**32) + self.b.astype(np.int64)
 
 
-def _pairs_from_knn(idx: np.ndarray, sim: np.ndarray, min_sim: float) -> Candidates:
+def pairs_from_knn(idx: np.ndarray, sim: np.ndarray, min_sim: float) -> Candidates:
     n, k = idx.shape
     a = np.repeat(np.arange(n, dtype=np.int64), k)
     b = idx.ravel().astype(np.int64)
@@ -139,7 +139,7 @@ class CandidateSearch(BaseEstimator):
                     random_state=self.random_state,
                     n_threads=self.n_threads,
                 )
-        cand = _pairs_from_knn(idx, sim, self.min_sim)
+        cand = pairs_from_knn(idx, sim, self.min_sim)
         cand.seconds = time.perf_counter() - t0
         return cand
 

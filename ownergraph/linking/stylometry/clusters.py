@@ -8,7 +8,10 @@ edges with the new result.
 Clustering: pairs with ``p >= threshold`` form a graph. Plain connected components
 chain (one bad edge merges two authors), so by default components are refined with
 Leiden (igraph, CPM objective on edge weights ``p``): a cluster must be internally
-dense, which cuts weak bridges. ``threshold`` defaults to the model's threshold for the
+dense, which cuts weak bridges. The CPM resolution (default 0.0005) was calibrated on a
+synthetic world's true authors (20k ads, seed 7): candidate graphs are sparse (k
+neighbours per ad), so an author of hundreds of ads has edge density ~k/n and larger
+resolutions shatter it. ``threshold`` defaults to the model's threshold for the
 target false-positive rate measured at training time.
 """
 
@@ -40,7 +43,7 @@ def cluster_pairs(
     p: np.ndarray,
     threshold: float,
     method: str = "leiden",
-    resolution: float = 0.02,
+    resolution: float = 0.0005,
     random_state: int = 0,
 ) -> np.ndarray:
     """Cluster label per ad (0..m-1) from pairs with ``p >= threshold``."""
@@ -119,7 +122,7 @@ def link_texts(
     threshold: float,
     search: CandidateSearch | None = None,
     cluster: str = "leiden",
-    resolution: float = 0.02,
+    resolution: float = 0.0005,
     n_jobs: int = 2,
     chunk: int = 20_000,
 ) -> LinkResult:
@@ -228,7 +231,7 @@ def link_authors(
     target_fpr: float = 0.01,
     search: CandidateSearch | None = None,
     cluster: str = "leiden",
-    resolution: float = 0.02,
+    resolution: float = 0.0005,
     min_size: int = 2,
     n_jobs: int = 2,
     model_name: str = "",

@@ -6,11 +6,14 @@ already masked: masking is applied inside unless ``mask=False``) and 0/1 labels;
 API avoids featurising a text twice: ``transform_texts(texts) -> AdFeatures`` once,
 then ``predict_proba_indexed(feats, a, b)`` for any index pairs.
 
-The classifier is a histogram gradient-boosting model on pair features (view cosines,
-style differences), wrapped in ``CalibratedClassifierCV`` (isotonic) whose folds are
-split by identifier component when ``groups`` are given, so calibration never sees an
-author it was trained on. ``save``/``load`` use joblib plus a JSON sidecar with the
-model's metadata (features, version, training data summary, evaluation).
+The classifier is a histogram gradient-boosting model (100 trees) on pair features (view
+cosines, style differences), calibrated by ``CalibratedClassifierCV`` (sigmoid on
+out-of-fold predictions, one final model: ``ensemble=False``) whose folds are split by
+identifier component when ``groups`` are given, so calibration never sees an author it
+was trained on. Sigmoid rather than isotonic: isotonic steps create ties that cost TPR
+at FPR 0.1%; one model of 100 trees rather than three of 300 scores pairs ~9x faster
+at the same held-out TPR (dev-split ablation). ``save``/``load`` use joblib plus a JSON
+sidecar with the model's metadata (features, version, training data summary, evaluation).
 """
 
 from __future__ import annotations
@@ -65,11 +68,12 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         vectorizer: StyleVectorizer | None = None,
-        max_iter: int = 300,
+        max_iter: int = 100,
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
         calibration_folds: int = 3,
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
+        ensemble: bool = False,
         mask: bool = True,
         n_threads: int | None = 1,
         random_state: int = 0,
@@ -80,6 +84,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         self.max_leaf_nodes = max_leaf_nodes
         self.calibration_folds = calibration_folds
         self.calibration = calibration
+        self.ensemble = ensemble
         self.mask = mask
         self.n_threads = n_threads
         self.random_state = random_state
@@ -158,7 +163,9 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
                 self.calibration_folds, shuffle=True, random_state=self.random_state
             )
         with self._threads():
-            self.classifier_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv)
+            self.classifier_ = CalibratedClassifierCV(
+                base, method=self.calibration, cv=cv, ensemble=self.ensemble
+            )
             self.classifier_.fit(x, y)
         self.classes_ = np.array([0, 1])
         self.feature_names_ = self.vectorizer_.feature_names()
