@@ -636,3 +636,22 @@ def test_real_block_truncated_at_many_points_never_escapes(shared_data, tmp_path
         sorted(tmp_path.glob("cut*.raw")), fmt="raw", quarantine=q, verify_merkle=False
     )
     assert len(t.txs) == 0 and q.count == t.summary.blocks_read == 25
+
+
+def test_cli_btc_load_quarantines_reconciles_and_strict_stops(tmp_path):
+    path = write_rpc(
+        tmp_path / "blocks.jsonl",
+        [block(1, [coinbase(1)]), block(2, [coinbase(2)], time="x"), block(3, [coinbase(3)])],
+    )
+    with path.open("a") as fh:
+        fh.write("{bad json\n")
+    store, qpath = str(tmp_path / "g.lbug"), tmp_path / "q.jsonl"
+    res = runner.invoke(
+        app, ["btc", "load", str(path), "--store", store, "--quarantine", str(qpath)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "3 / 2 / 1" in res.stdout  # blocks read / loaded / quarantined
+    assert [r["line"] for r in rejected(qpath)] == ["line 2 block", "line 4"]
+    res = runner.invoke(app, ["btc", "load", str(path), "--store", store, "--strict"])
+    assert res.exit_code == 1
+    assert f"{path}:line 2 block: time is 'x'" in " ".join(res.stderr.split())
