@@ -24,8 +24,10 @@ from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.graph.schema import SCHEMA
 from ownergraph.graph.store import node_frame
 
-WORDS = ("new in town sweet upscale discreet real pics incall outcall available now "
-         "special tonight visiting only petite curvy friendly clean fun no games text").split()
+WORDS = (
+    "new in town sweet upscale discreet real pics incall outcall available now "
+    "special tonight visiting only petite curvy friendly clean fun no games text"
+).split()
 STATES = ["CA", "NV", "TX", "FL", "NY", "GA", "AZ", "IL", "WA", "OR"]
 
 
@@ -35,14 +37,23 @@ def make_ads(n: int, seed: int = 7) -> pd.DataFrame:
     rows = []
     for i in range(n):
         words = rng.choices(WORDS, k=rng.randint(20, 60))
-        rows.append({
-            "id": f"ad{i:08d}", "site": "bench", "posted_ts": t0 + rng.randint(0, 3e7),
-            "title": " ".join(words[:6]).title(), "body": " ".join(words),
-            "state": rng.choice(STATES), "city": f"city{rng.randint(0, 300)}",
-            "category": "escorts", "name": rng.choice(["Kandy", "Jade", "Rose"]),
-            "age": rng.randint(18, 40), "post_kind": "post", "sponsored": False,
-            "n_locations": 1,
-        })
+        rows.append(
+            {
+                "id": f"ad{i:08d}",
+                "site": "bench",
+                "posted_ts": t0 + rng.randint(0, 3e7),
+                "title": " ".join(words[:6]).title(),
+                "body": " ".join(words),
+                "state": rng.choice(STATES),
+                "city": f"city{rng.randint(0, 300)}",
+                "category": "escorts",
+                "name": rng.choice(["Kandy", "Jade", "Rose"]),
+                "age": rng.randint(18, 40),
+                "post_kind": "post",
+                "sponsored": False,
+                "n_locations": 1,
+            }
+        )
     return node_frame(SCHEMA.node("Ad"), pd.DataFrame(rows))
 
 
@@ -95,8 +106,9 @@ def bench_neo4j(df: pd.DataFrame, uri: str, sample: int) -> dict[str, float]:
     from ownergraph.graph.neo4j_store import Neo4jStore
 
     s = Neo4jStore(uri)
-    while s.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c",
-                  write=True)[0]["c"]:
+    while s.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True)[
+        0
+    ]["c"]:
         pass
     s.init_schema()
     out = {}
@@ -108,8 +120,9 @@ def bench_neo4j(df: pd.DataFrame, uri: str, sample: int) -> dict[str, float]:
     for r in single:  # one auto-commit transaction per row: the naive way
         s.query("MERGE (n:Ad {id: $r.id}) SET n += $r", {"r": r}, write=True)
     out["row"] = rate(len(single), time.perf_counter() - t)
-    while s.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c",
-                  write=True)[0]["c"]:
+    while s.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True)[
+        0
+    ]["c"]:
         pass
     s.close()
     return out
@@ -126,15 +139,21 @@ def main() -> None:
     e = bench_embedded(df, a.sample)
     print(f"embedded  bulk COPY          {e['bulk']:>12,.0f} ads/s")
     print(f"embedded  re-load (no-op)    {e['reload']:>12,.0f} ads/s")
-    print(f"embedded  UNWIND MERGE       {e['unwind']:>12,.0f} ads/s  "
-          f"(bulk is {e['bulk'] / e['unwind']:.0f}x faster)")
-    print(f"embedded  row-at-a-time      {e['row']:>12,.0f} ads/s  "
-          f"(bulk is {e['bulk'] / e['row']:.0f}x faster)")
+    print(
+        f"embedded  UNWIND MERGE       {e['unwind']:>12,.0f} ads/s  "
+        f"(bulk is {e['bulk'] / e['unwind']:.0f}x faster)"
+    )
+    print(
+        f"embedded  row-at-a-time      {e['row']:>12,.0f} ads/s  "
+        f"(bulk is {e['bulk'] / e['row']:.0f}x faster)"
+    )
     if a.neo4j:
         n = bench_neo4j(df, a.neo4j, a.sample)
         print(f"neo4j     UNWIND batches     {n['unwind']:>12,.0f} ads/s")
-        print(f"neo4j     row-at-a-time      {n['row']:>12,.0f} ads/s  "
-              f"(batched is {n['unwind'] / n['row']:.0f}x faster)")
+        print(
+            f"neo4j     row-at-a-time      {n['row']:>12,.0f} ads/s  "
+            f"(batched is {n['unwind'] / n['row']:.0f}x faster)"
+        )
     else:
         print("neo4j: skipped (set NEO4J_URI or pass --neo4j)")
 

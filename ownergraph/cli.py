@@ -416,15 +416,26 @@ def demo_cmd(
             shutil.rmtree(old)
         elif old.exists():
             old.unlink()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("synthetic world", total=ads)
-        w = generate_world(world, n_ads=ads, seed=seed,
-                           progress=lambda done, total: bar.update(task, completed=done))
+        w = generate_world(
+            world,
+            n_ads=ads,
+            seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
         bar.update(task, completed=ads)
-        console.print(f"world: {w.n_ads:,} ads by {w.n_owners:,} owners "
-                      f"({w.n_operations} operations), {w.n_paid_ads:,} paid in BTC "
-                      f"-> {world}")
+        console.print(
+            f"world: {w.n_ads:,} ads by {w.n_owners:,} owners "
+            f"({w.n_operations} operations), {w.n_paid_ads:,} paid in BTC "
+            f"-> {world}"
+        )
         names = tuple(x.strip() for x in stages.split(",") if x.strip())
         stage_task = bar.add_task("pipeline", total=len(names))
 
@@ -432,26 +443,47 @@ def demo_cmd(
             bar.update(stage_task, description=f"stage: {name}", advance=0)
 
         with EmbeddedStore(store_path) as s:
-            result = run_pipeline(s, world, work_dir=root / "run", stages=names, seed=seed,
-                                  on_stage=on_stage)
+            result = run_pipeline(
+                s, world, work_dir=root / "run", stages=names, seed=seed, on_stage=on_stage
+            )
             report_path = None
             if result.top_owners:
-                report_path = write_report(s, result.top_owners[0]["id"],
-                                           root / "top-owner-report.html")
+                report_path = write_report(
+                    s, result.top_owners[0]["id"], root / "top-owner-report.html"
+                )
     t = Table("stage", "seconds", "summary", title="pipeline")
     for st in result.stages:
-        brief = ", ".join(f"{k}={v}" for k, v in list(st.summary.items())[:6]
-                          if not isinstance(v, dict))
+        brief = ", ".join(
+            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
+        )
         t.add_row(st.name, f"{st.seconds:.1f}", brief)
     console.print(t)
     if result.top_owners:
-        t = Table("#", "owner", "score", "ads", "states", "ads/day", "names", "wallets",
-                  "flags", title="top owner groups")
+        t = Table(
+            "#",
+            "owner",
+            "score",
+            "ads",
+            "states",
+            "ads/day",
+            "names",
+            "wallets",
+            "flags",
+            title="top owner groups",
+        )
         shown = result.top_owners[:top]
         for i, o in enumerate(shown, start=1):
-            t.add_row(str(i), o["id"], f"{o['score']:.1f}", str(o["ads"]), str(o["states"]),
-                      f"{o['ads_per_day']:.1f}", str(o["names"]), str(o["wallets"]),
-                      o.get("flags") or "")
+            t.add_row(
+                str(i),
+                o["id"],
+                f"{o['score']:.1f}",
+                str(o["ads"]),
+                str(o["states"]),
+                f"{o['ads_per_day']:.1f}",
+                str(o["names"]),
+                str(o["wallets"]),
+                o.get("flags") or "",
+            )
         console.print(t)
         console.print("why they scored high:")
         for i, o in enumerate(shown, start=1):
@@ -459,8 +491,7 @@ def demo_cmd(
     if result.evaluation:
         t = Table("stage", "precision", "recall", "F1", "other", title="evaluation vs truth")
         for kind, m in result.evaluation.items():
-            pre = "bcubed_" if "bcubed_f1" in m else ("owners_bcubed_" if kind == "wallets"
-                                                     else "")
+            pre = "bcubed_" if "bcubed_f1" in m else ("owners_bcubed_" if kind == "wallets" else "")
             p, r, f = (m.get(f"{pre}precision"), m.get(f"{pre}recall"), m.get(f"{pre}f1"))
             extra = ""
             if kind == "owners":
@@ -471,8 +502,10 @@ def demo_cmd(
                 extra = "B-cubed over owners' addresses"
             t.add_row(kind, _f(p), _f(r), _f(f), extra)
         console.print(t)
-    console.print(f"store: [bold]{store_path}[/bold] (query it: ownergraph query --store "
-                  f"{store_path}); total {result.seconds:.0f} s")
+    console.print(
+        f"store: [bold]{store_path}[/bold] (query it: ownergraph query --store "
+        f"{store_path}); total {result.seconds:.0f} s"
+    )
     if report_path:
         console.print(f"case report for the top group: [bold]{report_path}[/bold]")
 

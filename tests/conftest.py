@@ -88,8 +88,9 @@ def neo4j_store(neo4j_uri: str) -> Iterator[Store]:
 
 
 def _wipe(store: Store) -> None:
-    while store.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c",
-                      write=True)[0]["c"]:
+    while store.query(
+        "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True
+    )[0]["c"]:
         pass
 
 

@@ -60,8 +60,14 @@ def write_lines(path: Path, lines: list[bytes]) -> Path:
 
 
 def good(i: int, **over) -> bytes:
-    rec = {"id": f"g{i}", "title": "hello", "body": "call 702 555 0147",
-           "posted_at": "2016-05-01T10:00:00Z", "state": "NV", "city": "Las Vegas"}
+    rec = {
+        "id": f"g{i}",
+        "title": "hello",
+        "body": "call 702 555 0147",
+        "posted_at": "2016-05-01T10:00:00Z",
+        "state": "NV",
+        "city": "Las Vegas",
+    }
     rec.update(over)
     return (json.dumps(rec, ensure_ascii=False) + "\n").encode()
 
@@ -97,10 +103,21 @@ def test_each_bad_record_is_quarantined_with_its_reason(tmp_path, embedded_store
     assert len(rejected) == len(BAD_CASES)
     assert all(r["source"] == str(path) and r["line"] and r["reason"] for r in rejected)
     reasons = " | ".join(r["reason"] for r in rejected)
-    for needle in ("malformed JSON", "invalid UTF-8", "id: missing", "age: not a number",
-                   "real date", "outside 1995", "both missing", "control character U+0007",
-                   "control character U+0000", "too long", "unknown US state",
-                   "not a JSON object", "duplicate id"):
+    for needle in (
+        "malformed JSON",
+        "invalid UTF-8",
+        "id: missing",
+        "age: not a number",
+        "real date",
+        "outside 1995",
+        "both missing",
+        "control character U+0007",
+        "control character U+0000",
+        "too long",
+        "unknown US state",
+        "not a JSON object",
+        "duplicate id",
+    ):
         assert needle in reasons
     assert embedded_store.counts()["Ad"] == 3
 
@@ -135,8 +152,16 @@ def test_naive_times_use_the_given_time_zone(tmp_path, embedded_store):
 
 def test_mapping_renames_transforms_and_constants():
     m = AdMapping.build("backpage-csv", constants={"state": "CA"})
-    rec = m.apply({"id": "bp_1", "title": "t", "body": "b", "age": "21",
-                   "url": "http://losangeles.backpage.com/WomenSeekMen/x/1", "location": "LA"})
+    rec = m.apply(
+        {
+            "id": "bp_1",
+            "title": "t",
+            "body": "b",
+            "age": "21",
+            "url": "http://losangeles.backpage.com/WomenSeekMen/x/1",
+            "location": "LA",
+        }
+    )
     assert rec["city"] == "losangeles" and rec["site"] == "backpage.com"
     assert rec["category"] == "women seek men" and rec["state"] == "CA"
     with pytest.raises(ValueError, match="unknown ad field"):

@@ -36,7 +36,12 @@ def test_core_queries_on_the_sample(store):
     assert several[0] == {"phone": "+17025550147", "n_states": 3, "ads": 5}
     sharing = run_named(store, "ads_sharing_identifier", {"ad_id": "s4"})
     assert {(r["ad"], r["via"]) for r in sharing} == {
-        ("s1", "phone"), ("s2", "phone"), ("s3", "phone"), ("s12", "phone"), ("s5", "email")}
+        ("s1", "phone"),
+        ("s2", "phone"),
+        ("s3", "phone"),
+        ("s12", "phone"),
+        ("s5", "email"),
+    }
 
 
 def test_a_parameter_containing_cypher_is_data(store):

@@ -19,11 +19,18 @@ def test_init_schema_twice_is_harmless(store):
 
 
 def test_upsert_nodes_merges_keys_and_updates_given_columns_only(store):
-    store.upsert_nodes("Ad", [{"id": "a1", "posted_ts": 100, "title": "t1", "state": "NV"},
-                              {"id": "a2", "posted_ts": 200}])
+    store.upsert_nodes(
+        "Ad",
+        [
+            {"id": "a1", "posted_ts": 100, "title": "t1", "state": "NV"},
+            {"id": "a2", "posted_ts": 200},
+        ],
+    )
     store.upsert_nodes("Ad", [{"id": "a1", "title": "changed"}, {"id": "a3"}])
-    rows = store.query("MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.posted_ts AS ts, "
-                       "a.state AS state ORDER BY id")
+    rows = store.query(
+        "MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.posted_ts AS ts, "
+        "a.state AS state ORDER BY id"
+    )
     assert rows == [
         {"id": "a1", "title": "changed", "ts": 100, "state": "NV"},
         {"id": "a2", "title": None, "ts": 200, "state": None},
@@ -32,22 +39,28 @@ def test_upsert_nodes_merges_keys_and_updates_given_columns_only(store):
 
 
 def test_duplicate_keys_in_one_batch_keep_the_last_row(store):
-    store.upsert_nodes("Phone", [{"number": "+1", "region": "US"}, {"number": "+1", "region": "CA"}])
+    store.upsert_nodes(
+        "Phone", [{"number": "+1", "region": "US"}, {"number": "+1", "region": "CA"}]
+    )
     assert store.query("MATCH (p:Phone) RETURN p.region AS r") == [{"r": "CA"}]
 
 
 def test_upsert_edges_is_idempotent_and_updates_properties(store):
     store.upsert_nodes("Ad", [{"id": "a1"}, {"id": "a2"}])
     store.upsert_nodes("Phone", [{"number": "+17025550147"}])
-    edges = [{"src": "a1", "dst": "+17025550147", "method": "plain", "confidence": 1.0},
-             {"src": "a2", "dst": "+17025550147", "method": "words", "confidence": 0.8}]
+    edges = [
+        {"src": "a1", "dst": "+17025550147", "method": "plain", "confidence": 1.0},
+        {"src": "a2", "dst": "+17025550147", "method": "words", "confidence": 0.8},
+    ]
     store.upsert_edges("HAS_PHONE", edges)
     store.upsert_edges("HAS_PHONE", edges)
-    store.upsert_edges("HAS_PHONE", [{"src": "a2", "dst": "+17025550147", "method": "words",
-                                      "confidence": 0.9}])
+    store.upsert_edges(
+        "HAS_PHONE", [{"src": "a2", "dst": "+17025550147", "method": "words", "confidence": 0.9}]
+    )
     assert nonzero(store.counts()) == {"Ad": 2, "Phone": 1, "HAS_PHONE": 2}
-    rows = store.query("MATCH (a:Ad)-[e:HAS_PHONE]->(:Phone) RETURN a.id AS id, "
-                       "e.confidence AS c ORDER BY id")
+    rows = store.query(
+        "MATCH (a:Ad)-[e:HAS_PHONE]->(:Phone) RETURN a.id AS id, e.confidence AS c ORDER BY id"
+    )
     assert rows == [{"id": "a1", "c": 1.0}, {"id": "a2", "c": 0.9}]
 
 
@@ -82,7 +95,8 @@ def test_parameter_values_are_data_not_cypher(store):
     assert rows == []
     store.upsert_nodes("Phone", [{"number": evil}])
     assert store.query("MATCH (p:Phone {number: $n}) RETURN p.number AS n", {"n": evil}) == [
-        {"n": evil}]
+        {"n": evil}
+    ]
     assert store.counts()["Phone"] == 2
 
 

@@ -316,7 +316,11 @@ def test_link_texts_groups_authors(trained, world: LabelledAds) -> None:
     model, ev = trained
     thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
     res = link_texts(
-        world.texts, model, threshold=thr, n_jobs=1, search=CandidateSearch(k=8, n_components=32, n_threads=1)
+        world.texts,
+        model,
+        threshold=thr,
+        n_jobs=1,
+        search=CandidateSearch(k=8, n_components=32, n_threads=1),
     )
     assert res.summary["candidates"] > 0 and res.summary["ads"] == len(world)
     # clusters are mostly pure: ads clustered together share the true author
@@ -364,7 +368,9 @@ def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
     model, _ = trained
     n = 60
     _load_ads(store, world, n)
-    summary = link_authors(store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1)
+    summary = link_authors(
+        store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1
+    )
     assert summary["ads"] == n
     rows = store.query(
         "MATCH (a:Ad)-[w:WRITTEN_BY]->(u:Author) "
@@ -378,7 +384,9 @@ def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
     sizes = pd.DataFrame(rows).groupby("author").agg(n=("ad", "size"), size=("size", "first"))
     assert (sizes["n"] == sizes["size"]).all()
     # re-running replaces the previous result instead of adding to it
-    again = link_authors(store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1)
+    again = link_authors(
+        store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1
+    )
     count = store.query("MATCH (:Ad)-[w:WRITTEN_BY]->(:Author) RETURN count(w) AS c")[0]["c"]
     assert count == again["written_by"]
     n_auth = store.query("MATCH (u:Author) RETURN count(u) AS c")[0]["c"]
