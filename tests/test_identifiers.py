@@ -335,3 +335,9 @@ def test_groundtruth_precision_recall(shared_data: Path) -> None:
     assert score.precision >= 0.95, score
     plain = bench.score(ads, bench.plain, regions="site")
     assert score.recall > plain.recall
+
+
+def test_digit_run_longer_than_e164_is_not_a_number() -> None:
+    # 14 national digits after +49 would be 16 digits: E.164 allows 15 (found by hypothesis)
+    assert extract_phones("20100000000000", "DE") == []
+    assert [m.e164 for m in extract_phones("call +49 201 1234567 now", "DE")] == ["+492011234567"]

@@ -12,9 +12,8 @@
 Examples per property: ``RELIABILITY_FUZZ_EXAMPLES`` (default 40: each example runs a whole
 load; set it to thousands for a hunt).
 
-Known bug (reported, tests marked ``xfail(strict=True)`` until fixed): a byte that is not
-UTF-8 in an RPC JSON file or a mempool CSV raises ``UnicodeDecodeError`` out of
-``load_bitcoin`` instead of a quarantined ``BitcoinFormatError``.
+A byte that is not UTF-8 in an RPC JSON file or a mempool CSV is a quarantined
+``BitcoinFormatError`` naming the line (it once escaped as ``UnicodeDecodeError``).
 """
 
 from __future__ import annotations
@@ -165,7 +164,6 @@ def test_rpc_file_of_arbitrary_text(data):
         load_both_ways([path], "rpc")
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason="bug: reported to bitcoin")
 @pytest.mark.parametrize("where", ["first line", "later line"])
 def test_rpc_file_with_a_byte_that_is_not_utf8(tmp_path, where):
     good = json.dumps({"height": 1, "time": 1464220800, "tx": []}).encode()
@@ -303,7 +301,6 @@ def test_arbitrary_bytes_as_raw_or_blk(data, fmt):
 # -- mempool logs -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason="bug: reported to bitcoin")
 def test_mempool_csv_with_a_byte_that_is_not_utf8(tmp_path):
     blocks = tmp_path / "blocks.jsonl"
     blocks.write_text(json.dumps({"height": 1, "time": 1464220800, "tx": []}) + "\n")

@@ -146,6 +146,8 @@ def _parse(digits: str, region: str, international: bool) -> phonenumbers.PhoneN
     if not phonenumbers.is_valid_number(num):
         return None
     nsn = phonenumbers.national_significant_number(num)
+    if len(str(num.country_code)) + len(nsn) > MAX_INTERNATIONAL_DIGITS:
+        return None  # E.164 has at most 15 digits; longer runs are not one number
     if not digits.endswith(nsn):
         return None
     return num if _prefix_ok(digits[: -len(nsn)], num, region, international) else None
