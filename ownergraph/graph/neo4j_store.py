@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
@@ -67,12 +68,17 @@ class Neo4jStore(Store):
         batch_size: int = DEFAULT_BATCH,
         retry_seconds: float | None = None,
         connect_timeout: float = 30.0,
+        write_workers: int | None = None,
     ) -> None:
         # Credentials in the URI are taken out of it: the driver rejects them and would
         # echo the whole URI (password included) in its error message.
         self.uri = _redact_uri(uri)
         self.database = database or os.environ.get("NEO4J_DATABASE", "neo4j")
         self.batch_size = batch_size
+        # Node batches (distinct keys, so no lock conflicts) are written by this many
+        # concurrent transactions: the client packs one batch while the server merges another.
+        workers = write_workers or int(os.environ.get("OWNERGRAPH_NEO4J_WRITE_WORKERS", "2"))
+        self.write_workers = max(1, workers)
         uri_user, uri_password = _userinfo(uri)
         user = user if user is not None else uri_user or os.environ.get("NEO4J_USER", "neo4j")
         if password is None:
@@ -150,9 +156,16 @@ class Neo4jStore(Store):
         return self._execute(cypher, params, write=write)
 
     # -- writes ---------------------------------------------------------------------
-    def _batched(self, cypher: str, rows: list[dict[str, Any]]) -> None:
-        for i in range(0, len(rows), self.batch_size):
-            self._execute(cypher, {"rows": rows[i : i + self.batch_size]}, write=True)
+    def _batched(self, cypher: str, rows: list[dict[str, Any]], *, parallel: bool = False) -> None:
+        batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        if not parallel or self.write_workers == 1 or len(batches) == 1:
+            for batch in batches:
+                self._execute(cypher, {"rows": batch}, write=True)
+            return
+        with ThreadPoolExecutor(self.write_workers) as pool:
+            futures = [pool.submit(self._execute, cypher, {"rows": b}, write=True) for b in batches]
+            for f in futures:
+                f.result()  # the first failure is raised; the others finish or fail alike
 
     def upsert_nodes(self, label: str, rows: Rows) -> int:
         node = self.schema.node(label)
@@ -160,7 +173,7 @@ class Neo4jStore(Store):
         if df.empty:
             return 0
         q = f"UNWIND $rows AS r MERGE (n:{label} {{{node.key}: r.{node.key}}}) SET n += r"
-        self._batched(q, _records(df))
+        self._batched(q, _records(df), parallel=True)  # keys are unique after node_frame
         return len(df)
 
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
