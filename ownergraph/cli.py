@@ -397,8 +397,11 @@ def demo_cmd(
     ),
     top: int = typer.Option(10, help="Owner groups to print."),
 ) -> None:
-    """Generate a synthetic world, run every stage on the embedded store, print the
-    top owner groups with their reasons and the evaluation against the truth."""
+    """Run the whole pipeline on a generated world; print top owner groups and evaluation.
+
+    Generates a seeded synthetic world, runs every stage on the embedded store, prints the
+    top owner groups with their reasons and the evaluation against the world's truth.
+    """
     import shutil
     from pathlib import Path
 
