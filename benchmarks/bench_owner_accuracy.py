@@ -7,11 +7,12 @@ world, unless ``--reuse`` finds them done:
 
 then reads the evidence once from the store and scores, against the world's truth
 (``ownergraph.evaluate``): each evidence type alone (connected components of its links),
-hard identifiers alone (phones + e-mails, the baseline), and all evidence (the default
-method: hard-identifier cores joined by Leiden), plus a resolution sweep.
+hard identifiers alone (phones + e-mails, the baseline), all evidence the old way (author
+links unsupported) and all evidence the default way (hard-identifier cores joined by
+Leiden CPM, author links weighted by name/city/wallet support), plus an optional sweep.
 
     python benchmarks/bench_owner_accuracy.py --world /tmp/w20 --ads 20000 --seed 2
-    python benchmarks/bench_owner_accuracy.py --world /tmp/w20 --reuse      # score only
+    python benchmarks/bench_owner_accuracy.py --reuse --world /tmp/w5a --world /tmp/w5b
 """
 
 from __future__ import annotations
@@ -61,41 +62,27 @@ def build(world: Path, store: Path, n_ads: int, seed: int, model: Path) -> None:
         print(f"  {name:14s} {sh(*args, env=env):7.1f} s", flush=True)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--world", required=True, help="World folder (made if missing).")
-    ap.add_argument("--store", help="Embedded store (default: WORLD.lbug).")
-    ap.add_argument("--ads", type=int, default=20_000)
-    ap.add_argument("--seed", type=int, default=2)
-    ap.add_argument("--model", help="Stylometry model (default: WORLD.authors.joblib; trained "
-                    "on the world's identifier labels if missing).")  # fmt: skip
-    ap.add_argument("--reuse", action="store_true", help="Score an already built store.")
-    args = ap.parse_args()
-    world = Path(args.world)
-    store = Path(args.store or f"{world}.lbug")
-    model = Path(args.model or f"{world}.authors.joblib")
-    if not args.reuse:
-        print(f"building {world} ({args.ads:,} ads, seed {args.seed}) into {store}")
-        for p in (store, Path(f"{store}.wal"), Path(f"{store}.rates.parquet")):
-            p.unlink(missing_ok=True)
-        build(world, store, args.ads, args.seed, model)
-
+def score_world(world: Path, store: Path, sweep: bool) -> pd.DataFrame:
+    """Score every evidence set on one built world; one row per evidence set."""
     s = EmbeddedStore(store)
-    ads = read_ads(s)["id"].to_numpy(object)
+    ads_df = read_ads(s)
+    ads = ads_df["id"].to_numpy(object)
+    attrs = ads_df.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
     evidence = cm.fetch_evidence(s, cm.KINDS)
     s.close()
     truth = load_truth_ads(world).set_index("ad_id")["owner_id"]
     print(
-        f"\n{len(ads):,} ads, {truth.nunique():,} true owners; evidence links: "
-        + ", ".join(f"{k} {int((evidence['kind'] == k).sum()):,}" for k in cm.KINDS)
+        f"{world}: {len(ads):,} ads, {truth.nunique():,} true owners; evidence links: "
+        + ", ".join(f"{k} {int((evidence['kind'] == k).sum()):,}" for k in cm.KINDS),
+        flush=True,
     )
-
     rows = []
 
     def score(label: str, method: str, weights: cm.EvidenceWeights, res: float,
-              must_link: tuple[str, ...] = cm.HARD_KINDS) -> None:  # fmt: skip
+              must_link: tuple[str, ...] = cm.HARD_KINDS, attributes: pd.DataFrame | None = attrs,
+              power: float = cm.DEFAULT_SUPPORT_POWER) -> None:  # fmt: skip
         t0 = time.perf_counter()
-        got, _ = partition(ads, evidence, method, weights, res, 0, must_link)
+        got, _ = partition(ads, evidence, method, weights, res, 0, must_link, attributes, power)
         secs = time.perf_counter() - t0
         sc = cluster_scores(truth, got.set_index("ad")["owner"])
         rows.append({"evidence": label, "bcubed_f1": sc["bcubed_f1"],
@@ -105,13 +92,50 @@ def main() -> None:
     for kind in cm.KINDS:
         score(f"{kind} alone (components)", "leiden", cm.EvidenceWeights.only(kind), 1.0, (kind,))
     score("hard identifiers (phone+email, components)", "components", cm.EvidenceWeights(), 1.0)
-    score(f"all evidence (default: Leiden, resolution {DEFAULT_RESOLUTION})", "leiden",
-          cm.EvidenceWeights(), DEFAULT_RESOLUTION)  # fmt: skip
-    for res in (0.01, 0.05, 0.1, 0.3, 0.5, 1.0):
-        score(f"  sweep: all evidence, resolution {res}", "leiden", cm.EvidenceWeights(), res)
-    table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 140, "display.max_colwidth", 60):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    score("all evidence, unsupported authors (old way)", "leiden", cm.EvidenceWeights(),
+          DEFAULT_RESOLUTION, attributes=None)  # fmt: skip
+    score(f"all evidence (default: Leiden CPM {DEFAULT_RESOLUTION}, support^"
+          f"{cm.DEFAULT_SUPPORT_POWER:g})", "leiden", cm.EvidenceWeights(),
+          DEFAULT_RESOLUTION)  # fmt: skip
+    if sweep:
+        for power in (0.0, 1.0, 2.0, 3.0):
+            for res in (0.0003, 0.001, 0.003, 0.01, 0.03):
+                score(f"  sweep: resolution {res}, support^{power:g}", "leiden",
+                      cm.EvidenceWeights(), res, power=power)  # fmt: skip
+    out = pd.DataFrame(rows)
+    out.insert(0, "world", world.name)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--world", action="append", required=True,
+                    help="World folder (made if missing); repeat for several worlds.")  # fmt: skip
+    ap.add_argument("--ads", type=int, default=20_000, help="Ads per world built here.")
+    ap.add_argument("--seed", type=int, default=2, help="Seed of a world built here.")
+    ap.add_argument("--reuse", action="store_true", help="Score already built stores.")
+    ap.add_argument("--sweep", action="store_true", help="Add a resolution x support sweep.")
+    args = ap.parse_args()
+    tables = []
+    for w in args.world:
+        world = Path(w)
+        store = Path(f"{world}.lbug")
+        model = Path(f"{world}.authors.joblib")
+        if not args.reuse:
+            print(f"building {world} ({args.ads:,} ads, seed {args.seed}) into {store}")
+            for p in (store, Path(f"{store}.wal"), Path(f"{store}.rates.parquet")):
+                p.unlink(missing_ok=True)
+            build(world, store, args.ads, args.seed, model)
+        tables.append(score_world(world, store, args.sweep))
+    table = pd.concat(tables, ignore_index=True)
+    fmt = {"float_format": lambda v: f"{v:.4f}"}
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70):
+        print(table.to_string(index=False, **fmt))
+        if len(args.world) > 1:
+            summary = table.groupby("evidence", sort=False)[["bcubed_f1", "precision", "recall"]]
+            print("\nmean (min) over the worlds:")
+            agg = summary.mean().join(summary.min(), rsuffix="_min")
+            print(agg[["bcubed_f1", "bcubed_f1_min", "precision", "recall"]].to_string(**fmt))
 
 
 if __name__ == "__main__":

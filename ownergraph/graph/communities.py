@@ -62,6 +62,13 @@ from ownergraph.graph.store import Store
 KINDS = ("phone", "email", "wallet", "author")
 HARD_KINDS = ("phone", "email")
 METHODS = ("leiden", "components", "gds-leiden")
+# Author (stylometry) links between two cores count in proportion to support ** power,
+# support = how much the cores agree on advertised name or city, or 1 with a shared wallet.
+SUPPORTED_KINDS = ("author",)
+SUPPORT_ATTRIBUTES = ("name", "city")
+DEFAULT_SUPPORT_POWER = 2.0
+# CPM resolution on the core graph (evidence per pair of ads); see owners.DEFAULT_RESOLUTION.
+DEFAULT_CPM_RESOLUTION = 0.003
 
 # One read query per kind: rows (ad, hub, confidence).
 EVIDENCE_QUERIES: dict[str, str] = {
@@ -335,13 +342,14 @@ def hard_cores(graph: EvidenceGraph, must_link: tuple[str, ...] = HARD_KINDS) ->
 
 @dataclass
 class CoreGraph:
-    """Cores (vertices 0..n_cores-1, size 1) and big soft hubs (size 0), weighted edges."""
+    """Cores (vertices 0..n_cores-1, size = their ads) and big soft hubs (size 0)."""
 
     n_cores: int
     n_hubs: int
     src: np.ndarray
     dst: np.ndarray
     weight: np.ndarray
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per vertex
 
     def to_igraph(self) -> ig.Graph:
         g = ig.Graph(n=self.n_cores + self.n_hubs, directed=False)
@@ -350,79 +358,136 @@ class CoreGraph:
         return g
 
 
+def attribute_overlap(
+    attributes: pd.DataFrame, cores: np.ndarray, cx: np.ndarray, cy: np.ndarray, column: str
+) -> np.ndarray:
+    """Per core pair (cx[i], cy[i]): how much the two cores' ads agree on ``column``.
+
+    Histogram intersection ``sum_v min(share of X's ads with value v, same for Y)``, in
+    [0, 1]: 1 when both cores show the same mix of values (one advertised name, one city),
+    0 when they share none. Ads without a value are left out.
+    """
+    vals = attributes[column].to_numpy(dtype=object)
+    df = pd.DataFrame({"core": cores, "v": vals}).dropna()
+    if df.empty or len(cx) == 0:
+        return np.zeros(len(cx))
+    d = df.groupby(["core", "v"]).size().rename("n").reset_index()
+    d["p"] = d["n"] / d.groupby("core")["n"].transform("sum")
+    q = pd.DataFrame({"x": cx, "y": cy}).drop_duplicates()
+    m = q.merge(d.rename(columns={"core": "x", "p": "px"})[["x", "v", "px"]], on="x")
+    m = m.merge(d.rename(columns={"core": "y", "p": "py"})[["y", "v", "py"]], on=["y", "v"])
+    got = np.minimum(m["px"], m["py"]).groupby([m["x"], m["y"]]).sum()
+    idx = pd.MultiIndex.from_arrays([cx, cy])
+    return got.reindex(idx).fillna(0.0).to_numpy(dtype=float).clip(0.0, 1.0)
+
+
 def core_graph(
     graph: EvidenceGraph,
     cores: np.ndarray,
     soft: tuple[str, ...],
     max_hub_cores: int = 200,
-    coverage_power: float = 0.0,
+    attributes: pd.DataFrame | None = None,
+    needs_support: tuple[str, ...] = SUPPORTED_KINDS,
+    support_power: float = DEFAULT_SUPPORT_POWER,
 ) -> CoreGraph:
     """Project the soft kinds' hubs onto pairs of cores (see the module docstring).
 
-    ``coverage_power`` > 0 scales each core's side of a link by (share of the core's ads
-    that carry the hub) ** power.
+    A hub linking ``a_X`` ads of core X and ``a_Y`` ads of core Y adds
+    ``weight[kind] x c_X x c_Y x a_X x a_Y`` to the pair (X, Y): the weighted number of
+    ad pairs it links. For kinds in ``needs_support`` (default: author) that is multiplied
+    by ``support ** support_power``: ``support`` is 1 when another soft kind (a wallet)
+    also links X and Y, else the best :func:`attribute_overlap` of the two cores over the
+    columns of ``attributes`` (rows aligned with ``graph.ads``). Without ``attributes``
+    every support is 1. Hubs touching more than ``max_hub_cores`` cores stay hub vertices
+    (edge core-hub ``weight x c_X x a_X x median a``, no support factor).
     """
     n_cores = int(cores.max()) + 1 if len(cores) else 0
+    core_n = np.bincount(cores, minlength=n_cores).astype(float)
     keep = np.isin(graph.kind, list(soft)) if graph.n_edges else np.zeros(0, bool)
     links = pd.DataFrame(
         {
             "hub": graph.dst[keep],
             "core": cores[graph.src[keep]],
+            "kind": graph.kind[keep],
             "w": graph.max_weight[keep],
             "c": graph.confidence[keep],
         }
     )
-    # Best confidence per (hub, core); hubs touching one core only connect nothing.
+    # Per (hub, core): best confidence and the number of the core's ads on the hub.
     links = links.groupby(["hub", "core"], as_index=False).agg(
-        w=("w", "first"), c=("c", "max"), n=("c", "size")
+        kind=("kind", "first"), w=("w", "first"), c=("c", "max"), a=("c", "size")
     )
-    if coverage_power > 0:
-        core_size = np.bincount(cores, minlength=n_cores)
-        share = links["n"].to_numpy(float) / core_size[links["core"].to_numpy()]
-        links["c"] = links["c"] * np.minimum(share, 1.0) ** coverage_power
     touched = links.groupby("hub")["core"].transform("size")
     links = links[touched >= 2]
-    small = links[links.groupby("hub")["core"].transform("size") <= max_hub_cores]
-    big = links[links.groupby("hub")["core"].transform("size") > max_hub_cores]
-    pairs = small.merge(small, on="hub", suffixes=("_x", "_y"))
+    n_touch = links.groupby("hub")["core"].transform("size")
+    small = links[n_touch <= max_hub_cores]
+    big = links[n_touch > max_hub_cores]
+    pairs = small.merge(small, on=["hub", "kind"], suffixes=("_x", "_y"))
     pairs = pairs[pairs["core_x"] < pairs["core_y"]]
-    pw = (
-        (pairs["w_x"] * pairs["c_x"] * pairs["c_y"])
-        .groupby([pairs["core_x"], pairs["core_y"]])
-        .sum()
-    )
+    pw = pairs["w_x"] * pairs["c_x"] * pairs["c_y"] * pairs["a_x"] * pairs["a_y"]
+    cx, cy = pairs["core_x"].to_numpy(np.int64), pairs["core_y"].to_numpy(np.int64)
+    needs = pairs["kind"].isin(list(needs_support)).to_numpy()
+    if attributes is not None and needs.any():
+        support = np.zeros(len(pairs))
+        for col in attributes.columns:
+            support = np.maximum(support, attribute_overlap(attributes, cores, cx, cy, col))
+        other = pd.MultiIndex.from_arrays([cx[~needs], cy[~needs]])
+        support[pd.MultiIndex.from_arrays([cx, cy]).isin(other)] = 1.0
+        pw = pw * np.where(needs, support**support_power, 1.0)
+    pw = pw.groupby([cx, cy]).sum()
+    pw = pw[pw > 0]
     src = [pw.index.get_level_values(0).to_numpy(np.int64)]
     dst = [pw.index.get_level_values(1).to_numpy(np.int64)]
     wts = [pw.to_numpy(float)]
     big_hubs, big_idx = np.unique(big["hub"].to_numpy(), return_inverse=True)
     src.append(big["core"].to_numpy(np.int64))
     dst.append(n_cores + big_idx.astype(np.int64))
-    wts.append((big["w"] * big["c"]).to_numpy(float))
+    med = big.groupby("hub")["a"].transform("median")
+    wts.append((big["w"] * big["c"] * big["a"] * med).to_numpy(float))
+    sizes = np.concatenate([core_n, np.zeros(len(big_hubs))])
     return CoreGraph(
-        n_cores, len(big_hubs), np.concatenate(src), np.concatenate(dst), np.concatenate(wts)
+        n_cores,
+        len(big_hubs),
+        np.concatenate(src),
+        np.concatenate(dst),
+        np.concatenate(wts),
+        sizes,
     )
 
 
 def owner_communities(
     graph: EvidenceGraph,
-    resolution: float = 0.02,
+    resolution: float = DEFAULT_CPM_RESOLUTION,
     must_link: tuple[str, ...] = HARD_KINDS,
     seed: int = 0,
     max_hub_cores: int = 200,
     n_iterations: int = -1,
     engine: str = "igraph",
+    attributes: pd.DataFrame | None = None,
+    support_power: float = DEFAULT_SUPPORT_POWER,
 ) -> np.ndarray:
-    """Owner group per ad: must-link cores joined by Leiden (CPM) over soft evidence."""
+    """Owner group per ad: must-link cores joined by Leiden (CPM) over soft evidence.
+
+    ``attributes``: per ad (rows aligned with ``graph.ads``) the columns that corroborate
+    author links, e.g. ``name`` and ``city`` (see :func:`core_graph`).
+    """
     if resolution <= 0:
         raise ValueError(f"resolution must be > 0, got {resolution}")
+    if attributes is not None and len(attributes) != graph.n_ads:
+        raise ValueError(f"attributes has {len(attributes)} rows for {graph.n_ads} ads")
     cores = hard_cores(graph, must_link)
     soft = tuple(k for k in KINDS if k not in must_link)
-    cg = core_graph(graph, cores, soft, max_hub_cores)
+    cg = core_graph(graph, cores, soft, max_hub_cores, attributes, support_power=support_power)
     if len(cg.src) == 0:
         return cores
-    sizes = [1] * cg.n_cores + [0] * cg.n_hubs
     memb = _run_leiden(
-        cg.to_igraph(), "cpm", resolution, seed, n_iterations, node_sizes=sizes, engine=engine
+        cg.to_igraph(),
+        "cpm",
+        resolution,
+        seed,
+        n_iterations,
+        node_sizes=[int(x) for x in cg.sizes],
+        engine=engine,
     )
     core_group = np.asarray(memb[: cg.n_cores], dtype=np.int64)
     return core_group[cores]

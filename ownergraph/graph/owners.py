@@ -22,9 +22,9 @@ from ownergraph.graph import scoring
 from ownergraph.graph.store import Store
 from ownergraph.linking.prices import PriceTable
 
-# CPM resolution of method "leiden": evidence needed per pair of cores to keep them in
-# one group. Calibrated on the synthetic world (see benchmarks/bench_owner_accuracy.py).
-DEFAULT_RESOLUTION = 0.02
+# CPM resolution of method "leiden": evidence needed per pair of ads to keep two cores in
+# one group. Calibrated on synthetic worlds (see benchmarks/bench_owner_accuracy.py).
+DEFAULT_RESOLUTION = cm.DEFAULT_CPM_RESOLUTION
 # Modularity gamma of method "gds-leiden" (GDS Leiden has no CPM).
 DEFAULT_GDS_GAMMA = 1.0
 LIST_SEP = "; "
@@ -100,12 +100,16 @@ def partition(
     resolution: float = DEFAULT_RESOLUTION,
     seed: int = 0,
     must_link: tuple[str, ...] = cm.HARD_KINDS,
+    attributes: pd.DataFrame | None = None,
+    support_power: float = cm.DEFAULT_SUPPORT_POWER,
 ) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
     """Owner per ad from an evidence frame: columns ad, owner, confidence (sorted by ad).
 
     ``method``: ``leiden`` (must-link cores joined by Leiden over the other active kinds,
     see :mod:`ownergraph.graph.communities`) or ``components`` (connected components over
-    the hard identifiers among the active kinds).
+    the hard identifiers among the active kinds). ``attributes``: a frame indexed by ad id
+    whose columns (default use: ``name``, ``city``) corroborate author links; without it
+    author links count unsupported (see :func:`ownergraph.graph.communities.core_graph`).
     """
     weights = weights or cm.EvidenceWeights()
     if method == "components":
@@ -113,7 +117,10 @@ def partition(
         weights = cm.EvidenceWeights(**hard)
     graph = cm.build_evidence_graph(ads, evidence, weights)
     if method == "leiden":
-        membership = cm.owner_communities(graph, resolution, must_link, seed=seed)
+        attrs = None if attributes is None else attributes.reindex(graph.ads)
+        membership = cm.owner_communities(
+            graph, resolution, must_link, seed=seed, attributes=attrs, support_power=support_power
+        )
     elif method == "components":
         membership = cm.components(graph)
     else:
@@ -170,7 +177,10 @@ def detect_owners(
     if method == "gds-leiden":
         assigned, graph = _gds_partition(store, ad_ids, evidence, weights, resolution, seed)
     else:
-        assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed, must_link)
+        attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
+        assigned, graph = partition(
+            ad_ids, evidence, method, weights, resolution, seed, must_link, attrs
+        )
     payments = read_payments(store)
     membership = assigned.set_index("ad")["owner"]
     ind = scoring.compute_indicators(ads, membership, evidence, payments, rates, prices)
