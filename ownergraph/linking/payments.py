@@ -804,6 +804,13 @@ def link_payments(
         say("reading chain data for processor discovery")
         inputs, outputs, txs, _ = read_bitcoin(store)
         procs = discover_processors(inputs, outputs, txs, **cfg.discover_options)
+        if not procs:
+            k = cfg.discover_options.get("min_inputs", 3)
+            raise PaymentInputError(
+                f"processor discovery found no addresses: no sweep spends >= {k} invoice-like "
+                "inputs into one output (too few payments between sweeps?); give the "
+                "processor addresses, or seed with smaller sweeps (--min-sweep-inputs 2)"
+            )
         summary["processor addresses discovered"] = len(procs)
         summary.update(set_processor_flags(store, procs))
     elif cfg.processors is not None:
