@@ -91,6 +91,8 @@ def as_rate_table(
 
 
 def _unique_ids(values: pd.Series, what: str, name: str) -> None:
+    if values.is_unique:  # cheaper than duplicated(); that runs only to name the record
+        return
     dup = values.duplicated()
     if dup.any():
         raise PaymentInputError(f"{what} {values[dup].iloc[0]!r}: {name} appears more than once")
@@ -460,8 +462,8 @@ class PaymentMatcher(BaseEstimator):
         conf = fit / (n_ad + n_tx - 1)
         return pd.DataFrame(
             {
-                "ad_id": ads["id"].to_numpy()[ad_i],
-                "txid": pay["txid"].to_numpy()[tx_i],
+                "ad_id": ads["id"].array.take(ad_i).to_numpy(),  # only the linked rows
+                "txid": pay["txid"].array.take(tx_i).to_numpy(),
                 "lag_s": lag.astype(np.int64),
                 "usd_error": err,
                 "usd_paid": paid,
