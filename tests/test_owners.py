@@ -224,3 +224,60 @@ def _write_evidence(store, ads: np.ndarray, ev: pd.DataFrame) -> None:
             for a, w in zip(wallets["ad"], wallets["hub"], strict=True)
         ],
     )
+
+
+def _two_cores(names: tuple[str, str], cities: tuple[str, str], wallet: bool = False):
+    """Two phone cores of 4 ads each, joined by one author hub over 2+2 of their ads."""
+    ads = np.array([f"x{i}" for i in range(4)] + [f"y{i}" for i in range(4)], dtype=object)
+    rows = [(a, "phone", f"P-{a[0]}", 1.0) for a in ads]
+    rows += [(a, "author", "U", 0.9) for a in ("x0", "x1", "y0", "y1")]
+    if wallet:
+        rows += [("x2", "wallet", "W", 0.8), ("y2", "wallet", "W", 0.8)]
+    ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
+    attrs = pd.DataFrame(
+        {
+            "name": [names[0]] * 4 + [names[1]] * 4,
+            "city": [cities[0]] * 4 + [cities[1]] * 4,
+        },
+        index=ads,
+    )
+    return ads, ev, attrs
+
+
+def _n_groups(ads, ev, attrs) -> int:
+    got, _ = partition(ads, ev, "leiden", attributes=attrs)
+    return got["owner"].nunique()
+
+
+def test_author_links_need_support_from_name_city_or_wallet():
+    # same author, nothing else in common: two owners (a copied template)
+    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Miami"))) == 2
+    # same author and same advertised name, or same city, or a shared wallet: one owner
+    assert _n_groups(*_two_cores(("Rose", "Rose"), ("Dallas", "Miami"))) == 1
+    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Dallas"))) == 1
+    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Miami"), wallet=True)) == 1
+    # without attributes, author links count unsupported (the old behaviour)
+    ads, ev, _ = _two_cores(("Rose", "Jade"), ("Dallas", "Miami"))
+    assert _n_groups(ads, ev, None) == 1
+
+
+def test_attribute_overlap_is_a_histogram_intersection():
+    cores = np.array([0, 0, 0, 0, 1, 1, 2])
+    attrs = pd.DataFrame({"city": ["A", "A", "A", "B", "A", "B", None]})
+    got = cm.attribute_overlap(attrs, cores, np.array([0, 0]), np.array([1, 2]), "city")
+    # core 0: A 3/4, B 1/4; core 1: A 1/2, B 1/2 -> min sums to 1/2 + 1/4; core 2: no value
+    assert got.tolist() == [0.75, 0.0]
+
+
+def test_a_big_core_is_not_merged_by_one_stray_wallet_link():
+    """CPM on ads: one wrong link between two big cores is not enough to merge them."""
+    ads = np.array([f"x{i:02d}" for i in range(40)] + [f"y{i:02d}" for i in range(40)], object)
+    rows = [(a, "phone", f"P-{a[0]}", 1.0) for a in ads]
+    rows += [("x00", "wallet", "W", 0.9), ("y00", "wallet", "W", 0.9)]
+    ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
+    got, _ = partition(ads, ev, "leiden")
+    assert got["owner"].nunique() == 2
+    small = ads[[0, 1, 40, 41]]  # the same link between two cores of 2 ads merges them
+    ev2 = ev[ev["ad"].isin(small)]
+    got2, _ = partition(small, ev2, "leiden")
+    assert got2["owner"].nunique() == 1
