@@ -22,22 +22,24 @@ density-seeking community detection would cut a long-lived owner's chain of phon
 apart. So:
 
 1. *Cores*: connected components over the must-link kinds (default phone and e-mail).
-2. *Core graph*: one vertex per core (size 1); every soft hub (wallet, author) adds, for
-   each pair of cores it touches, ``weight[kind] x c_X x c_Y`` (``c_X`` = the best link
-   confidence from core X's ads to the hub); weights of several hubs add up. A soft hub
-   touching more than ``max_hub_cores`` cores stays one hub vertex (size 0) joined to its
-   cores, so the graph never grows quadratically.
-3. *Leiden* (igraph's C implementation; ``leidenalg`` optional) with the Constant Potts
-   Model on the core graph: a group of cores is kept when the evidence per pair of its
-   cores exceeds ``resolution``, and two groups merge when the evidence between them
-   exceeds ``resolution`` per pair. Its meaning does not depend on the size of the data
-   (unlike modularity), so a value calibrated on the synthetic world carries over. The
-   calibrated default (0.02, see benchmarks/bench_owner_accuracy.py) lets any link worth
-   at least 0.02 (e.g. an author link with confidence >= 0.14 on both sides) join two
-   cores, while a group of many cores must stay dense: cores chained through single
-   weak links, as a large impure stylometric cluster makes, are split apart. (Plain
-   connected components over all evidence reach B-cubed precision 0.44-0.81 on the
-   synthetic worlds; this keeps 0.90-0.94.)
+2. *Core graph*: one vertex per core, its size = its number of ads; every soft hub
+   (wallet, author) linking ``a_X`` ads of core X and ``a_Y`` of core Y adds
+   ``weight[kind] x c_X x c_Y x a_X x a_Y`` to the pair (``c_X`` = the best link
+   confidence from core X's ads to the hub): the weighted number of ad pairs it links.
+   Several hubs add up. A soft hub touching more than ``max_hub_cores`` cores stays one
+   hub vertex (size 0) joined to its cores, so the graph never grows quadratically.
+3. *Support for author links*: stylometry cannot tell apart owners who post the same
+   copy-paste template (on the synthetic worlds, author clusters alone reach B-cubed
+   precision 0.76-0.92). So an author link between two cores counts ``support ** 2``
+   times: ``support`` = 1 when a wallet also links the cores, else the best agreement of
+   the two cores' advertised names or cities (histogram intersection, 0..1). An author
+   link between cores with different names in different cities counts nothing.
+4. *Leiden* (igraph's C implementation; ``leidenalg`` optional) with the Constant Potts
+   Model on the core graph, node size = ads: two groups merge when the evidence between
+   them exceeds ``resolution`` per pair of their ads. So one stray link cannot merge two
+   big cores (it can join a single ad to a group), and the meaning of the resolution does
+   not depend on the size of the data. Calibrated default 0.003, support power 2 (seeds
+   101, 103, 104 of the synthetic world; benchmarks/bench_owner_accuracy.py).
 
 The baseline (method "components") is connected components over hard identifiers alone.
 With Neo4j Graph Data Science installed, :func:`gds_leiden` projects the ad+hub graph
