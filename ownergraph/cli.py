@@ -916,12 +916,13 @@ def owners_detect_cmd(
     store: str | None = StoreOpt,
     method: str = typer.Option(
         "leiden",
-        help="leiden (hard-identifier cores joined by Leiden over wallets/authors) | "
+        help="leiden (hard-identifier cores joined by Leiden over wallets and author links "
+        "supported by name/city/wallet) | "
         "components (hard identifiers only) | gds-leiden (Leiden inside Neo4j GDS).",
     ),
     resolution: float | None = typer.Option(
         None,
-        help="leiden: evidence needed per pair of cores (default 0.02); "
+        help="leiden: CPM, evidence needed per pair of ads to join two cores (default 0.003); "
         "gds-leiden: modularity gamma (default 1.0).",
     ),
     weights: str = typer.Option(
