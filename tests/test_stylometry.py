@@ -24,7 +24,12 @@ from ownergraph.linking.stylometry.clusters import (
     write_authors,
 )
 from ownergraph.linking.stylometry.data import LabelledAds, read_ads
-from ownergraph.linking.stylometry.evaluate import evaluate_model, roc_plot, train_model
+from ownergraph.linking.stylometry.evaluate import (
+    evaluate_model,
+    roc_plot,
+    tpr_at_fpr,
+    train_model,
+)
 from ownergraph.linking.stylometry.features import STYLE_NAMES, StyleVectorizer, pair_features
 from ownergraph.linking.stylometry.masking import PHONE_TOKEN, mask_text, prepare_text
 from ownergraph.linking.stylometry.model import ModelError, PairwiseAuthorModel
@@ -312,24 +317,46 @@ def test_candidate_search_finds_planted_near_identical_pairs() -> None:
     assert (i2[:, 0] == np.arange(len(emb))).mean() > 0.99
 
 
+def _pair_pr(labels: np.ndarray, authors: np.ndarray) -> tuple[float, float]:
+    same = labels[:, None] == labels[None, :]
+    truth = authors[:, None] == authors[None, :]
+    off = ~np.eye(len(authors), dtype=bool)
+    precision = (same & truth & off).sum() / max((same & off).sum(), 1)
+    recall = (same & truth & off).sum() / (truth & off).sum()
+    return float(precision), float(recall)
+
+
 def test_link_texts_groups_authors(trained, world: LabelledAds) -> None:
     model, ev = trained
     thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
-    res = link_texts(
-        world.texts,
-        model,
-        threshold=thr,
-        n_jobs=1,
-        search=CandidateSearch(k=8, n_components=32, n_threads=1),
-    )
+    search = CandidateSearch(k=8, n_components=32, n_threads=1)
+    # The CPM resolution is a density scale: this world's authors have 6 ads and k=8
+    # candidates each, so ~0.02 suits it (the default 0.0005 is calibrated on synthetic
+    # worlds whose authors have ~10-400 ads and would chain these small ones).
+    res = link_texts(world.texts, model, threshold=thr, n_jobs=1, search=search, resolution=0.02)
     assert res.summary["candidates"] > 0 and res.summary["ads"] == len(world)
     # clusters are mostly pure: ads clustered together share the true author
-    same = res.labels[:, None] == res.labels[None, :]
-    truth = world.authors[:, None] == world.authors[None, :]
-    off = ~np.eye(len(world), dtype=bool)
-    precision = (same & truth & off).sum() / max((same & off).sum(), 1)
-    recall = (same & truth & off).sum() / (truth & off).sum()
+    precision, recall = _pair_pr(res.labels, world.authors)
     assert precision > 0.9 and recall > 0.5
+    # plain connected components chain authors through stray edges; Leiden cuts them
+    comp = link_texts(
+        world.texts, model, threshold=thr, n_jobs=1, search=search, cluster="components"
+    )
+    assert _pair_pr(comp.labels, world.authors)[0] < precision
+
+
+def test_tpr_at_fpr_takes_the_strictest_threshold_of_the_best_tpr() -> None:
+    # perfectly separated: TPR is 1 at FPR 0, so no negative may pass the threshold
+    y = np.r_[np.ones(20, int), np.zeros(200, int)]
+    score = np.r_[np.linspace(0.5, 0.9, 20), np.linspace(0.0, 0.4, 200)]
+    tpr, thr = tpr_at_fpr(y, score, 0.01)
+    assert tpr == 1.0 and thr == pytest.approx(0.5)
+    # not separated: the best TPR within the FPR budget (2 of 200 negatives above 0.45)
+    score2 = score.copy()
+    score2[20:22] = [0.95, 0.7]
+    tpr2, thr2 = tpr_at_fpr(y, score2, 0.01)
+    assert tpr2 == 1.0 and thr2 == pytest.approx(0.5)
+    assert tpr_at_fpr(y, score2, 0.004)[0] == pytest.approx(0.0)
 
 
 def test_cluster_pairs_leiden_cuts_a_weak_bridge() -> None:

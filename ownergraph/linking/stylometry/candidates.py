@@ -3,9 +3,12 @@
 Scoring all n(n-1)/2 pairs is impossible at 1M ads. Each ad's sparse style views are
 projected to a small dense vector (TruncatedSVD fitted on a sample, L2-normalised), and
 its ``k`` nearest neighbours by inner product are found with a faiss inverted-file index
-(``IVF<nlist>,Flat``, ``nprobe`` lists searched). Only those pairs are scored by the
-pairwise model. ``exact_neighbours`` is the brute-force reference (all pairs, blocked
-dense matrix products) used to measure candidate recall on a sample.
+(``IVF<nlist>,Flat``, ``nprobe`` lists searched). The SVD uses 2 power iterations, not
+scikit-learn's 5: on an 8k-ad dev world the candidates' overlap with the exact sparse
+cosine neighbours was the same (0.69-0.70 at k=20) at half the fitting time. Only those
+pairs are scored by the pairwise model. ``exact_neighbours`` is the brute-force
+reference (all pairs, blocked dense matrix products) used to measure candidate recall
+on a sample.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class CandidateSearch(BaseEstimator):
         exact_below: int = 20_000,
         fit_sample: int = 50_000,
         width: int = 2**16,
+        n_iter: int = 2,
         n_threads: int | None = None,
         random_state: int = 0,
     ) -> None:
@@ -98,6 +102,7 @@ class CandidateSearch(BaseEstimator):
         self.exact_below = exact_below
         self.fit_sample = fit_sample
         self.width = width
+        self.n_iter = n_iter
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -108,7 +113,9 @@ class CandidateSearch(BaseEstimator):
         if x.shape[0] > self.fit_sample:
             x = x[np.sort(rng.choice(x.shape[0], self.fit_sample, replace=False))]
         n_comp = max(1, min(self.n_components, x.shape[0] - 1, x.shape[1] - 1))
-        self.svd_ = TruncatedSVD(n_comp, algorithm="randomized", random_state=self.random_state)
+        self.svd_ = TruncatedSVD(
+            n_comp, algorithm="randomized", n_iter=self.n_iter, random_state=self.random_state
+        )
         with threadpool_limits(self.n_threads):
             self.svd_.fit(x)
         return self

@@ -125,11 +125,18 @@ def link_texts(
     resolution: float = 0.0005,
     n_jobs: int = 2,
     chunk: int = 20_000,
+    features: AdFeatures | None = None,
 ) -> LinkResult:
-    """Featurise, search candidates, score them, cluster: the scalable linking path."""
+    """Featurise, search candidates, score them, cluster: the scalable linking path.
+
+    ``features``: the model's features of ``texts`` if already computed (e.g. kept by
+    ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``.
+    """
     t = {"start": time.perf_counter()}
     n = len(texts)
-    feats = _featurise(model, texts, n_jobs, chunk)
+    if features is not None and len(features) != n:
+        raise ValueError(f"features have {len(features)} rows for {n} texts")
+    feats = features if features is not None else _featurise(model, texts, n_jobs, chunk)
     t["features"] = time.perf_counter()
     search = search if search is not None else CandidateSearch()
     if n < 2:
@@ -235,12 +242,18 @@ def link_authors(
     min_size: int = 2,
     n_jobs: int = 2,
     model_name: str = "",
+    ads: Any = None,
+    features: AdFeatures | None = None,
 ) -> dict[str, Any]:
-    """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary."""
+    """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
+
+    ``ads`` (``store_ads(store)`` read just before) and their ``features`` can be passed
+    to avoid reading and featurising the same ads again.
+    """
     from ownergraph.linking.stylometry.data import store_ads
 
     t0 = time.perf_counter()
-    ads = store_ads(store)
+    ads = ads if ads is not None else store_ads(store)
     t_read = time.perf_counter() - t0
     expected_precision = None
     if threshold is None:
@@ -253,6 +266,7 @@ def link_authors(
         cluster=cluster,
         resolution=resolution,
         n_jobs=n_jobs,
+        features=features,
     )
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
     authors, edges = author_frames(

@@ -19,8 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ownergraph.linking.stylometry.data import LabelledAds
-from ownergraph.linking.stylometry.features import row_cosine
-from ownergraph.linking.stylometry.masking import prepare_text
+from ownergraph.linking.stylometry.features import AdFeatures, row_cosine
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, split_groups
 
@@ -28,10 +27,16 @@ TARGET_FPRS = (0.01, 0.001)
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> tuple[float, float]:
-    """Highest TPR whose FPR <= ``fpr``, and the score threshold that gives it."""
+    """Highest TPR whose FPR <= ``fpr``, and the strictest score threshold that gives it.
+
+    When the TPR saturates before the FPR budget is spent (well-separated scores), the
+    strictest threshold reaching it is returned, not the loosest one: the loosest lets
+    through the whole FPR budget of negatives for no gain in TPR on these pairs, and far
+    more than that on hard candidate pairs (stylistic nearest neighbours).
+    """
     f, t, thr = roc_curve(y, score)
     ok = np.flatnonzero(f <= fpr)
-    k = ok[-1]
+    k = ok[np.argmax(t[ok])]  # first (highest-threshold) point with the best TPR
     return float(t[k]), float(thr[k])
 
 
@@ -67,11 +72,16 @@ def baseline_scores(
 
 @dataclass
 class Evaluation:
-    """Figures per scorer and subset, plus the ROC curves for plotting."""
+    """Figures per scorer and subset, plus the ROC curves for plotting.
+
+    ``features`` (when kept) are the per-ad features of every ad of the evaluated set,
+    made by the evaluated model, so that linking the same ads need not recompute them.
+    """
 
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    features: AdFeatures | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures).T
@@ -84,19 +94,30 @@ def evaluate_pairs(
     *,
     baseline_train_texts: list[str] | None = None,
     near_dup_threshold: float = 0.9,
+    baseline: bool = True,
+    feats: AdFeatures | None = None,
+    masked: list[str] | None = None,
 ) -> Evaluation:
-    """Score labelled index pairs with the model and the baseline; all / non-near-dup."""
+    """Score labelled index pairs with the model and the baseline; all / non-near-dup.
+
+    ``feats`` and ``masked`` (rows aligned with ``ads``), when given, are the model's
+    features and the masked texts of the ads, reused instead of recomputed.
+    """
     a, b, y = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["y"].to_numpy()
     used = np.unique(np.r_[a, b])
-    local = {int(i): k for k, i in enumerate(used)}
-    la = np.array([local[int(i)] for i in a], dtype=np.int64)
-    lb = np.array([local[int(i)] for i in b], dtype=np.int64)
-    raw = [ads.texts[i] for i in used]
-    masked = [prepare_text(t) for t in raw]
-    feats = model.transform_texts(raw)
-    p = model.predict_proba_indexed(feats, la, lb)
-    base = baseline_scores(baseline_train_texts or masked, masked, la, lb)
-    dup = near_duplicates(masked, la, lb, near_dup_threshold)
+    la = np.searchsorted(used, a)
+    lb = np.searchsorted(used, b)
+    if masked is None:
+        masked_used = model.prepare([ads.texts[i] for i in used])
+    else:
+        masked_used = [masked[i] for i in used]
+    f_used = feats.take(used) if feats is not None else model.transform_texts(masked_used, True)
+    p = model.predict_proba_indexed(f_used, la, lb)
+    dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
+    scorers = [("model", p)]
+    if baseline:
+        base = baseline_scores(baseline_train_texts or masked_used, masked_used, la, lb)
+        scorers.append(("baseline", base))
     ev = Evaluation()
     ev.info = {
         "near_duplicate_pairs": int(dup.sum()),
@@ -104,7 +125,7 @@ def evaluate_pairs(
         "near_duplicate_negative": int((1 - y[dup]).sum()),
         "near_dup_threshold": near_dup_threshold,
     }
-    for name, score in (("model", p), ("baseline", base)):
+    for name, score in scorers:
         for subset, sel in (("all", np.ones(len(y), bool)), ("no_near_dup", ~dup)):
             key = f"{name}/{subset}"
             ev.figures[key] = roc_summary(y[sel], score[sel])
@@ -114,8 +135,20 @@ def evaluate_pairs(
     thr = ev.figures["model/all"].get("threshold_at_fpr_0.01")
     if thr is not None:
         ev.info["precision_at_fpr_0.01"] = precision_at(y, p, thr)
-    ev.info["scores"] = {"y": y, "model": p, "baseline": base, "near_dup": dup}
+    ev.info["scores"] = {"y": y, "model": p, "near_dup": dup} | dict(scorers[1:])
     return ev
+
+
+def _subsample(pairs: pd.DataFrame, cap: int | None, random_state: int) -> pd.DataFrame:
+    """At most ``cap`` pairs, each class sampled in proportion (pairs keep their order)."""
+    if cap is None or len(pairs) <= cap:
+        return pairs
+    frac = cap / len(pairs)
+    parts = [
+        g.sample(n=max(1, int(round(len(g) * frac))), random_state=random_state)
+        for _, g in pairs.groupby("y")
+    ]
+    return pd.concat(parts).sort_index()
 
 
 def train_and_evaluate(
@@ -126,10 +159,19 @@ def train_and_evaluate(
     test_size: float = 0.3,
     max_pos_per_group: int = 100,
     neg_per_pos: float = 10.0,
+    max_train_pairs: int | None = None,
     min_test_neg: int = 20_000,
+    baseline: bool = True,
+    keep_features: bool = False,
     random_state: int = 0,
 ) -> tuple[PairwiseAuthorModel, Evaluation]:
-    """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline)."""
+    """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
+
+    Every ad is masked and featurised once. ``max_train_pairs`` caps the training pairs
+    (random, class ratio kept). ``keep_features`` keeps
+    the features of ALL ads (also unlabelled ones) in ``Evaluation.features`` for
+    linking the same ads afterwards.
+    """
     groups = ads.groups(labels)
     train, test = split_groups(groups, test_size, random_state)
     tr = label_pairs(
@@ -139,6 +181,7 @@ def train_and_evaluate(
         neg_per_pos=neg_per_pos,
         random_state=random_state,
     )
+    tr = _subsample(tr, max_train_pairs, random_state)
     te = label_pairs(
         groups,
         test,
@@ -150,13 +193,19 @@ def train_and_evaluate(
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
     model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
-    used = np.unique(np.r_[tr["a"], tr["b"]])
-    local = {int(i): k for k, i in enumerate(used)}
-    model.fit_indexed(
-        [ads.texts[i] for i in used],
-        np.array([local[int(i)] for i in tr["a"]]),
-        np.array([local[int(i)] for i in tr["b"]]),
-        tr["y"].to_numpy(),
+    train_used = np.unique(np.r_[tr["a"], tr["b"]])
+    if keep_features:
+        rows = np.arange(len(ads))
+    else:
+        rows = np.unique(np.r_[train_used, te["a"], te["b"]])
+    masked_rows = model.prepare([ads.texts[i] for i in rows])
+    feats = model.fit_transform_texts(masked_rows, np.searchsorted(rows, train_used), prepared=True)
+    ty = tr["y"].to_numpy()
+    model.fit_features(
+        feats,
+        np.searchsorted(rows, tr["a"].to_numpy()),
+        np.searchsorted(rows, tr["b"].to_numpy()),
+        ty,
         groups=tr["group_a"].to_numpy(),
         summary={
             "source": ads.source,
@@ -166,12 +215,29 @@ def train_and_evaluate(
             "train_groups": int(len(np.unique(groups[train]))),
         },
     )
-    train_masked = [prepare_text(ads.texts[i]) for i in used]
-    ev = evaluate_pairs(model, ads, te, baseline_train_texts=train_masked)
+    # evaluation indexes ads through ``rows``
+    te_local = te.copy()
+    te_local["a"] = np.searchsorted(rows, te["a"].to_numpy())
+    te_local["b"] = np.searchsorted(rows, te["b"].to_numpy())
+    sub = LabelledAds(
+        [ads.ids[i] for i in rows], [ads.texts[i] for i in rows], [], None, ads.source
+    )
+    train_masked = [masked_rows[i] for i in np.searchsorted(rows, train_used)]
+    ev = evaluate_pairs(
+        model,
+        sub,
+        te_local,
+        baseline_train_texts=train_masked,
+        baseline=baseline,
+        feats=feats,
+        masked=masked_rows,
+    )
+    if keep_features:
+        ev.features = feats
     ev.info |= {
         "labels": labels,
-        "train_pairs": int(len(tr)),
-        "train_positive": int(tr["y"].sum()),
+        "train_pairs": int(len(ty)),
+        "train_positive": int(ty.sum()),
         "test_pairs": int(len(te)),
         "test_positive": int(te["y"].sum()),
         "train_groups": int(len(np.unique(groups[train]))),

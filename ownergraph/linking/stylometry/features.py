@@ -183,22 +183,35 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
     def _counts(self, texts: list[str]) -> dict[str, sp.csr_matrix]:
         return {v: h.transform(texts) for v, h in self._hashers().items()}
 
-    def fit(self, texts: list[str], y: object = None) -> StyleVectorizer:
-        texts = _check_texts(texts)
+    def _fit_counts(self, counts: dict[str, sp.csr_matrix], n: int) -> None:
         self.idf_ = {}
-        for v, counts in self._counts(texts).items():
+        for v, c in counts.items():
             if v == "func":
                 continue  # function words: relative frequencies, no IDF
-            self.idf_[v] = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.n_texts_ = len(texts)
+            self.idf_[v] = TfidfTransformer(sublinear_tf=True).fit(c)
+        self.n_texts_ = n
+
+    def fit(self, texts: list[str], y: object = None) -> StyleVectorizer:
+        texts = _check_texts(texts)
+        self._fit_counts(self._counts(texts), len(texts))
         return self
+
+    def fit_transform(self, texts: list[str], y: object = None) -> AdFeatures:  # type: ignore[override]
+        """``fit(texts).transform(texts)`` with the n-grams of each text counted once."""
+        texts = _check_texts(texts)
+        counts = self._counts(texts)
+        self._fit_counts(counts, len(texts))
+        return self._features(texts, counts)
 
     def transform(self, texts: list[str]) -> AdFeatures:
         check_is_fitted(self, "idf_")
         texts = _check_texts(texts)
+        return self._features(texts, self._counts(texts))
+
+    def _features(self, texts: list[str], counts: dict[str, sp.csr_matrix]) -> AdFeatures:
         views = {}
-        for v, counts in self._counts(texts).items():
-            x = self.idf_[v].transform(counts) if v in self.idf_ else counts
+        for v, c in counts.items():
+            x = self.idf_[v].transform(c) if v in self.idf_ else c
             if self.max_terms and v in ("char", "word"):
                 x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()

@@ -97,15 +97,33 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         return threadpool_limits(limits=self.n_threads, user_api="openmp")
 
     # ---- texts -> per-ad features ----
-    def _prepare(self, texts: list[str]) -> list[str]:
+    def prepare(self, texts: list[str]) -> list[str]:
+        """The texts as the features see them: masked unless ``mask=False``."""
         if self.mask:
             return [prepare_text(t) for t in texts]
         return list(texts)
 
-    def transform_texts(self, texts: list[str]) -> AdFeatures:
-        """Per-ad features of texts (masked first unless ``mask=False``)."""
+    def transform_texts(self, texts: list[str], prepared: bool = False) -> AdFeatures:
+        """Per-ad features of texts (masked first unless ``prepared`` or ``mask=False``)."""
         check_is_fitted(self, "vectorizer_")
-        return self.vectorizer_.transform(self._prepare(texts))
+        return self.vectorizer_.transform(list(texts) if prepared else self.prepare(texts))
+
+    def fit_transform_texts(
+        self, texts: list[str], fit_rows: np.ndarray, prepared: bool = False
+    ) -> AdFeatures:
+        """Fit the vectorizer on ``texts[fit_rows]``; features of all ``texts``, each text
+        counted once (the training ads' features are reused, not recomputed)."""
+        texts = list(texts) if prepared else self.prepare(texts)
+        fit_rows = np.unique(np.asarray(fit_rows, dtype=np.int64))
+        rest = np.setdiff1d(np.arange(len(texts)), fit_rows)
+        vec = self.vectorizer if self.vectorizer is not None else StyleVectorizer()
+        self.vectorizer_ = sklearn.clone(vec)
+        parts = [self.vectorizer_.fit_transform([texts[i] for i in fit_rows])]
+        if len(rest):
+            parts.append(self.vectorizer_.transform([texts[i] for i in rest]))
+        order = np.empty(len(texts), dtype=np.int64)
+        order[np.r_[fit_rows, rest]] = np.arange(len(texts))
+        return AdFeatures.concat(parts).take(order)
 
     # ---- estimator API on text pairs ----
     def fit(
@@ -138,16 +156,35 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         y: np.ndarray,
         groups: np.ndarray | None = None,
         summary: dict[str, Any] | None = None,
+        prepared: bool = False,
     ) -> PairwiseAuthorModel:
         """Fit on pairs ``(texts[a[k]], texts[b[k]])`` with labels ``y``."""
+        self._check_labels(y)
+        feats = self.fit_transform_texts(texts, np.r_[a, b], prepared=prepared)
+        return self.fit_features(feats, a, b, y, groups, summary)
+
+    @staticmethod
+    def _check_labels(y: np.ndarray) -> np.ndarray:
         y = np.asarray(y, dtype=int)
         if len(np.unique(y)) != 2:
             raise ValueError("training pairs need both classes (same and different author)")
-        prepared = self._prepare(texts)
-        used = np.unique(np.r_[a, b])
-        vec = self.vectorizer if self.vectorizer is not None else StyleVectorizer()
-        self.vectorizer_ = sklearn.clone(vec).fit([prepared[i] for i in used])
-        feats = self.vectorizer_.transform(prepared)
+        return y
+
+    def fit_features(
+        self,
+        feats: AdFeatures,
+        a: np.ndarray,
+        b: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> PairwiseAuthorModel:
+        """Fit the pair classifier on rows of ``feats`` made by this model's fitted
+        vectorizer (``fit_transform_texts``)."""
+        check_is_fitted(self, "vectorizer_")
+        y = self._check_labels(y)
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
         x = pair_features(feats, a, b)
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
@@ -182,7 +219,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
                 "pairs": int(len(y)),
                 "positive": int(y.sum()),
                 "negative": int((1 - y).sum()),
-                "ads": int(len(used)),
+                "ads": int(len(np.unique(np.r_[a, b]))),
                 "groups": int(len(np.unique(groups))) if groups is not None else None,
                 **(summary or {}),
             },
