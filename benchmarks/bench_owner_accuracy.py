@@ -134,7 +134,7 @@ def main() -> None:
         if len(args.world) > 1:
             summary = table.groupby("evidence", sort=False)[["bcubed_f1", "precision", "recall"]]
             print("\nmean (min) over the worlds:")
-            agg = summary.mean().join(summary.min(), rsuffix="_min")
+            agg = summary.mean().join(summary.min().add_suffix("_min"))
             print(agg[["bcubed_f1", "bcubed_f1_min", "precision", "recall"]].to_string(**fmt))
 
 
