@@ -1,21 +1,29 @@
-"""Accuracy of payment matching on synthetic worlds, and what moves it.
+"""Accuracy of payment matching on synthetic worlds (several seeds), and what moves it.
 
-For each world variant (``ownergraph.synth.world.generate_world``, one seed): the chain is
+For each world variant and seed (``ownergraph.synth.world.generate_world``): the chain is
 loaded with the real loaders, payments to the world's given processor set are matched with
-``PaymentMatcher`` (the world's price table; linear rates), and the links are scored
-against ``truth/payments.csv`` with ``ownergraph.evaluate``:
+``PaymentMatcher`` (the world's price table, linear rates, default window 0..120 s and
+tolerance 2% / 5%), and links are scored against ``truth/payments.csv``. Counts are
+pooled over the seeds (one precision over all links of all seeds); the spread over seeds
+is printed beside (min..max of the per-seed precision).
 
-- ``all``: every candidate link (ambiguity sets kept whole);
-- ``unambiguous``: only links with ``ambiguous == False``;
-- ``1to1-greedy`` / ``1to1-optimal``: after ``resolve_one_to_one``.
+What `btc link` writes by default is every candidate link, each with ``ambiguous`` and a
+``confidence``; the modes scored:
 
-Also the sweep-heuristic processor discovery (``discover_processors``, seed sweeps of at
-least k = 2, 3, 5 inputs) against the given set. Variants: processor rounding 1e-5 BTC
-(default) / 1e-4 / 1e-3 BTC; near-payment decoys 0 / 0.12 (default) / 0.3 per payment;
-unrelated noise 1.5 (default) / 5 per payment; and, on the default world, the matcher's
-window and tolerance.
+- ``definite``: links with ``ambiguous == False`` (the only candidate for its ad and its
+  tx): precision and recall (recall = true payments found / all true payments);
+- ``ambiguity sets``: ads with several candidate txs (or txs with several ads): the share
+  of such ads whose set holds the true payer ("set holds truth"), and the per-link
+  precision inside sets;
+- ``all written``: every PAID_FOR edge (definite + sets), per link;
+- ``1to1-greedy``: after ``resolve_one_to_one`` (``btc link --one-to-one``);
+- confidence bands over all written links (pooled over seeds and the default variant).
 
-Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seed 11]``.
+Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payments) /
+25x (owners in 60%); processor rounding of invoice amounts 1 sat (none) / 1e-5 BTC
+(default) / 1e-4 / 1e-3 BTC; near-payment decoys off.
+
+Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``.
 """
 
 from __future__ import annotations
@@ -26,31 +34,26 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ownergraph.evaluate import evaluate
 from ownergraph.linking.payments import PaymentMatcher, payments_from_tables, resolve_one_to_one
 from ownergraph.linking.prices import PriceTable
-from ownergraph.linking.processors import discover_processors, processor_scores
 from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
 from ownergraph.loaders.rates import RateTable
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.world import generate_world
 
 VARIANTS: dict[str, dict] = {
-    "default (round 1e-5 BTC, decoys .12, noise 1.5)": {},
+    "default (CoinJoin 4/1k, round 1e-5 BTC)": {},
+    "CoinJoin off": {"coinjoin_per_1k_payments": 0.0},
+    "CoinJoin 25x (100/1k)": {"coinjoin_per_1k_payments": 100.0, "owner_coinjoin_rate": 0.6},
+    "rounding off (1 sat)": {"processor_rounding_sat": 1},
     "round 1e-4 BTC": {"processor_rounding_sat": 10_000},
     "round 1e-3 BTC": {"processor_rounding_sat": 100_000},
-    "no decoys": {"decoy_near_payment_rate": 0.0},
-    "decoys .30": {"decoy_near_payment_rate": 0.3},
-    "noise 5 per payment": {"noise_tx_per_payment": 5.0},
+    "decoys off": {"decoy_near_payment_rate": 0.0},
 }
-SETTINGS: dict[str, dict] = {
-    "window 0..60": {"window": (0, 60)},
-    "window 0..300": {"window": (0, 300)},
-    "tolerance 1% / 2.5%": {"tolerance": 0.01, "sponsored_tolerance": 0.025},
-    "tolerance 5% / 10%": {"tolerance": 0.05, "sponsored_tolerance": 0.10},
-}
+BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
 
 def read_world(d: Path):
@@ -66,76 +69,78 @@ def read_world(d: Path):
     return ads, tables, procs, rates, prices
 
 
-def scores(d: Path, links: pd.DataFrame) -> dict[str, str]:
-    out = {}
-    for name, df in (
-        ("all", links),
-        ("unambiguous", links[~links["ambiguous"]]),
-        ("1to1-greedy", resolve_one_to_one(links, "greedy")),
-        ("1to1-optimal", resolve_one_to_one(links, "optimal")),
-    ):
-        s = evaluate("payments", d, df[["txid", "ad_id"]])
-        out[name] = f"{s['precision']:.3f} / {s['recall']:.3f}"
-    return out
+def world_links(d: Path) -> tuple[pd.DataFrame, int]:
+    """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
+    ads, tables, procs, rates, prices = read_world(d)
+    pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
+    links = PaymentMatcher(price_table=prices).match(ads, pay, rates)
+    truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
+    true = set(zip(truth["ad_id"], truth["txid"], strict=True))
+    links["ok"] = [k in true for k in zip(links["ad_id"], links["txid"], strict=True)]
+    return links, len(true)
+
+
+def modes(links: pd.DataFrame, n_true: int) -> dict[str, tuple[int, int, int]]:
+    """Per mode: (links, true links, true payments) to pool over seeds."""
+    amb = links["ambiguous"].to_numpy(bool)
+    one = resolve_one_to_one(links, "greedy")
+    sets = links[amb].groupby("ad_id")["ok"].any()
+    return {
+        "definite": (int((~amb).sum()), int(links["ok"][~amb].sum()), n_true),
+        "sets (links)": (int(amb.sum()), int(links["ok"][amb].sum()), n_true),
+        "sets (ads; holds truth)": (len(sets), int(sets.sum()), n_true),
+        "all written": (len(links), int(links["ok"].sum()), n_true),
+        "1to1-greedy": (len(one), int(one["ok"].sum()), n_true),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ads", type=int, default=5000)
-    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--seeds", default="1,2,3,4")
+    ap.add_argument("--variants", default="", help="comma-separated names (default: all)")
     args = ap.parse_args()
-    rows, discovery = [], []
+    seeds = [int(s) for s in args.seeds.split(",")]
+    names = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
+    rows, band_parts = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, over in VARIANTS.items():
+        for name in names:
             started = time.perf_counter()
-            d = Path(tmp) / f"w{len(rows)}"
-            ws = generate_world(
-                d, n_ads=args.ads, seed=args.seed, config=replace(WorldConfig(), **over)
-            )
-            ads, tables, procs, rates, prices = read_world(d)
-            pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
-            matcher = PaymentMatcher(price_table=prices)
-            links = matcher.match(ads, pay, rates)
-            disc = {}
-            for k in (2, 3, 5):
-                found = discover_processors(tables.inputs, tables.outputs, tables.txs, min_inputs=k)
-                ps = processor_scores(found, procs)
-                disc[f"discovery k={k} P / R"] = f"{ps['precision']:.3f} / {ps['recall']:.3f}"
-            row = {
-                "variant": name,
-                "paid ads": ws.n_paid_ads,
-                "links": len(links),
-                "ambiguous ads": matcher.stats_.ambiguous_ads,
-                **scores(d, links),
-            }
-            rows.append(row)
-            discovery.append({"variant": name, **disc})
-            print(f"{name}: done in {time.perf_counter() - started:.0f} s", flush=True)
-            if not over:
-                for sname, settings in SETTINGS.items():
-                    m = PaymentMatcher(price_table=prices, **settings)
-                    sl = m.match(ads, pay, rates)
-                    rows.append(
-                        {
-                            "variant": f"  default world, {sname}",
-                            "paid ads": ws.n_paid_ads,
-                            "links": len(sl),
-                            "ambiguous ads": m.stats_.ambiguous_ads,
-                            **scores(d, sl),
-                        }
-                    )
-    print(f"\n{args.ads:,} ads per world, seed {args.seed}; cells are precision / recall")
-    for table in (pd.DataFrame(rows), pd.DataFrame(discovery)):
-        print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
-        print()
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+            pooled: dict[str, np.ndarray] = {}
+            per_seed: dict[str, list[float]] = {}
+            for seed in seeds:
+                d = Path(tmp) / f"{len(rows)}-{seed}"
+                cfg = replace(WorldConfig(), **VARIANTS[name])
+                generate_world(d, n_ads=args.ads, seed=seed, config=cfg)
+                links, n_true = world_links(d)
+                if not VARIANTS[name]:
+                    band_parts.append(links)
+                for mode, c in modes(links, n_true).items():
+                    pooled[mode] = pooled.get(mode, np.zeros(3, np.int64)) + np.array(c)
+                    per_seed.setdefault(mode, []).append(c[1] / c[0] if c[0] else np.nan)
+            for mode, (n, ok, n_true) in pooled.items():
+                ps = per_seed[mode]
+                rows.append(
+                    {
+                        "variant": name,
+                        "mode": mode,
+                        "links": n,
+                        "precision": f"{ok / n:.4f}" if n else "-",
+                        "per-seed P": f"{np.nanmin(ps):.3f}..{np.nanmax(ps):.3f}",
+                        "recall": f"{ok / n_true:.4f}" if "holds" not in mode else "-",
+                        "true payments": n_true,
+                    }
+                )
+            print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"\n{args.ads:,} ads per world, seeds {seeds}; counts pooled over the seeds")
+    print(pd.DataFrame(rows).to_string(index=False))
+    if band_parts:
+        b = pd.concat(band_parts)
+        b["band"] = pd.cut(b["confidence"], BANDS, right=False)
+        t = b.groupby(["band", "ambiguous"], observed=True)["ok"].agg(["size", "sum"])
+        t["precision"] = (t["sum"] / t["size"]).round(4)
+        print("\ndefault variant, all written links by confidence band [lo, hi):")
+        print(t.rename(columns={"size": "links", "sum": "true"}).to_string())
 
 
 if __name__ == "__main__":
