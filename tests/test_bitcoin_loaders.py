@@ -530,6 +530,37 @@ def test_real_block_413567(shared_data):
 
 
 @pytest.mark.realdata
+def test_merkle_root_reproduces_real_node_responses(shared_data):
+    """The algorithm and byte order against Bitcoin Core's own ``merkleroot`` fields."""
+    files = sorted((shared_data / "bitcoin" / "rpc-getblock-v2").glob("*getblock*.json"))
+    sizes = []
+    for f in files:
+        r = json.loads(f.read_text())
+        r = r.get("result", r)
+        ids = [bytes.fromhex(t["txid"] if isinstance(t, dict) else t)[::-1] for t in r["tx"]]
+        assert merkle_root(ids)[::-1].hex() == r["merkleroot"], f.name
+        sizes.append(len(ids))
+    assert 3 in sizes  # an odd level: the last hash is paired with itself
+
+
+@pytest.mark.realdata
+def test_shared_block_413567_is_not_the_mined_block(shared_data):
+    """Its header is genuine (valid proof of work) but its transactions hash to another
+    merkle root: the file was altered (benchmarks/check_block_merkle.py pinpoints the
+    transaction by its one invalid signature). Loading it checked quarantines it."""
+    from ownergraph.loaders.bitcoin_raw import dsha256, parse_block
+
+    data = (shared_data / "bitcoin" / "block413567.raw").read_bytes()
+    header = data[:80]
+    bits = int.from_bytes(header[72:76], "little")
+    target = (bits & 0xFFFFFF) << (8 * ((bits >> 24) - 3))
+    assert int.from_bytes(dsha256(header), "little") <= target
+    _, _, _, txs = parse_block(data, verify_merkle=False)
+    assert not any(tx.is_segwit for tx in txs)  # txid == wtxid: no witness tree involved
+    assert merkle_root([tx.hash() for tx in txs]) != header[36:68]
+
+
+@pytest.mark.realdata
 def test_real_block_script_addresses_equal_spent_output_addresses(shared_data):
     from ownergraph.loaders.bitcoin import iter_batches, resolve_inputs
 
