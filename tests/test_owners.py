@@ -174,7 +174,12 @@ def test_gds_leiden_agrees_with_python_leiden(neo4j_store):
     gds = np.array([found.get(a, -1 - i) for i, a in enumerate(ads)])
     nmi = normalized_mutual_info_score(py, gds)
     ari = adjusted_rand_score(py, gds)
-    assert nmi > 0.9 and ari > 0.75, (nmi, ari)
+    # measured with OpenGDS 2.13.9: NMI 1.0, ARI 1.0 (same objective, same graph)
+    assert nmi > 0.95 and ari > 0.9, (nmi, ari)
+    # and comparable with the default method (cores + CPM): measured ARI 0.991
+    default = partition(ads, ev, "leiden")[0]["owner"].to_numpy()
+    assert adjusted_rand_score(default, gds) > 0.95
+    assert adjusted_rand_score(truth, gds) > 0.95
     summary = detect_owners(neo4j_store, method="gds-leiden")
     assert summary.method == "gds-leiden" and summary.ads == len(ads)
     assert neo4j_store.query("MATCH ()-[b:BELONGS_TO]->() RETURN DISTINCT b.method AS m") == [
