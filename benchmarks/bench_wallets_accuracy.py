@@ -120,7 +120,8 @@ def main() -> None:
     out["wallets merging owners"] = g["wallets merging owners"].sum()
     print(out.to_string())
     print("\nCoinJoin detection (default rule) against the truth's tx kinds:")
-    print(pd.DataFrame(cj_rows).groupby("CoinJoin level", sort=False).sum().to_string())
+    cj = pd.DataFrame(cj_rows).drop(columns="seed")
+    print(cj.groupby("CoinJoin level", sort=False).sum().to_string())
 
 
 if __name__ == "__main__":
