@@ -21,7 +21,8 @@ What `btc link` writes by default is every candidate link, each with ``ambiguous
 
 Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payments) /
 25x (owners in 60%); processor rounding of invoice amounts 1 sat (none) / 1e-5 BTC
-(default) / 1e-4 / 1e-3 BTC; near-payment decoys off.
+(default) / 1e-4 / 1e-3 BTC; near-payment decoys off. Matcher setting ``rounding_sat``
+(the amount rule allows the processor's rounding up) on the 1e-3 BTC and default worlds.
 
 Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``.
 """
@@ -44,14 +45,22 @@ from ownergraph.loaders.rates import RateTable
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.world import generate_world
 
-VARIANTS: dict[str, dict] = {
-    "default (CoinJoin 4/1k, round 1e-5 BTC)": {},
-    "CoinJoin off": {"coinjoin_per_1k_payments": 0.0},
-    "CoinJoin 25x (100/1k)": {"coinjoin_per_1k_payments": 100.0, "owner_coinjoin_rate": 0.6},
-    "rounding off (1 sat)": {"processor_rounding_sat": 1},
-    "round 1e-4 BTC": {"processor_rounding_sat": 10_000},
-    "round 1e-3 BTC": {"processor_rounding_sat": 100_000},
-    "decoys off": {"decoy_near_payment_rate": 0.0},
+VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settings)
+    "default (CoinJoin 4/1k, round 1e-5 BTC)": ({}, {}),
+    "CoinJoin off": ({"coinjoin_per_1k_payments": 0.0}, {}),
+    "CoinJoin 25x (100/1k)": (
+        {"coinjoin_per_1k_payments": 100.0, "owner_coinjoin_rate": 0.6},
+        {},
+    ),
+    "rounding off (1 sat)": ({"processor_rounding_sat": 1}, {}),
+    "round 1e-4 BTC": ({"processor_rounding_sat": 10_000}, {}),
+    "round 1e-3 BTC": ({"processor_rounding_sat": 100_000}, {}),
+    "round 1e-3 BTC, matcher rounding_sat=1e5": (
+        {"processor_rounding_sat": 100_000},
+        {"rounding_sat": 100_000},
+    ),
+    "default, matcher rounding_sat=1e3": ({}, {"rounding_sat": 1_000}),
+    "decoys off": ({"decoy_near_payment_rate": 0.0}, {}),
 }
 BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
@@ -69,11 +78,11 @@ def read_world(d: Path):
     return ads, tables, procs, rates, prices
 
 
-def world_links(d: Path) -> tuple[pd.DataFrame, int]:
+def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
     """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
     ads, tables, procs, rates, prices = read_world(d)
     pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
-    links = PaymentMatcher(price_table=prices).match(ads, pay, rates)
+    links = PaymentMatcher(price_table=prices, **matcher_kw).match(ads, pay, rates)
     truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
     true = set(zip(truth["ad_id"], truth["txid"], strict=True))
     links["ok"] = [k in true for k in zip(links["ad_id"], links["txid"], strict=True)]
@@ -98,10 +107,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ads", type=int, default=5000)
     ap.add_argument("--seeds", default="1,2,3,4")
-    ap.add_argument("--variants", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--variants", default="", help="names separated by ';' (default: all)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    names = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
+    names = [v for v in VARIANTS if not args.variants or v in args.variants.split(";")]
     rows, band_parts = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -110,10 +119,11 @@ def main() -> None:
             per_seed: dict[str, list[float]] = {}
             for seed in seeds:
                 d = Path(tmp) / f"{len(rows)}-{seed}"
-                cfg = replace(WorldConfig(), **VARIANTS[name])
+                knobs, matcher_kw = VARIANTS[name]
+                cfg = replace(WorldConfig(), **knobs)
                 generate_world(d, n_ads=args.ads, seed=seed, config=cfg)
-                links, n_true = world_links(d)
-                if not VARIANTS[name]:
+                links, n_true = world_links(d, **matcher_kw)
+                if not knobs and not matcher_kw:
                     band_parts.append(links)
                 for mode, c in modes(links, n_true).items():
                     pooled[mode] = pooled.get(mode, np.zeros(3, np.int64)) + np.array(c)

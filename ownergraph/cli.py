@@ -844,6 +844,9 @@ def btc_link_cmd(
     ),
     tolerance: float = typer.Option(0.02, help="Relative USD tolerance for ordinary ads."),
     sponsored_tolerance: float = typer.Option(0.05, help="Relative USD tolerance, sponsored."),
+    rounding_sat: int | None = typer.Option(
+        None, help="Processors round invoices up to a multiple of this many satoshi."
+    ),
     prices: str | None = typer.Option(
         None, "--prices", help="Price table JSON (default: the built-in table)."
     ),
@@ -871,6 +874,7 @@ def btc_link_cmd(
             window=(int(lo), int(hi)),
             tolerance=tolerance,
             sponsored_tolerance=sponsored_tolerance,
+            rounding_sat=rounding_sat,
             rate_method=rate_method,  # type: ignore[arg-type]
             one_to_one=resolve if one_to_one else None,  # type: ignore[arg-type]
             processors=read_processors(processors) if processors else None,

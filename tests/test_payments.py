@@ -48,6 +48,32 @@ def pairs(links: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 # -- the rule ------------------------------------------------------------------------------
+def test_processor_rounding_up_is_allowed_for_when_given():
+    # a 6 USD bump (0.012 BTC at 500 USD) quoted at a rate 0.5% below the market, 0.01206
+    # BTC, rounded up to a multiple of 1e-3 BTC: 0.013 BTC = 6.50 USD (+8%)
+    rounded = 1_300_000
+    assert not len(match([ad("a1", 10_000, post_kind="bump")], [tx("t1", 9_970, rounded)]))
+    links = match(
+        [ad("a1", 10_000, post_kind="bump")], [tx("t1", 9_970, rounded)], rounding_sat=100_000
+    )
+    assert pairs(links) == {("a1", "t1")}
+    assert links["usd_error"].iloc[0] == 0.0  # the cost lies inside (6.00, 6.50]
+    # paying less than the cost is never explained by rounding up
+    short = match(
+        [ad("a1", 10_000, post_kind="bump")], [tx("t1", 9_970, sat_for(5.8))], rounding_sat=100_000
+    )
+    assert not len(short)
+    # more than one rounding step above the cost (+ tolerance) is still out
+    over = match(
+        [ad("a1", 10_000, post_kind="bump")],
+        [tx("t1", 9_970, rounded + 100_000)],
+        rounding_sat=100_000,
+    )
+    assert not len(over)
+    with pytest.raises(ValueError, match="rounding_sat"):
+        match([ad("a1", 10_000)], [tx("t1", 9_970, 1)], rounding_sat=0)
+
+
 def test_exact_match_is_one_confident_link():
     links = match([ad("a1", 10_000)], [tx("t1", 9_970, sat_for(12.0))])  # CA post: $12
     assert len(links) == 1
@@ -227,7 +253,8 @@ def worlds(draw):
         for j in range(n_txs)
     ]
     lo = draw(st.integers(-20, 30))
-    return ads, txs, (lo, lo + draw(st.integers(0, 150)))
+    rounding = draw(st.sampled_from([None, 1, 10_000, 100_000]))
+    return ads, txs, (lo, lo + draw(st.integers(0, 150))), rounding
 
 
 RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0, 470.0, 440.0]})
@@ -236,13 +263,13 @@ RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0
 @settings(max_examples=50, deadline=None)
 @given(worlds())
 def test_vectorised_matches_the_naive_loop(world):
-    ads, txs, window = world
+    ads, txs, window, rounding = world
     ads_df = pd.DataFrame(ads, columns=list(ad("x", 0)))
     txs_df = pd.DataFrame(txs, columns=["txid", "first_seen_ts", "sat_to_processor"])
-    m = PaymentMatcher(window=window)
+    m = PaymentMatcher(window=window, rounding_sat=rounding)
     expected = reference_match(m, ads_df, txs_df, RATES)
     for strategy in ("binned", "window"):
-        m = PaymentMatcher(window=window, strategy=strategy, chunk_pairs=7)
+        m = PaymentMatcher(window=window, strategy=strategy, chunk_pairs=7, rounding_sat=rounding)
         links = m.match(ads_df, txs_df, RATES)
         got = sorted(zip(links["ad_id"], links["txid"], links["lag_s"], links["usd_error"],
                          strict=True))  # fmt: skip

@@ -255,5 +255,19 @@ def test_cli_btc_link(tmp_path: Path):
         assert [(r["ad"], r["tx"]) for r in paid_for(s)] == [("a1", "p1"), ("a2", "p2")]
     bad = runner.invoke(app, [*args, "--window", "30"])
     assert bad.exit_code == 2 and "LO:HI" in bad.output
+    bad = runner.invoke(app, [*args, "--rounding-sat", "0"])
+    assert bad.exit_code == 2 and "rounding_sat must be >= 1" in bad.output
+    # p3 pays 12.10 USD for a2 (12 USD): within 0.1% only as a rounding up (1e-3 BTC = 0.50 USD)
+    res = runner.invoke(app, [*args, "--window", "0:30", "--tolerance", "0.001"])
+    assert res.exit_code == 0, res.output
+    with EmbeddedStore(path) as s:
+        assert [(r["ad"], r["tx"]) for r in paid_for(s)] == [("a1", "p1"), ("a2", "p2")]
+    res = runner.invoke(
+        app, [*args, "--window", "0:60", "--tolerance", "0.001", "--rounding-sat", "100000"]
+    )
+    assert res.exit_code == 0, res.output
+    with EmbeddedStore(path) as s:
+        got = [(r["ad"], r["tx"]) for r in paid_for(s)]
+    assert got == [("a1", "p1"), ("a2", "p2"), ("a2", "p3")]
     none = runner.invoke(app, ["btc", "link", "--store", str(tmp_path / "other.lbug")])
     assert none.exit_code == 2 and "rates" in none.output

@@ -12,6 +12,11 @@ KDD 2017). A transaction pays for an ad when
   ``|usd_error| <= tolerance`` (2%, or 5% for sponsored ads). The expected cost is the ad's
   ``price_usd`` when known, else ``PriceTable.cost_usd(state, category, post_kind,
   sponsored, n_locations)``.
+- optionally (``rounding_sat = r``), the processor rounded its invoice *up* to a multiple
+  of ``r`` satoshi: the amount before rounding lies in ``(usd - u, usd]`` with ``u = r / 1e8
+  * usd_per_btc`` and ``usd_error`` is the relative distance from the cost to that interval
+  (0 inside it). Without it, a coarse rounding (1e-3 BTC is ~7% of a 6 USD ad) pushes true
+  payments out of the tolerance.
 
 Every pair that passes is kept. An ad with several passing transactions, or a transaction
 passing for several ads, is an *ambiguity set*: all its rows stay, flagged
@@ -286,6 +291,7 @@ class PaymentMatcher(BaseEstimator):
         price_table: PriceTable | None = None,
         rate_method: Literal["linear", "previous"] = "linear",
         max_rate_staleness_s: int | None = None,
+        rounding_sat: int | None = None,
         lag_full_s: int = 60,
         lag_floor: float = 0.5,
         amount_floor: float = 0.5,
@@ -298,6 +304,7 @@ class PaymentMatcher(BaseEstimator):
         self.price_table = price_table
         self.rate_method = rate_method
         self.max_rate_staleness_s = max_rate_staleness_s
+        self.rounding_sat = rounding_sat
         self.lag_full_s = lag_full_s
         self.lag_floor = lag_floor
         self.amount_floor = amount_floor
@@ -317,6 +324,8 @@ class PaymentMatcher(BaseEstimator):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
+        if self.rounding_sat is not None and int(self.rounding_sat) < 1:
+            raise ValueError(f"rounding_sat must be >= 1 satoshi, got {self.rounding_sat}")
         if self.strategy not in ("binned", "window"):
             raise ValueError(f"unknown strategy {self.strategy!r} (binned or window)")
         return lo, hi
@@ -345,6 +354,7 @@ class PaymentMatcher(BaseEstimator):
         rate[t_order] = table.rate_at(t[t_order], on_missing="nan")  # sorted: cache-friendly
         usd = pay["sat_to_processor"].to_numpy(dtype=np.int64) / 1e8 * rate
         self._check_rate_coverage(ads, pay, p, t, usd, lo, hi)
+        self._round_usd = None if not self.rounding_sat else int(self.rounding_sat) / 1e8 * rate
 
         stats = MatchStats(ads=len(ads), ads_payable=int((cost > 0).sum()), payments=len(pay))
         stats.window_pairs = _window_pairs(p, t[t_order], lo, hi)
@@ -386,9 +396,17 @@ class PaymentMatcher(BaseEstimator):
             )
 
     # -- candidate pairs ---------------------------------------------------------------
+    def _error(self, ad_i, tx_i, cost, usd) -> np.ndarray:
+        """``usd_error`` of pairs (module docstring; rounding-aware with ``rounding_sat``)."""
+        c, paid = cost[ad_i], usd[tx_i]
+        if self._round_usd is None:
+            return (paid - c) / c
+        above = np.maximum(paid - self._round_usd[tx_i] - c, 0.0)  # cost below the interval
+        return np.where(paid < c, paid - c, above) / c
+
     def _filter(self, ad_i, tx_i, p, cost, tol, t, usd, lo, hi) -> np.ndarray:
         lag = p[ad_i] - t[tx_i]
-        err = (usd[tx_i] - cost[ad_i]) / cost[ad_i]
+        err = self._error(ad_i, tx_i, cost, usd)
         return (lag >= lo) & (lag <= hi) & (np.abs(err) <= tol[ad_i])
 
     def _pairs_window(self, p, cost, tol, t, usd, ads_idx, lo, hi, order):
@@ -419,7 +437,10 @@ class PaymentMatcher(BaseEstimator):
         c = cost[ads_idx]
         tl = tol[ads_idx]
         c_lo = np.clip(np.floor(c * (1 - tl) * 100).astype(np.int64) - 1, 0, scale - 1)
-        c_hi = np.clip(np.floor(c * (1 + tl) * 100).astype(np.int64) + 1, 0, scale - 1)
+        top = c * (1 + tl)
+        if self._round_usd is not None:  # the paid amount may exceed the cost by u
+            top = top + np.nanmax(self._round_usd[ok])
+        c_hi = np.clip(np.floor(top * 100).astype(np.int64) + 1, 0, scale - 1)
         b1 = (p[ads_idx] - hi - t0) // width
         b2 = (p[ads_idx] - lo - t0) // width  # b1 or b1 + 1
         q_ad = np.concatenate([ads_idx, ads_idx])
@@ -455,7 +476,7 @@ class PaymentMatcher(BaseEstimator):
         lag = p[ad_i] - t[tx_i]
         paid = usd[tx_i]
         expected = cost[ad_i]
-        err = (paid - expected) / expected
+        err = self._error(ad_i, tx_i, cost, usd)
         n_ad = np.bincount(ad_i, minlength=len(p))[ad_i]
         n_tx = np.bincount(tx_i, minlength=len(t))[tx_i]
         fit = self.score(lag, err, tol[ad_i], hi)
@@ -522,11 +543,10 @@ def reference_match(
     posted = ads["posted_ts"].tolist()
     txids = pay["txid"].tolist()
     seen = pay["first_seen_ts"].tolist()
-    usd = (
-        pay["sat_to_processor"].to_numpy(np.int64)
-        / 1e8
-        * table.rate_at(pay["first_seen_ts"], "nan")
-    ).tolist()
+    rate = table.rate_at(pay["first_seen_ts"], "nan")
+    usd = (pay["sat_to_processor"].to_numpy(np.int64) / 1e8 * rate).tolist()
+    r = int(matcher.rounding_sat or 0)
+    round_usd = (r / 1e8 * rate).tolist()
     out = []
     rng = range(len(ids))[ad_rows] if ad_rows is not None else range(len(ids))
     for i in rng:
@@ -539,7 +559,10 @@ def reference_match(
             lag = pi - seen[j]
             if lag < lo or lag > hi:
                 continue
-            err = (usd[j] - c) / c
+            if not r or usd[j] < c:
+                err = (usd[j] - c) / c
+            else:  # cost inside (usd - u, usd] is exact; above it, the distance to usd - u
+                err = max(usd[j] - round_usd[j] - c, 0.0) / c
             if abs(err) <= tl:
                 out.append((ids[i], txids[j], lag, err))
     out.sort()
@@ -757,6 +780,7 @@ class LinkConfig:
     sponsored_tolerance: float = 0.05
     rate_method: Literal["linear", "previous"] = "linear"
     max_rate_staleness_s: int | None = None
+    rounding_sat: int | None = None  # processors round invoices up to this many satoshi
     one_to_one: Literal["greedy", "optimal"] | None = None
     processors: list[str] | None = None  # given set; None: the graph's flags
     discover: bool = False  # discover the set with the sweep heuristic
@@ -779,6 +803,7 @@ class LinkConfig:
             price_table=price_table,
             rate_method=self.rate_method,
             max_rate_staleness_s=self.max_rate_staleness_s,
+            rounding_sat=self.rounding_sat,
         )
 
 
