@@ -123,14 +123,25 @@ def _payments(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> di
     return link_payments(store, rates, prices, LinkConfig())
 
 
+AUTHOR_TRAIN_PAIRS = 25_000
+
+
 def _authors(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
     from ownergraph.linking.stylometry.clusters import link_authors
     from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
 
     data = store_ads(store)
-    model, ev = train_model(data, work / "author_model.joblib", random_state=seed)
-    summary = link_authors(store, model)
+    # Demo budget: at most 25k training pairs, no baseline, every ad featurised once.
+    model, ev = train_model(
+        data,
+        work / "author_model.joblib",
+        random_state=seed,
+        max_train_pairs=AUTHOR_TRAIN_PAIRS,
+        baseline=False,
+        keep_features=True,
+    )
+    summary = link_authors(store, model, ads=data, features=ev.features)
     summary = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
     summary.update({f"heldout_{k}": v for k, v in _flat(ev).items()})
     return summary
