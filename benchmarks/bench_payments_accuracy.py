@@ -22,7 +22,9 @@ What `btc link` writes by default is every candidate link, each with ``ambiguous
 Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payments) /
 25x (owners in 60%); processor rounding of invoice amounts 1 sat (none) / 1e-5 BTC
 (default) / 1e-4 / 1e-3 BTC; near-payment decoys off. Matcher setting ``rounding_sat``
-(the amount rule allows the processor's rounding up) on the 1e-3 BTC and default worlds.
+(the amount rule allows the processor's rounding up) on the 1e-3 BTC and default worlds;
+``block_slack_s`` (block-timed payments, first-seen unknown) on the default world (0.5% of
+transactions missing from the mempool log) and on a world with no mempool log at all.
 
 Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``.
 """
@@ -61,6 +63,12 @@ VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settin
     ),
     "default, matcher rounding_sat=1e3": ({}, {"rounding_sat": 1_000}),
     "decoys off": ({"decoy_near_payment_rate": 0.0}, {}),
+    "default, matcher block_slack_s=1800": ({}, {"block_slack_s": 1800}),
+    "no mempool log (first seen = block)": ({"mempool_missing_rate": 1.0}, {}),
+    "no mempool log, block_slack_s=1800": (
+        {"mempool_missing_rate": 1.0},
+        {"block_slack_s": 1800},
+    ),
 }
 BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 

@@ -847,6 +847,11 @@ def btc_link_cmd(
     rounding_sat: int | None = typer.Option(
         None, help="Processors round invoices up to a multiple of this many satoshi."
     ),
+    block_slack: int | None = typer.Option(
+        None,
+        help="Seconds: a tx the mempool log missed (first-seen = its block time) was first "
+        "seen up to this long before its block; off by default.",
+    ),
     prices: str | None = typer.Option(
         None, "--prices", help="Price table JSON (default: the built-in table)."
     ),
@@ -875,6 +880,7 @@ def btc_link_cmd(
             tolerance=tolerance,
             sponsored_tolerance=sponsored_tolerance,
             rounding_sat=rounding_sat,
+            block_slack_s=block_slack,
             rate_method=rate_method,  # type: ignore[arg-type]
             one_to_one=resolve if one_to_one else None,  # type: ignore[arg-type]
             processors=read_processors(processors) if processors else None,

@@ -48,6 +48,27 @@ def pairs(links: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 # -- the rule ------------------------------------------------------------------------------
+def test_block_timed_payment_matches_only_with_a_slack():
+    # the mempool log missed t1: its first-seen time fell back to its block, 200 s after
+    # the ad; t2 was seen in the mempool 30 s before the ad of another state
+    ads = [ad("a1", 10_000), ad("a2", 10_000, state="AL", post_kind="bump")]  # 12 / 3 USD
+    txs = [
+        {**tx("t1", 10_200, sat_for(12.0)), "block_ts": 10_200},
+        {**tx("t2", 9_970, sat_for(3.0)), "block_ts": 10_200},
+    ]
+    assert pairs(match(ads, txs)) == {("a2", "t2")}
+    links = match(ads, txs, block_slack_s=1_800).set_index("ad_id")
+    assert set(links.index) == {"a1", "a2"}
+    assert links.loc["a1", "method"] == METHOD + "/block-time"
+    assert links.loc["a1", "lag_s"] == -200
+    assert links.loc["a1", "confidence"] == pytest.approx(0.5)  # fit halved
+    assert links.loc["a2", "method"] == METHOD and links.loc["a2", "confidence"] == 1.0
+    # a block mined more than the slack after the ad is still out
+    assert not len(match([ad("a1", 10_000)], [txs[0]], block_slack_s=100))
+    with pytest.raises(ValueError, match="block_slack_s"):
+        match(ads, txs, block_slack_s=-1)
+
+
 def test_processor_rounding_up_is_allowed_for_when_given():
     # a 6 USD bump (0.012 BTC at 500 USD) quoted at a rate 0.5% below the market, 0.01206
     # BTC, rounded up to a multiple of 1e-3 BTC: 0.013 BTC = 6.50 USD (+8%)
@@ -252,9 +273,13 @@ def worlds(draw):
         )
         for j in range(n_txs)
     ]
+    for row in txs:  # no block, block-timed (mempool missed it), or seen before its block
+        step = draw(st.sampled_from([None, 0, 0, 240]))
+        row["block_ts"] = None if step is None else row["first_seen_ts"] + step
     lo = draw(st.integers(-20, 30))
     rounding = draw(st.sampled_from([None, 1, 10_000, 100_000]))
-    return ads, txs, (lo, lo + draw(st.integers(0, 150))), rounding
+    slack = draw(st.sampled_from([None, 0, 600]))
+    return ads, txs, (lo, lo + draw(st.integers(0, 150))), rounding, slack
 
 
 RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0, 470.0, 440.0]})
@@ -263,13 +288,13 @@ RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0
 @settings(max_examples=50, deadline=None)
 @given(worlds())
 def test_vectorised_matches_the_naive_loop(world):
-    ads, txs, window, rounding = world
+    ads, txs, window, rounding, slack = world
     ads_df = pd.DataFrame(ads, columns=list(ad("x", 0)))
-    txs_df = pd.DataFrame(txs, columns=["txid", "first_seen_ts", "sat_to_processor"])
-    m = PaymentMatcher(window=window, rounding_sat=rounding)
-    expected = reference_match(m, ads_df, txs_df, RATES)
+    txs_df = pd.DataFrame(txs, columns=["txid", "first_seen_ts", "sat_to_processor", "block_ts"])
+    kw = {"window": window, "rounding_sat": rounding, "block_slack_s": slack}
+    expected = reference_match(PaymentMatcher(**kw), ads_df, txs_df, RATES)
     for strategy in ("binned", "window"):
-        m = PaymentMatcher(window=window, strategy=strategy, chunk_pairs=7, rounding_sat=rounding)
+        m = PaymentMatcher(strategy=strategy, chunk_pairs=7, **kw)
         links = m.match(ads_df, txs_df, RATES)
         got = sorted(zip(links["ad_id"], links["txid"], links["lag_s"], links["usd_error"],
                          strict=True))  # fmt: skip

@@ -106,6 +106,20 @@ def test_link_payments_writes_and_replaces_paid_for(store):
     assert summary["PAID_FOR written"] == 2
 
 
+def test_block_timed_payment_links_only_with_a_slack(store):
+    build_graph(store)
+    # p5: the mempool log missed it, so its first-seen time is its block's, after a3
+    store.upsert_nodes("Tx", [{"txid": "p5", "first_seen_ts": 9_100, "block_ts": 9_100}])
+    store.upsert_nodes("Address", [{"address": "inv5", "processor": True}])
+    store.upsert_edges("PAYS", [{"src": "p5", "dst": "inv5", "sat": sat_for(12.0), "vout": 0}])
+    link_payments(store, RATES)
+    assert "a3" not in {r["ad"] for r in paid_for(store)}
+    link_payments(store, RATES, config=LinkConfig(block_slack_s=1_800))
+    [row] = [r for r in paid_for(store) if r["ad"] == "a3"]
+    assert (row["tx"], row["lag"], row["method"]) == ("p5", -100, "btc-time-amount/block-time")
+    assert row["c"] == pytest.approx(0.5)
+
+
 def test_given_processor_set_replaces_the_flags(store):
     build_graph(store)
     summary = link_payments(store, RATES, config=LinkConfig(processors=["inv1", "inv9"]))

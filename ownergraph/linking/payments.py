@@ -18,6 +18,15 @@ KDD 2017). A transaction pays for an ad when
   (0 inside it). Without it, a coarse rounding (1e-3 BTC is ~7% of a 6 USD ad) pushes true
   payments out of the tolerance.
 
+**Block-timed payments** (optional, ``block_slack_s = S``): a payment with a ``block_ts``
+and no earlier sighting (``first_seen_ts >= block_ts``: the mempool log missed it, so the
+loader fell back to the block time) was first seen at some unknown time ``f`` in
+``[block_ts - S, block_ts]``. It passes the time rule when some such ``f`` does: ``lag_s =
+posted_ts - block_ts`` in ``[window[0] - S, window[1]]``; its rate is read at the block
+time, its fit is halved (``BLOCK_TIME_FIT``) and its method is ``METHOD + "/block-time"``.
+Without it, such a payment can only match ads posted after its block, which is rarely
+right; its ad then keeps a wrong lone candidate or none.
+
 Every pair that passes is kept. An ad with several passing transactions, or a transaction
 passing for several ads, is an *ambiguity set*: all its rows stay, flagged
 ``ambiguous``; nothing is picked silently. ``resolve_one_to_one`` is a separate, explicit
@@ -61,6 +70,7 @@ from ownergraph.linking.prices import POST_KINDS, PriceTable
 from ownergraph.loaders.rates import RateError, RateTable
 
 METHOD = "btc-time-amount"
+BLOCK_TIME_FIT = 0.5  # fit factor of a block-timed payment (first-seen time not observed)
 DEFAULT_WINDOW = (0, 120)
 AD_COLUMNS = ("id", "posted_ts", "state", "category", "post_kind", "sponsored", "n_locations",
               "price_usd")  # fmt: skip
@@ -152,7 +162,18 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
                 + ("a positive integer" if col == "sat_to_processor" else "integer epoch seconds")
             )
         df[col] = v.astype("int64")
+    if "block_ts" in payments.columns:
+        b = pd.to_numeric(payments["block_ts"].reset_index(drop=True), errors="coerce")
+        df["block_ts"] = b.astype("float64")
     return df
+
+
+def block_timed(pay: pd.DataFrame) -> np.ndarray:
+    """Payments whose first-seen time is the block time (no earlier sighting logged)."""
+    if "block_ts" not in pay.columns:
+        return np.zeros(len(pay), dtype=bool)
+    b = pay["block_ts"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return ~np.isnan(b) & (pay["first_seen_ts"].to_numpy(dtype=np.float64) >= b)
 
 
 def expected_costs(ads: pd.DataFrame, prices: PriceTable) -> np.ndarray:
@@ -292,6 +313,7 @@ class PaymentMatcher(BaseEstimator):
         rate_method: Literal["linear", "previous"] = "linear",
         max_rate_staleness_s: int | None = None,
         rounding_sat: int | None = None,
+        block_slack_s: int | None = None,
         lag_full_s: int = 60,
         lag_floor: float = 0.5,
         amount_floor: float = 0.5,
@@ -305,6 +327,7 @@ class PaymentMatcher(BaseEstimator):
         self.rate_method = rate_method
         self.max_rate_staleness_s = max_rate_staleness_s
         self.rounding_sat = rounding_sat
+        self.block_slack_s = block_slack_s
         self.lag_full_s = lag_full_s
         self.lag_floor = lag_floor
         self.amount_floor = amount_floor
@@ -324,6 +347,8 @@ class PaymentMatcher(BaseEstimator):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
+        if self.block_slack_s is not None and int(self.block_slack_s) < 0:
+            raise ValueError(f"block_slack_s must be >= 0 seconds, got {self.block_slack_s}")
         if self.rounding_sat is not None and int(self.rounding_sat) < 1:
             raise ValueError(f"rounding_sat must be >= 1 satoshi, got {self.rounding_sat}")
         if self.strategy not in ("binned", "window"):
@@ -353,22 +378,30 @@ class PaymentMatcher(BaseEstimator):
         rate = np.empty(len(t))
         rate[t_order] = table.rate_at(t[t_order], on_missing="nan")  # sorted: cache-friendly
         usd = pay["sat_to_processor"].to_numpy(dtype=np.int64) / 1e8 * rate
-        self._check_rate_coverage(ads, pay, p, t, usd, lo, hi)
         self._round_usd = None if not self.rounding_sat else int(self.rounding_sat) / 1e8 * rate
+        blk = block_timed(pay) if self.block_slack_s is not None else np.zeros(len(t), bool)
+        groups = [(~blk, lo)]  # (payments, lower bound of the lag)
+        if blk.any():
+            groups.append((blk, lo - int(self.block_slack_s)))  # type: ignore[arg-type]
 
         stats = MatchStats(ads=len(ads), ads_payable=int((cost > 0).sum()), payments=len(pay))
-        stats.window_pairs = _window_pairs(p, t[t_order], lo, hi)
         payable = np.flatnonzero(cost > 0)
-        if self.strategy == "binned":
-            ad_i, tx_i, evaluated = self._pairs_binned(
-                p, cost, tol, t, usd, payable, lo, hi, t_order
+        pairs = self._pairs_binned if self.strategy == "binned" else self._pairs_window
+        parts = []
+        for sel, g_lo in groups:
+            every = len(groups) == 1  # no block-timed payments: no copies, no re-sort
+            self._check_rate_coverage(
+                pay, p, t, usd if every else np.where(sel, usd, 0.0), g_lo, hi
             )
-        else:
-            ad_i, tx_i, evaluated = self._pairs_window(
-                p, cost, tol, t, usd, payable, lo, hi, t_order
-            )
-        stats.pairs_evaluated = evaluated
-        links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi)
+            ts = t[t_order] if every else np.sort(t[sel])
+            stats.window_pairs += _window_pairs(p, ts, g_lo, hi)
+            g_usd = usd if every else np.where(sel, usd, np.nan)
+            found = pairs(p, cost, tol, t, g_usd, payable, g_lo, hi, t_order)
+            stats.pairs_evaluated += found[2]
+            parts.append(found[:2])
+        ad_i = np.concatenate([a for a, _ in parts])
+        tx_i = np.concatenate([x for _, x in parts])
+        links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi, blk)
         stats.links = len(links)
         stats.linked_ads = int(links["ad_id"].nunique())
         stats.linked_txs = int(links["txid"].nunique())
@@ -379,7 +412,7 @@ class PaymentMatcher(BaseEstimator):
         self.stats_ = stats
         return links
 
-    def _check_rate_coverage(self, ads, pay, p, t, usd, lo, hi) -> None:
+    def _check_rate_coverage(self, pay, p, t, usd, lo, hi) -> None:
         """A payment without a rate is an error when some ad's window holds it."""
         missing = np.flatnonzero(np.isnan(usd))
         if not len(missing):
@@ -470,7 +503,7 @@ class PaymentMatcher(BaseEstimator):
         return np.concatenate(ad_parts), np.concatenate(tx_parts), evaluated
 
     # -- links and confidence ----------------------------------------------------------
-    def _links(self, ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi) -> pd.DataFrame:
+    def _links(self, ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi, blk) -> pd.DataFrame:
         o = np.lexsort((tx_i, ad_i))
         ad_i, tx_i = ad_i[o], tx_i[o]
         lag = p[ad_i] - t[tx_i]
@@ -480,6 +513,8 @@ class PaymentMatcher(BaseEstimator):
         n_ad = np.bincount(ad_i, minlength=len(p))[ad_i]
         n_tx = np.bincount(tx_i, minlength=len(t))[tx_i]
         fit = self.score(lag, err, tol[ad_i], hi)
+        by_block = blk[tx_i]
+        fit = np.where(by_block, fit * BLOCK_TIME_FIT, fit)
         conf = fit / (n_ad + n_tx - 1)
         return pd.DataFrame(
             {
@@ -494,7 +529,7 @@ class PaymentMatcher(BaseEstimator):
                 "ambiguous": (n_ad > 1) | (n_tx > 1),
                 "fit": fit,
                 "confidence": conf,
-                "method": METHOD,
+                "method": np.where(by_block, METHOD + "/block-time", METHOD).astype(object),
             },
             columns=list(LINK_COLUMNS),
         )
@@ -547,6 +582,8 @@ def reference_match(
     usd = (pay["sat_to_processor"].to_numpy(np.int64) / 1e8 * rate).tolist()
     r = int(matcher.rounding_sat or 0)
     round_usd = (r / 1e8 * rate).tolist()
+    slack = matcher.block_slack_s
+    blk = (block_timed(pay) if slack is not None else np.zeros(len(pay), bool)).tolist()
     out = []
     rng = range(len(ids))[ad_rows] if ad_rows is not None else range(len(ids))
     for i in rng:
@@ -557,7 +594,7 @@ def reference_match(
         pi = posted[i]
         for j in range(len(txids)):
             lag = pi - seen[j]
-            if lag < lo or lag > hi:
+            if lag < (lo - slack if blk[j] else lo) or lag > hi:
                 continue
             if not r or usd[j] < c:
                 err = (usd[j] - c) / c
@@ -684,13 +721,17 @@ def payments_from_tables(
             f"payment tx {first.index[first.isna().to_numpy()][0]!r}: no first-seen time "
             "(not in txs, or neither mempool nor block time known)"
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "txid": sat.index.astype("string"),
             "first_seen_ts": first.to_numpy().astype("int64"),
             "sat_to_processor": sat.to_numpy(),
         }
     )
+    if "block_ts" in txs.columns:
+        block = txs.drop_duplicates("txid").set_index("txid")["block_ts"]
+        out["block_ts"] = sat.index.to_series().map(block).to_numpy()
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -703,7 +744,8 @@ ADS_QUERY = (
 )
 PAYMENTS_QUERY = (
     "MATCH (t:Tx)-[p:PAYS]->(a:Address) WHERE a.processor = true "
-    "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, sum(p.sat) AS sat_to_processor"
+    "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, t.block_ts AS block_ts, "
+    "sum(p.sat) AS sat_to_processor"
 )
 PROCESSOR_SPENDS_QUERY = (
     "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true RETURN DISTINCT t.txid AS txid"
@@ -721,7 +763,7 @@ def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
     Returns the payments and the number of processor-paying txs left out because they
     spend from a processor address (sweeps / internal moves).
     """
-    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=list(PAYMENT_COLUMNS))
+    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=[*PAYMENT_COLUMNS, "block_ts"])
     # LadybugDB returns sum() over INT64 as Decimal, Neo4j as int: satoshis are integers.
     df["sat_to_processor"] = df["sat_to_processor"].map(lambda v: None if v is None else int(v))
     internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
@@ -781,6 +823,7 @@ class LinkConfig:
     rate_method: Literal["linear", "previous"] = "linear"
     max_rate_staleness_s: int | None = None
     rounding_sat: int | None = None  # processors round invoices up to this many satoshi
+    block_slack_s: int | None = None  # block-timed payments: first seen up to S s before
     one_to_one: Literal["greedy", "optimal"] | None = None
     processors: list[str] | None = None  # given set; None: the graph's flags
     discover: bool = False  # discover the set with the sweep heuristic
@@ -804,6 +847,7 @@ class LinkConfig:
             rate_method=self.rate_method,
             max_rate_staleness_s=self.max_rate_staleness_s,
             rounding_sat=self.rounding_sat,
+            block_slack_s=self.block_slack_s,
         )
 
 
