@@ -381,12 +381,21 @@ def test_cluster_pairs_leiden_cuts_a_weak_bridge() -> None:
 # ---------------------------------------------------------------- writing to the stores
 
 
-def _load_ads(store, world: LabelledAds, n: int) -> None:
+def _load_ads(store, world: LabelledAds, n: int, phones: bool = False) -> None:
     rows = []
     for i in range(n):
         title, _, body = world.texts[i].partition("\n")
         rows.append({"id": world.ids[i], "title": title, "body": body, "source": "test"})
     store.upsert_nodes("Ad", rows)
+    if phones:
+        keys = {k.split(":", 1)[1] for ids in world.identifiers[:n] for k in ids}
+        store.upsert_nodes("Phone", [{"number": k} for k in sorted(keys)])
+        edges = [
+            {"src": world.ids[i], "dst": k.split(":", 1)[1]}
+            for i in range(n)
+            for k in world.identifiers[i]
+        ]
+        store.upsert_edges("HAS_PHONE", edges)
 
 
 def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
@@ -418,6 +427,50 @@ def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
     assert count == again["written_by"]
     n_auth = store.query("MATCH (u:Author) RETURN count(u) AS c")[0]["c"]
     assert n_auth == again["authors"]
+
+
+def test_authors_cli_train_evaluate_link_on_store(store, world: LabelledAds, tmp_path: Path):
+    """`ownergraph authors train|evaluate|link` against the store (embedded and Neo4j)."""
+    from typer.testing import CliRunner
+
+    from ownergraph.cli import app
+    from ownergraph.graph.embedded import EmbeddedStore
+
+    _load_ads(store, world, len(world), phones=True)
+    uri = store.uri
+    if isinstance(store, EmbeddedStore):
+        store.close()  # the CLI opens the database itself
+    runner = CliRunner()
+    model, train_png, roc_png = tmp_path / "m.joblib", tmp_path / "t.png", tmp_path / "r.png"
+    res = runner.invoke(
+        app, ["authors", "train", "--store", uri, "--out", str(model), "--roc", str(train_png)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "model/all" in res.output and model.exists() and train_png.exists()
+    meta = json.loads(model.with_name(model.name + ".json").read_text())
+    assert meta["training"]["ads"] > 0 and meta["training"]["groups"] > 0
+    args = ["authors", "evaluate", "--store", uri, "--model", str(model), "--roc", str(roc_png)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert roc_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = runner.invoke(
+        app, ["authors", "link", "--store", uri, "--model", str(model), "--jobs", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    reopened = EmbeddedStore(uri) if isinstance(store, EmbeddedStore) else store
+    try:
+        rows = reopened.query(
+            "MATCH (a:Ad)-[w:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author, w.p AS p"
+        )
+    finally:
+        if reopened is not store:
+            reopened.close()
+    assert len(rows) > 0 and all(r["p"] > 0 for r in rows)
+    labels = pd.factorize(pd.Series({r["ad"]: r["author"] for r in rows}))[0]
+    truth = np.asarray([world.authors[world.ids.index(r["ad"])] for r in rows])
+    assert _pair_pr(labels, truth)[0] > 0.5  # clusters follow authors, not chance
+    bad = runner.invoke(app, ["authors", "link", "--store", uri, "--model", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "does not exist" in bad.output
 
 
 def test_author_frames_ids_are_stable(trained, world: LabelledAds) -> None:

@@ -169,6 +169,9 @@ def _sample_negatives(
 ) -> tuple[np.ndarray, np.ndarray]:
     if n == 0 or len(np.unique(groups[idx])) < 2:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # never ask for more distinct cross-group pairs than exist (small sets of ads)
+    sizes = np.unique(groups[idx], return_counts=True)[1].astype(np.int64)
+    n = min(n, (int(sizes.sum()) ** 2 - int((sizes**2).sum())) // 2)
     out_a, out_b, seen = [], [], set()
     while len(seen) < n:
         m = (n - len(seen)) * 2 + 16
