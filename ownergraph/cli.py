@@ -847,10 +847,10 @@ def btc_link_cmd(
     rounding_sat: int | None = typer.Option(
         None, help="Processors round invoices up to a multiple of this many satoshi."
     ),
-    block_slack: int | None = typer.Option(
-        None,
+    block_slack: int = typer.Option(
+        1800,
         help="Seconds: a tx the mempool log missed (first-seen = its block time) was first "
-        "seen up to this long before its block; off by default.",
+        "seen up to this long before its block (links marked /block-time, fit halved).",
     ),
     prices: str | None = typer.Option(
         None, "--prices", help="Price table JSON (default: the built-in table)."

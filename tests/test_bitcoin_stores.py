@@ -10,7 +10,11 @@ from typer.testing import CliRunner
 
 from ownergraph.cli import app
 from ownergraph.graph.store import open_store
-from ownergraph.linking.payments import PaymentMatcher, payments_from_tables
+from ownergraph.linking.payments import (
+    DEFAULT_BLOCK_SLACK_S,
+    PaymentMatcher,
+    payments_from_tables,
+)
 from ownergraph.linking.prices import PriceTable
 from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
 from ownergraph.loaders.rates import RateTable
@@ -37,7 +41,8 @@ def expected_links(world: Path) -> set[tuple[str, str]]:
     )
     procs = read_processors(world / "bitcoin/processor_addresses.txt")
     pay = payments_from_tables(t.outputs, t.txs, procs, t.inputs)
-    m = PaymentMatcher(price_table=PriceTable.from_json(world / "prices.json"))
+    prices = PriceTable.from_json(world / "prices.json")
+    m = PaymentMatcher(price_table=prices, block_slack_s=DEFAULT_BLOCK_SLACK_S)  # btc link's
     links = m.match(ads, pay, RateTable.from_csv(world / "rates.csv"))
     return set(zip(links["ad_id"], links["txid"], strict=True))
 

@@ -71,6 +71,7 @@ from ownergraph.loaders.rates import RateError, RateTable
 
 METHOD = "btc-time-amount"
 BLOCK_TIME_FIT = 0.5  # fit factor of a block-timed payment (first-seen time not observed)
+DEFAULT_BLOCK_SLACK_S = 1800  # what `btc link` uses (LinkConfig); the matcher's default is off
 DEFAULT_WINDOW = (0, 120)
 AD_COLUMNS = ("id", "posted_ts", "state", "category", "post_kind", "sponsored", "n_locations",
               "price_usd")  # fmt: skip
@@ -823,7 +824,7 @@ class LinkConfig:
     rate_method: Literal["linear", "previous"] = "linear"
     max_rate_staleness_s: int | None = None
     rounding_sat: int | None = None  # processors round invoices up to this many satoshi
-    block_slack_s: int | None = None  # block-timed payments: first seen up to S s before
+    block_slack_s: int | None = DEFAULT_BLOCK_SLACK_S  # block-timed: seen up to S s before
     one_to_one: Literal["greedy", "optimal"] | None = None
     processors: list[str] | None = None  # given set; None: the graph's flags
     discover: bool = False  # discover the set with the sweep heuristic
