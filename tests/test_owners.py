@@ -140,7 +140,7 @@ def test_leiden_beats_hard_identifiers_on_a_planted_world():
     ari_comps = adjusted_rand_score(truth, comps["owner"])
     assert ari_leiden > 0.97 > ari_comps
     # a much lower resolution lets the wrong author links merge owners
-    merged, _ = partition(ads, ev, "leiden", resolution=0.001)
+    merged, _ = partition(ads, ev, "leiden", resolution=0.0001)
     assert adjusted_rand_score(truth, merged["owner"]) < ari_leiden
     # deterministic for a seed
     again, _ = partition(ads, ev, "leiden")
@@ -232,7 +232,9 @@ def _write_evidence(store, ads: np.ndarray, ev: pd.DataFrame) -> None:
 
 
 def _two_cores(names: tuple[str, str], cities: tuple[str, str], wallet: bool = False):
-    """Two phone cores of 4 ads each, joined by one author hub over 2+2 of their ads."""
+    """Two phone cores of 4 ads each, joined by one author hub over 2+2 of their ads.
+
+    ``cities``: per core, cities separated by "/" cycled over its ads."""
     ads = np.array([f"x{i}" for i in range(4)] + [f"y{i}" for i in range(4)], dtype=object)
     rows = [(a, "phone", f"P-{a[0]}", 1.0) for a in ads]
     rows += [(a, "author", "U", 0.9) for a in ("x0", "x1", "y0", "y1")]
@@ -242,7 +244,11 @@ def _two_cores(names: tuple[str, str], cities: tuple[str, str], wallet: bool = F
     attrs = pd.DataFrame(
         {
             "name": [names[0]] * 4 + [names[1]] * 4,
-            "city": [cities[0]] * 4 + [cities[1]] * 4,
+            "city": [
+                cities[k].split("/")[i % len(cities[k].split("/"))]
+                for k in (0, 1)
+                for i in range(4)
+            ],
         },
         index=ads,
     )
@@ -257,9 +263,12 @@ def _n_groups(ads, ev, attrs) -> int:
 def test_author_links_need_support_from_name_city_or_wallet():
     # same author, nothing else in common: two owners (a copied template)
     assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Miami"))) == 2
-    # same author and same advertised name, or same city, or a shared wallet: one owner
+    # ... nor when they only share their home town (copies of a template in one city)
+    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Dallas"))) == 2
+    # same author and same advertised name, or the same circuit of cities, or a shared
+    # wallet: one owner
     assert _n_groups(*_two_cores(("Rose", "Rose"), ("Dallas", "Miami"))) == 1
-    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Dallas"))) == 1
+    assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas/Tulsa", "Tulsa/Dallas"))) == 1
     assert _n_groups(*_two_cores(("Rose", "Jade"), ("Dallas", "Miami"), wallet=True)) == 1
     # without attributes, author links count unsupported (the old behaviour)
     ads, ev, _ = _two_cores(("Rose", "Jade"), ("Dallas", "Miami"))
@@ -272,6 +281,9 @@ def test_attribute_overlap_is_a_histogram_intersection():
     got = cm.attribute_overlap(attrs, cores, np.array([0, 0]), np.array([1, 2]), "city")
     # core 0: A 3/4, B 1/4; core 1: A 1/2, B 1/2 -> min sums to 1/2 + 1/4; core 2: no value
     assert got.tolist() == [0.75, 0.0]
+    # beyond the main shared value: 0.75 - 0.5
+    top = cm.attribute_overlap(attrs, cores, np.array([0]), np.array([1]), "city", True)
+    assert top.tolist() == [0.25]
 
 
 def test_a_big_core_is_not_merged_by_one_stray_wallet_link():

@@ -30,15 +30,16 @@ apart. So:
    hub vertex (size 0) joined to its cores, so the graph never grows quadratically.
 3. *Support for author links*: stylometry cannot tell apart owners who post the same
    copy-paste template (on the synthetic worlds, author clusters alone reach B-cubed
-   precision 0.76-0.92). So an author link between two cores counts ``support ** 2``
-   times: ``support`` = 1 when a wallet also links the cores, else the best agreement of
-   the two cores' advertised names or cities (histogram intersection, 0..1). An author
-   link between cores with different names in different cities counts nothing.
+   precision 0.66-0.96). So an author link between two cores counts ``support ** 2``
+   times: ``support`` = 1 when a wallet also links the cores, else the best of the
+   agreement of their advertised names and twice the agreement of their cities beyond
+   the main common city (a shared circuit; see :func:`link_support`). An author link
+   between cores with different names that merely share a home town counts nothing.
 4. *Leiden* (igraph's C implementation; ``leidenalg`` optional) with the Constant Potts
    Model on the core graph, node size = ads: two groups merge when the evidence between
    them exceeds ``resolution`` per pair of their ads. So one stray link cannot merge two
    big cores (it can join a single ad to a group), and the meaning of the resolution does
-   not depend on the size of the data. Calibrated default 0.003, support power 2 (seeds
+   not depend on the size of the data. Calibrated default 0.001, support power 2 (seeds
    101, 103, 104 of the synthetic world; benchmarks/bench_owner_accuracy.py).
 
 The baseline (method "components") is connected components over hard identifiers alone.
@@ -68,9 +69,11 @@ METHODS = ("leiden", "components", "gds-leiden")
 # support = how much the cores agree on advertised name or city, or 1 with a shared wallet.
 SUPPORTED_KINDS = ("author",)
 SUPPORT_ATTRIBUTES = ("name", "city")
+CIRCUIT_COLUMNS = ("city",)  # support only from what is shared beyond the main common value
+CIRCUIT_SCALE = 2.0
 DEFAULT_SUPPORT_POWER = 2.0
 # CPM resolution on the core graph (evidence per pair of ads); see owners.DEFAULT_RESOLUTION.
-DEFAULT_CPM_RESOLUTION = 0.003
+DEFAULT_CPM_RESOLUTION = 0.001
 
 # One read query per kind: rows (ad, hub, confidence).
 EVIDENCE_QUERIES: dict[str, str] = {
@@ -361,13 +364,20 @@ class CoreGraph:
 
 
 def attribute_overlap(
-    attributes: pd.DataFrame, cores: np.ndarray, cx: np.ndarray, cy: np.ndarray, column: str
+    attributes: pd.DataFrame,
+    cores: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    column: str,
+    beyond_top: bool = False,
 ) -> np.ndarray:
     """Per core pair (cx[i], cy[i]): how much the two cores' ads agree on ``column``.
 
     Histogram intersection ``sum_v min(share of X's ads with value v, same for Y)``, in
     [0, 1]: 1 when both cores show the same mix of values (one advertised name, one city),
-    0 when they share none. Ads without a value are left out.
+    0 when they share none. Ads without a value are left out. ``beyond_top`` leaves out
+    the largest term: what the cores share besides their main common value (for cities:
+    a shared circuit, not just a shared home town).
     """
     vals = attributes[column].to_numpy(dtype=object)
     df = pd.DataFrame({"core": cores, "v": vals}).dropna()
@@ -378,9 +388,53 @@ def attribute_overlap(
     q = pd.DataFrame({"x": cx, "y": cy}).drop_duplicates()
     m = q.merge(d.rename(columns={"core": "x", "p": "px"})[["x", "v", "px"]], on="x")
     m = m.merge(d.rename(columns={"core": "y", "p": "py"})[["y", "v", "py"]], on=["y", "v"])
-    got = np.minimum(m["px"], m["py"]).groupby([m["x"], m["y"]]).sum()
+    both = np.minimum(m["px"], m["py"]).groupby([m["x"], m["y"]])
+    got = both.sum() - both.max() if beyond_top else both.sum()
     idx = pd.MultiIndex.from_arrays([cx, cy])
     return got.reindex(idx).fillna(0.0).to_numpy(dtype=float).clip(0.0, 1.0)
+
+
+def link_support(
+    attributes: pd.DataFrame, cores: np.ndarray, cx: np.ndarray, cy: np.ndarray
+) -> np.ndarray:
+    """Support of an author link between cores cx[i] and cy[i] from ad attributes, 0..1.
+
+    The best of: the advertised-name overlap (a column not in :data:`CIRCUIT_COLUMNS`,
+    plain :func:`attribute_overlap`), and for a circuit column (city)
+    ``CIRCUIT_SCALE x`` the overlap beyond the main shared city, so that two cores posting
+    in one common home town support nothing (copied templates in one city), while cores
+    travelling the same circuit of cities do.
+    """
+    support = np.zeros(len(cx))
+    for col in attributes.columns:
+        if col in CIRCUIT_COLUMNS:
+            ov = CIRCUIT_SCALE * attribute_overlap(attributes, cores, cx, cy, col, True)
+        else:
+            ov = attribute_overlap(attributes, cores, cx, cy, col)
+        support = np.maximum(support, np.minimum(ov, 1.0))
+    return support
+
+
+def _value_pairs(
+    links: pd.DataFrame, attributes: pd.DataFrame, cores: np.ndarray, max_group: int
+) -> pd.DataFrame:
+    """(hub, core_x, core_y) for cores on one hub that share a value of some attribute.
+
+    A value shared by more than ``max_group`` cores of one hub is left out (it does not
+    identify anyone, and its pairs would grow quadratically).
+    """
+    out = []
+    hc = links[["hub", "core"]]
+    for col in attributes.columns:
+        cv = pd.DataFrame({"core": cores, "v": attributes[col].to_numpy(dtype=object)})
+        cv = cv.dropna().drop_duplicates()
+        m = hc.merge(cv, on="core")
+        m = m[m.groupby(["hub", "v"])["core"].transform("size").between(2, max_group)]
+        pr = m.merge(m, on=["hub", "v"], suffixes=("_x", "_y"))
+        out.append(pr.loc[pr["core_x"] < pr["core_y"], ["hub", "core_x", "core_y"]])
+    if not out:
+        return pd.DataFrame({"hub": [], "core_x": [], "core_y": []}, dtype=np.int64)
+    return pd.concat(out, ignore_index=True).drop_duplicates()
 
 
 def core_graph(
@@ -391,17 +445,22 @@ def core_graph(
     attributes: pd.DataFrame | None = None,
     needs_support: tuple[str, ...] = SUPPORTED_KINDS,
     support_power: float = DEFAULT_SUPPORT_POWER,
+    max_value_cores: int = 2000,
 ) -> CoreGraph:
     """Project the soft kinds' hubs onto pairs of cores (see the module docstring).
 
     A hub linking ``a_X`` ads of core X and ``a_Y`` ads of core Y adds
     ``weight[kind] x c_X x c_Y x a_X x a_Y`` to the pair (X, Y): the weighted number of
-    ad pairs it links. For kinds in ``needs_support`` (default: author) that is multiplied
-    by ``support ** support_power``: ``support`` is 1 when another soft kind (a wallet)
-    also links X and Y, else the best :func:`attribute_overlap` of the two cores over the
-    columns of ``attributes`` (rows aligned with ``graph.ads``). Without ``attributes``
-    every support is 1. Hubs touching more than ``max_hub_cores`` cores stay hub vertices
-    (edge core-hub ``weight x c_X x a_X x median a``, no support factor).
+    ad pairs it links. Hubs touching more than ``max_hub_cores`` cores stay hub vertices
+    (edge core-hub ``weight x c_X x a_X x median a``).
+
+    With ``attributes`` (rows aligned with ``graph.ads``), a link of a kind in
+    ``needs_support`` (default: author) is multiplied by ``support ** support_power``:
+    ``support`` is 1 when another soft kind (a wallet) also links X and Y, else the best
+    :func:`attribute_overlap` of the two cores over the attribute columns. Pairs with no
+    support add nothing, so only pairs sharing an attribute value (at most
+    ``max_value_cores`` cores per hub and value) or a wallet are formed, for hubs of any
+    size. Without ``attributes`` every support is 1.
     """
     n_cores = int(cores.max()) + 1 if len(cores) else 0
     core_n = np.bincount(cores, minlength=n_cores).astype(float)
@@ -419,24 +478,45 @@ def core_graph(
     links = links.groupby(["hub", "core"], as_index=False).agg(
         kind=("kind", "first"), w=("w", "first"), c=("c", "max"), a=("c", "size")
     )
-    touched = links.groupby("hub")["core"].transform("size")
-    links = links[touched >= 2]
-    n_touch = links.groupby("hub")["core"].transform("size")
-    small = links[n_touch <= max_hub_cores]
-    big = links[n_touch > max_hub_cores]
+    links = links[links.groupby("hub")["core"].transform("size") >= 2]
+    supported = (
+        links["kind"].isin(list(needs_support)).to_numpy()
+        if attributes is not None
+        else np.zeros(len(links), bool)
+    )
+    plain, sup = links[~supported], links[supported]
+    n_touch = plain.groupby("hub")["core"].transform("size")
+    small = plain[n_touch <= max_hub_cores]
+    big = plain[n_touch > max_hub_cores]
     pairs = small.merge(small, on=["hub", "kind"], suffixes=("_x", "_y"))
     pairs = pairs[pairs["core_x"] < pairs["core_y"]]
-    pw = pairs["w_x"] * pairs["c_x"] * pairs["c_y"] * pairs["a_x"] * pairs["a_y"]
-    cx, cy = pairs["core_x"].to_numpy(np.int64), pairs["core_y"].to_numpy(np.int64)
-    needs = pairs["kind"].isin(list(needs_support)).to_numpy()
-    if attributes is not None and needs.any():
-        support = np.zeros(len(pairs))
-        for col in attributes.columns:
-            support = np.maximum(support, attribute_overlap(attributes, cores, cx, cy, col))
-        other = pd.MultiIndex.from_arrays([cx[~needs], cy[~needs]])
-        support[pd.MultiIndex.from_arrays([cx, cy]).isin(other)] = 1.0
-        pw = pw * np.where(needs, support**support_power, 1.0)
-    pw = pw.groupby([cx, cy]).sum()
+    parts = [(pairs["w_x"] * pairs["c_x"] * pairs["c_y"] * pairs["a_x"] * pairs["a_y"])]
+    index = [(pairs["core_x"].to_numpy(np.int64), pairs["core_y"].to_numpy(np.int64))]
+    if len(sup):
+        cand = _value_pairs(sup, attributes, cores, max_value_cores)
+        # pairs of the same hub that a wallet (a plain soft kind) also links
+        wp = pairs[["core_x", "core_y"]].drop_duplicates()
+        on_hub = sup[["hub", "core"]]
+        via_w = wp.merge(on_hub.rename(columns={"core": "core_x"}), on="core_x").merge(
+            on_hub.rename(columns={"core": "core_y"}), on=["hub", "core_y"]
+        )
+        cand = pd.concat([cand, via_w[["hub", "core_x", "core_y"]]]).drop_duplicates()
+        side = sup[["hub", "core", "w", "c", "a"]]
+        cand = cand.merge(side.rename(columns={"core": "core_x"}), on=["hub", "core_x"])
+        cand = cand.merge(
+            side.rename(columns={"core": "core_y"}), on=["hub", "core_y"], suffixes=("_x", "_y")
+        )
+        cx, cy = cand["core_x"].to_numpy(np.int64), cand["core_y"].to_numpy(np.int64)
+        support = link_support(attributes, cores, cx, cy)
+        linked = pd.MultiIndex.from_frame(wp)
+        support[pd.MultiIndex.from_arrays([cx, cy]).isin(linked)] = 1.0
+        wt = cand["w_x"] * cand["c_x"] * cand["c_y"] * cand["a_x"] * cand["a_y"]
+        parts.append(wt * support**support_power)
+        index.append((cx, cy))
+    pw = pd.concat(parts, ignore_index=True)
+    pw = pw.groupby(
+        [np.concatenate([i[0] for i in index]), np.concatenate([i[1] for i in index])]
+    ).sum()
     pw = pw[pw > 0]
     src = [pw.index.get_level_values(0).to_numpy(np.int64)]
     dst = [pw.index.get_level_values(1).to_numpy(np.int64)]
