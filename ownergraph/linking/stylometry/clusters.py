@@ -18,6 +18,7 @@ target false-positive rate measured at training time.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
 
 CLUSTER_METHODS = ("leiden", "components")
+log = logging.getLogger(__name__)
 
 
 def cluster_pairs(
@@ -138,6 +140,7 @@ def link_texts(
         raise ValueError(f"features have {len(features)} rows for {n} texts")
     feats = features if features is not None else _featurise(model, texts, n_jobs, chunk)
     t["features"] = time.perf_counter()
+    log.info("link_texts: features done after %.1fs", t["features"] - t["start"])
     search = search if search is not None else CandidateSearch()
     if n < 2:
         empty = np.zeros(0, dtype=np.int64)
@@ -147,10 +150,13 @@ def link_texts(
     cand = search.search(emb)
     del emb
     t["candidates"] = time.perf_counter()
+    log.info("link_texts: candidates done after %.1fs", t["candidates"] - t["start"])
     p = model.predict_proba_indexed(feats, cand.a, cand.b)
     t["scores"] = time.perf_counter()
+    log.info("link_texts: scores done after %.1fs", t["scores"] - t["start"])
     labels = cluster_pairs(n, cand.a, cand.b, p, threshold, cluster, resolution)
     t["clusters"] = time.perf_counter()
+    log.info("link_texts: clusters done after %.1fs", t["clusters"] - t["start"])
     keep = p >= threshold
     sizes = np.bincount(labels)
     summary = {
