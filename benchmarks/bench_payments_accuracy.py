@@ -16,7 +16,8 @@ What `btc link` writes by default is every candidate link, each with ``ambiguous
   of such ads whose set holds the true payer ("set holds truth"), and the per-link
   precision inside sets;
 - ``all written``: every PAID_FOR edge (definite + sets), per link;
-- ``1to1-greedy``: after ``resolve_one_to_one`` (``btc link --one-to-one``);
+- ``1to1-greedy``: after ``resolve_one_to_one`` (``btc link --one-to-one``); with a
+  ``min_margin`` of .1 / .2 (``--min-margin``: a pick must beat its rivals' fit by more);
 - confidence bands over all written links (pooled over seeds and the default variant).
 
 Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payments) /
@@ -101,6 +102,8 @@ def modes(links: pd.DataFrame, n_true: int) -> dict[str, tuple[int, int, int]]:
     """Per mode: (links, true links, true payments) to pool over seeds."""
     amb = links["ambiguous"].to_numpy(bool)
     one = resolve_one_to_one(links, "greedy")
+    m1 = resolve_one_to_one(links, "greedy", min_margin=0.1)
+    m2 = resolve_one_to_one(links, "greedy", min_margin=0.2)
     sets = links[amb].groupby("ad_id")["ok"].any()
     return {
         "definite": (int((~amb).sum()), int(links["ok"][~amb].sum()), n_true),
@@ -108,6 +111,8 @@ def modes(links: pd.DataFrame, n_true: int) -> dict[str, tuple[int, int, int]]:
         "sets (ads; holds truth)": (len(sets), int(sets.sum()), n_true),
         "all written": (len(links), int(links["ok"].sum()), n_true),
         "1to1-greedy": (len(one), int(one["ok"].sum()), n_true),
+        "1to1-greedy margin .1": (len(m1), int(m1["ok"].sum()), n_true),
+        "1to1-greedy margin .2": (len(m2), int(m2["ok"].sum()), n_true),
     }
 
 

@@ -860,6 +860,9 @@ def btc_link_cmd(
         False, "--one-to-one", help="Keep at most one tx per ad and one ad per tx."
     ),
     resolve: str = typer.Option("greedy", help="--one-to-one method: greedy | optimal."),
+    min_margin: float = typer.Option(
+        0.0, help="--one-to-one: keep a pick only if its fit beats its rivals' by more."
+    ),
 ) -> None:
     """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""
     from ownergraph.graph.store import StoreError
@@ -883,6 +886,7 @@ def btc_link_cmd(
             block_slack_s=block_slack,
             rate_method=rate_method,  # type: ignore[arg-type]
             one_to_one=resolve if one_to_one else None,  # type: ignore[arg-type]
+            min_margin=min_margin,
             processors=read_processors(processors) if processors else None,
             discover=discover,
             discover_options={"min_inputs": min_sweep_inputs},

@@ -48,6 +48,23 @@ def pairs(links: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 # -- the rule ------------------------------------------------------------------------------
+def test_one_to_one_margin_leaves_close_calls_unlinked():
+    ads = [ad("a1", 10_000)]
+    txs = [tx("t1", 9_970, sat_for(12.0)), tx("t2", 9_900, sat_for(12.0))]  # lag 30 / 100
+    links = match(ads, txs)
+    fit = dict(zip(links["txid"], links["fit"], strict=True))
+    assert fit["t1"] == pytest.approx(1.0) and fit["t2"] == pytest.approx(2 / 3)
+    assert pairs(resolve_one_to_one(links, "greedy")) == {("a1", "t1")}
+    assert pairs(resolve_one_to_one(links, "greedy", min_margin=0.3)) == {("a1", "t1")}
+    assert pairs(resolve_one_to_one(links, "greedy", min_margin=0.4)) == set()
+    # the rival may be on the tx's side: t1 also fits a2 (lag 60, fit 1.0): a tie
+    both = match([*ads, ad("a2", 10_030)], txs)
+    kept = resolve_one_to_one(both, "optimal", min_margin=0.01)
+    assert ("a1", "t1") not in pairs(kept) and ("a2", "t1") not in pairs(kept)
+    with pytest.raises(ValueError, match="min_margin"):
+        resolve_one_to_one(links, "greedy", min_margin=1.0)
+
+
 def test_block_timed_payment_matches_only_with_a_slack():
     # the mempool log missed t1: its first-seen time fell back to its block, 200 s after
     # the ad; t2 was seen in the mempool 30 s before the ad of another state

@@ -611,7 +611,7 @@ def reference_match(
 # one-to-one resolution
 # ---------------------------------------------------------------------------------------
 def resolve_one_to_one(
-    links: pd.DataFrame, how: Literal["greedy", "optimal"] = "greedy"
+    links: pd.DataFrame, how: Literal["greedy", "optimal"] = "greedy", min_margin: float = 0.0
 ) -> pd.DataFrame:
     """At most one tx per ad and one ad per tx, as a separate, explicit step.
 
@@ -620,9 +620,15 @@ def resolve_one_to_one(
     ``optimal`` maximises the summed ``fit`` per component (Hungarian algorithm,
     ``scipy.optimize.linear_sum_assignment``). Kept links keep ``ambiguous=True`` and
     their confidence; their ``method`` gains ``+1to1-<how>`` so the pick is on record.
+
+    ``min_margin > 0`` keeps a pick only when its ``fit`` beats every rival link (another
+    link of its ad or of its tx) by more than ``min_margin``; an ad whose candidates fit
+    about equally well is left unlinked rather than guessed.
     """
     if how not in ("greedy", "optimal"):
         raise ValueError(f"unknown one-to-one method {how!r} (greedy or optimal)")
+    if not 0.0 <= min_margin < 1.0:
+        raise ValueError(f"min_margin must be in [0, 1), got {min_margin}")
     amb = links["ambiguous"].to_numpy(dtype=bool)
     clear = links[~amb]
     rest = links[amb]
@@ -633,9 +639,27 @@ def resolve_one_to_one(
     else:
         keep = _optimal(rest)
     chosen = rest.loc[keep].copy()
+    if min_margin > 0:
+        rival = _rival_fit(rest).loc[chosen.index]
+        chosen = chosen[chosen["fit"].to_numpy() - rival.to_numpy() > min_margin]
     chosen["method"] = chosen["method"].astype(str) + f"+1to1-{how}"
     out = pd.concat([clear, chosen])
     return out.sort_values(["ad_id", "txid"], kind="stable").reset_index(drop=True)
+
+
+def _rival_fit(df: pd.DataFrame) -> pd.Series:
+    """Per link: the best ``fit`` among the other links of its ad or of its tx (0: none)."""
+    fit = df["fit"].astype(float)
+    out = pd.Series(0.0, index=df.index)
+    for key in ("ad_id", "txid"):
+        g = fit.groupby(df[key].to_numpy())
+        first = g.transform("max")
+        # the best other link: the runner-up when this link is the (first) best, else the best
+        rank = g.rank(method="first", ascending=False)
+        second = fit.where(rank == 2).groupby(df[key].to_numpy()).transform("max").fillna(0.0)
+        other = np.where(rank.to_numpy() == 1, second.to_numpy(), first.to_numpy())
+        out = np.maximum(out, other)
+    return pd.Series(np.asarray(out, dtype=float), index=df.index)
 
 
 def _ranked(df: pd.DataFrame) -> pd.DataFrame:
@@ -826,6 +850,7 @@ class LinkConfig:
     rounding_sat: int | None = None  # processors round invoices up to this many satoshi
     block_slack_s: int | None = DEFAULT_BLOCK_SLACK_S  # block-timed: seen up to S s before
     one_to_one: Literal["greedy", "optimal"] | None = None
+    min_margin: float = 0.0  # one-to-one: a pick must beat its rivals' fit by more than this
     processors: list[str] | None = None  # given set; None: the graph's flags
     discover: bool = False  # discover the set with the sweep heuristic
     discover_options: dict[str, Any] = field(default_factory=dict)
@@ -833,6 +858,8 @@ class LinkConfig:
     def __post_init__(self) -> None:
         if self.one_to_one not in (None, "greedy", "optimal"):
             raise ValueError(f"unknown one-to-one method {self.one_to_one!r} (greedy or optimal)")
+        if not 0.0 <= self.min_margin < 1.0:
+            raise ValueError(f"min_margin must be in [0, 1), got {self.min_margin}")
         if self.rate_method not in ("linear", "previous"):
             raise ValueError(f"unknown rate method {self.rate_method!r} (linear or previous)")
         if self.processors is not None and self.discover:
@@ -916,7 +943,7 @@ def link_payments(
         }
     )
     if cfg.one_to_one:
-        resolved = resolve_one_to_one(links, cfg.one_to_one)
+        resolved = resolve_one_to_one(links, cfg.one_to_one, cfg.min_margin)
         summary[f"links dropped by one-to-one ({cfg.one_to_one})"] = len(links) - len(resolved)
         links = resolved
     say("writing PAID_FOR")
