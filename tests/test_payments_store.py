@@ -114,7 +114,8 @@ def test_block_timed_payment_links_only_with_a_slack(store):
     store.upsert_edges("PAYS", [{"src": "p5", "dst": "inv5", "sat": sat_for(12.0), "vout": 0}])
     link_payments(store, RATES, config=LinkConfig(block_slack_s=None))
     assert "a3" not in {r["ad"] for r in paid_for(store)}
-    link_payments(store, RATES)  # the default: 1,800 s
+    summary = link_payments(store, RATES)  # the default: 1,800 s
+    assert summary["block-timed links (tx missing from the mempool log)"] == 1
     [row] = [r for r in paid_for(store) if r["ad"] == "a3"]
     assert (row["tx"], row["lag"], row["method"]) == ("p5", -100, "btc-time-amount/block-time")
     assert row["c"] == pytest.approx(0.5)

@@ -940,6 +940,9 @@ def link_payments(
             "linked ads": st.linked_ads,
             "ambiguous ads": st.ambiguous_ads,
             "ambiguous links": st.ambiguous_links,
+            "block-timed links (tx missing from the mempool log)": int(
+                links["method"].astype(str).str.endswith("/block-time").sum()
+            ),
         }
     )
     if cfg.one_to_one:
