@@ -298,3 +298,28 @@ def test_a_big_core_is_not_merged_by_one_stray_wallet_link():
     ev2 = ev[ev["ad"].isin(small)]
     got2, _ = partition(small, ev2, "leiden")
     assert got2["owner"].nunique() == 1
+
+
+def test_support_between_whole_groups_joins_an_operation_at_the_next_level():
+    """Two pieces of one operation: each phone stays in one city, so the author links
+    between pieces have no support core to core; the pieces share a circuit as groups."""
+    rows, ads, names, cities = [], [], [], []
+    for piece, name in (("a", "Ming"), ("b", "Rose")):
+        for core, city in ((1, "Boston"), (2, "Hartford")):
+            for i in range(4):
+                ad = f"{piece}{core}_{i}"
+                ads.append(ad)
+                names.append(name)
+                cities.append(city)
+                rows.append((ad, "phone", f"P-{piece}{core}", 1.0))
+                if i < 2:  # the piece's own author, over both of its cores
+                    rows.append((ad, "author", f"U-{piece}", 0.9))
+    for a_core, b_core in ((1, 2), (2, 1)):  # cross links: Boston core to Hartford core
+        for ad in (f"a{a_core}_2", f"a{a_core}_3", f"b{b_core}_2", f"b{b_core}_3"):
+            rows.append((ad, "author", f"X-{a_core}", 0.9))
+    ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
+    attrs = pd.DataFrame({"name": names, "city": cities})
+    g = cm.build_evidence_graph(np.array(ads, dtype=object), ev)
+    one = cm.owner_communities(g, attributes=attrs, levels=1)
+    assert len(set(one)) == 2  # the two pieces
+    assert len(set(cm.owner_communities(g, attributes=attrs))) == 1

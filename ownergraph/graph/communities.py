@@ -41,6 +41,10 @@ apart. So:
    big cores (it can join a single ad to a group), and the meaning of the resolution does
    not depend on the size of the data. Calibrated default 0.001, support power 2 (seeds
    101, 103, 104 of the synthetic world; benchmarks/bench_owner_accuracy.py).
+5. *Levels*: steps 2-4 are repeated with the groups found as the cores (up to
+   ``levels`` times, until nothing merges), so support is also measured between whole
+   groups (an operation whose phones each stay in one city shares a circuit only as a
+   group).
 
 The baseline (method "components") is connected components over hard identifiers alone.
 With Neo4j Graph Data Science installed, :func:`gds_leiden` projects the ad+hub graph
@@ -74,6 +78,8 @@ CIRCUIT_SCALE = 2.0
 DEFAULT_SUPPORT_POWER = 2.0
 # CPM resolution on the core graph (evidence per pair of ads); see owners.DEFAULT_RESOLUTION.
 DEFAULT_CPM_RESOLUTION = 0.001
+# Projection levels of owner_communities (cores, then the groups found, ...).
+DEFAULT_LEVELS = 3
 
 # One read query per kind: rows (ad, hub, confidence).
 EVIDENCE_QUERIES: dict[str, str] = {
@@ -547,32 +553,42 @@ def owner_communities(
     engine: str = "igraph",
     attributes: pd.DataFrame | None = None,
     support_power: float = DEFAULT_SUPPORT_POWER,
+    levels: int = DEFAULT_LEVELS,
 ) -> np.ndarray:
     """Owner group per ad: must-link cores joined by Leiden (CPM) over soft evidence.
 
     ``attributes``: per ad (rows aligned with ``graph.ads``) the columns that corroborate
-    author links, e.g. ``name`` and ``city`` (see :func:`core_graph`).
+    author links, e.g. ``name`` and ``city`` (see :func:`core_graph`). ``levels`` > 1
+    repeats the projection with the groups found as the new cores (support is then
+    measured between whole groups: an operation whose phones each stay in one city shows
+    its shared circuit only as a group) until nothing merges.
     """
     if resolution <= 0:
         raise ValueError(f"resolution must be > 0, got {resolution}")
     if attributes is not None and len(attributes) != graph.n_ads:
         raise ValueError(f"attributes has {len(attributes)} rows for {graph.n_ads} ads")
-    cores = hard_cores(graph, must_link)
+    membership = hard_cores(graph, must_link)
     soft = tuple(k for k in KINDS if k not in must_link)
-    cg = core_graph(graph, cores, soft, max_hub_cores, attributes, support_power=support_power)
-    if len(cg.src) == 0:
-        return cores
-    memb = _run_leiden(
-        cg.to_igraph(),
-        "cpm",
-        resolution,
-        seed,
-        n_iterations,
-        node_sizes=[int(x) for x in cg.sizes],
-        engine=engine,
-    )
-    core_group = np.asarray(memb[: cg.n_cores], dtype=np.int64)
-    return core_group[cores]
+    for _ in range(max(1, levels)):
+        cg = core_graph(
+            graph, membership, soft, max_hub_cores, attributes, support_power=support_power
+        )
+        if len(cg.src) == 0:
+            break
+        memb = _run_leiden(
+            cg.to_igraph(),
+            "cpm",
+            resolution,
+            seed,
+            n_iterations,
+            node_sizes=[int(x) for x in cg.sizes],
+            engine=engine,
+        )
+        group = pd.factorize(np.asarray(memb[: cg.n_cores], dtype=np.int64))[0]
+        if group.max() + 1 == cg.n_cores:  # nothing merged
+            break
+        membership = group[membership].astype(np.int64)
+    return membership
 
 
 def membership_confidence(graph: EvidenceGraph, membership: np.ndarray) -> np.ndarray:
