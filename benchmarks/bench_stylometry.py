@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--train-pairs", type=int, default=100_000, help="cap on training pairs")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--nprobe", type=int, default=16, help="faiss IVF lists searched")
     ap.add_argument("--skip-full", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
@@ -150,7 +151,7 @@ def main() -> None:
     t = time.perf_counter()
     feats = model.transform_texts(s_texts)
     t_feat = time.perf_counter() - t
-    search = CandidateSearch(k=args.k, exact_below=0)
+    search = CandidateSearch(k=args.k, exact_below=0, nprobe=args.nprobe)
     t = time.perf_counter()
     search.fit(feats)
     emb = search.embed(feats)
@@ -245,7 +246,11 @@ def main() -> None:
     mem.start()
     t = time.perf_counter()
     res = link_texts(
-        texts, model, threshold=thr, search=CandidateSearch(k=args.k), n_jobs=args.jobs
+        texts,
+        model,
+        threshold=thr,
+        search=CandidateSearch(k=args.k, nprobe=args.nprobe),
+        n_jobs=args.jobs,
     )
     a_rows, e_rows = author_frames(ids, res, model_name="bench", expected_precision=None)
     t_w = time.perf_counter()

@@ -118,7 +118,13 @@ class AdFeatures:
 
     @staticmethod
     def concat(parts: list[AdFeatures]) -> AdFeatures:
-        views = {k: sp.vstack([p.views[k] for p in parts], format="csr") for k in parts[0].views}
+        """Stack parts; each part's view is released once stacked (the parts are consumed),
+        so the peak is the result plus one view, not twice the result."""
+        views = {}
+        for k in list(parts[0].views):
+            views[k] = sp.vstack([p.views[k] for p in parts], format="csr")
+            for p in parts:
+                del p.views[k]
         return AdFeatures(views, np.vstack([p.style for p in parts]))
 
 
