@@ -118,6 +118,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--nprobe", type=int, default=16, help="faiss IVF lists searched")
     ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--skip-sample", action="store_true", help="skip step 2 (recall sample)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     print(f"load average at start: {os.getloadavg()}", flush=True)
@@ -144,7 +145,14 @@ def main() -> None:
         flush=True,
     )
 
-    # 2. candidate recall on a sample
+    if not args.skip_sample:
+        sample_recall(args, texts, model, thr)
+    if not args.skip_full:
+        full_run(args, ids, texts, authors, model, thr)
+
+
+def sample_recall(args: argparse.Namespace, texts: list[str], model, thr: float) -> None:
+    """Step 2: candidate recall of the fast path against brute force on a sample."""
     rng = np.random.default_rng(0)
     s_idx = np.sort(rng.choice(len(texts), size=min(args.sample, len(texts)), replace=False))
     s_texts = [texts[i] for i in s_idx]
@@ -224,9 +232,9 @@ def main() -> None:
     )
     del feats, emb
 
-    if args.skip_full:
-        return
-    # 3. the whole path at scale
+
+def full_run(args: argparse.Namespace, ids, texts, authors, model, thr: float) -> None:
+    """Step 3: the whole linking path on all ads, timed, with peak memory."""
     print(
         f"\n== author linking of {len(texts):,} ads ({args.jobs} worker processes) ==", flush=True
     )
