@@ -39,7 +39,7 @@ apart. So:
    Model on the core graph, node size = ads: two groups merge when the evidence between
    them exceeds ``resolution`` per pair of their ads. So one stray link cannot merge two
    big cores (it can join a single ad to a group), and the meaning of the resolution does
-   not depend on the size of the data. Calibrated default 0.001, support power 2 (seeds
+   not depend on the size of the data. Calibrated default 0.003, support power 2 (seeds
    101, 103, 104 of the synthetic world; benchmarks/bench_owner_accuracy.py).
 5. *Levels*: steps 2-4 are repeated with the groups found as the cores (up to
    ``levels`` times, until nothing merges), so support is also measured between whole
@@ -77,7 +77,7 @@ CIRCUIT_COLUMNS = ("city",)  # support only from what is shared beyond the main 
 CIRCUIT_SCALE = 2.0
 DEFAULT_SUPPORT_POWER = 2.0
 # CPM resolution on the core graph (evidence per pair of ads); see owners.DEFAULT_RESOLUTION.
-DEFAULT_CPM_RESOLUTION = 0.001
+DEFAULT_CPM_RESOLUTION = 0.003
 # Projection levels of owner_communities (cores, then the groups found, ...).
 DEFAULT_LEVELS = 3
 
