@@ -45,7 +45,9 @@ KINDS = np.array(["post", "bump", "repost"])
 AD_PRICES = np.array([3.0, 4.5, 6.0, 9.0, 12.0, 18.0, 24.0, 35.0, 47.0, 53.0])
 
 
-def make_data(n_ads: int, n_txs: int, days: float, paid_share: float, seed: int):
+def make_data(
+    n_ads: int, n_txs: int, days: float, paid_share: float, seed: int, block_timed: float = 0.0
+):
     rng = np.random.default_rng(seed)
     t0 = 1_451_606_400
     span = int(days * 86_400)
@@ -96,6 +98,12 @@ def make_data(n_ads: int, n_txs: int, days: float, paid_share: float, seed: int)
             "sat_to_processor": sat[order],
         }
     )
+    # block times: 1-600 s after first-seen; a share `block_timed` of txs missed by the
+    # mempool log has first-seen == block time (what the loader falls back to)
+    block = pay["first_seen_ts"].to_numpy() + rng.integers(1, 601, len(pay))
+    missed = rng.random(len(pay)) < block_timed
+    block[missed] = pay["first_seen_ts"].to_numpy()[missed]
+    pay["block_ts"] = block
     return ads, pay, rates, t0, span
 
 
@@ -125,15 +133,28 @@ def main() -> None:
     )
     ap.add_argument("--window-strategy", action="store_true", help="also time strategy=window")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--block-timed", type=float, default=0.005, help="share of txs the mempool log missed"
+    )
+    ap.add_argument(
+        "--block-slack", type=int, default=1800, help="btc link's default; -1: off (no slack)"
+    )
     args = ap.parse_args()
 
     t_gen = time.perf_counter()
-    ads, pay, rates, t0, span = make_data(args.ads, args.txs, args.days, args.paid_share, args.seed)
+    ads, pay, rates, t0, span = make_data(
+        args.ads, args.txs, args.days, args.paid_share, args.seed, args.block_timed
+    )
     print(
         f"data: {len(ads):,} ads x {len(pay):,} txs over {args.days:g} days "
         f"({len(pay) / span:.2f} tx/s), made in {time.perf_counter() - t_gen:.1f} s"
     )
-    matcher = PaymentMatcher()
+    slack = args.block_slack if args.block_slack >= 0 else None
+    matcher = PaymentMatcher(block_slack_s=slack)
+    print(
+        f"matcher: window 0..120 s, tolerance 2%/5%, block slack {slack} s "
+        f"({args.block_timed:.1%} of txs block-timed)"
+    )
 
     # -- full size --------------------------------------------------------------------------
     t_full, links = timed(lambda: matcher.match(ads, pay, rates))
@@ -144,7 +165,7 @@ def main() -> None:
         f"pairs in time window {st.window_pairs:,}, pairs expanded {st.pairs_evaluated:,}"
     )
     if args.window_strategy:
-        wm = PaymentMatcher(strategy="window")
+        wm = PaymentMatcher(strategy="window", block_slack_s=slack)
         t_win, wl = timed(lambda: wm.match(ads, pay, rates))
         same = wl[["ad_id", "txid"]].equals(links[["ad_id", "txid"]])
         print(
