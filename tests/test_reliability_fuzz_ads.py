@@ -110,7 +110,7 @@ lines = st.one_of(
         lambda d: json.dumps(d, default=str).encode()
     ),
 )
-BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-8/16/32
 
 
 def jsonl_bytes(parts: list[bytes]) -> bytes:

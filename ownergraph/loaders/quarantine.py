@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+_LINE_BREAKS = {c: f"\\u{c:04x}" for c in (0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+
 
 class InputError(ValueError):
     """A record that cannot be loaded: names the source, the line/record and the reason."""
@@ -50,7 +52,10 @@ class Quarantine:
         if isinstance(record, bytes):
             record = record.decode("utf-8", errors="backslashreplace")
         line = {"source": source, "line": where, "record": record, "reason": reason}
-        self._fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(line, ensure_ascii=False, default=str)
+        # characters that str.splitlines() and some editors treat as line breaks stay escaped,
+        # so that every quarantined record is exactly one line for any reader
+        self._fh.write(text.translate(_LINE_BREAKS) + "\n")
         self._fh.flush()
 
     def close(self) -> None:
