@@ -503,6 +503,10 @@ def demo_cmd(
                 extra = "B-cubed, author truth"
             elif kind == "wallets":
                 extra = "B-cubed over owners' addresses"
+            elif kind == "payments":
+                extra = "every PAID_FOR edge, ambiguity sets included"
+            elif kind == "payments (definite)":
+                extra = "PAID_FOR edges with ambiguous = false"
             t.add_row(kind, _f(p), _f(r), _f(f), extra)
         console.print(t)
     console.print(

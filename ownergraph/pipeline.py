@@ -151,7 +151,12 @@ def _flat(ev: Any) -> dict[str, Any]:
     from ownergraph.linking.stylometry.evaluate import figures_for_metadata
 
     figs = figures_for_metadata(ev)
-    return {k: v for k, v in figs.items() if isinstance(v, int | float)}
+    out: dict[str, Any] = {}
+    for view in ("model/all", "model/no_near_dup"):  # held-out pairs, identifier labels
+        for k, v in figs.get(view, {}).items():
+            if isinstance(v, int | float):
+                out[f"{view.split('/')[1]}_{k}"] = v
+    return out
 
 
 def _owners(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
@@ -172,6 +177,14 @@ def _evaluate(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> di
         pred = predictions_from_store(store, kind)
         if len(pred):  # a stage that did not run has nothing to score
             out[kind] = evaluate(kind, truth, pred)
+    if "payments" in out:  # links that are the only candidate of their ad and of their tx
+        definite = store.query_df(
+            "MATCH (t:Tx)-[p:PAID_FOR]->(a:Ad) WHERE p.ambiguous = false "
+            "RETURN t.txid AS txid, a.id AS ad_id"
+        )
+        out["payments (definite)"] = evaluate("payments", truth, definite)
+        order = ("owners", "authors", "payments", "payments (definite)", "wallets")
+        out = {k: out[k] for k in order if k in out}
     return out
 
 
