@@ -116,7 +116,11 @@ def main() -> None:
     ap.add_argument("--train-pairs", type=int, default=100_000, help="cap on training pairs")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--nprobe", type=int, default=16, help="faiss IVF lists searched")
+    ap.add_argument(
+        "--nprobe", type=int, default=None, help="faiss IVF lists searched (default: by size)"
+    )
+    ap.add_argument("--threads", type=int, default=2, help="BLAS / faiss threads")
+    ap.add_argument("--target-fpr", type=float, default=0.001, help="operating point: 0.001|0.01")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--skip-sample", action="store_true", help="skip step 2 (recall sample)")
     args = ap.parse_args()
@@ -138,10 +142,11 @@ def main() -> None:
         f"{args.world}[:{m}]",
     )
     model, ev = train_model(train, max_train_pairs=args.train_pairs, baseline=False)
-    thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
+    thr = ev.figures["model/all"][f"threshold_at_fpr_{args.target_fpr:g}"]
     print(
         f"model trained on {m:,} ads in {time.perf_counter() - t:.1f}s: held-out TPR@FPR1% "
-        f"{ev.figures['model/all']['tpr_at_fpr_0.01']:.3f}, threshold {thr:.4f}",
+        f"{ev.figures['model/all']['tpr_at_fpr_0.01']:.3f}, operating point FPR "
+        f"{args.target_fpr:g}: threshold {thr:.4f}",
         flush=True,
     )
 
@@ -159,7 +164,7 @@ def sample_recall(args: argparse.Namespace, texts: list[str], model, thr: float)
     t = time.perf_counter()
     feats = model.transform_texts(s_texts)
     t_feat = time.perf_counter() - t
-    search = CandidateSearch(k=args.k, exact_below=0, nprobe=args.nprobe)
+    search = CandidateSearch(k=args.k, exact_below=0, nprobe=args.nprobe, n_threads=args.threads)
     t = time.perf_counter()
     search.fit(feats)
     emb = search.embed(feats)
@@ -183,7 +188,8 @@ def sample_recall(args: argparse.Namespace, texts: list[str], model, thr: float)
     print(f"\n== candidate search on a {n_s:,}-ad sample (k={args.k}) ==")
     print(f"features {t_feat:.1f}s, SVD fit+embed {t_embed:.1f}s")
     print(
-        f"fast path (faiss IVF, nprobe={search.nprobe}): {fast.seconds:.2f}s, {len(fast):,} pairs"
+        f"fast path (faiss IVF, nprobe={search.nprobe_for(len(s_idx))}, {args.threads} threads): "
+        f"{fast.seconds:.2f}s, {len(fast):,} pairs"
     )
     print(f"brute force (exact kNN, full matrix product): {t_brute:.2f}s, {len(brute):,} pairs")
     print(
@@ -257,7 +263,7 @@ def full_run(args: argparse.Namespace, ids, texts, authors, model, thr: float) -
         texts,
         model,
         threshold=thr,
-        search=CandidateSearch(k=args.k, nprobe=args.nprobe),
+        search=CandidateSearch(k=args.k, nprobe=args.nprobe, n_threads=args.threads),
         n_jobs=args.jobs,
     )
     a_rows, e_rows = author_frames(ids, res, model_name="bench", expected_precision=None)

@@ -28,25 +28,30 @@ from threadpoolctl import threadpool_limits
 
 from ownergraph.linking.stylometry.features import AdFeatures
 
+NPROBE_SWITCH = 200_000
 
-def _stack_views(feats: AdFeatures, views: tuple[str, ...], width: int) -> sp.csr_matrix:
-    """The chosen L2-normalised views, each weighted equally, folded into ``width``
-    columns (column index modulo ``width``: a second hashing that keeps the SVD's
-    random projection small; collisions barely change inner products)."""
+
+def _stack_views(
+    feats: AdFeatures, views: tuple[str, ...], width: int, rows: slice | np.ndarray | None = None
+) -> sp.csr_matrix:
+    """The chosen L2-normalised views (of ``rows`` only, if given), each weighted equally,
+    folded into ``width`` columns (column index modulo ``width``: a second hashing that
+    keeps the SVD's random projection small; collisions barely change inner products).
+    Built straight from each view's CSR arrays, so the transient memory is about one
+    copy of the selected rows (callers pass row chunks at scale)."""
     missing = [v for v in views if v not in feats.views]
     if missing:
         raise ValueError(f"candidate views {missing} are not in the features {list(feats.views)}")
     w = np.float32(1.0 / np.sqrt(len(views)))
-    parts = []
+    out = None
     for k, v in enumerate(views):
-        x = feats.views[v].tocoo()
-        cols = (x.col.astype(np.int64) * 2654435761 + k) % width
-        parts.append(
-            sp.csr_matrix((x.data * w, (x.row, cols)), shape=(x.shape[0], width), dtype=np.float32)
-        )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
+        x = feats.views[v]
+        if rows is not None:
+            x = x[rows]
+        fold = ((np.arange(x.shape[1], dtype=np.int64) * 2654435761 + k) % width).astype(np.int32)
+        y = sp.csr_matrix((x.data * w, fold[x.indices], x.indptr.copy()), shape=(x.shape[0], width))
+        y.sum_duplicates()
+        out = y if out is None else out + y
     return out.tocsr()
 
 
@@ -88,7 +93,7 @@ class CandidateSearch(BaseEstimator):
         n_components: int = 128,
         k: int = 20,
         min_sim: float = 0.0,
-        nprobe: int = 16,
+        nprobe: int | None = None,
         exact_below: int = 20_000,
         fit_sample: int = 50_000,
         width: int = 2**16,
@@ -108,12 +113,22 @@ class CandidateSearch(BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
 
+    def nprobe_for(self, n: int) -> int:
+        """``nprobe``, or by default 64 up to 200k ads (candidate recall 0.950 vs exact
+        search on a 50k sample; 16: 0.915, 32: 0.938) and 16 above, where 64 would cost
+        ~15 min of search alone at 1M ads on 2 cores (recall there not measured)."""
+        if self.nprobe is not None:
+            return self.nprobe
+        return 64 if n <= NPROBE_SWITCH else 16
+
     def fit(self, feats: AdFeatures) -> CandidateSearch:
         """Fit the SVD projection on (a sample of) the ads' stacked views."""
-        x = _stack_views(feats, self.views, self.width)
-        rng = np.random.default_rng(self.random_state)
-        if x.shape[0] > self.fit_sample:
-            x = x[np.sort(rng.choice(x.shape[0], self.fit_sample, replace=False))]
+        n = len(feats)
+        rows = None
+        if n > self.fit_sample:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(n, self.fit_sample, replace=False))
+        x = _stack_views(feats, self.views, self.width, rows)
         n_comp = max(1, min(self.n_components, x.shape[0] - 1, x.shape[1] - 1))
         self.svd_ = TruncatedSVD(
             n_comp, algorithm="randomized", n_iter=self.n_iter, random_state=self.random_state
@@ -125,11 +140,13 @@ class CandidateSearch(BaseEstimator):
     def embed(self, feats: AdFeatures, chunk: int = 50_000) -> np.ndarray:
         """Dense L2-normalised float32 embedding of every ad (n x n_components)."""
         check_is_fitted(self, "svd_")
-        x = _stack_views(feats, self.views, self.width)
         comp = self.svd_.components_.T.astype(np.float32)
-        out = np.empty((x.shape[0], comp.shape[1]), dtype=np.float32)
-        for s in range(0, x.shape[0], chunk):
-            out[s : s + chunk] = x[s : s + chunk] @ comp
+        n = len(feats)
+        out = np.empty((n, comp.shape[1]), dtype=np.float32)
+        for s in range(0, n, chunk):
+            out[s : s + chunk] = (
+                _stack_views(feats, self.views, self.width, slice(s, s + chunk)) @ comp
+            )
         return normalize(out, copy=False)
 
     def search(self, emb: np.ndarray) -> Candidates:
@@ -144,7 +161,7 @@ class CandidateSearch(BaseEstimator):
                 sim, idx = ivf_neighbours(
                     emb,
                     k,
-                    nprobe=self.nprobe,
+                    nprobe=self.nprobe_for(n),
                     random_state=self.random_state,
                     n_threads=self.n_threads,
                 )
