@@ -13,12 +13,14 @@ import pytest
 
 from ownergraph.linking.stylometry.candidates import (
     CandidateSearch,
+    _stack_views,
     candidate_recall,
     exact_neighbours,
     ivf_neighbours,
 )
 from ownergraph.linking.stylometry.clusters import (
     author_frames,
+    cap_edges,
     cluster_pairs,
     link_texts,
     write_authors,
@@ -376,6 +378,31 @@ def test_cluster_pairs_leiden_cuts_a_weak_bridge() -> None:
     assert len(set(lei[:5])) == 1 and len(set(lei[5:])) == 1 and lei[0] != lei[9]
     with pytest.raises(ValueError, match="unknown cluster method"):
         cluster_pairs(10, np.array(a), np.array(b), p, 0.5, method="magic")
+
+
+def test_cap_edges_keeps_each_ads_strongest_edges() -> None:
+    # 6-clique with distinct weights: cap 1 keeps, per ad, only its strongest edge
+    a, b = np.triu_indices(6, 1)
+    p = np.linspace(0.1, 0.9, len(a))
+    keep = cap_edges(a, b, p, 1)
+    assert keep[np.argmax(p)] and not keep[np.argmin(p)]
+    for node in range(6):
+        mine = np.flatnonzero((a == node) | (b == node))
+        assert keep[mine[np.argmax(p[mine])]]  # its best edge survives
+    # here every ad's strongest edge goes to ad 5 (weights grow along triu order)
+    assert keep.sum() == 5 and set(b[keep]) == {5}
+    assert cap_edges(a, b, p, 0).all()
+
+
+def test_stack_views_by_row_chunks_equals_whole(world: LabelledAds) -> None:
+    texts = [prepare_text(t) for t in world.texts[:50]]
+    f = StyleVectorizer(n_features=2**16).fit(texts).transform(texts)
+    whole = _stack_views(f, ("char", "word"), 2**10)
+    part = _stack_views(f, ("char", "word"), 2**10, slice(10, 30))
+    np.testing.assert_allclose(part.toarray(), whole[10:30].toarray(), atol=1e-6)
+    assert CandidateSearch().nprobe_for(50_000) == 64
+    assert CandidateSearch().nprobe_for(1_000_000) == 16
+    assert CandidateSearch(nprobe=8).nprobe_for(50_000) == 8
 
 
 # ---------------------------------------------------------------- writing to the stores
