@@ -267,6 +267,16 @@ def test_model_text_pair_api(trained, world: LabelledAds) -> None:
         model.predict_proba(pd.DataFrame({"text_a": [None], "text_b": ["x"]}))
 
 
+def test_predict_indexed_threads_match_serial(trained, world: LabelledAds) -> None:
+    model, _ = trained
+    feats = model.transform_texts(world.texts[:60])
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 60, 500), rng.integers(0, 60, 500)
+    serial = model.predict_proba_indexed(feats, a, b)
+    threaded = model.predict_proba_indexed(feats, a, b, chunk=37, n_jobs=2)
+    np.testing.assert_array_equal(threaded, serial)
+
+
 def test_model_save_load_round_trip(trained, world: LabelledAds, tmp_path: Path) -> None:
     model, _ = trained
     path = tmp_path / "m.joblib"

@@ -211,7 +211,7 @@ def link_texts(
         t["candidates"] - t["start"],
         _peak_rss_gb(),
     )
-    p = model.predict_proba_indexed(feats, cand.a, cand.b)
+    p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=search.n_threads or 2)
     t["scores"] = time.perf_counter()
     log.info(
         "link_texts: scores done after %.1fs (peak RSS so far %.2f GB)",
