@@ -410,7 +410,7 @@ def test_stack_views_by_row_chunks_equals_whole(world: LabelledAds) -> None:
     whole = _stack_views(f, ("char", "word"), 2**10)
     part = _stack_views(f, ("char", "word"), 2**10, slice(10, 30))
     np.testing.assert_allclose(part.toarray(), whole[10:30].toarray(), atol=1e-6)
-    assert CandidateSearch().nprobe_for(50_000) == 64
+    assert CandidateSearch().nprobe_for(50_000) == 128
     assert CandidateSearch().nprobe_for(1_000_000) == 16
     assert CandidateSearch(nprobe=8).nprobe_for(50_000) == 8
 
