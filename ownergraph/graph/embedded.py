@@ -107,13 +107,20 @@ class EmbeddedStore(Store):
             parts.append(pd.DataFrame(self._run(q, {"keys": chunk}), columns=cols))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
+    def _is_empty(self, node: NodeType) -> bool:
+        rows = self._run(f"MATCH (n:{node.label}) RETURN n.{node.key} AS k LIMIT 1", None)
+        return not rows
+
     def upsert_nodes(self, label: str, rows: Rows) -> int:
         node = self.schema.node(label)
         df = node_frame(node, rows)
         if df.empty:
             return 0
         cols = list(df.columns)
-        existing = self._existing_nodes(node, df[node.key].tolist(), cols)
+        if self._is_empty(node):  # a first load: nothing to look up
+            existing = pd.DataFrame(columns=cols)
+        else:
+            existing = self._existing_nodes(node, df[node.key].tolist(), cols)
         is_old = df[node.key].isin(set(existing[node.key]))
         new = df[~is_old]
         if len(new):
