@@ -48,10 +48,8 @@ from ownergraph.linking.payments import (
     payments_from_tables,
     resolve_one_to_one,
 )
-from ownergraph.linking.prices import PriceTable
-from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
-from ownergraph.loaders.rates import RateTable
 from ownergraph.synth.config import WorldConfig
+from ownergraph.synth.tables import read_world_tables
 from ownergraph.synth.world import generate_world
 
 VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settings)
@@ -77,22 +75,10 @@ VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settin
 BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
 
-def read_world(d: Path):
-    ads = pd.read_json(d / "ads.jsonl", lines=True, dtype={"id": str})
-    posted = pd.to_datetime(ads["posted_at"], utc=True, format="ISO8601")
-    ads["posted_ts"] = (posted - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    tables = load_bitcoin(
-        [d / "bitcoin/blocks.jsonl"], mempool=[d / "bitcoin/mempool_first_seen.csv"]
-    )
-    procs = read_processors(d / "bitcoin/processor_addresses.txt")
-    rates = RateTable.from_csv(d / "rates.csv")
-    prices = PriceTable.from_json(d / "prices.json")
-    return ads, tables, procs, rates, prices
-
-
 def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
     """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
-    ads, tables, procs, rates, prices = read_world(d)
+    w = read_world_tables(d)
+    ads, tables, procs, rates, prices = w.ads, w.bitcoin, w.processors, w.rates, w.prices
     pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
     kw = {"block_slack_s": DEFAULT_BLOCK_SLACK_S, **matcher_kw}  # btc link's defaults
     links = PaymentMatcher(price_table=prices, **kw).match(ads, pay, rates)

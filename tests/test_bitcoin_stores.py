@@ -15,9 +15,7 @@ from ownergraph.linking.payments import (
     PaymentMatcher,
     payments_from_tables,
 )
-from ownergraph.linking.prices import PriceTable
-from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
-from ownergraph.loaders.rates import RateTable
+from ownergraph.synth.tables import read_world_tables
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +31,11 @@ def world(tmp_path_factory) -> Path:
 
 def expected_links(world: Path) -> set[tuple[str, str]]:
     """The matcher on the loaders' DataFrames (no store involved)."""
-    ads = pd.read_json(world / "ads.jsonl", lines=True, dtype={"id": str})
-    posted = pd.to_datetime(ads["posted_at"], utc=True, format="ISO8601")
-    ads["posted_ts"] = (posted - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    t = load_bitcoin(
-        [world / "bitcoin/blocks.jsonl"], mempool=[world / "bitcoin/mempool_first_seen.csv"]
-    )
-    procs = read_processors(world / "bitcoin/processor_addresses.txt")
-    pay = payments_from_tables(t.outputs, t.txs, procs, t.inputs)
-    prices = PriceTable.from_json(world / "prices.json")
-    m = PaymentMatcher(price_table=prices, block_slack_s=DEFAULT_BLOCK_SLACK_S)  # btc link's
-    links = m.match(ads, pay, RateTable.from_csv(world / "rates.csv"))
+    w = read_world_tables(world)
+    t = w.bitcoin
+    pay = payments_from_tables(t.outputs, t.txs, w.processors, t.inputs)
+    m = PaymentMatcher(price_table=w.prices, block_slack_s=DEFAULT_BLOCK_SLACK_S)  # btc link's
+    links = m.match(w.ads, pay, w.rates)
     return set(zip(links["ad_id"], links["txid"], strict=True))
 
 

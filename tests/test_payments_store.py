@@ -210,20 +210,13 @@ def world(tmp_path_factory) -> Path:
 
 
 def test_synthetic_world_precision_and_recall(world: Path):
-    from ownergraph.linking.prices import PriceTable
-    from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
-    from ownergraph.loaders.rates import RateTable
+    from ownergraph.synth.tables import read_world_tables
 
-    ads = pd.read_json(world / "ads.jsonl", lines=True, dtype={"id": str})
-    posted = pd.to_datetime(ads["posted_at"], utc=True, format="ISO8601")
-    ads["posted_ts"] = (posted - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    tables = load_bitcoin(
-        [world / "bitcoin/blocks.jsonl"], mempool=[world / "bitcoin/mempool_first_seen.csv"]
-    )
-    procs = read_processors(world / "bitcoin/processor_addresses.txt")
+    w = read_world_tables(world)
+    ads, tables, procs = w.ads, w.bitcoin, w.processors
     pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
-    matcher = PaymentMatcher(price_table=PriceTable.from_json(world / "prices.json"))
-    links = matcher.match(ads, pay, RateTable.from_csv(world / "rates.csv"))
+    matcher = PaymentMatcher(price_table=w.prices)
+    links = matcher.match(ads, pay, w.rates)
     truth = pd.read_csv(world / "truth/payments.csv", dtype=str)
     true = set(zip(truth["ad_id"], truth["txid"], strict=True))
 
