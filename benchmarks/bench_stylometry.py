@@ -20,7 +20,6 @@ DIR is a synthetic world (``ownergraph synth``: ads.jsonl + truth/ads.csv). Step
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -31,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 from sklearn.metrics.cluster import pair_confusion_matrix
 
 from ownergraph.linking.stylometry.candidates import (
@@ -40,7 +42,12 @@ from ownergraph.linking.stylometry.candidates import (
     exact_neighbours,
     pairs_from_knn,
 )
-from ownergraph.linking.stylometry.clusters import author_frames, link_texts, write_authors
+from ownergraph.linking.stylometry.clusters import (
+    author_frames,
+    compact_texts,
+    link_texts,
+    write_authors,
+)
 from ownergraph.linking.stylometry.data import LabelledAds
 from ownergraph.linking.stylometry.evaluate import train_model
 from ownergraph.linking.stylometry.pairs import text_identifiers
@@ -87,15 +94,17 @@ class PeakMemory(threading.Thread):
         return self.peak
 
 
-def read_world(world: Path, n: int) -> tuple[list[str], list[str], np.ndarray]:
-    ids, texts = [], []
-    with (world / "ads.jsonl").open() as f:
-        for line in f:
-            if len(ids) >= n:
-                break
-            r = json.loads(line)
-            ids.append(str(r["id"]))
-            texts.append(f"{r.get('title') or ''}\n{r.get('body') or ''}")
+def read_world(world: Path, n: int) -> tuple[list[str], pa.Array, np.ndarray]:
+    """The first ``n`` ads' ids, their ``title + "\\n" + body`` texts as one Arrow string
+    array (never a list of Python strings: ~0.6 GB instead of ~2.3 GB at 1M ads) and
+    their true author codes."""
+    table = pa_json.read_json(world / "ads.jsonl").slice(0, n)
+    ids = [str(i) for i in table["id"].to_pylist()]
+    title = pc.fill_null(table["title"].cast(pa.large_string()), "")
+    body = pc.fill_null(table["body"].cast(pa.large_string()), "")
+    newline = pa.scalar("\n", pa.large_string())
+    texts = compact_texts(pc.binary_join_element_wise(title, body, newline))
+    del table, title, body
     truth = pd.read_csv(world / "truth" / "ads.csv", usecols=["ad_id", "author_id"], dtype=str)
     author = dict(zip(truth["ad_id"], truth["author_id"], strict=True))
     authors = pd.factorize(pd.Series([author[i] for i in ids]))[0]
@@ -134,10 +143,11 @@ def main() -> None:
     # 1. model
     t = time.perf_counter()
     m = args.train_ads
+    train_texts = texts.slice(0, m).to_pylist()
     train = LabelledAds(
         ids[:m],
-        texts[:m],
-        [text_identifiers(x) for x in texts[:m]],
+        train_texts,
+        [text_identifiers(x) for x in train_texts],
         authors[:m],
         f"{args.world}[:{m}]",
     )
@@ -156,11 +166,11 @@ def main() -> None:
         full_run(args, ids, texts, authors, model, thr)
 
 
-def sample_recall(args: argparse.Namespace, texts: list[str], model, thr: float) -> None:
+def sample_recall(args: argparse.Namespace, texts: pa.Array, model, thr: float) -> None:
     """Step 2: candidate recall of the fast path against brute force on a sample."""
     rng = np.random.default_rng(0)
     s_idx = np.sort(rng.choice(len(texts), size=min(args.sample, len(texts)), replace=False))
-    s_texts = [texts[i] for i in s_idx]
+    s_texts = texts.take(pa.array(s_idx)).to_pylist()
     t = time.perf_counter()
     feats = model.transform_texts(s_texts)
     t_feat = time.perf_counter() - t

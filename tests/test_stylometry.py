@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ownergraph.linking.stylometry.candidates import (
@@ -22,6 +23,7 @@ from ownergraph.linking.stylometry.clusters import (
     author_frames,
     cap_edges,
     cluster_pairs,
+    compact_texts,
     link_texts,
     write_authors,
 )
@@ -32,7 +34,12 @@ from ownergraph.linking.stylometry.evaluate import (
     tpr_at_fpr,
     train_model,
 )
-from ownergraph.linking.stylometry.features import STYLE_NAMES, StyleVectorizer, pair_features
+from ownergraph.linking.stylometry.features import (
+    STYLE_NAMES,
+    AdFeatures,
+    StyleVectorizer,
+    pair_features,
+)
 from ownergraph.linking.stylometry.masking import PHONE_TOKEN, mask_text, prepare_text
 from ownergraph.linking.stylometry.model import ModelError, PairwiseAuthorModel
 from ownergraph.linking.stylometry.pairs import (
@@ -355,6 +362,35 @@ def test_link_texts_groups_authors(trained, world: LabelledAds) -> None:
         world.texts, model, threshold=thr, n_jobs=1, search=search, cluster="components"
     )
     assert _pair_pr(comp.labels, world.authors)[0] < precision
+
+
+def test_link_texts_same_result_from_arrow_texts_in_parallel_chunks(
+    trained, world: LabelledAds
+) -> None:
+    """Compact Arrow texts featurised in 2 processes by chunks give the list's result."""
+    model, ev = trained
+    thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
+    search = CandidateSearch(k=8, n_components=32, n_threads=1)
+    kw = {"threshold": thr, "search": search, "resolution": 0.02}
+    ref = link_texts(world.texts, model, n_jobs=1, **kw)
+    arrow = compact_texts(world.texts)
+    assert arrow.type == pa.large_string() and len(arrow) == len(world)
+    got = link_texts(arrow, model, n_jobs=2, chunk=len(world) // 3, **kw)
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    np.testing.assert_allclose(got.p, ref.p, rtol=1e-6)
+
+
+def test_feature_concat_consumes_parts_and_equals_vstack(world: LabelledAds) -> None:
+    texts = [prepare_text(t) for t in world.texts[:60]]
+    vec = StyleVectorizer(n_features=2**16).fit(texts)
+    whole = vec.transform(texts)
+    parts = [vec.transform(texts[s : s + 25]) for s in range(0, 60, 25)]
+    got = AdFeatures.concat(parts)
+    assert all(not p.views for p in parts)  # each part's views were released
+    for k, x in whole.views.items():
+        assert got.views[k].shape == x.shape
+        np.testing.assert_allclose(got.views[k].toarray(), x.toarray(), atol=1e-7)
+    np.testing.assert_allclose(got.style, whole.style)
 
 
 def test_tpr_at_fpr_takes_the_strictest_threshold_of_the_best_tpr() -> None:

@@ -31,12 +31,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import igraph as ig
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 from scipy.sparse import coo_matrix
@@ -147,12 +149,36 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def _featurise(model: PairwiseAuthorModel, texts: list[str], n_jobs: int, chunk: int) -> AdFeatures:
-    if n_jobs == 1 or len(texts) <= chunk:
-        return model.transform_texts(texts)
-    parts = Parallel(n_jobs=n_jobs)(
-        delayed(model.transform_texts)(texts[s : s + chunk]) for s in range(0, len(texts), chunk)
+Texts = Sequence[str] | pa.Array | pa.ChunkedArray
+
+
+def compact_texts(texts: Texts) -> pa.Array:
+    """Texts as one Arrow ``large_string`` array: UTF-8 bytes plus offsets. A Python
+    ``str`` with one emoji is stored at 4 bytes per character, so 1M synthetic ads take
+    ~2.3 GB as a list and ~0.6 GB as Arrow."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if isinstance(texts, pa.Array):
+        return texts.cast(pa.large_string())
+    return pa.array(texts, type=pa.large_string())
+
+
+def _chunk(texts: Texts, s: int, e: int) -> list[str]:
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        return [t if t is not None else "" for t in texts.slice(s, e - s).to_pylist()]
+    return list(texts[s:e])
+
+
+def _featurise(model: PairwiseAuthorModel, texts: Texts, n_jobs: int, chunk: int) -> AdFeatures:
+    """Features of all texts: chunks of ``chunk`` texts featurised in ``n_jobs`` processes
+    (each chunk is turned into Python strings only when it is dispatched)."""
+    n = len(texts)
+    if n_jobs == 1 or n <= chunk:
+        return model.transform_texts(_chunk(texts, 0, n))
+    parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(model.transform_texts)(_chunk(texts, s, s + chunk)) for s in range(0, n, chunk)
     )
+    parts = list(parts)
     # The idle worker processes keep their grown heaps (GBs at 1M ads): end them.
     get_reusable_executor().shutdown(wait=True)
     return AdFeatures.concat(parts)
@@ -177,7 +203,7 @@ def model_threshold(model: PairwiseAuthorModel, target_fpr: float) -> tuple[floa
 
 
 def link_texts(
-    texts: list[str],
+    texts: Texts,
     model: PairwiseAuthorModel,
     *,
     threshold: float,
@@ -336,13 +362,18 @@ def link_authors(
     from ownergraph.linking.stylometry.data import store_ads
 
     t0 = time.perf_counter()
-    ads = ads if ads is not None else store_ads(store)
+    if ads is None:
+        ads = store_ads(store)
+        texts: Texts = compact_texts(ads.texts)  # read here: keep only the compact copy
+        ads.texts = []
+    else:
+        texts = ads.texts
     t_read = time.perf_counter() - t0
     expected_precision = None
     if threshold is None:
         threshold, expected_precision = model_threshold(model, target_fpr)
     result = link_texts(
-        ads.texts,
+        texts,
         model,
         threshold=threshold,
         search=search,

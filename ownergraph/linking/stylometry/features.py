@@ -118,14 +118,36 @@ class AdFeatures:
 
     @staticmethod
     def concat(parts: list[AdFeatures]) -> AdFeatures:
-        """Stack parts; each part's view is released once stacked (the parts are consumed),
-        so the peak is the result plus one view, not twice the result."""
+        """Stack parts row-wise, consuming them: each part's view is released as soon as it
+        is copied into the preallocated result, so the peak is about the size of the
+        result, not twice it (``scipy.sparse.vstack`` holds all parts and the result)."""
         views = {}
         for k in list(parts[0].views):
-            views[k] = sp.vstack([p.views[k] for p in parts], format="csr")
-            for p in parts:
-                del p.views[k]
+            views[k] = _vstack_consuming([p.views.pop(k) for p in parts])
         return AdFeatures(views, np.vstack([p.style for p in parts]))
+
+
+def _vstack_consuming(mats: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """Row-stack CSR matrices into preallocated arrays, releasing each input once copied
+    (the list is emptied)."""
+    n_rows = sum(m.shape[0] for m in mats)
+    n_cols = mats[0].shape[1]
+    nnz = sum(m.nnz for m in mats)
+    idx_t = np.int32 if max(nnz, n_cols) < 2**31 - 1 else np.int64
+    data = np.empty(nnz, dtype=mats[0].dtype)
+    indices = np.empty(nnz, dtype=idx_t)
+    indptr = np.empty(n_rows + 1, dtype=idx_t)
+    indptr[0] = 0
+    r = e = 0
+    mats.reverse()
+    while mats:
+        m = mats.pop().tocsr()
+        data[e : e + m.nnz] = m.data
+        indices[e : e + m.nnz] = m.indices
+        indptr[r + 1 : r + m.shape[0] + 1] = m.indptr[1:] + e
+        r, e = r + m.shape[0], e + m.nnz
+        del m
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
 
 
 class StyleVectorizer(TransformerMixin, BaseEstimator):

@@ -232,10 +232,11 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         feats: AdFeatures,
         a: np.ndarray,
         b: np.ndarray,
-        chunk: int = 250_000,
+        chunk: int = 50_000,
         n_jobs: int = 1,
     ) -> np.ndarray:
-        """P(same author) for pairs of rows of ``feats`` (1-D array), in chunks;
+        """P(same author) for pairs of rows of ``feats`` (1-D array), in chunks (50k
+        pairs: each thread's sparse row gathers then take ~0.2 GB; 250k took ~0.9 GB);
         ``n_jobs`` > 1 scores chunks in that many threads (the sparse row gathers and
         the trees' prediction run in C without the GIL)."""
         check_is_fitted(self, "classifier_")
