@@ -18,6 +18,7 @@ from ownergraph.linking.stylometry.candidates import (
     candidate_recall,
     exact_neighbours,
     ivf_neighbours,
+    knn_recall,
 )
 from ownergraph.linking.stylometry.clusters import (
     author_frames,
@@ -316,24 +317,45 @@ def test_fit_needs_both_classes(world: LabelledAds) -> None:
 # ---------------------------------------------------------------- candidates
 
 
-def test_candidate_search_finds_planted_near_identical_pairs() -> None:
+@pytest.mark.parametrize("index", ["hnsw", "ivf"])
+def test_candidate_search_finds_planted_near_identical_pairs(index: str) -> None:
     rng = np.random.default_rng(0)
     base = rng.normal(size=(3000, 32)).astype(np.float32)
     twins = base[:100] + 0.01 * rng.normal(size=(100, 32)).astype(np.float32)
     emb = np.vstack([base, twins])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    search = CandidateSearch(k=5, exact_below=0, nprobe=8)
+    search = CandidateSearch(k=5, exact_below=0, index=index, nprobe=8, ef_search=16)
+    assert index.upper() in search.describe(len(emb))
     found = search.search(emb)
     planted = set(zip(range(100), range(3000, 3100), strict=True))
     got = set(zip(found.a.tolist(), found.b.tolist(), strict=True))
     assert len(planted & got) >= 98
     exact = CandidateSearch(k=5, exact_below=10**9).search(emb)
-    wide = CandidateSearch(k=5, exact_below=0, nprobe=40).search(emb)
-    assert candidate_recall(wide, exact) > 0.9 > candidate_recall(found, exact) * 0
+    wide = CandidateSearch(k=5, exact_below=0, index=index, nprobe=40, ef_search=128)
+    assert candidate_recall(wide.search(emb), exact) > 0.9
     sims, idx = exact_neighbours(emb[:50], 3)
     assert (idx[:, 0] == np.arange(50)).all() and np.allclose(sims[:, 0], 1.0, atol=1e-5)
     s2, i2 = ivf_neighbours(emb, 2, nprobe=64)
     assert (i2[:, 0] == np.arange(len(emb))).mean() > 0.99
+    with pytest.raises(ValueError, match="unknown candidate index"):
+        CandidateSearch(index="lsh", exact_below=0).search(emb)
+
+
+def test_knn_recall_leaves_the_query_out_and_counts_ties() -> None:
+    q = np.array([7, 8])
+    # exact lists (query itself included): 7 -> 1, 2 (k-th sim 0.8); 8 -> 3, 4 (k-th 0.5)
+    exact = (
+        np.array([[1.0, 0.9, 0.8], [1.0, 0.7, 0.5]]),
+        np.array([[7, 1, 2], [8, 3, 4]]),
+    )
+    # found: for 7, neighbour 1 and a tie (5 at 0.8) instead of 2; for 8, 3 and a worse 6
+    found = (
+        np.array([[1.0, 0.9, 0.8], [1.0, 0.7, 0.3]]),
+        np.array([[7, 1, 5], [8, 3, 6]]),
+    )
+    set_rec, tie_rec = knn_recall(found, exact, q)
+    assert set_rec == pytest.approx(2 / 4)  # 1 and 3 found of {1, 2, 3, 4}
+    assert tie_rec == pytest.approx(3 / 4)  # 5 ties with 2; 6 is below 4's similarity
 
 
 def _pair_pr(labels: np.ndarray, authors: np.ndarray) -> tuple[float, float]:

@@ -2,15 +2,27 @@
 
 Scoring all n(n-1)/2 pairs is impossible at 1M ads. Each ad's sparse style views are
 projected to a small dense vector (TruncatedSVD fitted on a sample, L2-normalised), and
-its ``k`` nearest neighbours by inner product are found with a faiss inverted-file index
-(``IVF<nlist>,Flat``, ``nprobe`` lists searched). The SVD uses 2 power iterations, not
-scikit-learn's 5: on an 8k-ad dev world the candidates' overlap with the exact sparse
-cosine neighbours was the same (0.69-0.70 at k=20) at half the fitting time. Only those
-pairs are scored by the pairwise model. ``exact_neighbours`` is the brute-force
-reference (all pairs, blocked dense matrix products) used to measure candidate recall
-on a sample. BLAS/OpenMP threads default to one (``n_threads``): on a shared, busy
-2-core machine an unlimited thread pool made the SVD fit of 8k ads 3-6x slower (1.3 s
-single-threaded vs 3.9-8.0 s).
+its ``k`` nearest neighbours by inner product are found with a faiss index: by default a
+graph index (``IndexHNSWFlat``, M=32, efConstruction 40, efSearch 64), optionally an
+inverted file (``IVF<nlist>,Flat``, ``nprobe`` lists searched). Below ``exact_below`` ads
+the search is exact. Only those pairs are scored by the pairwise model.
+
+Why HNSW: on the 1M-ad synthetic world (queries: 5,000 random ads; reference: their exact
+21 nearest neighbours among all 1M by a full matrix product, ~170 min for all ads), on 2
+busy cores, recall of the exact neighbour sets / tie-aware recall (a returned neighbour
+counts when its similarity is within 1e-3 of the exact 21st, the ann-benchmarks
+definition; 16% of ads have more than 21 near-identical neighbours above 0.99, so the
+exact top-21 among them is arbitrary) and time to search all 1M ads:
+IVF4000 nprobe 16: 0.889 / 0.951, 44 s build + 236 s; nprobe 32: 0.911 / 0.972, 423 s;
+HNSW M32 efSearch 64: 0.895 / 0.962, 97 s build + 121 s; efSearch 32: 0.886 / 0.955, 69 s.
+
+The SVD uses 2 power iterations, not scikit-learn's 5: on an 8k-ad dev world the
+candidates' overlap with the exact sparse cosine neighbours was the same (0.69-0.70 at
+k=20) at half the fitting time. ``exact_neighbours`` is the brute-force reference (all
+pairs, blocked dense matrix products) used to measure candidate recall on a sample.
+BLAS/OpenMP threads default to one (``n_threads``): on a shared, busy 2-core machine an
+unlimited thread pool made the SVD fit of 8k ads 3-6x slower (1.3 s single-threaded vs
+3.9-8.0 s).
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from ownergraph.linking.stylometry.features import AdFeatures
 
 NPROBE_SWITCH = 200_000
+INDEXES = ("hnsw", "ivf")
 
 
 def _stack_views(
@@ -85,7 +98,7 @@ def pairs_from_knn(idx: np.ndarray, sim: np.ndarray, min_sim: float) -> Candidat
 
 
 class CandidateSearch(BaseEstimator):
-    """k nearest neighbours per ad in an SVD-reduced style space (faiss IVF or exact)."""
+    """k nearest neighbours per ad in an SVD-reduced style space (faiss HNSW/IVF or exact)."""
 
     def __init__(
         self,
@@ -93,6 +106,10 @@ class CandidateSearch(BaseEstimator):
         n_components: int = 128,
         k: int = 20,
         min_sim: float = 0.0,
+        index: str = "hnsw",
+        hnsw_m: int = 32,
+        ef_construction: int = 40,
+        ef_search: int = 64,
         nprobe: int | None = None,
         exact_below: int = 20_000,
         fit_sample: int = 50_000,
@@ -105,6 +122,10 @@ class CandidateSearch(BaseEstimator):
         self.n_components = n_components
         self.k = k
         self.min_sim = min_sim
+        self.index = index
+        self.hnsw_m = hnsw_m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
         self.nprobe = nprobe
         self.exact_below = exact_below
         self.fit_sample = fit_sample
@@ -114,14 +135,21 @@ class CandidateSearch(BaseEstimator):
         self.random_state = random_state
 
     def nprobe_for(self, n: int) -> int:
-        """``nprobe``, or by default 128 up to 200k ads and 16 above. Candidate recall
-        against exact search on a 50k-ad sample of the 1M world: nprobe 16 0.915, 32
-        0.938, 64 0.950 (the target, with no margin), 128 0.956 (a plateau; the missed
-        pairs were not examined). Above 200k ads, 64 or more would cost
-        ~15 min of search alone at 1M ads on 2 cores; recall there is not measured."""
+        """IVF ``nprobe``: as given, or 128 up to 200k ads and 16 above (set recall on a
+        50k-ad sample: nprobe 16 0.915, 64 0.950, 128 0.956; at 1M see the module notes)."""
         if self.nprobe is not None:
             return self.nprobe
         return 128 if n <= NPROBE_SWITCH else 16
+
+    def describe(self, n: int) -> str:
+        """The search used for ``n`` ads, in words (for reports)."""
+        if n < self.exact_below:
+            return "exact (full matrix product)"
+        if self.index == "ivf":
+            return f"faiss IVF, nprobe {self.nprobe_for(n)}"
+        return f"faiss HNSW, M {self.hnsw_m}, efConstruction {self.ef_construction}, " + (
+            f"efSearch {self.ef_search}"
+        )
 
     def fit(self, feats: AdFeatures) -> CandidateSearch:
         """Fit the SVD projection on (a sample of) the ads' stacked views."""
@@ -151,22 +179,37 @@ class CandidateSearch(BaseEstimator):
             )
         return normalize(out, copy=False)
 
-    def search(self, emb: np.ndarray) -> Candidates:
-        """Candidate pairs from each ad's k approximate nearest neighbours."""
-        t0 = time.perf_counter()
+    def neighbours(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Similarities and indices of each ad's ``k + 1`` nearest neighbours (itself
+        included), exact below ``exact_below`` ads, else by the chosen faiss index."""
+        if self.index not in INDEXES:
+            raise ValueError(f"unknown candidate index {self.index!r}; use one of {INDEXES}")
         n = emb.shape[0]
         k = min(self.k + 1, n)
         with threadpool_limits(self.n_threads):
             if n < self.exact_below:
-                sim, idx = exact_neighbours(emb, k)
-            else:
-                sim, idx = ivf_neighbours(
+                return exact_neighbours(emb, k)
+            if self.index == "ivf":
+                return ivf_neighbours(
                     emb,
                     k,
                     nprobe=self.nprobe_for(n),
                     random_state=self.random_state,
                     n_threads=self.n_threads,
                 )
+            return hnsw_neighbours(
+                emb,
+                k,
+                m=self.hnsw_m,
+                ef_construction=self.ef_construction,
+                ef_search=self.ef_search,
+                n_threads=self.n_threads,
+            )
+
+    def search(self, emb: np.ndarray) -> Candidates:
+        """Candidate pairs from each ad's k approximate nearest neighbours."""
+        t0 = time.perf_counter()
+        sim, idx = self.neighbours(emb)
         cand = pairs_from_knn(idx, sim, self.min_sim)
         cand.seconds = time.perf_counter() - t0
         return cand
@@ -214,6 +257,57 @@ def ivf_neighbours(
     index.nprobe = nprobe
     sims, idx = index.search(np.ascontiguousarray(emb), k)
     return sims, idx
+
+
+def hnsw_neighbours(
+    emb: np.ndarray,
+    k: int,
+    m: int = 32,
+    ef_construction: int = 40,
+    ef_search: int = 64,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate top-``k`` inner products with a faiss ``IndexHNSWFlat`` graph index.
+
+    Insertion runs on ``n_threads`` threads, so the graph (and a few of the returned
+    neighbours) can differ between runs; recall does not (see the module notes)."""
+    import faiss
+
+    if n_threads:
+        faiss.omp_set_num_threads(n_threads)
+    emb = np.ascontiguousarray(emb, dtype=np.float32)
+    index = faiss.IndexHNSWFlat(emb.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(emb)
+    index.hnsw.efSearch = max(ef_search, k)
+    return index.search(emb, k)
+
+
+def knn_recall(
+    found: tuple[np.ndarray, np.ndarray],
+    exact: tuple[np.ndarray, np.ndarray],
+    queries: np.ndarray,
+    eps: float = 1e-3,
+) -> tuple[float, float]:
+    """Recall of approximate neighbour lists against exact ones, the query itself left
+    out of both. ``found``/``exact``: ``(sims, idx)`` rows for the ads ``queries``, each
+    row k + 1 wide (itself included). Returns the share of each exact neighbour set found
+    and the tie-aware share: a returned neighbour counts when its similarity is at least
+    the exact k-th minus ``eps`` (as in ann-benchmarks; among many near-identical
+    neighbours, which ones make the exact top k is arbitrary)."""
+    f_sim, f_idx = found
+    e_sim, e_idx = exact
+    k = e_idx.shape[1] - 1
+    hits = ties = 0
+    for q, fs, fi, es, ei in zip(queries, f_sim, f_idx, e_sim, e_idx, strict=True):
+        keep = ei != q
+        es, ei = es[keep][:k], ei[keep][:k]
+        other = (fi != q) & (fi >= 0)
+        fs, fi = fs[other], fi[other]
+        hits += len(np.intersect1d(fi, ei))
+        ties += min(int((fs >= es.min() - eps).sum()), k)
+    n = len(queries) * k
+    return hits / n, ties / n
 
 
 def candidate_recall(found: Candidates, reference: Candidates) -> float:

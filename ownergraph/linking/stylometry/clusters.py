@@ -28,6 +28,7 @@ recall points there, so both stay off by default.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import time
@@ -175,13 +176,37 @@ def _featurise(model: PairwiseAuthorModel, texts: Texts, n_jobs: int, chunk: int
     n = len(texts)
     if n_jobs == 1 or n <= chunk:
         return model.transform_texts(_chunk(texts, 0, n))
-    parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+    parts = []
+    for part in Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(model.transform_texts)(_chunk(texts, s, s + chunk)) for s in range(0, n, chunk)
-    )
-    parts = list(parts)
+    ):
+        parts.append(part)
+        release_free_memory()  # the part's pickled bytes, freed but kept by malloc
     # The idle worker processes keep their grown heaps (GBs at 1M ads): end them.
     get_reusable_executor().shutdown(wait=True)
-    return AdFeatures.concat(parts)
+    feats = AdFeatures.concat(parts)
+    release_free_memory()
+    return feats
+
+
+def release_free_memory() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; no-op elsewhere).
+
+    Received results are unpickled from byte buffers that glibc keeps after they are
+    freed: on 100k ads the main process held 1.21 GB after featurising, 0.81 GB after a
+    trim (features 0.37 GB); at 1M ads the difference is ~3 GB."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None
 
 
 def model_threshold(model: PairwiseAuthorModel, target_fpr: float) -> tuple[float, float | None]:
@@ -240,6 +265,7 @@ def link_texts(
     emb = search.embed(feats)
     cand = search.search(emb)
     del emb
+    release_free_memory()
     t["candidates"] = time.perf_counter()
     log.info(
         "link_texts: candidates done after %.1fs (peak RSS so far %.2f GB)",
