@@ -97,7 +97,9 @@ def main() -> None:
     rows = []
     nlist = int(max(1, min(8192, 4 * np.sqrt(n), n // 39)))
     t = time.perf_counter()
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(emb.shape[1]), nlist, faiss.METRIC_INNER_PRODUCT)
+    d = emb.shape[1]
+    quantizer = faiss.IndexFlatIP(d)
+    ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
     ivf.cp.seed = 0
     ivf.train(emb[rng.choice(n, min(n, 64 * nlist), replace=False)])

@@ -7,14 +7,17 @@ graph index (``IndexHNSWFlat``, M=32, efConstruction 40, efSearch 64), optionall
 inverted file (``IVF<nlist>,Flat``, ``nprobe`` lists searched). Below ``exact_below`` ads
 the search is exact. Only those pairs are scored by the pairwise model.
 
-Why HNSW: on the 1M-ad synthetic world (queries: 5,000 random ads; reference: their exact
-21 nearest neighbours among all 1M by a full matrix product, ~170 min for all ads), on 2
-busy cores, recall of the exact neighbour sets / tie-aware recall (a returned neighbour
-counts when its similarity is within 1e-3 of the exact 21st, the ann-benchmarks
-definition; 16% of ads have more than 21 near-identical neighbours above 0.99, so the
-exact top-21 among them is arbitrary) and time to search all 1M ads:
-IVF4000 nprobe 16: 0.889 / 0.951, 44 s build + 236 s; nprobe 32: 0.911 / 0.972, 423 s;
-HNSW M32 efSearch 64: 0.895 / 0.962, 97 s build + 121 s; efSearch 32: 0.886 / 0.955, 69 s.
+Why HNSW (``benchmarks/bench_candidate_recall.py``): inside the index of all ads of the
+1M-ad synthetic world, for 5,000 random query ads, against their exact 20 nearest
+neighbours by a full matrix product (~2 h for all ads, extrapolated), on 2 busy cores:
+recall of the exact neighbour sets / tie-aware recall (a returned neighbour counts when
+its similarity is within 1e-3 of the exact 20th, the ann-benchmarks definition: 16% of
+ads have more than 20 near-identical neighbours above 0.99, among which the exact top 20
+is arbitrary), build + search time for all ads: IVF4000 nprobe 16 0.886 / 0.949, 45 +
+242 s; nprobe 32 0.907 / 0.969, 45 + 453 s; HNSW efSearch 32 0.885 / 0.954, 99 + 69 s;
+**efSearch 64 0.893 / 0.961, 99 + 117 s** (the default); efSearch 128 0.901 / 0.969,
+99 + 226 s. Exact neighbour sets are not reached at >= 0.95 by any setting that fits the
+time budget; the missing ones are mostly equally similar near-duplicates.
 
 The SVD uses 2 power iterations, not scikit-learn's 5: on an 8k-ad dev world the
 candidates' overlap with the exact sparse cosine neighbours was the same (0.69-0.70 at
