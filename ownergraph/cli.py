@@ -659,7 +659,7 @@ def authors_link(
                 m,
                 threshold=threshold,
                 target_fpr=target_fpr,
-                search=CandidateSearch(k=k),
+                search=CandidateSearch(k=k, n_threads=jobs),
                 cluster=cluster,
                 resolution=resolution,
                 n_jobs=jobs,

@@ -262,6 +262,18 @@ def test_model_learns_and_beats_chance(trained) -> None:
     assert ev.info["test_positive"] > 0 and ev.info["train_positive"] > 0
 
 
+def test_candidate_precision_scores_held_out_nearest_neighbours(trained) -> None:
+    model, ev = trained
+    cp = ev.info["candidate_precision"]
+    assert 0 < cp["ads"] < ev.info["test_pairs"]  # held-out labelled ads only
+    assert cp["candidates"] > 0 and 0 < cp["same_group"] <= cp["candidates"]
+    op = cp["fpr_0.01"]
+    assert op["threshold"] == ev.figures["model/all"]["threshold_at_fpr_0.01"]
+    assert 0 < op["accepted"] <= cp["candidates"] and 0 < op["precision"] <= 1
+    # it travels with the saved model (metadata), for `authors link` to report
+    assert model.metadata_["evaluation"]["info"]["candidate_precision"] == cp
+
+
 def test_model_text_pair_api(trained, world: LabelledAds) -> None:
     model, _ = trained
     pairs = pd.DataFrame({"text_a": world.texts[:6], "text_b": world.texts[6:12]})

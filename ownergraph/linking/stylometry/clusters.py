@@ -420,6 +420,10 @@ def link_authors(
     written = write_authors(store, authors, edges)
     summary = result.summary | written
     summary["expected_precision"] = expected_precision
+    if expected_precision is not None:
+        # the same threshold's precision among held-out candidate pairs (harder negatives)
+        cp = model.metadata_.get("evaluation", {}).get("info", {}).get("candidate_precision")
+        summary["candidate_precision"] = (cp or {}).get(f"fpr_{target_fpr:g}", {}).get("precision")
     summary["seconds"] = summary.get("seconds", {}) | {
         "read": round(t_read, 2),
         "write": round(time.perf_counter() - t1, 2),
