@@ -113,7 +113,7 @@ def main() -> None:
     hnsw.hnsw.efConstruction = 40
     hnsw.add(emb)
     build_h = time.perf_counter() - t
-    for ef in (32, 64, 128):
+    for ef in (32, 64, 96, 128):
         rows.append((f"HNSW M32 efC40 efSearch {ef}", build_h, (hnsw, ef)))
     for name, b, index in rows:
         if isinstance(index, tuple):

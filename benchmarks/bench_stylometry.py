@@ -127,7 +127,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--index", default="hnsw", help="candidate index: hnsw | ivf")
-    ap.add_argument("--ef-search", type=int, default=64, help="HNSW efSearch")
+    ap.add_argument("--ef-search", type=int, default=96, help="HNSW efSearch")
     ap.add_argument(
         "--nprobe", type=int, default=None, help="faiss IVF lists searched (default: by size)"
     )

@@ -3,21 +3,24 @@
 Scoring all n(n-1)/2 pairs is impossible at 1M ads. Each ad's sparse style views are
 projected to a small dense vector (TruncatedSVD fitted on a sample, L2-normalised), and
 its ``k`` nearest neighbours by inner product are found with a faiss index: by default a
-graph index (``IndexHNSWFlat``, M=32, efConstruction 40, efSearch 64), optionally an
+graph index (``IndexHNSWFlat``, M=32, efConstruction 40, efSearch 96), optionally an
 inverted file (``IVF<nlist>,Flat``, ``nprobe`` lists searched). Below ``exact_below`` ads
 the search is exact. Only those pairs are scored by the pairwise model.
 
 Why HNSW (``benchmarks/bench_candidate_recall.py``): inside the index of all ads of the
 1M-ad synthetic world, for 5,000 random query ads, against their exact 20 nearest
-neighbours by a full matrix product (~2 h for all ads, extrapolated), on 2 busy cores:
+neighbours by a full matrix product (~2 h for all ads, extrapolated), on 2 quiet cores:
 recall of the exact neighbour sets / tie-aware recall (a returned neighbour counts when
 its similarity is within 1e-3 of the exact 20th, the ann-benchmarks definition: 16% of
 ads have more than 20 near-identical neighbours above 0.99, among which the exact top 20
-is arbitrary), build + search time for all ads: IVF4000 nprobe 16 0.886 / 0.949, 45 +
-242 s; nprobe 32 0.907 / 0.969, 45 + 453 s; HNSW efSearch 32 0.885 / 0.954, 99 + 69 s;
-**efSearch 64 0.893 / 0.961, 99 + 117 s** (the default); efSearch 128 0.901 / 0.969,
-99 + 226 s. Exact neighbour sets are not reached at >= 0.95 by any setting that fits the
-time budget; the missing ones are mostly equally similar near-duplicates.
+is arbitrary), build + search time for all ads: IVF4000 nprobe 16 0.886 / 0.949, 17 +
+117 s; nprobe 32 0.907 / 0.969, 17 + 215 s; HNSW efSearch 32 0.885 / 0.954, 45 + 33 s;
+efSearch 64 0.893 / 0.961, 45 + 54 s; **efSearch 96 0.898 / 0.965, 45 + 78 s** (the
+default); efSearch 128 0.901 / 0.969, 45 + 105 s. No setting within the time budget
+finds >= 0.95 of the exact neighbour sets at 1M; the missed ones are mostly equally
+similar near-duplicates. On a 50k-ad sample (``bench_stylometry.py``) efSearch 96 finds
+0.959 of the brute-force candidate pairs (64: 0.943-0.954 over two runs; HNSW insertion
+on 2 threads is not deterministic).
 
 The SVD uses 2 power iterations, not scikit-learn's 5: on an 8k-ad dev world the
 candidates' overlap with the exact sparse cosine neighbours was the same (0.69-0.70 at
@@ -112,7 +115,7 @@ class CandidateSearch(BaseEstimator):
         index: str = "hnsw",
         hnsw_m: int = 32,
         ef_construction: int = 40,
-        ef_search: int = 64,
+        ef_search: int = 96,
         nprobe: int | None = None,
         exact_below: int = 20_000,
         fit_sample: int = 50_000,
@@ -267,7 +270,7 @@ def hnsw_neighbours(
     k: int,
     m: int = 32,
     ef_construction: int = 40,
-    ef_search: int = 64,
+    ef_search: int = 96,
     n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate top-``k`` inner products with a faiss ``IndexHNSWFlat`` graph index.
