@@ -391,11 +391,14 @@ def test_link_texts_groups_authors(trained, world: LabelledAds) -> None:
     # clusters are mostly pure: ads clustered together share the true author
     precision, recall = _pair_pr(res.labels, world.authors)
     assert precision > 0.9 and recall > 0.5
-    # plain connected components chain authors through stray edges; Leiden cuts them
+    # Leiden is never less pure than plain connected components (which chain authors
+    # through stray edges); with the overlap pair features this tiny world has no stray
+    # edge at the threshold, so the strict cut is tested on a planted bridge below
+    # (test_cluster_pairs_leiden_cuts_a_weak_bridge)
     comp = link_texts(
         world.texts, model, threshold=thr, n_jobs=1, search=search, cluster="components"
     )
-    assert _pair_pr(comp.labels, world.authors)[0] < precision
+    assert _pair_pr(comp.labels, world.authors)[0] <= precision
 
 
 def test_link_texts_same_result_from_arrow_texts_in_parallel_chunks(

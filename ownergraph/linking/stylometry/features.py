@@ -13,8 +13,12 @@ Per ad (``StyleVectorizer``, fitted on masked training texts):
 - ``style``: a dense vector of rates: length, word length, casing, digits, punctuation,
   emoji, repeated characters, spacing and line-break layout, non-ASCII look-alikes.
 
-Per pair (``pair_features``): the cosine similarity of each sparse view, and for the
-dense style vector the absolute difference and the mean of the two ads. Hashing bounds
+Per pair (``pair_features``): the cosine similarity of each sparse view; for the
+``OVERLAP_VIEWS`` also the largest single-term product (one rare shared term, e.g. a
+persona name or a habitual misspelling, weighs more than many common ones) and the
+Jaccard overlap of the two ads' term sets, both read off the same element-wise product
+as the cosine (no per-ad memory, ~no extra gathering); for the dense style vector the
+absolute difference and the mean of the two ads. Hashing bounds
 memory regardless of vocabulary size; everything is deterministic (no random state).
 """
 
@@ -31,6 +35,11 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
+# Views whose pair features include max-term product and term-set Jaccard besides the
+# cosine. Dev split of the real Backpage ads (train components only, 6 seeds): TPR at
+# FPR 1% 0.908 -> 0.921, better on 6 of 6 seeds; ``func`` (a fixed ~120-word
+# vocabulary) adds nothing there.
+OVERLAP_VIEWS = ("char", "word", "symbol", "title")
 
 FUNCTION_WORDS = (
     "a about after all also am an and any are as at be because been before but by can "
@@ -109,12 +118,13 @@ class AdFeatures:
 
     views: dict[str, sp.csr_matrix] = field(default_factory=dict)
     style: np.ndarray = field(default_factory=lambda: np.zeros((0, len(STYLE_NAMES))))
+    overlap: tuple[str, ...] = ()  # views with max-term and Jaccard pair features
 
     def __len__(self) -> int:
         return self.style.shape[0]
 
     def take(self, idx: np.ndarray) -> AdFeatures:
-        return AdFeatures({k: v[idx] for k, v in self.views.items()}, self.style[idx])
+        return AdFeatures({k: v[idx] for k, v in self.views.items()}, self.style[idx], self.overlap)
 
     @staticmethod
     def concat(parts: list[AdFeatures]) -> AdFeatures:
@@ -124,7 +134,7 @@ class AdFeatures:
         views = {}
         for k in list(parts[0].views):
             views[k] = _vstack_consuming([p.views.pop(k) for p in parts])
-        return AdFeatures(views, np.vstack([p.style for p in parts]))
+        return AdFeatures(views, np.vstack([p.style for p in parts]), parts[0].overlap)
 
 
 def _vstack_consuming(mats: list[sp.csr_matrix]) -> sp.csr_matrix:
@@ -165,6 +175,7 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         n_features: int = 2**20,
         max_terms: int | None = 200,
         style: bool = True,
+        overlap: bool = True,
     ) -> None:
         self.views = views
         self.char_ngram = char_ngram
@@ -172,6 +183,7 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         self.n_features = n_features
         self.max_terms = max_terms
         self.style = style
+        self.overlap = overlap
 
     def _hashers(self) -> dict[str, object]:
         common = {"alternate_sign": False, "norm": None, "dtype": np.float32}
@@ -244,11 +256,18 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
                 x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
         style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
-        return AdFeatures(views, style)
+        return AdFeatures(views, style, self._overlap_views())
+
+    def _overlap_views(self) -> tuple[str, ...]:
+        if not self.overlap:
+            return ()
+        return tuple(v for v in self.views if v in OVERLAP_VIEWS)
 
     def feature_names(self) -> list[str]:
         """Names of the pair features ``pair_features`` returns for this vectorizer."""
         names = [f"cos_{v}" for v in self.views]
+        for v in self._overlap_views():
+            names += [f"maxterm_{v}", f"jaccard_{v}"]
         if self.style:
             names += [f"absdiff_{n}" for n in STYLE_NAMES] + [f"mean_{n}" for n in STYLE_NAMES]
         return names
@@ -286,11 +305,38 @@ def row_cosine(x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, chunk: int = 200_
     return out
 
 
+def row_overlap(
+    x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, chunk: int = 200_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cosine, largest term product and term-set Jaccard of rows ``a[k]``, ``b[k]`` of an
+    L2-normalised CSR matrix with non-negative entries, from one element-wise product."""
+    nnz = np.diff(x.indptr)
+    cos, top, jac = (np.empty(len(a), dtype=np.float32) for _ in range(3))
+    for s in range(0, len(a), chunk):
+        ca, cb = a[s : s + chunk], b[s : s + chunk]
+        p = x[ca].multiply(x[cb]).tocsr()
+        cos[s : s + chunk] = np.asarray(p.sum(axis=1)).ravel()
+        top[s : s + chunk] = p.max(axis=1).toarray().ravel()
+        inter = np.diff(p.indptr)
+        jac[s : s + chunk] = inter / np.maximum(nnz[ca] + nnz[cb] - inter, 1)
+    return cos, top, jac
+
+
 def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pair feature matrix for ad index pairs ``(a[k], b[k])`` (symmetric in a and b)."""
+    """Pair feature matrix for ad index pairs ``(a[k], b[k])`` (symmetric in a and b):
+    the cosine of every view, then max-term and Jaccard of the overlap views, then the
+    style differences and means (the order of ``StyleVectorizer.feature_names``)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    cols = [row_cosine(x, a, b) for x in feats.views.values()]
+    cols, extra = [], []
+    for v, x in feats.views.items():
+        if v in feats.overlap:
+            cos, top, jac = row_overlap(x, a, b)
+            cols.append(cos)
+            extra += [top, jac]
+        else:
+            cols.append(row_cosine(x, a, b))
+    cols += extra
     out = np.column_stack(cols) if cols else np.zeros((len(a), 0), dtype=np.float32)
     if feats.style.shape[1]:
         sa, sb = feats.style[a], feats.style[b]

@@ -44,7 +44,7 @@ from ownergraph.linking.stylometry.features import (
 )
 from ownergraph.linking.stylometry.masking import prepare_text
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: max-term and Jaccard pair features (``overlap``)
 METHOD = "stylometry-pairwise-v1"
 
 
