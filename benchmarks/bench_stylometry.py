@@ -85,8 +85,12 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         me = os.getpid()
+        t0 = time.perf_counter()
+        self.peak_at = 0.0
         while not self._halt.is_set():
-            self.peak = max(self.peak, self._tree_rss(me))
+            rss = self._tree_rss(me)
+            if rss > self.peak:
+                self.peak, self.peak_at = rss, time.perf_counter() - t0
             time.sleep(0.2)
 
     def stop(self) -> int:
@@ -316,7 +320,8 @@ def full_run(args: argparse.Namespace, ids, texts, authors, model, thr: float) -
     print(f"cluster quality vs true authors: pairwise precision {prec:.3f}, recall {recall:.3f}")
     print(
         f"TOTAL author linking of {len(texts):,} ads: {total:.0f}s ({total / 60:.1f} min; "
-        f"target <= 15 min); peak memory {peak / 2**30:.2f} GB (target <= 8 GB)"
+        f"target <= 15 min); peak memory {peak / 2**30:.2f} GB (target <= 8 GB), reached "
+        f"{mem.peak_at:.0f}s into the run"
     )
     print(f"load average at end: {os.getloadavg()}")
     sys.stdout.flush()
