@@ -11,7 +11,8 @@ def release_free_memory() -> None:
 
     Received results are unpickled from byte buffers that glibc keeps after they are
     freed: on 100k ads the main process held 1.21 GB after featurising, 0.81 GB after a
-    trim (features 0.37 GB); at 1M ads the difference is ~3 GB."""
+    trim (features 0.37 GB). With trims while receiving and stacking, featurising 1M ads
+    peaked at 5.78 GB (workers included) and held 4.76 GB after."""
     global _LIBC
     if _LIBC is None:
         try:
