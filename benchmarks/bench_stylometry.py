@@ -116,6 +116,18 @@ def read_world(world: Path, n: int) -> tuple[list[str], pa.Array, np.ndarray]:
     return ids, texts, authors
 
 
+def train_on_head(
+    ids: list[str], texts: pa.Array, authors: np.ndarray, m: int, max_pairs: int, source: str
+):
+    """The pairwise model trained on the first ``m`` ads (phone/e-mail labels, split by
+    component, at most ``max_pairs`` training pairs, no baseline) and its evaluation."""
+    head = texts.slice(0, m).to_pylist()
+    train = LabelledAds(
+        ids[:m], head, [text_identifiers(x) for x in head], authors[:m], f"{source}[:{m}]"
+    )
+    return train_model(train, max_train_pairs=max_pairs, baseline=False)
+
+
 def pairwise_pr(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     (_, fp), (fn, tp) = pair_confusion_matrix(truth, pred)
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1)
@@ -150,15 +162,7 @@ def main() -> None:
     # 1. model
     t = time.perf_counter()
     m = args.train_ads
-    train_texts = texts.slice(0, m).to_pylist()
-    train = LabelledAds(
-        ids[:m],
-        train_texts,
-        [text_identifiers(x) for x in train_texts],
-        authors[:m],
-        f"{args.world}[:{m}]",
-    )
-    model, ev = train_model(train, max_train_pairs=args.train_pairs, baseline=False)
+    model, ev = train_on_head(ids, texts, authors, m, args.train_pairs, str(args.world))
     thr = ev.figures["model/all"][f"threshold_at_fpr_{args.target_fpr:g}"]
     print(
         f"model trained on {m:,} ads in {time.perf_counter() - t:.1f}s: held-out TPR@FPR1% "

@@ -347,6 +347,11 @@ def test_candidate_search_finds_planted_near_identical_pairs(index: str) -> None
     assert candidate_recall(wide.search(emb), exact) > 0.9
     sims, idx = exact_neighbours(emb[:50], 3)
     assert (idx[:, 0] == np.arange(50)).all() and np.allclose(sims[:, 0], 1.0, atol=1e-5)
+    q = np.array([7, 3050, 12])  # rows against all rows, as for the same rows of the whole
+    full_s, full_i = exact_neighbours(emb, 4)
+    q_s, q_i = exact_neighbours(emb, 4, block=2, queries=q)
+    np.testing.assert_array_equal(q_i, full_i[q])
+    np.testing.assert_allclose(q_s, full_s[q], rtol=1e-6)
     s2, i2 = ivf_neighbours(emb, 2, nprobe=64)
     assert (i2[:, 0] == np.arange(len(emb))).mean() > 0.99
     with pytest.raises(ValueError, match="unknown candidate index"):

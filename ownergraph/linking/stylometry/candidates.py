@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -221,20 +222,51 @@ class CandidateSearch(BaseEstimator):
         return cand
 
 
-def exact_neighbours(emb: np.ndarray, k: int, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Brute force: the exact top-``k`` inner products of every row (blocked matmul)."""
-    n = emb.shape[0]
-    k = min(k, n)
-    sims = np.empty((n, k), dtype=np.float32)
-    idx = np.empty((n, k), dtype=np.int64)
-    for s in range(0, n, block):
-        prod = emb[s : s + block] @ emb.T
+def exact_neighbours(
+    emb: np.ndarray, k: int, block: int = 4096, queries: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force: the exact top-``k`` inner products of every row, or of the rows
+    ``queries`` only, against all rows (blocked matmul)."""
+    q = np.arange(emb.shape[0]) if queries is None else np.asarray(queries)
+    k = min(k, emb.shape[0])
+    sims = np.empty((len(q), k), dtype=np.float32)
+    idx = np.empty((len(q), k), dtype=np.int64)
+    for s in range(0, len(q), block):
+        prod = emb[q[s : s + block]] @ emb.T
         part = np.argpartition(-prod, k - 1, axis=1)[:, :k]
         ps = np.take_along_axis(prod, part, axis=1)
         order = np.argsort(-ps, axis=1)
         idx[s : s + block] = np.take_along_axis(part, order, axis=1)
         sims[s : s + block] = np.take_along_axis(ps, order, axis=1)
     return sims, idx
+
+
+def ivf_index(emb: np.ndarray, nlist: int | None = None, random_state: int = 0) -> Any:
+    """A trained and filled faiss ``IVF<nlist>,Flat`` inner-product index of ``emb``
+    (``nlist`` by default ~4 sqrt(n), at least 39 ads per list, at most 8192)."""
+    import faiss
+
+    n, d = emb.shape
+    nlist = nlist or int(max(1, min(8192, 4 * np.sqrt(n), n // 39)))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(random_state)
+    train = emb[rng.choice(n, size=min(n, 64 * nlist), replace=False)]
+    index.cp.seed = random_state
+    index.train(np.ascontiguousarray(train))
+    index.add(np.ascontiguousarray(emb))
+    return index
+
+
+def hnsw_index(emb: np.ndarray, m: int = 32, ef_construction: int = 40) -> Any:
+    """A filled faiss ``IndexHNSWFlat`` inner-product graph index of ``emb``. Insertion
+    runs on faiss's threads, so the graph (and a few neighbours found with it) can differ
+    between runs; recall does not (see the module notes)."""
+    import faiss
+
+    index = faiss.IndexHNSWFlat(emb.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(np.ascontiguousarray(emb, dtype=np.float32))
+    return index
 
 
 def ivf_neighbours(
@@ -246,23 +278,10 @@ def ivf_neighbours(
     n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate top-``k`` inner products with a faiss ``IVF<nlist>,Flat`` index."""
-    import faiss
-
-    if n_threads:
-        faiss.omp_set_num_threads(n_threads)
-
-    n, d = emb.shape
-    nlist = nlist or int(max(1, min(8192, 4 * np.sqrt(n), n // 39)))
-    quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(random_state)
-    train = emb[rng.choice(n, size=min(n, 64 * nlist), replace=False)]
-    index.cp.seed = random_state
-    index.train(np.ascontiguousarray(train))
-    index.add(np.ascontiguousarray(emb))
+    _faiss_threads(n_threads)
+    index = ivf_index(emb, nlist, random_state)
     index.nprobe = nprobe
-    sims, idx = index.search(np.ascontiguousarray(emb), k)
-    return sims, idx
+    return index.search(np.ascontiguousarray(emb), k)
 
 
 def hnsw_neighbours(
@@ -273,20 +292,18 @@ def hnsw_neighbours(
     ef_search: int = 96,
     n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate top-``k`` inner products with a faiss ``IndexHNSWFlat`` graph index.
-
-    Insertion runs on ``n_threads`` threads, so the graph (and a few of the returned
-    neighbours) can differ between runs; recall does not (see the module notes)."""
-    import faiss
-
-    if n_threads:
-        faiss.omp_set_num_threads(n_threads)
-    emb = np.ascontiguousarray(emb, dtype=np.float32)
-    index = faiss.IndexHNSWFlat(emb.shape[1], m, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = ef_construction
-    index.add(emb)
+    """Approximate top-``k`` inner products with a faiss HNSW graph index."""
+    _faiss_threads(n_threads)
+    index = hnsw_index(emb, m, ef_construction)
     index.hnsw.efSearch = max(ef_search, k)
-    return index.search(emb, k)
+    return index.search(np.ascontiguousarray(emb, dtype=np.float32), k)
+
+
+def _faiss_threads(n_threads: int | None) -> None:
+    if n_threads:
+        import faiss
+
+        faiss.omp_set_num_threads(n_threads)
 
 
 def knn_recall(
