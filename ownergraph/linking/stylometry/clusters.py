@@ -189,8 +189,11 @@ def _featurise(model: PairwiseAuthorModel, texts: Texts, n_jobs: int, chunk: int
     return feats
 
 
-def model_threshold(model: PairwiseAuthorModel, target_fpr: float) -> tuple[float, float | None]:
-    """The model's threshold (and measured precision) for ``target_fpr`` from training."""
+def model_threshold(
+    model: PairwiseAuthorModel, target_fpr: float
+) -> tuple[float, float | None, float | None]:
+    """The model's threshold for ``target_fpr`` from training, with its measured precision
+    on random held-out pairs and on held-out candidate pairs (``None`` if not measured)."""
     ev = model.metadata_.get("evaluation", {})
     thr = ev.get("model/all", {}).get(f"threshold_at_fpr_{target_fpr:g}")
     if thr is None:
@@ -204,7 +207,8 @@ def model_threshold(model: PairwiseAuthorModel, target_fpr: float) -> tuple[floa
             "(threshold undefined): use another --target-fpr or pass --threshold"
         )
     prec = ev.get("precision", {}).get(f"{target_fpr:g}")
-    return float(thr), prec
+    cand = ev.get("info", {}).get("candidate_precision") or {}
+    return float(thr), prec, cand.get(f"fpr_{target_fpr:g}", {}).get("precision")
 
 
 def link_texts(
@@ -379,9 +383,9 @@ def link_authors(
     else:
         texts = ads.texts
     t_read = time.perf_counter() - t0
-    expected_precision = None
+    expected_precision = candidate_precision = None
     if threshold is None:
-        threshold, expected_precision = model_threshold(model, target_fpr)
+        threshold, expected_precision, candidate_precision = model_threshold(model, target_fpr)
     result = link_texts(
         texts,
         model,
@@ -406,8 +410,7 @@ def link_authors(
     summary["expected_precision"] = expected_precision
     if expected_precision is not None:
         # the same threshold's precision among held-out candidate pairs (harder negatives)
-        cp = model.metadata_.get("evaluation", {}).get("info", {}).get("candidate_precision")
-        summary["candidate_precision"] = (cp or {}).get(f"fpr_{target_fpr:g}", {}).get("precision")
+        summary["candidate_precision"] = candidate_precision
     summary["seconds"] = summary.get("seconds", {}) | {
         "read": round(t_read, 2),
         "write": round(time.perf_counter() - t1, 2),
