@@ -529,6 +529,9 @@ authors_app = typer.Typer(
 app.add_typer(authors_app, name="authors")
 
 AUTHORS_MODEL = "./data/authors.joblib"
+from ownergraph.linking.stylometry.operating_point import (  # noqa: E402 (one default)
+    DEFAULT_TARGET_PRECISION as TARGET_PRECISION,
+)
 
 
 def _authors_ads(ads_path: str | None, store: str | None, limit: int | None):
@@ -563,8 +566,17 @@ def _authors_table(ev, title: str) -> None:
             f"{f['tpr_at_fpr_0.001']:.3f}",
         )
     console.print(t)
-    info = {k: v for k, v in ev.info.items() if k != "scores"}
+    info = {k: v for k, v in ev.info.items() if k not in ("scores", "candidate_precision")}
     console.print(", ".join(f"{k}={v}" for k, v in info.items()))
+    curve = (ev.info.get("candidate_precision") or {}).get("curve")
+    if curve:
+        from ownergraph.linking.stylometry.operating_point import operating_point
+
+        for target in sorted({0.99, TARGET_PRECISION, 0.9, 0.8}, reverse=True):
+            point = operating_point(curve, target)
+            console.print(
+                f"target precision {target:g} among held-out candidate pairs: {point.describe()}"
+            )
 
 
 @authors_app.command("train")
@@ -631,12 +643,17 @@ def authors_link(
     model: str = typer.Option(AUTHORS_MODEL, "--model", help="Model file from `train`."),
     store: str | None = StoreOpt,
     threshold: float | None = typer.Option(
-        None, help="Probability threshold (default: the model's threshold for --target-fpr)."
+        None, help="Probability threshold (default: the lowest reaching --target-precision)."
     ),
-    target_fpr: float = typer.Option(
-        0.01,
-        help="0.01 or 0.001, measured at training. 0.01 feeds owner detection best; "
-        "0.001 gives purer Author clusters on large runs.",
+    target_precision: float = typer.Option(
+        TARGET_PRECISION,
+        help="Precision to reach among held-out candidate pairs (measured at training on "
+        "identifier components of the same data). Nothing is linked where it is unreachable.",
+    ),
+    target_fpr: float | None = typer.Option(
+        None,
+        help="Instead: the threshold for this random-pair FPR (0.01 or 0.001) measured at "
+        "training; its candidate-pair precision is stored.",
     ),
     k: int = typer.Option(20, help="Nearest neighbours per ad in the candidate search."),
     cluster: str = typer.Option("leiden", help="leiden | components."),
@@ -658,6 +675,7 @@ def authors_link(
                 s,
                 m,
                 threshold=threshold,
+                target_precision=target_precision,
                 target_fpr=target_fpr,
                 search=CandidateSearch(k=k, n_threads=jobs),
                 cluster=cluster,
@@ -971,7 +989,7 @@ def owners_detect_cmd(
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
 
     try:
-        w = EvidenceWeights.parse(weights)
+        w = EvidenceWeights.parse(weights) if weights.strip() else None
         links = tuple(k.strip() for k in must_link.split(",") if k.strip())
         unknown = sorted(set(links) - set(KINDS))
         if unknown:

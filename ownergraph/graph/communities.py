@@ -80,6 +80,10 @@ DEFAULT_SUPPORT_POWER = 2.0
 DEFAULT_CPM_RESOLUTION = 0.003
 # Projection levels of owner_communities (cores, then the groups found, ...).
 DEFAULT_LEVELS = 3
+# Kinds that only attach ads without a hard identifier to a group, never join two
+# identifier cores (see attach_orphans), and the margin the best group must have.
+ATTACH_ONLY_KINDS = ("author",)
+DEFAULT_ATTACH_MARGIN = 2.0
 
 # One read query per kind: rows (ad, hub, confidence).
 EVIDENCE_QUERIES: dict[str, str] = {
@@ -204,6 +208,8 @@ class EvidenceGraph:
     kind: np.ndarray  # evidence kind per edge
     confidence: np.ndarray  # link confidence per edge
     max_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # weight[kind] per edge
+    # per ad: carries a hard identifier (also one no other ad shares, which has no hub)
+    identified: np.ndarray | None = None
 
     @property
     def n_ads(self) -> int:
@@ -247,6 +253,7 @@ def build_evidence_graph(
             "link confidence must be in [0, 1], e.g. "
             + ", ".join(f"{r.ad}->{r.kind}:{r.hub}={r.confidence}" for r in bad.itertuples())
         )
+    identified = pd.Index(ads).isin(pd.Index(ev.loc[ev["kind"].isin(HARD_KINDS), "ad"].unique()))
     hub_label = ev["kind"].astype(str) + ":" + ev["hub"].astype(str)
     sizes = hub_label.map(hub_label.value_counts())
     keep = (sizes >= 2).to_numpy()
@@ -264,6 +271,7 @@ def build_evidence_graph(
         kind=ev["kind"].to_numpy(dtype=object),
         confidence=confidence,
         max_weight=kind_w,
+        identified=np.asarray(identified, dtype=bool),
     )
 
 
@@ -554,8 +562,13 @@ def owner_communities(
     attributes: pd.DataFrame | None = None,
     support_power: float = DEFAULT_SUPPORT_POWER,
     levels: int = DEFAULT_LEVELS,
+    attach_only: tuple[str, ...] = ATTACH_ONLY_KINDS,
+    attach_margin: float = DEFAULT_ATTACH_MARGIN,
 ) -> np.ndarray:
     """Owner group per ad: must-link cores joined by Leiden (CPM) over soft evidence.
+
+    Kinds in ``attach_only`` take no part in joining cores; afterwards they attach
+    groups without any hard identifier to a group that has one (:func:`attach_orphans`).
 
     ``attributes``: per ad (rows aligned with ``graph.ads``) the columns that corroborate
     author links, e.g. ``name`` and ``city`` (see :func:`core_graph`). ``levels`` > 1
@@ -568,8 +581,9 @@ def owner_communities(
     if attributes is not None and len(attributes) != graph.n_ads:
         raise ValueError(f"attributes has {len(attributes)} rows for {graph.n_ads} ads")
     membership = hard_cores(graph, must_link)
-    soft = tuple(k for k in KINDS if k not in must_link)
-    for _ in range(max(1, levels)):
+    soft = tuple(k for k in KINDS if k not in must_link and k not in attach_only)
+    present = set(graph.kind) if graph.n_edges else set()
+    for _ in range(max(1, levels) if soft and present & set(soft) else 0):
         cg = core_graph(
             graph, membership, soft, max_hub_cores, attributes, support_power=support_power
         )
@@ -588,7 +602,67 @@ def owner_communities(
         if group.max() + 1 == cg.n_cores:  # nothing merged
             break
         membership = group[membership].astype(np.int64)
+    kinds = tuple(k for k in attach_only if k not in must_link and k in present)
+    if kinds:
+        membership = attach_orphans(graph, membership, kinds, must_link, attach_margin)
     return membership
+
+
+def attach_orphans(
+    graph: EvidenceGraph,
+    membership: np.ndarray,
+    kinds: tuple[str, ...],
+    must_link: tuple[str, ...] = HARD_KINDS,
+    margin: float = DEFAULT_ATTACH_MARGIN,
+) -> np.ndarray:
+    """Join each group without a hard identifier (an *orphan*) to the group with one that
+    its links of ``kinds`` point to most.
+
+    A hub linking ``a_o`` ads of orphan group o and ``a_g`` of group g adds
+    ``weight x c_o x c_g x a_o x a_g`` (as in :func:`core_graph`); o joins its best g
+    when that is at least ``margin`` times the second best (an orphan between two groups
+    stays alone). Two groups that have identifiers are never joined here: whether two
+    phones belong to one owner cannot be checked against identifier labels, whereas an
+    attached ad can (re-attachment, :mod:`ownergraph.graph.calibration`).
+    """
+    membership = np.asarray(membership, dtype=np.int64).copy()
+    if graph.n_edges == 0:
+        return membership
+    hard = np.isin(graph.kind, list(must_link))
+    n_groups = int(membership.max()) + 1
+    has_id = np.zeros(n_groups, dtype=bool)
+    has_id[membership[graph.src[hard]]] = True
+    if graph.identified is not None:
+        has_id[membership[graph.identified]] = True
+    keep = np.isin(graph.kind, list(kinds))
+    links = pd.DataFrame(
+        {
+            "hub": graph.dst[keep],
+            "g": membership[graph.src[keep]],
+            "w": graph.max_weight[keep],
+            "c": graph.confidence[keep],
+        }
+    )
+    links = links.groupby(["hub", "g"], as_index=False).agg(
+        w=("w", "first"), c=("c", "max"), a=("c", "size")
+    )
+    orphan = links[~has_id[links["g"].to_numpy()]]
+    ided = links[has_id[links["g"].to_numpy()]]
+    if orphan.empty or ided.empty:
+        return membership
+    pairs = orphan.merge(ided, on="hub", suffixes=("_o", "_g"))
+    pairs["wt"] = pairs["w_o"] * pairs["c_o"] * pairs["c_g"] * pairs["a_o"] * pairs["a_g"]
+    score = pairs.groupby(["g_o", "g_g"], as_index=False)["wt"].sum()
+    score = score.sort_values(["g_o", "wt", "g_g"], ascending=[True, False, True])
+    best = score.drop_duplicates("g_o")
+    second = score[score.duplicated("g_o")].drop_duplicates("g_o").set_index("g_o")["wt"]
+    runner = second.reindex(best["g_o"]).fillna(0.0).to_numpy()
+    ok = (best["wt"].to_numpy() > 0) & (best["wt"].to_numpy() >= margin * runner)
+    if margin <= 1:
+        ok &= best["wt"].to_numpy() > runner  # a tie is no choice
+    target = np.arange(n_groups)
+    target[best["g_o"].to_numpy()[ok]] = best["g_g"].to_numpy()[ok]
+    return pd.factorize(target[membership])[0].astype(np.int64)
 
 
 def membership_confidence(graph: EvidenceGraph, membership: np.ndarray) -> np.ndarray:

@@ -45,8 +45,39 @@ class EmbeddedStore(Store):
         except RuntimeError as exc:  # e.g. locked by another process, or not a database
             raise StoreError(f"cannot open embedded store at {path}: {exc}") from exc
         self._conn = lb.Connection(self._db)
+        self._column_order: dict[str, list[str]] = {}
+        self._add_missing_columns()
 
     # -- schema ---------------------------------------------------------------------
+    def _add_missing_columns(self) -> None:
+        """Migrate a store made by an older version: add the schema's new properties to
+        its existing tables (as nulls). Tables that do not exist yet are left to
+        :meth:`init_schema`."""
+        tables = {r["name"] for r in self._run("CALL show_tables() RETURN name", None)}
+        added = False
+        for name, props in [(n.label, n.props) for n in self.schema.nodes] + [
+            (r.type, r.props) for r in self.schema.rels
+        ]:
+            if name not in tables:
+                continue
+            have = {r["name"] for r in self._run(f"CALL table_info('{name}') RETURN name", None)}
+            for p in props:
+                if p.name not in have:
+                    self._conn.execute(f"ALTER TABLE {name} ADD {p.name} {p.type}")
+                    added = True
+        if added:  # a fresh connection avoids cached plans from before the DDL
+            self._conn = lb.Connection(self._db)
+        self._column_order.clear()
+
+    def _columns(self, table: str, declared: list[str]) -> list[str]:
+        """The table's property columns in stored order (a migrated table has its added
+        columns last, which COPY, matching by position, must follow)."""
+        if table not in self._column_order:
+            rows = self._run(f"CALL table_info('{table}') RETURN name", None)
+            stored = [r["name"] for r in rows]
+            self._column_order[table] = stored if set(stored) == set(declared) else declared
+        return self._column_order[table]
+
     def init_schema(self) -> None:
         for n in self.schema.nodes:
             cols = ", ".join(f"{p.name} {p.type}" for p in n.props)
@@ -61,6 +92,7 @@ class EmbeddedStore(Store):
         # LadybugDB indexes the primary key only; secondary indexes in the schema are
         # Neo4j-side. A fresh connection avoids cached plans from before the DDL.
         self._conn = lb.Connection(self._db)
+        self._column_order.clear()
 
     # -- reads ----------------------------------------------------------------------
     def query(
@@ -124,7 +156,8 @@ class EmbeddedStore(Store):
         is_old = df[node.key].isin(set(existing[node.key]))
         new = df[~is_old]
         if len(new):
-            full = new.reindex(columns=node.prop_names)  # columns not given: null
+            # columns not given: null; in the table's stored order
+            full = new.reindex(columns=self._columns(label, node.prop_names))
             table = pa.Table.from_pandas(_typed(full, node.props), preserve_index=False)
             self._copy(label, table)
         changed = _changed_rows(df[is_old], existing, [node.key], cols)
@@ -176,7 +209,7 @@ class EmbeddedStore(Store):
         )
         new = df[~is_old]
         if len(new):
-            full = new.reindex(columns=["src", "dst", *rel.prop_names])
+            full = new.reindex(columns=["src", "dst", *self._columns(rel_type, rel.prop_names)])
             table = pa.Table.from_pandas(_typed(full, rel.props, ends=True), preserve_index=False)
             self._copy(rel_type, table)
         changed = _changed_rows(df[is_old], existing, ["src", "dst"], props)

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph.graph import calibration as cal
 from ownergraph.graph import communities as cm
-from ownergraph.graph import scoring
+from ownergraph.graph import joins, scoring
 from ownergraph.graph.store import Store
 from ownergraph.linking.prices import PriceTable
 
@@ -61,6 +62,8 @@ class OwnerSummary:
     graph_edges: int = 0
     payments_without_processor_output: int = 0
     flagged: int = 0
+    soft_joins: dict[str, int] = field(default_factory=dict)  # cores joined, per soft kind
+    calibration: dict[str, Any] = field(default_factory=dict)  # setting chosen, and why
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +105,8 @@ def partition(
     must_link: tuple[str, ...] = cm.HARD_KINDS,
     attributes: pd.DataFrame | None = None,
     support_power: float = cm.DEFAULT_SUPPORT_POWER,
+    attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
+    attach_margin: float = cm.DEFAULT_ATTACH_MARGIN,
 ) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
     """Owner per ad from an evidence frame: columns ad, owner, confidence (sorted by ad).
 
@@ -119,7 +124,14 @@ def partition(
     if method == "leiden":
         attrs = None if attributes is None else attributes.reindex(graph.ads)
         membership = cm.owner_communities(
-            graph, resolution, must_link, seed=seed, attributes=attrs, support_power=support_power
+            graph,
+            resolution,
+            must_link,
+            seed=seed,
+            attributes=attrs,
+            support_power=support_power,
+            attach_only=attach_only,
+            attach_margin=attach_margin,
         )
     elif method == "components":
         membership = cm.components(graph)
@@ -149,6 +161,7 @@ def detect_owners(
     rates: Any = None,
     prices: PriceTable | None = None,
     rules: scoring.FlagRules | None = None,
+    calibrate: bool = True,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -157,7 +170,11 @@ def detect_owners(
     :data:`DEFAULT_GDS_GAMMA` (gds-leiden, modularity).
     ``rates``: optional ``RateTable`` (or time_ts, usd_per_btc frame) to value the BTC
     payments in USD; without it USD is the matcher's measured value (see scoring).
+    ``calibrate`` (method ``leiden``, when neither ``weights`` nor ``resolution`` is
+    given): choose which soft evidence joins cores, and how, by re-attachment on the
+    store's own identifier-labelled ads (:mod:`ownergraph.graph.calibration`).
     """
+    calibrate = calibrate and method == "leiden" and weights is None and resolution is None
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
     weights = weights or cm.EvidenceWeights()
@@ -178,9 +195,26 @@ def detect_owners(
         assigned, graph = _gds_partition(store, ad_ids, evidence, weights, resolution, seed)
     else:
         attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-        assigned, graph = partition(
-            ad_ids, evidence, method, weights, resolution, seed, must_link, attrs
-        )
+        setting = cal.Setting("as given", weights, resolution)
+        calibration = None
+        if calibrate:
+
+            def run(a: np.ndarray, ev: pd.DataFrame, s: cal.Setting) -> np.ndarray:
+                got, _ = _partition_with(a, ev, s, seed, must_link, attrs)
+                return pd.factorize(got["owner"])[0]
+
+            calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
+            setting = calibration.setting
+            weights = setting.weights
+            active = weights.active()
+        if method == "leiden":
+            assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
+        else:
+            assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed)
+    precision = calibration.precision if method == "leiden" and calibration else {}
+    joined = joins.core_joins(
+        graph, pd.factorize(assigned["owner"])[0], precision, must_link
+    ).set_index("ad")
     payments = read_payments(store)
     membership = assigned.set_index("ad")["owner"]
     ind = scoring.compute_indicators(ads, membership, evidence, payments, rates, prices)
@@ -199,12 +233,23 @@ def detect_owners(
     owners["ads_per_day"] = owners["ads_per_day"].round(4)
     owners["btc_spent"] = owners["btc_spent"].round(8)
     owners["usd_spent"] = owners["usd_spent"].round(2)
+    j = joined.reindex(assigned["ad"])
+    soft_cores = (
+        j.assign(owner=assigned["owner"].to_numpy())
+        .loc[lambda d: ~d["via"].isin([joins.VIA_IDENTIFIERS, joins.VIA_ALONE])]
+        .groupby("owner")["core"]
+        .nunique()
+    )
+    owners["soft_joins"] = soft_cores.reindex(owners["id"]).fillna(0).astype(int).to_numpy()
     edges = pd.DataFrame(
         {
             "src": assigned["ad"],
             "dst": assigned["owner"],
             "method": method,
             "confidence": assigned["confidence"],
+            "core": j["core"].to_numpy(),
+            "via": j["via"].to_numpy(),
+            "precision": j["precision"].to_numpy(),
         }
     )
     # Replace the previous result: everything is computed before anything is deleted.
@@ -229,8 +274,35 @@ def detect_owners(
             payments.drop_duplicates("txid")["processor_outputs"].eq(0).sum()
         ),
         flagged=int((owners["flags"] != "").sum()),
+        soft_joins=joins.merges_by_kind(joined.reset_index()),
+        calibration=_calibration_summary(calibration) if method == "leiden" else {},
         seconds=round(time.perf_counter() - t0, 3),
     )
+
+
+def _partition_with(
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    s: cal.Setting,
+    seed: int,
+    must_link: tuple[str, ...],
+    attrs: pd.DataFrame,
+) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
+    return partition(
+        ads, evidence, "leiden", s.weights, s.resolution, seed, must_link, attrs,
+        s.support_power, s.attach_only, s.attach_margin,
+    )  # fmt: skip
+
+
+def _calibration_summary(c: cal.Calibration | None) -> dict[str, Any]:
+    if c is None:
+        return {"setting": "as given (not calibrated)"}
+    return {
+        "setting": c.setting.name,
+        "reason": c.reason,
+        "hidden_ads": c.hidden,
+        "measured_precision": c.precision,
+    }
 
 
 def _gds_partition(

@@ -97,7 +97,12 @@ SCHEMA = Schema(
         NodeType("Email", "address", _p("address")),
         NodeType("Location", "key", _p("key state city")),
         NodeType(
-            "Author", "id", _p("id size:INT64 threshold:DOUBLE expected_precision:DOUBLE model")
+            "Author",
+            "id",
+            _p(
+                "id size:INT64 threshold:DOUBLE expected_precision:DOUBLE "
+                "target_precision:DOUBLE basis model"
+            ),
         ),
         NodeType(
             "Tx",
@@ -118,7 +123,7 @@ SCHEMA = Schema(
                 "id ads:INT64 states:INT64 cities:INT64 active_days:INT64 ads_per_day:DOUBLE "
                 "names:INT64 ages:INT64 phones:INT64 emails:INT64 wallets:INT64 "
                 "btc_spent:DOUBLE usd_spent:DOUBLE evidence score:DOUBLE flags reasons "
-                "method"
+                "method soft_joins:INT64"
             ),
             indexes=("score",),
         ),
@@ -127,7 +132,7 @@ SCHEMA = Schema(
         RelType("HAS_PHONE", "Ad", "Phone", _p(PROVENANCE)),
         RelType("HAS_EMAIL", "Ad", "Email", _p(PROVENANCE)),
         RelType("POSTED_IN", "Ad", "Location"),
-        RelType("WRITTEN_BY", "Ad", "Author", _p("p:DOUBLE " + PROVENANCE)),
+        RelType("WRITTEN_BY", "Ad", "Author", _p("p:DOUBLE precision:DOUBLE " + PROVENANCE)),
         RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64")),
         RelType("PAYS", "Tx", "Address", _p("sat:INT64 vout:INT64")),
         RelType("IN_WALLET", "Address", "Wallet", _p(PROVENANCE)),
@@ -137,6 +142,6 @@ SCHEMA = Schema(
             "Ad",
             _p("lag_s:INT64 usd_error:DOUBLE candidates:INT64 ambiguous:BOOL " + PROVENANCE),
         ),
-        RelType("BELONGS_TO", "Ad", "Owner", _p(PROVENANCE)),
+        RelType("BELONGS_TO", "Ad", "Owner", _p("core via precision:DOUBLE " + PROVENANCE)),
     ),
 )

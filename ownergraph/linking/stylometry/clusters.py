@@ -48,10 +48,17 @@ from ownergraph.linking.stylometry.candidates import CandidateSearch
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+from ownergraph.linking.stylometry.operating_point import (
+    DEFAULT_TARGET_PRECISION,
+    OperatingPoint,
+    at_threshold,
+    model_curve,
+    operating_point,
+)
 
 CLUSTER_METHODS = ("leiden", "components")
 RESOLUTION = 0.0005
-TARGET_FPR = 0.01
+TARGET_PRECISION = DEFAULT_TARGET_PRECISION
 log = logging.getLogger(__name__)
 
 
@@ -189,26 +196,29 @@ def _featurise(model: PairwiseAuthorModel, texts: Texts, n_jobs: int, chunk: int
     return feats
 
 
-def model_threshold(
-    model: PairwiseAuthorModel, target_fpr: float
-) -> tuple[float, float | None, float | None]:
-    """The model's threshold for ``target_fpr`` from training, with its measured precision
-    on random held-out pairs and on held-out candidate pairs (``None`` if not measured)."""
-    ev = model.metadata_.get("evaluation", {})
-    thr = ev.get("model/all", {}).get(f"threshold_at_fpr_{target_fpr:g}")
-    if thr is None:
-        raise ValueError(
-            f"the model has no measured threshold for FPR {target_fpr:g}: pass --threshold "
-            "or train with evaluation (`ownergraph authors train`)"
-        )
-    if not np.isfinite(float(thr)):
-        raise ValueError(
-            f"the model reached no true positive within FPR {target_fpr:g} on its test pairs "
-            "(threshold undefined): use another --target-fpr or pass --threshold"
-        )
-    prec = ev.get("precision", {}).get(f"{target_fpr:g}")
-    cand = ev.get("info", {}).get("candidate_precision") or {}
-    return float(thr), prec, cand.get(f"fpr_{target_fpr:g}", {}).get("precision")
+def choose_threshold(
+    model: PairwiseAuthorModel,
+    *,
+    threshold: float | None = None,
+    target_precision: float | None = TARGET_PRECISION,
+    target_fpr: float | None = None,
+) -> OperatingPoint:
+    """The operating point of linking and its measured precision among held-out candidate
+    pairs: a given ``threshold``, else the model's threshold for ``target_fpr`` (random-pair
+    FPR at training), else the lowest threshold reaching ``target_precision``."""
+    curve = model_curve(model.metadata_)
+    if threshold is not None:
+        return at_threshold(curve, threshold)
+    if target_fpr is not None:
+        ev = model.metadata_.get("evaluation", {})
+        thr = ev.get("model/all", {}).get(f"threshold_at_fpr_{target_fpr:g}")
+        if thr is None or not np.isfinite(float(thr)):
+            raise ValueError(
+                f"the model has no measured threshold for FPR {target_fpr:g}: use "
+                "--target-precision, another --target-fpr or --threshold"
+            )
+        return at_threshold(curve, float(thr))
+    return operating_point(curve, target_precision or TARGET_PRECISION)
 
 
 def link_texts(
@@ -301,13 +311,14 @@ def author_frames(
     result: LinkResult,
     *,
     model_name: str,
-    expected_precision: float | None,
+    point: OperatingPoint,
     min_size: int = 2,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``Author`` node rows and ``WRITTEN_BY`` edge rows for clusters of >= ``min_size`` ads.
 
-    An ad's ``p`` is its strongest accepted link inside its cluster; ``confidence`` is
-    the expected precision of the threshold (the operating point's measured precision).
+    An ad's ``p`` is its strongest accepted link inside its cluster; ``confidence`` and
+    ``precision`` are the operating point's measured precision among held-out candidate
+    pairs (``point``), and the Author node says what that figure was measured on.
     """
     labels = result.labels
     sizes = np.bincount(labels)
@@ -328,7 +339,9 @@ def author_frames(
             "id": [author_id[lab] for lab in first.index],
             "size": [int(sizes[lab]) for lab in first.index],
             "threshold": result.threshold,
-            "expected_precision": expected_precision,
+            "expected_precision": point.precision,
+            "target_precision": point.target_precision,
+            "basis": point.describe(),
             "model": model_name,
         }
     )
@@ -338,7 +351,8 @@ def author_frames(
             "dst": df["author"],
             "p": df["p"].round(6),
             "method": METHOD,
-            "confidence": expected_precision,
+            "confidence": point.precision,
+            "precision": point.precision,
         }
     )
     return authors, edges
@@ -348,8 +362,8 @@ def write_authors(store: Any, authors: pd.DataFrame, edges: pd.DataFrame) -> dic
     """Replace the store's Author nodes and WRITTEN_BY edges with the given ones."""
     store.delete_edges("WRITTEN_BY")
     store.delete_nodes("Author")
-    n_nodes = store.upsert_nodes("Author", authors)
-    n_edges = store.upsert_edges("WRITTEN_BY", edges)
+    n_nodes = store.upsert_nodes("Author", authors) if len(authors) else 0
+    n_edges = store.upsert_edges("WRITTEN_BY", edges) if len(edges) else 0
     return {"authors": int(n_nodes), "written_by": int(n_edges)}
 
 
@@ -358,7 +372,8 @@ def link_authors(
     model: PairwiseAuthorModel,
     *,
     threshold: float | None = None,
-    target_fpr: float = TARGET_FPR,
+    target_precision: float | None = TARGET_PRECISION,
+    target_fpr: float | None = None,
     search: CandidateSearch | None = None,
     cluster: str = "leiden",
     resolution: float = RESOLUTION,
@@ -370,11 +385,20 @@ def link_authors(
 ) -> dict[str, Any]:
     """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
 
-    ``ads`` (``store_ads(store)`` read just before) and their ``features`` can be passed
-    to avoid reading and featurising the same ads again.
+    The threshold is the lowest reaching ``target_precision`` among held-out candidate
+    pairs (see :func:`choose_threshold` for the alternatives). When the data cannot reach
+    the target, nothing is linked: earlier Author clusters are removed and the summary
+    says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
+    ``features`` can be passed to avoid reading and featurising the same ads again.
     """
     from ownergraph.linking.stylometry.data import store_ads
 
+    point = choose_threshold(
+        model, threshold=threshold, target_precision=target_precision, target_fpr=target_fpr
+    )
+    if not point.reachable:
+        written = write_authors(store, pd.DataFrame(), pd.DataFrame())
+        return {"linked": False, "reason": point.describe(), **written}
     t0 = time.perf_counter()
     if ads is None:
         ads = store_ads(store)
@@ -383,13 +407,10 @@ def link_authors(
     else:
         texts = ads.texts
     t_read = time.perf_counter() - t0
-    expected_precision = candidate_precision = None
-    if threshold is None:
-        threshold, expected_precision, candidate_precision = model_threshold(model, target_fpr)
     result = link_texts(
         texts,
         model,
-        threshold=threshold,
+        threshold=float(point.threshold),
         search=search,
         cluster=cluster,
         resolution=resolution,
@@ -397,20 +418,11 @@ def link_authors(
         features=features,
     )
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
-    authors, edges = author_frames(
-        ads.ids,
-        result,
-        model_name=name,
-        expected_precision=expected_precision,
-        min_size=min_size,
-    )
+    authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
     t1 = time.perf_counter()
     written = write_authors(store, authors, edges)
-    summary = result.summary | written
-    summary["expected_precision"] = expected_precision
-    if expected_precision is not None:
-        # the same threshold's precision among held-out candidate pairs (harder negatives)
-        summary["candidate_precision"] = candidate_precision
+    summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
+    summary["expected_precision"] = point.precision
     summary["seconds"] = summary.get("seconds", {}) | {
         "read": round(t_read, 2),
         "write": round(time.perf_counter() - t1, 2),

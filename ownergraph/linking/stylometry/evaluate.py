@@ -22,9 +22,12 @@ from ownergraph.linking.stylometry.candidates import CandidateSearch
 from ownergraph.linking.stylometry.data import LabelledAds
 from ownergraph.linking.stylometry.features import AdFeatures, row_cosine
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+from ownergraph.linking.stylometry.operating_point import precision_curve
 from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, split_groups
 
 TARGET_FPRS = (0.01, 0.001)
+# Below this many ads, training featurises every ad (not only those in sampled pairs).
+FEATURISE_ALL_BELOW = 50_000
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> tuple[float, float]:
@@ -144,6 +147,7 @@ def candidate_precision(
     model: PairwiseAuthorModel,
     feats: AdFeatures,
     groups: np.ndarray,
+    held_out: np.ndarray,
     thresholds: dict[str, float],
     search: CandidateSearch | None = None,
 ) -> dict[str, Any]:
@@ -151,22 +155,28 @@ def candidate_precision(
 
     The ROC figures use random negative pairs; linking scores each ad's nearest
     stylistic neighbours, which are much harder negatives. Here the candidate search runs
-    over held-out labelled ads (``feats`` rows, ``groups`` their identifier component or
-    author), the model scores the candidates, and for each named threshold the share of
-    accepted pairs in the same group is reported. With identifier labels a cross-group
-    pair may still be one writer with two phones, so this errs low; over held-out ads
-    only, neighbours are sparser than in a full run, so it errs high.
+    over all featurised ads (``feats`` rows; ``groups`` their identifier component or
+    author, ``-1`` unlabelled) as linking would, and the pairs with a ``held_out`` end
+    (a component the model was not fitted on) and two labelled ends are scored. For each
+    named threshold the share of accepted pairs in the same group is reported, and the
+    whole curve is kept for choosing an operating point
+    (:mod:`~ownergraph.linking.stylometry.operating_point`). With identifier labels a
+    cross-group pair may still be one writer with two phones, so this errs low.
     """
     search = search if search is not None else CandidateSearch()
     n = len(feats)
-    out: dict[str, Any] = {"ads": int(n)}
+    out: dict[str, Any] = {"ads": int(n), "held_out_ads": int(np.sum(held_out))}
     if n < 3:
         return out
+    g = np.asarray(groups)
+    held_out = np.asarray(held_out, dtype=bool)
     search.fit(feats)
     cand = search.search(search.embed(feats))
-    p = model.predict_proba_indexed(feats, cand.a, cand.b)
-    same = np.asarray(groups)[cand.a] == np.asarray(groups)[cand.b]
-    out |= {"candidates": int(len(cand)), "same_group": int(same.sum())}
+    ok = (g[cand.a] >= 0) & (g[cand.b] >= 0) & (held_out[cand.a] | held_out[cand.b])
+    a, b = cand.a[ok], cand.b[ok]
+    p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
+    same = g[a] == g[b]
+    out |= {"candidates": int(len(a)), "same_group": int(same.sum())}
     for name, thr in thresholds.items():
         sel = p >= thr
         out[name] = {
@@ -174,6 +184,7 @@ def candidate_precision(
             "accepted": int(sel.sum()),
             "precision": float(same[sel].mean()) if sel.any() else None,
         }
+    out["curve"] = precision_curve(p, same)
     return out
 
 
@@ -232,7 +243,9 @@ def train_and_evaluate(
         raise AssertionError("a group is on both sides of the split")
     model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
     train_used = np.unique(np.r_[tr["a"], tr["b"]])
-    if keep_features:
+    if keep_features or len(ads) <= FEATURISE_ALL_BELOW:
+        # all ads: the candidate search of ``candidate_precision`` then meets the same
+        # neighbours as linking does (unlabelled ads included)
         rows = np.arange(len(ads))
     else:
         rows = np.unique(np.r_[train_used, te["a"], te["b"]])
@@ -272,14 +285,14 @@ def train_and_evaluate(
     )
     if keep_features:
         ev.features = feats
-    held_out = np.flatnonzero(test[rows])  # labelled test-side ads among the featurised
+    held_out = test[rows]  # labelled test-side ads among the featurised
     thresholds = {
         f"fpr_{fpr:g}": ev.figures["model/all"][f"threshold_at_fpr_{fpr:g}"]
         for fpr in TARGET_FPRS
         if np.isfinite(ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}", np.nan))
     }
     ev.info["candidate_precision"] = candidate_precision(
-        model, feats.take(held_out), groups[rows[held_out]], thresholds
+        model, feats, groups[rows], held_out, thresholds
     )
     ev.info |= {
         "labels": labels,
