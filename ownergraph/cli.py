@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ownergraph.defaults import HIDE_SHARE, TARGET_PRECISION
+
 app = typer.Typer(
     help="ownergraph: group online sex ads by their true owner in a property graph.",
     no_args_is_help=True,
@@ -328,8 +330,19 @@ def synth_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    kind: str = typer.Option(..., "--kind", help="owners | authors | payments | wallets"),
-    truth: str = typer.Option(..., "--truth", help="A world's truth/ folder (or the world)."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="owners | authors | payments | wallets (with --truth)."
+    ),
+    truth: str | None = typer.Option(
+        None, "--truth", help="A world's truth/ folder (or the world)."
+    ),
+    labels: str = typer.Option(
+        "truth",
+        "--labels",
+        help="truth: score against a synthetic world's --truth | identifiers: score linking "
+        "and owner detection on the store itself against its phone/e-mail components, by "
+        "hiding the identifiers of some ads and checking where they land (any real dump).",
+    ),
     pred: str | None = typer.Option(
         None,
         "--pred",
@@ -343,13 +356,33 @@ def evaluate_cmd(
     ignore_extra: bool = typer.Option(
         False, "--ignore-extra", help="Leave out (and count) predicted items not in the truth."
     ),
+    seeds: int = typer.Option(5, "--seeds", help="identifiers: hiding draws (seeds 0..N-1)."),
+    hide: float = typer.Option(
+        HIDE_SHARE, "--hide", help="identifiers: share of identifier-linked ads hidden."
+    ),
+    target_precision: float = typer.Option(
+        TARGET_PRECISION, help="identifiers: the author operating point, as `authors link`."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Score predicted owners, authors, payment links or wallets against a world's truth."""
+    """Score owners, authors, payment links or wallets against a world's truth, or linking
+    and owner detection on any store against its own identifier components."""
     import json
 
     import pandas as pd
 
+    if labels == "identifiers":
+        _evaluate_identifiers(store, seeds, hide, target_precision, as_json)
+        return
+    if labels != "truth":
+        err.print(f"[red]error:[/red] --labels must be truth or identifiers, not {labels!r}")
+        raise typer.Exit(2)
+    if kind is None or truth is None:
+        err.print(
+            "[red]error:[/red] --labels truth needs --kind and --truth (a synthetic world's "
+            "truth/ folder); for a real dump use --labels identifiers"
+        )
+        raise typer.Exit(2)
     from ownergraph.evaluate import KINDS, EvaluationError, evaluate, predictions_from_store
 
     if kind not in KINDS:
@@ -384,6 +417,71 @@ def evaluate_cmd(
     for k, v in result.items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     console.print(table)
+
+
+def _evaluate_identifiers(
+    store: str | None, seeds: int, hide: float, target_precision: float, as_json: bool
+) -> None:
+    import json
+
+    from ownergraph.evaluate_identifiers import evaluate_identifier_labels, read_store
+
+    if seeds < 1 or not 0 < hide < 1:
+        err.print("[red]error:[/red] --seeds must be >= 1 and --hide in (0, 1)")
+        raise typer.Exit(2)
+    with _open(store) as s:
+        data = read_store(s)
+    if len(data.ads) == 0:
+        err.print("[red]error:[/red] the store holds no ads")
+        raise typer.Exit(1)
+    try:
+        with console.status(f"re-attachment over {seeds} seeds"):
+            table, runs = evaluate_identifier_labels(
+                data, tuple(range(seeds)), share=hide, target_precision=target_precision
+            )
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        console.print_json(json.dumps({"summary": table.to_dict("records"), "runs": runs},
+                                      default=str))  # fmt: skip
+        return
+    t = Table("measure", *GROUPING_TITLES.values(),
+              title=f"identifier components as labels: {len(data.ads):,} ads, "
+              f"{runs[0]['labelled']:,} with an identifier, {runs[0]['hidden']:,} hidden "
+              f"per seed, {seeds} seeds (mean ± sd)")  # fmt: skip
+    for m, rows in table.groupby("measure", sort=False):
+        cells = []
+        for g in GROUPING_TITLES:
+            r = rows[rows["grouping"] == g].iloc[0]
+            if r["mean"] is None or pd.isna(r["mean"]):
+                cells.append("n/a")
+            elif r["sd"] is None or pd.isna(r["sd"]):
+                cells.append(f"{r['mean']:.3f}")
+            else:
+                cells.append(f"{r['mean']:.3f} ± {r['sd']:.3f}")
+        t.add_row(m, *cells)
+    console.print(t)
+    last = runs[-1]
+    console.print(f"author operating point (seed {last['seed']}): "
+                  f"{_describe_point(last['author_operating_point'])}")  # fmt: skip
+    settings = sorted({r["owner_setting"] for r in runs})
+    console.print(f"owner detection chose: {', '.join(settings)} "
+                  f"(seed {last['seed']}: {last['owner_setting_reason']})")  # fmt: skip
+
+
+GROUPING_TITLES = {
+    "owners": "owners (default)",
+    "authors": "Author clusters",
+    "components": "hard identifiers",
+    "alone": "every ad alone",
+}
+
+
+def _describe_point(point: dict) -> str:
+    from ownergraph.linking.stylometry.operating_point import OperatingPoint
+
+    return OperatingPoint(**point).describe()
 
 
 @app.command("demo")
@@ -529,9 +627,6 @@ authors_app = typer.Typer(
 app.add_typer(authors_app, name="authors")
 
 AUTHORS_MODEL = "./data/authors.joblib"
-from ownergraph.linking.stylometry.operating_point import (  # noqa: E402 (one default)
-    DEFAULT_TARGET_PRECISION as TARGET_PRECISION,
-)
 
 
 def _authors_ads(ads_path: str | None, store: str | None, limit: int | None):
@@ -1111,6 +1206,15 @@ def owners_show_cmd(
             f"{r['confidence']:.2f}",
         )  # fmt: skip
     console.print(t)
+    if d["soft_joins"]:
+        t = Table("part (first ad)", "ads", "phones", "joined by", "measured precision",
+                  title="parts joined by soft evidence (not by a shared phone or e-mail)")  # fmt: skip
+        for r in d["soft_joins"]:
+            prec = "not measured" if r["precision"] is None else f"{r['precision']:.3f}"
+            t.add_row(r["core"], str(r["ads"]), ", ".join(sorted(r["phones"])), r["via"], prec)
+        console.print(t)
+    else:
+        console.print("no part of this group was joined by soft evidence")
     t = Table("kind", "identifier", "ads", "ads in other groups", title="identifiers")
     for r in d["identifiers"]:
         t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))

@@ -26,10 +26,11 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ownergraph import defaults
 from ownergraph.evaluate import bcubed_scores
 
 HARD_KINDS = ("phone", "email")
-DEFAULT_HIDE_SHARE = 0.2  # share of the ads in multi-ad components whose identifiers are hidden
+DEFAULT_HIDE_SHARE = defaults.HIDE_SHARE  # share of multi-ad component ads hidden
 
 
 def labelled_ads(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray:

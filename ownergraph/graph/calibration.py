@@ -8,16 +8,20 @@ setting (:func:`candidate_settings`) on the store's own identifier-labelled ads,
 re-attachment (:mod:`ownergraph.identifier_labels`):
 
 1. the phones and e-mails of a random share of the ads in multi-ad identifier components
-   are hidden (a *calibration* draw and a disjoint *check* draw);
+   are hidden (two *calibration* draws, and two fresh *check* draws);
 2. each setting partitions the ads without them; against the identifier components it
    gets a B-cubed precision / F1 and a re-attachment precision (do the hidden ads land
    with their own component?);
 3. a setting is admissible when its B-cubed precision is within ``slack`` of hard
    identifiers alone, its F1 is not lower, and its re-attachment precision reaches
    ``target`` (or it attaches nothing);
-4. the admissible setting with the best F1 on the calibration draw is kept if it is still
-   admissible on the check draw; otherwise owner detection uses hard identifiers alone
-   and says so.
+4. the admissible setting with the best F1 over the calibration draws is kept if it is
+   still admissible over the check draws; otherwise owner detection uses hard identifiers
+   alone and says so.
+
+Author links only *attach* ads without a hard identifier by default
+(:func:`ownergraph.graph.communities.attach_orphans`); settings where they join cores are
+measured too, and win only where the data shows them precise.
 
 The measured re-attachment precision of the kept setting, per evidence kind, is what
 soft joins carry as their ``precision``. Identifier labels are a lower bound (one owner
@@ -41,6 +45,7 @@ RESOLUTIONS = (0.0003, 0.003, 0.03)  # CPM resolutions tried for kinds that join
 SUPPORT_POWERS = (cm.DEFAULT_SUPPORT_POWER, 0.0)  # author joins: supported / as they are
 ATTACH_MARGINS = (1.0, cm.DEFAULT_ATTACH_MARGIN)  # author attachments: best group / 2x
 MIN_HIDDEN = 20  # fewer hidden ads than this: too few to measure, hard identifiers only
+DRAWS = 2  # hiding draws averaged for choosing, and as many fresh ones for checking
 
 
 @dataclass(frozen=True)
@@ -137,23 +142,39 @@ Partitioner = Any  # (ads, evidence, setting) -> membership codes aligned with a
 def _measure(
     comp: np.ndarray,
     labelled: np.ndarray,
-    hidden: np.ndarray,
+    draws: list[np.ndarray],
     ads: np.ndarray,
     evidence: pd.DataFrame,
     settings: list[Setting],
     run: Partitioner,
 ) -> list[dict[str, Any]]:
-    ev = il.without_identifiers(evidence, ads[hidden])
+    """Figures of each setting, averaged over the hiding ``draws`` (a measure undefined in
+    one draw, e.g. re-attachment precision with nothing attached, is left out there)."""
+    per: list[list[dict[str, Any]]] = [[] for _ in settings]
+    preds: list[np.ndarray] = []
+    for hidden in draws:
+        ev = il.without_identifiers(evidence, ads[hidden])
+        for i, s in enumerate(settings):
+            pred = run(ads, ev, s)
+            per[i].append(
+                il.grouping_figures(comp, pred, labelled)
+                | {f"reattach_{k}": v for k, v in il.reattachment(comp, pred, hidden).items()}
+            )
+            if i == len(settings) - 1:
+                preds.append(pred)
     rows = []
-    for s in settings:
-        pred = run(ads, ev, s)
-        rows.append(
-            {"setting": s.name}
-            | il.grouping_figures(comp, pred, labelled)
-            | {f"reattach_{k}": v for k, v in il.reattachment(comp, pred, hidden).items()}
-            | {"_pred": pred}
-        )
+    for s, figs in zip(settings, per, strict=True):
+        row: dict[str, Any] = {"setting": s.name, "draws": len(figs)}
+        for k in figs[0]:
+            vals = [f[k] for f in figs if f[k] is not None]
+            row[k] = float(np.mean(vals)) if vals else None
+        rows.append(row)
+    rows[-1]["_preds"] = preds
     return rows
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
 
 
 def _admissible(row: dict[str, Any], base: dict[str, Any], target: float, slack: float) -> bool:
@@ -173,29 +194,22 @@ def kind_precision(
     evidence: pd.DataFrame,
     kinds: tuple[str, ...],
 ) -> dict[str, float | None]:
-    """Re-attachment precision of the hidden ads joined through each soft kind: over the
-    attached hidden ads with a link of that kind to a hub shared with a group-mate."""
-    group = pd.Series(pd.factorize(pred)[0], index=ads)
-    compo = pd.Series(comp, index=ads)
+    """Re-attachment precision per soft kind: of the hidden ads with a link of that kind to
+    a hub they share with a group-mate, the share that landed with their own component."""
+    g = pd.factorize(np.asarray(pred))[0]
+    df = pd.DataFrame({"g": g, "c": np.asarray(comp)})
+    gn = df.groupby("g")["g"].transform("size").to_numpy()
+    cn = df.groupby(["g", "c"])["g"].transform("size").to_numpy()
+    pos_of = pd.Index(np.asarray(ads, dtype=object))
     out: dict[str, float | None] = {}
-    hid = pd.Index(ads[hidden])
     for kind in kinds:
         e = evidence[evidence["kind"] == kind][["ad", "hub"]].copy()
-        e["g"] = group.reindex(e["ad"]).to_numpy()
-        n_on = e.groupby(["hub", "g"])["ad"].transform("size")
-        joined = e.loc[(n_on >= 2).to_numpy() & e["ad"].isin(hid).to_numpy(), "ad"].unique()
-        if len(joined) == 0:
-            out[kind] = None
-            continue
-        g = group.to_numpy()
-        c = compo.to_numpy()
-        df = pd.DataFrame({"g": g, "c": c})
-        gn = df.groupby("g")["g"].transform("size").to_numpy()
-        cn = df.groupby(["g", "c"])["g"].transform("size").to_numpy()
-        pos = pd.Index(ads).get_indexer(joined)
-        mates = gn[pos] - 1
-        ok = mates > 0
-        out[kind] = float(np.mean((cn[pos][ok] - 1) / mates[ok])) if ok.any() else None
+        e["pos"] = pos_of.get_indexer(e["ad"])
+        e["g"] = g[e["pos"].to_numpy()]
+        shared = (e.groupby(["hub", "g"])["ad"].transform("size") >= 2).to_numpy()
+        pos = np.unique(e.loc[shared & hidden[e["pos"].to_numpy()], "pos"].to_numpy())
+        pos = pos[gn[pos] > 1]
+        out[kind] = float(np.mean(cn[pos] > 1)) if len(pos) else None
     return out
 
 
@@ -233,16 +247,20 @@ def calibrate(
             target,
             slack,
         )
-    order = rng.permutation(eligible)
-    cal, chk = np.zeros(len(ads), bool), np.zeros(len(ads), bool)
-    cal[order[:n_hide]] = True
-    chk[order[n_hide : 2 * n_hide]] = True
-    rows = _measure(comp, labelled, cal, ads, evidence, settings, run)
+
+    def draw() -> np.ndarray:
+        mask = np.zeros(len(ads), bool)
+        mask[rng.choice(eligible, size=n_hide, replace=False)] = True
+        return mask
+
+    cal_draws = [draw() for _ in range(DRAWS)]
+    chk_draws = [draw() for _ in range(DRAWS)]
+    rows = _measure(comp, labelled, cal_draws, ads, evidence, settings, run)
     base = rows[0]
     ok = [i for i, r in enumerate(rows) if i > 0 and _admissible(r, base, target, slack)]
     result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide)
     for r in rows:
-        result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_pred"})
+        result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_preds"})
     if not ok:
         result.reason = (
             "no soft setting kept B-cubed precision within "
@@ -251,17 +269,27 @@ def calibrate(
         return result
     best = max(ok, key=lambda i: (rows[i]["f1"], -i))
     s = settings[best]
-    chk_rows = _measure(comp, labelled, chk, ads, evidence, [HARD_ONLY, s], run)
+    chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, [HARD_ONLY, s], run)
     for r in chk_rows:
-        result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_pred"})
+        result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
     if not _admissible(chk_rows[1], chk_rows[0], target, slack):
-        result.reason = f"{s.name} was admissible on the calibration draw but not on the check"
+        result.reason = (
+            f"{s.name} was admissible on the calibration draws but not on the check draws "
+            f"(re-attachment precision {_fmt(chk_rows[1]['reattach_precision'])}, B-cubed "
+            f"precision {_fmt(chk_rows[1]['precision'])})"
+        )
         return result
     result.setting = s
     result.reason = (
-        f"best admissible F1 on the calibration draw ({rows[best]['f1']:.3f} vs "
-        f"{base['f1']:.3f} hard only), admissible on the check draw"
+        f"best admissible F1 on the calibration draws ({rows[best]['f1']:.3f} vs "
+        f"{base['f1']:.3f} hard only), admissible on the check draws (re-attachment "
+        f"precision {_fmt(chk_rows[1]['reattach_precision'])})"
     )
-    ev_chk = il.without_identifiers(evidence, ads[chk])
-    result.precision = kind_precision(comp, chk_rows[1]["_pred"], chk, ads, ev_chk, s.soft)
+    kp: dict[str, list[float]] = {}
+    for hidden, pred in zip(chk_draws, chk_rows[1]["_preds"], strict=True):
+        ev_chk = il.without_identifiers(evidence, ads[hidden])
+        for k, v in kind_precision(comp, pred, hidden, ads, ev_chk, s.soft).items():
+            if v is not None:
+                kp.setdefault(k, []).append(v)
+    result.precision = {k: (float(np.mean(kp[k])) if k in kp else None) for k in s.soft}
     return result

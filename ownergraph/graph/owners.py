@@ -174,9 +174,9 @@ def detect_owners(
     given): choose which soft evidence joins cores, and how, by re-attachment on the
     store's own identifier-labelled ads (:mod:`ownergraph.graph.calibration`).
     """
-    calibrate = calibrate and method == "leiden" and weights is None and resolution is None
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
+    given_weights, given_resolution = weights, resolution
     weights = weights or cm.EvidenceWeights()
     if not weights.active():
         raise ValueError("every evidence weight is 0: nothing links ads")
@@ -191,30 +191,25 @@ def detect_owners(
     )
     evidence = cm.fetch_evidence(store, cm.KINDS, checked=active)
     ad_ids = ads["id"].to_numpy(dtype=object)
+    calibration = None
     if method == "gds-leiden":
         assigned, graph = _gds_partition(store, ad_ids, evidence, weights, resolution, seed)
+        joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], {}, must_link)
     else:
-        attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-        setting = cal.Setting("as given", weights, resolution)
-        calibration = None
-        if calibrate:
-
-            def run(a: np.ndarray, ev: pd.DataFrame, s: cal.Setting) -> np.ndarray:
-                got, _ = _partition_with(a, ev, s, seed, must_link, attrs)
-                return pd.factorize(got["owner"])[0]
-
-            calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
-            setting = calibration.setting
-            weights = setting.weights
+        found = find_owners(
+            ads, evidence, method, given_weights, given_resolution,
+            must_link=must_link, seed=seed, calibrate=calibrate,
+        )  # fmt: skip
+        assigned, graph, joined, calibration = (
+            found.assigned,
+            found.graph,
+            found.joins,
+            found.calibration,
+        )
+        weights = found.setting.weights
+        if calibration is not None:
             active = weights.active()
-        if method == "leiden":
-            assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
-        else:
-            assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed)
-    precision = calibration.precision if method == "leiden" and calibration else {}
-    joined = joins.core_joins(
-        graph, pd.factorize(assigned["owner"])[0], precision, must_link
-    ).set_index("ad")
+    joined = joined.set_index("ad")
     payments = read_payments(store)
     membership = assigned.set_index("ad")["owner"]
     ind = scoring.compute_indicators(ads, membership, evidence, payments, rates, prices)
@@ -275,9 +270,61 @@ def detect_owners(
         ),
         flagged=int((owners["flags"] != "").sum()),
         soft_joins=joins.merges_by_kind(joined.reset_index()),
-        calibration=_calibration_summary(calibration) if method == "leiden" else {},
+        calibration=_calibration_summary(calibration, method),
         seconds=round(time.perf_counter() - t0, 3),
     )
+
+
+@dataclass
+class FoundOwners:
+    """One partition of the ads into owner groups, with how each ad joined its group."""
+
+    assigned: pd.DataFrame  # ad, owner, confidence (sorted by ad)
+    graph: cm.EvidenceGraph
+    joins: pd.DataFrame  # ad, core, via, precision
+    setting: cal.Setting
+    calibration: cal.Calibration | None = None
+
+
+def find_owners(
+    ads: pd.DataFrame,
+    evidence: pd.DataFrame,
+    method: str = "leiden",
+    weights: cm.EvidenceWeights | None = None,
+    resolution: float | None = None,
+    *,
+    must_link: tuple[str, ...] = cm.HARD_KINDS,
+    seed: int = 0,
+    calibrate: bool = True,
+) -> FoundOwners:
+    """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
+
+    ``method`` ``leiden`` or ``components``. With ``calibrate`` (leiden, and neither
+    ``weights`` nor ``resolution`` given) the setting is chosen by re-attachment on the
+    identifier-labelled ads (:func:`ownergraph.graph.calibration.calibrate`).
+    """
+    calibrate = calibrate and method == "leiden" and weights is None and resolution is None
+    weights = weights or cm.EvidenceWeights()
+    resolution = DEFAULT_RESOLUTION if resolution is None else resolution
+    ad_ids = ads["id"].to_numpy(dtype=object)
+    attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
+    setting = cal.Setting("as given", weights, resolution)
+    calibration = None
+    if calibrate:
+
+        def run(a: np.ndarray, ev: pd.DataFrame, s: cal.Setting) -> np.ndarray:
+            got, _ = _partition_with(a, ev, s, seed, must_link, attrs)
+            return pd.factorize(got["owner"])[0]
+
+        calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
+        setting = calibration.setting
+    if method == "leiden":
+        assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
+    else:
+        assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed)
+    precision = calibration.precision if calibration else {}
+    joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, must_link)
+    return FoundOwners(assigned, graph, joined, setting, calibration)
 
 
 def _partition_with(
@@ -294,7 +341,9 @@ def _partition_with(
     )  # fmt: skip
 
 
-def _calibration_summary(c: cal.Calibration | None) -> dict[str, Any]:
+def _calibration_summary(c: cal.Calibration | None, method: str) -> dict[str, Any]:
+    if method != "leiden":
+        return {}
     if c is None:
         return {"setting": "as given (not calibrated)"}
     return {
@@ -382,7 +431,7 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "o.ads_per_day AS ads_per_day, o.names AS names, o.ages AS ages, o.phones AS phones, "
         "o.emails AS emails, o.wallets AS wallets, o.btc_spent AS btc_spent, "
         "o.usd_spent AS usd_spent, o.evidence AS evidence, o.flags AS flags, "
-        "o.reasons AS reasons, o.method AS method",
+        "o.reasons AS reasons, o.method AS method, o.soft_joins AS soft_joins",
         {"id": owner_id},
     )
     if not rows:
@@ -401,4 +450,5 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "timeline": run_named(store, "owner_timeline", p),
         "places": run_named(store, "top_cities_per_owner", {**p, "limit": 1000}),
         "links": links,
+        "soft_joins": run_named(store, "owner_soft_joins", p),
     }

@@ -23,9 +23,14 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_TARGET_PRECISION = 0.95
+from ownergraph import defaults
+
+DEFAULT_TARGET_PRECISION = defaults.TARGET_PRECISION
 MIN_ACCEPTED = 30  # accepted held-out pairs needed before a precision counts as measured
-GRID = 1000  # thresholds kept in the curve: 0.000, 0.001, ..., 1.000
+GRID = 1000  # thresholds kept in the curve: 0.000, 0.001, ..., 1.000, and finer near 1
+# (calibrated probabilities of the strongest pairs crowd into 0.999...: 1 - 10^-3 .. 10^-6)
+FINE = np.round(1 - np.logspace(-3, -6, 31), 9)
+THRESHOLDS = np.unique(np.r_[np.round(np.arange(GRID + 1) / GRID, 6), FINE])
 BASIS = "candidate pairs with a held-out end, identifier-component labels"
 
 
@@ -43,16 +48,18 @@ def wilson_lower(k: int, n: int, z: float = 1.96) -> float | None:
 def precision_curve(p: np.ndarray, same: np.ndarray) -> dict[str, Any]:
     """Accepted and same-component counts of scored pairs at each grid threshold.
 
-    ``thresholds`` ascend 0.000 .. 1.000; ``accepted[i]`` / ``same[i]`` count pairs with
+    ``thresholds`` ascend (:data:`THRESHOLDS`); ``accepted[i]`` / ``same[i]`` count pairs with
     ``p >= thresholds[i]``; ``positives`` is the number of same-component pairs in all.
     """
     p = np.asarray(p, dtype=float)
     same = np.asarray(same, dtype=bool)
-    bins = np.clip(np.floor(p * GRID + 1e-9).astype(np.int64), 0, GRID)
-    acc = np.bincount(bins, minlength=GRID + 1)[::-1].cumsum()[::-1]
-    hit = np.bincount(bins[same], minlength=GRID + 1)[::-1].cumsum()[::-1]
+    m = len(THRESHOLDS)
+    bins = np.searchsorted(THRESHOLDS, p, side="right") - 1  # the highest threshold <= p
+    bins = np.clip(bins, 0, m - 1)
+    acc = np.bincount(bins, minlength=m)[::-1].cumsum()[::-1]
+    hit = np.bincount(bins[same], minlength=m)[::-1].cumsum()[::-1]
     return {
-        "thresholds": [round(i / GRID, 6) for i in range(GRID + 1)],
+        "thresholds": THRESHOLDS.tolist(),
         "accepted": acc.astype(int).tolist(),
         "same": hit.astype(int).tolist(),
         "pairs": int(len(p)),
@@ -122,7 +129,7 @@ def operating_point(
         wilson_lower(int(hit[i]), int(acc[i])),
         int(acc[i]),
         int(hit[i]),
-        hit[i] / pos if pos else None,
+        float(hit[i] / pos) if pos else None,
         int(curve["pairs"]),
         best,
     )
@@ -132,7 +139,8 @@ def at_threshold(
     curve: dict[str, Any], threshold: float, target_precision: float | None = None
 ) -> OperatingPoint:
     """What a given threshold was measured to do on the curve (rounded down to the grid)."""
-    i = int(np.clip(math.floor(threshold * GRID + 1e-9), 0, GRID))
+    thr = np.asarray(curve["thresholds"], dtype=float)
+    i = int(np.clip(np.searchsorted(thr, threshold, side="right") - 1, 0, len(thr) - 1))
     acc, hit, pos = int(curve["accepted"][i]), int(curve["same"][i]), int(curve["positives"])
     prec = hit / acc if acc else None
     return OperatingPoint(
