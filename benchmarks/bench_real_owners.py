@@ -82,15 +82,14 @@ def report(name: str, n_ads: int, target: float, runs: list[dict], seconds: floa
         print(f"| {title} | " + " | ".join(cell(runs, g, key) for g in COLS) + " |")
     pts = [r["author_operating_point"] for r in runs]
     reach = [p for p in pts if p["threshold"] is not None]
+    thr = ", ".join(f"{p['threshold']:.4f}" for p in reach)
+    prec = ", ".join(f"{p['precision']:.3f}" for p in reach)
+    best = ", ".join("n/a" if p["best_precision"] is None else f"{p['best_precision']:.3f}"
+                     for p in pts)  # fmt: skip
     print(
-        f"author operating point reached in {len(reach)}/{len(pts)} seeds; "
-        + (
-            f"thresholds {', '.join(f'{p['threshold']:.4f}' for p in reach)}, measured "
-            f"candidate-pair precision {', '.join(f'{p['precision']:.3f}' for p in reach)}"
-            if reach
-            else ""
-        )
-        + f"; best reachable: {', '.join(f'{p['best_precision']:.3f}' for p in pts)}"
+        f"author operating point reached in {len(reach)}/{len(pts)} seeds"
+        + (f"; thresholds {thr}; measured candidate-pair precision {prec}" if reach else "")
+        + f"; best any threshold reached: {best}"
     )
     sets = {}
     for r in runs:

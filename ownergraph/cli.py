@@ -424,6 +424,8 @@ def _evaluate_identifiers(
 ) -> None:
     import json
 
+    import pandas as pd
+
     from ownergraph.evaluate_identifiers import evaluate_identifier_labels, read_store
 
     if seeds < 1 or not 0 < hide < 1:
@@ -1207,8 +1209,9 @@ def owners_show_cmd(
         )  # fmt: skip
     console.print(t)
     if d["soft_joins"]:
+        title = "parts joined by soft evidence (not by a shared phone or e-mail)"
         t = Table("part (first ad)", "ads", "phones", "joined by", "measured precision",
-                  title="parts joined by soft evidence (not by a shared phone or e-mail)")  # fmt: skip
+                  title=title)  # fmt: skip
         for r in d["soft_joins"]:
             prec = "not measured" if r["precision"] is None else f"{r['precision']:.3f}"
             t.add_row(r["core"], str(r["ads"]), ", ".join(sorted(r["phones"])), r["via"], prec)

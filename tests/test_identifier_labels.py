@@ -196,9 +196,10 @@ def test_calibration_keeps_precise_author_links_and_drops_noisy_ones() -> None:
 def _load_world(store, n_groups: int = 40) -> None:
     """Ads in phone groups whose ads share a persona text; some ads carry no phone."""
     rng = np.random.default_rng(0)
-    words = ["sweet", "sexy", "new", "in", "town", "call", "now", "petite", "blonde", "exotic",
-             "latina", "asian", "ebony", "curvy", "fun", "discreet", "incall", "outcall", "vip",
-             "special", "rose", "kiss", "treat", "yourself", "gentlemen", "only", "real"]  # fmt: skip
+    words = (
+        "sweet sexy new in town call now petite blonde exotic latina asian ebony curvy fun "
+        "discreet incall outcall vip special rose kiss treat yourself gentlemen only real"
+    ).split()
     ads, phones, edges = [], [], []
     for g in range(n_groups):
         persona = " ".join(rng.choice(words, 14)) + f" ask for name{g} xx{g}yy"
