@@ -12,9 +12,12 @@ re-attachment (:mod:`ownergraph.identifier_labels`):
 2. each setting partitions the ads without them; against the identifier components it
    gets a B-cubed precision / F1 and a re-attachment precision (do the hidden ads land
    with their own component?);
-3. a setting is admissible when its B-cubed precision is within ``slack`` of hard
-   identifiers alone, its F1 is not lower, and its re-attachment precision reaches
-   ``target`` (or it attaches nothing);
+3. a setting is admissible when its F1 beats hard identifiers alone and its re-attachment
+   precision reaches ``target``; a setting where similarity evidence (author links) joins
+   two identifier cores must also keep its B-cubed precision within ``slack`` of the same
+   evidence only attaching, because such a join between two intact components cannot be
+   checked against identifier labels (wallets are ownership evidence, like a shared
+   phone, and are judged by re-attachment alone);
 4. the admissible setting with the best F1 over the calibration draws is kept if it is
    still admissible over the check draws; otherwise owner detection uses hard identifiers
    alone and says so.
@@ -58,6 +61,9 @@ class Setting:
     support_power: float = cm.DEFAULT_SUPPORT_POWER
     attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS
     attach_margin: float = cm.DEFAULT_ATTACH_MARGIN
+    # for similarity evidence joining cores: the setting whose B-cubed precision it must
+    # keep within the slack (the same evidence only attaching)
+    reference: str | None = None
 
     @property
     def soft(self) -> tuple[str, ...]:
@@ -101,6 +107,7 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
             kinds = (*hard, "wallet", "author") if wallet else (*hard, "author")
             head = "+wallet " if wallet else ""
             support = "supported" if pw else "unsupported"
+            ref = f"+wallet @{res:g} " if wallet else ""
             out.append(
                 Setting(
                     f"{head}+author joining cores ({support}) @{res:g}",
@@ -108,6 +115,7 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
                     res,
                     pw,
                     attach_only=(),
+                    reference=f"{ref}+author attaching (margin {ATTACH_MARGINS[0]:g})",
                 )
             )
     return out
@@ -169,7 +177,7 @@ def _measure(
             vals = [f[k] for f in figs if f[k] is not None]
             row[k] = float(np.mean(vals)) if vals else None
         rows.append(row)
-    rows[-1]["_preds"] = preds
+    rows[-1]["_preds"] = preds  # the last setting's partitions, one per draw
     return rows
 
 
@@ -177,13 +185,22 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-def _admissible(row: dict[str, Any], base: dict[str, Any], target: float, slack: float) -> bool:
+def _admissible(
+    row: dict[str, Any],
+    base: dict[str, Any],
+    target: float,
+    slack: float,
+    ref: dict[str, Any] | None = None,
+) -> bool:
+    """Better F1 than hard identifiers alone, re-attachment precision >= ``target``, and
+    for similarity evidence joining cores, B-cubed precision within ``slack`` of the same
+    evidence only attaching (``ref``): joins between two intact components cannot be
+    checked, so they may not cost more precision than that."""
     rp = row["reattach_precision"]
-    return (
-        row["precision"] >= base["precision"] - slack
-        and row["f1"] > base["f1"]
-        and (rp is None or rp >= target)
-    )
+    ok = row["f1"] > base["f1"] and rp is not None and rp >= target
+    if ref is not None:
+        ok = ok and row["precision"] >= ref["precision"] - slack
+    return ok
 
 
 def kind_precision(
@@ -257,7 +274,12 @@ def calibrate(
     chk_draws = [draw() for _ in range(DRAWS)]
     rows = _measure(comp, labelled, cal_draws, ads, evidence, settings, run)
     base = rows[0]
-    ok = [i for i, r in enumerate(rows) if i > 0 and _admissible(r, base, target, slack)]
+    by_name = {r["setting"]: r for r in rows}
+    ok = [
+        i
+        for i, r in enumerate(rows)
+        if i > 0 and _admissible(r, base, target, slack, by_name.get(settings[i].reference))
+    ]
     result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide)
     for r in rows:
         result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_preds"})
@@ -269,24 +291,26 @@ def calibrate(
         return result
     best = max(ok, key=lambda i: (rows[i]["f1"], -i))
     s = settings[best]
-    chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, [HARD_ONLY, s], run)
+    check = [HARD_ONLY] + [x for x in settings if x.name == s.reference] + [s]
+    chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, check, run)
     for r in chk_rows:
         result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
-    if not _admissible(chk_rows[1], chk_rows[0], target, slack):
+    ref_row = chk_rows[1] if len(chk_rows) == 3 else None
+    if not _admissible(chk_rows[-1], chk_rows[0], target, slack, ref_row):
         result.reason = (
             f"{s.name} was admissible on the calibration draws but not on the check draws "
-            f"(re-attachment precision {_fmt(chk_rows[1]['reattach_precision'])}, B-cubed "
-            f"precision {_fmt(chk_rows[1]['precision'])})"
+            f"(re-attachment precision {_fmt(chk_rows[-1]['reattach_precision'])}, B-cubed "
+            f"precision {_fmt(chk_rows[-1]['precision'])})"
         )
         return result
     result.setting = s
     result.reason = (
         f"best admissible F1 on the calibration draws ({rows[best]['f1']:.3f} vs "
         f"{base['f1']:.3f} hard only), admissible on the check draws (re-attachment "
-        f"precision {_fmt(chk_rows[1]['reattach_precision'])})"
+        f"precision {_fmt(chk_rows[-1]['reattach_precision'])})"
     )
     kp: dict[str, list[float]] = {}
-    for hidden, pred in zip(chk_draws, chk_rows[1]["_preds"], strict=True):
+    for hidden, pred in zip(chk_draws, chk_rows[-1]["_preds"], strict=True):
         ev_chk = il.without_identifiers(evidence, ads[hidden])
         for k, v in kind_precision(comp, pred, hidden, ads, ev_chk, s.soft).items():
             if v is not None:
