@@ -1075,6 +1075,13 @@ def owners_detect_cmd(
         "`btc load --rates`, else the matcher's measured USD).",
     ),
     seed: int = typer.Option(0, help="Random seed of Leiden."),
+    calibrate: bool = typer.Option(
+        True,
+        "--calibrate/--no-calibrate",
+        help="leiden: choose the soft evidence that joins groups by re-attachment on this "
+        "store's identifier-labelled ads (skipped when --weights or --resolution is given); "
+        "--no-calibrate takes the evidence as given (authors only attach ads).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
@@ -1105,8 +1112,9 @@ def owners_detect_cmd(
         try:
             with console.status(f"detecting owner groups ({method})"):
                 summary = detect_owners(
-                    s, w, resolution, method, must_link=links, seed=seed, rates=rate_table
-                )
+                    s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
+                    calibrate=calibrate,
+                )  # fmt: skip
         except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc

@@ -42,19 +42,19 @@ def test_hard_identifiers_alone_split_the_operation(store):
 
 def test_a_rerun_replaces_the_previous_result(store):
     build_world(store)
-    detect_owners(store)
+    detect_owners(store, calibrate=False)
     detect_owners(store, method="components")
     counts = store.counts()
     assert counts["Owner"] == 5 and counts["BELONGS_TO"] == len(ADS)
     methods = store.query("MATCH (o:Owner) RETURN DISTINCT o.method AS m")
     assert methods == [{"m": "components"}]
-    detect_owners(store)
+    detect_owners(store, calibrate=False)
     assert store.counts()["Owner"] == 4 and _groups(store) == _truth_groups()
 
 
 def test_membership_confidence_reflects_links_that_point_elsewhere(embedded_store):
     build_world(embedded_store)
-    detect_owners(embedded_store)
+    detect_owners(embedded_store, calibrate=False)
     conf = {
         r["ad"]: r["c"]
         for r in embedded_store.query(
@@ -134,16 +134,17 @@ def _planted(n_owners: int = 300, seed: int = 7) -> tuple[np.ndarray, pd.DataFra
 
 def test_leiden_beats_hard_identifiers_on_a_planted_world():
     ads, ev, truth = _planted()
-    leiden, _ = partition(ads, ev, "leiden")
+    # author links may join cores here (the default only attaches: see test_identifier_labels)
+    leiden, _ = partition(ads, ev, "leiden", attach_only=())
     comps, _ = partition(ads, ev, "components")
     ari_leiden = adjusted_rand_score(truth, leiden["owner"])
     ari_comps = adjusted_rand_score(truth, comps["owner"])
     assert ari_leiden > 0.97 > ari_comps
     # a much lower resolution lets the wrong author links merge owners
-    merged, _ = partition(ads, ev, "leiden", resolution=0.0001)
+    merged, _ = partition(ads, ev, "leiden", resolution=0.0001, attach_only=())
     assert adjusted_rand_score(truth, merged["owner"]) < ari_leiden
     # deterministic for a seed
-    again, _ = partition(ads, ev, "leiden")
+    again, _ = partition(ads, ev, "leiden", attach_only=())
     assert again["owner"].tolist() == leiden["owner"].tolist()
 
 
@@ -256,7 +257,7 @@ def _two_cores(names: tuple[str, str], cities: tuple[str, str], wallet: bool = F
 
 
 def _n_groups(ads, ev, attrs) -> int:
-    got, _ = partition(ads, ev, "leiden", attributes=attrs)
+    got, _ = partition(ads, ev, "leiden", attributes=attrs, attach_only=())
     return got["owner"].nunique()
 
 
@@ -320,6 +321,6 @@ def test_support_between_whole_groups_joins_an_operation_at_the_next_level():
     ev = pd.DataFrame(rows, columns=["ad", "kind", "hub", "confidence"])
     attrs = pd.DataFrame({"name": names, "city": cities})
     g = cm.build_evidence_graph(np.array(ads, dtype=object), ev)
-    one = cm.owner_communities(g, attributes=attrs, levels=1)
+    one = cm.owner_communities(g, attributes=attrs, levels=1, attach_only=())
     assert len(set(one)) == 2  # the two pieces
-    assert len(set(cm.owner_communities(g, attributes=attrs))) == 1
+    assert len(set(cm.owner_communities(g, attributes=attrs, attach_only=()))) == 1

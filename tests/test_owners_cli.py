@@ -37,7 +37,8 @@ def _run(*args: str) -> str:
 
 
 def test_detect_list_show_report(store_uri: str, tmp_path: Path):
-    out = json.loads(_run("owners", "detect", "--store", store_uri, "--json"))
+    # the tiny world is too small to calibrate on: take the evidence as given
+    out = json.loads(_run("owners", "detect", "--store", store_uri, "--json", "--no-calibrate"))
     assert out["owners"] == 4 and out["largest"] == 6 and out["method"] == "leiden"
     rows = json.loads(_run("owners", "list", "--store", store_uri, "--json", "--top", "5"))
     assert [r["ads"] for r in rows] == [6, 3]  # groups of >= 2 ads by default

@@ -42,7 +42,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     store = EmbeddedStore(tmp_path_factory.mktemp("report") / "g.lbug")
     store.init_schema()
     build_world(store)
-    detect_owners(store)
+    detect_owners(store, calibrate=False)
     top = list_owners(store, limit=1)[0]["id"]
     yield store, top
     store.close()
