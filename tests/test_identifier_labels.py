@@ -302,3 +302,45 @@ def test_evaluate_identifiers_cli_on_a_store(store, tmp_path: Path) -> None:
     assert owners >= summary[("components", "f1")]["mean"]
     bad = CliRunner().invoke(app, ["evaluate", "--store", uri])
     assert bad.exit_code == 2 and "--labels identifiers" in bad.output
+
+
+def test_an_embedded_store_from_before_the_new_properties_migrates(tmp_path: Path) -> None:
+    """Author / WRITTEN_BY / BELONGS_TO gained properties: an old store gets them added
+    (null on old rows) when opened, and new rows are written in the table's own order."""
+    import ladybug as lb
+
+    from ownergraph.graph.embedded import EmbeddedStore
+
+    path = tmp_path / "old.lbug"
+    db = lb.Database(str(path))
+    conn = lb.Connection(db)
+    conn.execute("CREATE NODE TABLE Ad(id STRING, title STRING, PRIMARY KEY(id))")
+    conn.execute(
+        "CREATE NODE TABLE Author(id STRING, size INT64, threshold DOUBLE, "
+        "expected_precision DOUBLE, model STRING, PRIMARY KEY(id))"
+    )
+    conn.execute(
+        "CREATE REL TABLE WRITTEN_BY(FROM Ad TO Author, p DOUBLE, method STRING, confidence DOUBLE)"
+    )
+    conn.execute("CREATE (:Ad {id: 'x'}), (:Ad {id: 'y'})")
+    conn.execute("CREATE (:Author {id: 'old', size: 1, expected_precision: 0.9})")
+    conn.execute(
+        "MATCH (a:Ad {id: 'x'}), (u:Author {id: 'old'}) "
+        "CREATE (a)-[:WRITTEN_BY {p: 0.5, method: 'm', confidence: 0.9}]->(u)"
+    )
+    conn.close()
+    db.close()
+    with EmbeddedStore(path) as s:
+        s.init_schema()
+        author = {"id": "new", "size": 2, "expected_precision": 0.85, "target_precision": 0.8}
+        s.upsert_nodes("Author", [author | {"basis": "b", "model": "m"}])
+        edge = {"src": "y", "dst": "new", "p": 0.99, "method": "m", "confidence": 0.85}
+        s.upsert_edges("WRITTEN_BY", [edge | {"precision": 0.85}])
+        rows = s.query(
+            "MATCH (a:Ad)-[w:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS u, "
+            "u.target_precision AS t, u.basis AS b, w.precision AS p, w.p AS wp ORDER BY ad"
+        )
+    assert rows == [
+        {"ad": "x", "u": "old", "t": None, "b": None, "p": None, "wp": 0.5},
+        {"ad": "y", "u": "new", "t": 0.8, "b": "b", "p": 0.85, "wp": 0.99},
+    ]
