@@ -38,7 +38,7 @@ ROWS = [
     ("groups joining components", "merged_groups"),
     ("ads in them", "ads_in_merged"),
     ("largest", "largest_merged"),
-    ("re-attachment precision", "reattach_precision"),
+    ("re-attachment precision, pooled (landed/attached)", "reattach_precision"),
     ("re-attachment recall", "reattach_recall"),
     ("hidden ads left alone", "reattach_alone"),
 ]
@@ -60,6 +60,10 @@ def load(name: str, work: Path) -> Path:
 
 
 def cell(runs: list[dict], grouping: str, key: str) -> str:
+    if key == "reattach_precision":  # pooled over seeds: landed / attached, with the count
+        att = sum(r[grouping].get("reattach_n_attached") or 0 for r in runs)
+        land = sum(r[grouping].get("reattach_n_landed") or 0 for r in runs)
+        return f"{land / att:.3f} ({land}/{att})" if att else "n/a (none attached)"
     vals = [r[grouping].get(key) for r in runs]
     vals = [float(v) for v in vals if v is not None]
     if not vals:

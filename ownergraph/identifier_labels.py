@@ -89,14 +89,15 @@ def reattachment(components: np.ndarray, pred: np.ndarray, hidden: np.ndarray) -
     - ``alone``: share left in a group of their own;
     - ``mate_precision``: over attached hidden ads, the mean share of their group-mates in
       their own component (stricter: a group that also holds other components counts
-      against it).
+      against it);
+    - ``n_attached`` / ``n_landed``: the counts behind ``precision`` (to pool draws).
     """
     comp, pred, hidden = np.asarray(components), np.asarray(pred), np.asarray(hidden, bool)
     n_hidden = int(hidden.sum())
     if n_hidden == 0:
         return {
             "hidden": 0, "attached": None, "precision": None, "recall": None, "alone": None,
-            "mate_precision": None,
+            "mate_precision": None, "n_attached": 0, "n_landed": 0,
         }  # fmt: skip
     df = pd.DataFrame({"c": comp, "g": pd.factorize(pred)[0]})
     group_n = df.groupby("g")["g"].transform("size").to_numpy()
@@ -114,6 +115,8 @@ def reattachment(components: np.ndarray, pred: np.ndarray, hidden: np.ndarray) -
         "mate_precision": (
             float(np.mean(own[attached] / mates[attached])) if attached.any() else None
         ),
+        "n_attached": int(attached.sum()),
+        "n_landed": int(landed.sum()),
     }
 
 

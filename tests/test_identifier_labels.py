@@ -22,8 +22,8 @@ from ownergraph.linking.stylometry.operating_point import (
     at_threshold,
     operating_point,
     precision_curve,
-    wilson_lower,
 )
+from ownergraph.stats import wilson_lower
 
 
 def _ev(rows: list[tuple[str, str, str]], conf: float = 1.0) -> pd.DataFrame:

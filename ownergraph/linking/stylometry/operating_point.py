@@ -17,13 +17,13 @@ two phones counts as wrong), which is the safe side for linking.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ownergraph import defaults
+from ownergraph.stats import wilson_lower
 
 DEFAULT_TARGET_PRECISION = defaults.TARGET_PRECISION
 MIN_ACCEPTED = 30  # accepted held-out pairs needed before a precision counts as measured
@@ -32,17 +32,6 @@ GRID = 1000  # thresholds kept in the curve: 0.000, 0.001, ..., 1.000, and finer
 FINE = np.round(1 - np.logspace(-3, -6, 31), 9)
 THRESHOLDS = np.unique(np.r_[np.round(np.arange(GRID + 1) / GRID, 6), FINE])
 BASIS = "candidate pairs with a held-out end, identifier-component labels"
-
-
-def wilson_lower(k: int, n: int, z: float = 1.96) -> float | None:
-    """Lower end of the Wilson score interval of k successes in n (95 % by default)."""
-    if n <= 0:
-        return None
-    ph = k / n
-    den = 1 + z * z / n
-    centre = ph + z * z / (2 * n)
-    half = z * math.sqrt(ph * (1 - ph) / n + z * z / (4 * n * n))
-    return max(0.0, (centre - half) / den)
 
 
 def precision_curve(p: np.ndarray, same: np.ndarray) -> dict[str, Any]:
