@@ -7,9 +7,11 @@ world, unless ``--reuse`` finds them done:
 
 then reads the evidence once from the store and scores, against the world's truth
 (``ownergraph.evaluate``): each evidence type alone (connected components of its links),
-hard identifiers alone (phones + e-mails, the baseline), all evidence the old way (author
-links unsupported) and all evidence the default way (hard-identifier cores joined by
-Leiden CPM, author links weighted by name/city/wallet support), plus an optional sweep.
+hard identifiers alone (phones + e-mails, the baseline), all evidence with author links
+joining cores (unsupported, and weighted by name/city/wallet support: the previous
+default), all evidence with author links only attaching ads without an identifier, and
+the default of ``owners detect`` (the setting calibrated by re-attachment on the world's
+own identifier-labelled ads), plus an optional sweep.
 
     python benchmarks/bench_owner_accuracy.py --world /tmp/w20 --ads 20000 --seed 2
     python benchmarks/bench_owner_accuracy.py --reuse --world /tmp/w5a --world /tmp/w5b
@@ -29,7 +31,7 @@ import pandas as pd
 from ownergraph.evaluate import cluster_scores, load_truth_ads
 from ownergraph.graph import communities as cm
 from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.owners import DEFAULT_RESOLUTION, partition, read_ads
+from ownergraph.graph.owners import DEFAULT_RESOLUTION, find_owners, partition, read_ads
 
 
 def sh(*args: str, env: dict[str, str]) -> float:
@@ -80,9 +82,11 @@ def score_world(world: Path, store: Path, sweep: bool) -> pd.DataFrame:
 
     def score(label: str, method: str, weights: cm.EvidenceWeights, res: float,
               must_link: tuple[str, ...] = cm.HARD_KINDS, attributes: pd.DataFrame | None = attrs,
-              power: float = cm.DEFAULT_SUPPORT_POWER) -> None:  # fmt: skip
+              power: float = cm.DEFAULT_SUPPORT_POWER,
+              attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS) -> None:  # fmt: skip
         t0 = time.perf_counter()
-        got, _ = partition(ads, evidence, method, weights, res, 0, must_link, attributes, power)
+        got, _ = partition(ads, evidence, method, weights, res, 0, must_link, attributes, power,
+                           attach_only)  # fmt: skip
         secs = time.perf_counter() - t0
         sc = cluster_scores(truth, got.set_index("ad")["owner"])
         rows.append({"evidence": label, "bcubed_f1": sc["bcubed_f1"],
@@ -92,11 +96,20 @@ def score_world(world: Path, store: Path, sweep: bool) -> pd.DataFrame:
     for kind in cm.KINDS:
         score(f"{kind} alone (components)", "leiden", cm.EvidenceWeights.only(kind), 1.0, (kind,))
     score("hard identifiers (phone+email, components)", "components", cm.EvidenceWeights(), 1.0)
-    score("all evidence, unsupported authors (old way)", "leiden", cm.EvidenceWeights(),
-          DEFAULT_RESOLUTION, attributes=None)  # fmt: skip
-    score(f"all evidence (default: Leiden CPM {DEFAULT_RESOLUTION}, support^"
-          f"{cm.DEFAULT_SUPPORT_POWER:g})", "leiden", cm.EvidenceWeights(),
-          DEFAULT_RESOLUTION)  # fmt: skip
+    score("all evidence, authors joining cores unsupported", "leiden", cm.EvidenceWeights(),
+          DEFAULT_RESOLUTION, attributes=None, attach_only=())  # fmt: skip
+    score(f"all evidence, authors joining cores with support^{cm.DEFAULT_SUPPORT_POWER:g} "
+          f"(the previous default, CPM {DEFAULT_RESOLUTION})", "leiden", cm.EvidenceWeights(),
+          DEFAULT_RESOLUTION, attach_only=())  # fmt: skip
+    score(f"all evidence, authors attaching (not calibrated, CPM {DEFAULT_RESOLUTION})",
+          "leiden", cm.EvidenceWeights(), DEFAULT_RESOLUTION)  # fmt: skip
+    t0 = time.perf_counter()
+    found = find_owners(ads_df, evidence)  # the default of `owners detect`
+    sc = cluster_scores(truth, found.assigned.set_index("ad")["owner"])
+    rows.append({"evidence": f"default, calibrated on the data: {found.setting.name}",
+                 "bcubed_f1": sc["bcubed_f1"], "precision": sc["bcubed_precision"],
+                 "recall": sc["bcubed_recall"], "groups": sc["n_pred_groups"],
+                 "seconds": round(time.perf_counter() - t0, 2)})  # fmt: skip
     if sweep:
         for power in (0.0, 1.0, 2.0, 3.0):
             for res in (0.0003, 0.001, 0.003, 0.01, 0.03):
