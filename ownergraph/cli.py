@@ -1082,6 +1082,13 @@ def owners_detect_cmd(
         "store's identifier-labelled ads (skipped when --weights or --resolution is given); "
         "--no-calibrate takes the evidence as given (authors only attach ads).",
     ),
+    authors: str = typer.Option(
+        "attach",
+        "--authors",
+        help="attach: author links only attach ads without a phone or e-mail (default) | "
+        "join: they may also join phone groups when name, city or wallet support them (the "
+        "previous default; not checkable against identifier labels, so not calibrated).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
@@ -1093,6 +1100,8 @@ def owners_detect_cmd(
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
 
     try:
+        if authors not in ("attach", "join"):
+            raise ValueError(f"--authors must be attach or join, not {authors!r}")
         w = EvidenceWeights.parse(weights) if weights.strip() else None
         links = tuple(k.strip() for k in must_link.split(",") if k.strip())
         unknown = sorted(set(links) - set(KINDS))
@@ -1113,7 +1122,7 @@ def owners_detect_cmd(
             with console.status(f"detecting owner groups ({method})"):
                 summary = detect_owners(
                     s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
-                    calibrate=calibrate,
+                    calibrate=calibrate, author_joins=authors == "join",
                 )  # fmt: skip
         except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")

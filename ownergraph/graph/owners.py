@@ -162,6 +162,7 @@ def detect_owners(
     prices: PriceTable | None = None,
     rules: scoring.FlagRules | None = None,
     calibrate: bool = True,
+    author_joins: bool = False,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -173,6 +174,8 @@ def detect_owners(
     ``calibrate`` (method ``leiden``, when neither ``weights`` nor ``resolution`` is
     given): choose which soft evidence joins cores, and how, by re-attachment on the
     store's own identifier-labelled ads (:mod:`ownergraph.graph.calibration`).
+    ``author_joins``: author links may join cores when supported (the previous default),
+    taken as given, not calibrated.
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
@@ -198,7 +201,8 @@ def detect_owners(
     else:
         found = find_owners(
             ads, evidence, method, given_weights, given_resolution,
-            must_link=must_link, seed=seed, calibrate=calibrate,
+            must_link=must_link, seed=seed, calibrate=calibrate and not author_joins,
+            attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS,
         )  # fmt: skip
         assigned, graph, joined, calibration = (
             found.assigned,
@@ -296,6 +300,7 @@ def find_owners(
     must_link: tuple[str, ...] = cm.HARD_KINDS,
     seed: int = 0,
     calibrate: bool = True,
+    attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
 ) -> FoundOwners:
     """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
 
@@ -308,7 +313,7 @@ def find_owners(
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     ad_ids = ads["id"].to_numpy(dtype=object)
     attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-    setting = cal.Setting("as given", weights, resolution)
+    setting = cal.Setting("as given", weights, resolution, attach_only=attach_only)
     calibration = None
     if calibrate:
 
