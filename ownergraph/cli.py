@@ -709,6 +709,9 @@ def btc_load_cmd(
         True, help="Check each raw block's merkle root (reject corrupt blocks)."
     ),
     batch_size: int = typer.Option(50_000, help="Rows per write batch."),
+    coinjoin_min: int = typer.Option(
+        3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
+    ),
 ) -> None:
     """Load Bitcoin blocks/transactions (and mempool first-seen times) into the graph."""
     from pathlib import Path
@@ -744,7 +747,12 @@ def btc_load_cmd(
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
                 written = write_bitcoin(
-                    s, tables, batch_size, procs, progress=lambda _n, k: bar.advance(wtask, k)
+                    s,
+                    tables,
+                    batch_size,
+                    procs,
+                    progress=lambda _n, k: bar.advance(wtask, k),
+                    coinjoin_min_equal=coinjoin_min,
                 )
         except (InputError, ValueError, OSError, StoreError) as exc:
             err.print(f"[red]error:[/red] {exc}")
@@ -796,8 +804,10 @@ def btc_cluster_cmd(
     change: bool = typer.Option(
         False, "--change/--no-change", help="Also use the one-time change-address heuristic."
     ),
-    coinjoin_min: int = typer.Option(
-        3, help="A tx with this many equal-valued outputs and inputs is a CoinJoin."
+    coinjoin_guard: bool = typer.Option(
+        True,
+        help="Never merge the inputs of a CoinJoin (flagged at `btc load`); "
+        "--no-coinjoin-guard only to measure what the guard prevents.",
     ),
     same_type: bool = typer.Option(True, help="Change must have the address type of the inputs."),
     round_sat: int | None = typer.Option(
@@ -812,9 +822,9 @@ def btc_cluster_cmd(
 
     clusterer = WalletClusterer(
         change_heuristic=change,
-        coinjoin_min_equal_outputs=coinjoin_min,
         change_same_type=same_type,
         change_round_sat=round_sat,
+        coinjoin_guard=coinjoin_guard,
     )
     with _open(store) as s:
         try:

@@ -105,7 +105,7 @@ SCHEMA = Schema(
             _p(
                 "txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
                 "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
-                "coinjoin:BOOL"
+                "coinjoin:BOOL coinjoin_kind"
             ),
             indexes=("first_seen_ts",),
         ),
@@ -128,7 +128,7 @@ SCHEMA = Schema(
         RelType("HAS_EMAIL", "Ad", "Email", _p(PROVENANCE)),
         RelType("POSTED_IN", "Ad", "Location"),
         RelType("WRITTEN_BY", "Ad", "Author", _p("p:DOUBLE " + PROVENANCE)),
-        RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64")),
+        RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64 n:INT64")),
         RelType("PAYS", "Tx", "Address", _p("sat:INT64 vout:INT64")),
         RelType("IN_WALLET", "Address", "Wallet", _p(PROVENANCE)),
         RelType(

@@ -144,14 +144,19 @@ def input_address(script_sig: bytes, witness: list[bytes]) -> tuple[str | None, 
 
 
 def address_type(address: str) -> str:
-    """The output type an address stands for (mainnet): p2pkh, p2sh, p2wpkh, p2wsh, p2tr."""
-    if address.startswith("1"):
+    """The output type an address stands for: p2pkh, p2sh, p2wpkh, p2wsh, p2tr (mainnet,
+    testnet and regtest forms), else ``"unknown"``."""
+    first = address[:1]
+    if first in ("1", "m", "n"):
         return "p2pkh"
-    if address.startswith("3"):
+    if first in ("3", "2"):
         return "p2sh"
     low = address.lower()
-    if low.startswith("bc1q"):
-        return "p2wpkh" if len(low) == 42 else "p2wsh"
-    if low.startswith("bc1p"):
-        return "p2tr"
+    for hrp in ("bc1", "tb1", "bcrt1"):
+        if low.startswith(hrp):
+            rest = low[len(hrp) :]
+            if rest[:1] == "q":
+                return "p2wpkh" if len(rest) == 39 else "p2wsh"
+            if rest[:1] == "p":
+                return "p2tr"
     return "unknown"
