@@ -708,6 +708,11 @@ def btc_load_cmd(
     verify_merkle: bool = typer.Option(
         True, help="Check each raw block's merkle root (reject corrupt blocks)."
     ),
+    network: str | None = typer.Option(
+        None,
+        help="main | test | signet | regtest: the proof-of-work limit raw headers must meet "
+        "(default: from the blk magic; any network's for a raw file).",
+    ),
     batch_size: int = typer.Option(50_000, help="Rows per write batch."),
     coinjoin_min: int = typer.Option(
         3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
@@ -743,6 +748,7 @@ def btc_load_cmd(
                     quarantine=q,
                     verify_merkle=verify_merkle,
                     progress=lambda b: bar.advance(task, b.n_txs),
+                    network=network,
                 )
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
@@ -776,6 +782,7 @@ def btc_load_cmd(
             f"{sm.inputs_from_prevout:,} / {sm.inputs_from_script:,} / {sm.inputs_unresolved:,}",
         ),
         ("outputs (without address)", f"{sm.outputs:,} ({sm.outputs_without_address:,})"),
+        *sm.header_lines(),
         ("multi-input transactions", f"{sm.multi_input_txs:,}"),
         (
             "mempool rows / quarantined / earlier than block",
@@ -794,8 +801,14 @@ def btc_load_cmd(
             console.print("rates are valid; with Neo4j pass --rates again to `btc link`")
     if q.count:
         console.print(f"{q.count:,} rejected records are in [bold]{quarantine}[/bold]")
-        for reason, n in sorted(q.reasons.items(), key=lambda kv: -kv[1])[:10]:
-            err.print(f"  quarantined {n:,}: {reason}")
+        for source, where, reason in q.rejected[:20]:
+            err.print(f"  {source}:{where}: {reason}", markup=False, highlight=False)
+        if q.count > 20:
+            err.print(f"  ... and {q.count - 20:,} more (all with their reasons in the file)")
+    if sm.files_empty:
+        for f in sm.files_empty:
+            err.print(f"[red]error:[/red] {f}: no transaction loaded from this file")
+        raise typer.Exit(1)
 
 
 @btc_app.command("cluster")

@@ -63,6 +63,10 @@ class Batch:
     txs_read: int = 0
     txs_quarantined: int = 0
     values_rejected: int = 0  # JSON values / byte runs that are neither block nor tx
+    headers_checked: int = 0  # raw headers: proof of work, version, time
+    headers_unchecked: int = 0  # JSON blocks: no raw header to hash
+    merkle_checked: int = 0
+    merkle_skipped: int = 0
     tx: dict[str, list] = field(default_factory=lambda: {c: [] for c in TX_COLUMNS})
     inp: dict[str, list] = field(default_factory=lambda: {c: [] for c in INPUT_COLUMNS})
     out: dict[str, list] = field(default_factory=lambda: {c: [] for c in OUTPUT_COLUMNS})

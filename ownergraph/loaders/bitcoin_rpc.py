@@ -241,6 +241,7 @@ def _add_block(batch: Batch, block: dict, source: str, where: str, q: Quarantine
         batch.txs_quarantined += n
         reject(q, BitcoinFormatError(source, f"{where} block", str(exc)), block)
         return
+    batch.headers_unchecked += 1  # JSON has no raw header or transactions to hash
     label = f"{where} block {height if height is not None else block.get('hash', '?')}"
     for i, tx in enumerate(txs):
         try:
