@@ -713,7 +713,9 @@ def btc_load_cmd(
         help="main | test | signet | regtest: the proof-of-work limit raw headers must meet "
         "(default: from the blk magic; any network's for a raw file).",
     ),
-    batch_size: int = typer.Option(50_000, help="Rows per write batch."),
+    batch_size: int = typer.Option(
+        0, help="Rows per write call (0: whole tables; the store batches its writes)."
+    ),
     coinjoin_min: int = typer.Option(
         3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
     ),
@@ -850,6 +852,45 @@ def btc_cluster_cmd(
     for k, v in counts.items():
         t.add_row(k, f"{v:,}")
     console.print(t)
+
+
+@btc_app.command("tags")
+def btc_tags_cmd(
+    paths: list[str] = typer.Argument(
+        ..., help="GraphSense TagPack YAML, or CSV address,label,category,source,confidence."
+    ),
+    store: str | None = StoreOpt,
+    quarantine: str = typer.Option("quarantine/tags.jsonl", help="Where rejected tags go."),
+) -> None:
+    """Load service tags (exchanges, wallet services, processors) onto addresses."""
+    from pathlib import Path
+
+    from ownergraph.graph.service_tags import write_tags
+    from ownergraph.graph.store import StoreError
+    from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.loaders.tags import read_tags
+
+    with Quarantine(Path(quarantine)) as q:
+        try:
+            tags = read_tags(list(paths), q)
+        except InputError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from exc
+        with _open(store) as s:
+            s.init_schema()
+            try:
+                written = write_tags(s, tags)
+            except StoreError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from exc
+    t = Table("", "count", title="btc tags")
+    t.add_row("tags read / loaded / quarantined", f"{len(tags) + q.count:,} / {len(tags):,} / "
+              f"{q.count:,}")  # fmt: skip
+    for k, v in written.items():
+        t.add_row(f"{k} written", f"{v:,}")
+    console.print(t)
+    for source, where, reason in q.rejected[:20]:
+        err.print(f"  quarantined {source}:{where}: {reason}", markup=False, highlight=False)
 
 
 @btc_app.command("link")
@@ -1077,10 +1118,12 @@ def owners_show_cmd(
     from datetime import UTC, datetime
 
     from ownergraph.graph.owners import OwnerNotFound, owner_detail
+    from ownergraph.graph.service_tags import owner_service_tags
 
     with _open(store) as s:
         try:
             d = owner_detail(s, owner_id)
+            d["service_tags"] = owner_service_tags(s, owner_id)
         except OwnerNotFound as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
@@ -1124,6 +1167,13 @@ def owners_show_cmd(
     for r in d["wallets"]:
         t.add_row(r["wallet"], str(r["addresses"] or ""), str(r["txs"]), str(r["ads"]),
                   day(r["first_ts"]), day(r["last_ts"]))  # fmt: skip
+    console.print(t)
+    t = Table("wallet", "direction", "service", "category", "via", "txs", "BTC", "source",
+              "conf.", title="tagged services the wallets paid or received from")  # fmt: skip
+    for r in d["service_tags"]:
+        t.add_row(r["wallet"], r["direction"], r["service"] or "", r["category"] or "",
+                  r["via"], str(r["txs"]), f"{(r['sat'] or 0) / 1e8:.8f}", r["source"] or "",
+                  f"{r['confidence']:.2f}")  # fmt: skip
     console.print(t)
     t = Table("day (UTC)", "ads", "states", "cities", "names", title="timeline")
     for r in d["timeline"]:

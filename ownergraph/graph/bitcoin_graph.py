@@ -28,7 +28,7 @@ from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import BitcoinTables
 
-DEFAULT_BATCH = 50_000
+DEFAULT_BATCH = 0  # rows per upsert call; 0: a whole table at once (the store batches)
 TX_PROPS = (
     "txid",
     "first_seen_ts",
@@ -68,6 +68,11 @@ def pays_rows(outputs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _chunks(df: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
+    """Parts of ``size`` rows; ``size <= 0``: the whole frame (one bulk COPY on a fresh
+    embedded store; the stores batch their own writes)."""
+    if size <= 0:
+        yield df
+        return
     for i in range(0, len(df), size):
         yield df.iloc[i : i + size]
 

@@ -111,6 +111,7 @@ SCHEMA = Schema(
         ),
         NodeType("Address", "address", _p("address processor:BOOL")),
         NodeType("Wallet", "id", _p("id size:INT64 method")),
+        NodeType("Service", "id", _p("id label category")),
         NodeType(
             "Owner",
             "id",
@@ -131,6 +132,12 @@ SCHEMA = Schema(
         RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64 n:INT64")),
         RelType("PAYS", "Tx", "Address", _p("sat:INT64 vout:INT64")),
         RelType("IN_WALLET", "Address", "Wallet", _p(PROVENANCE)),
+        RelType(
+            "TAGGED",
+            "Address",
+            "Service",
+            _p("source level cluster_definer:BOOL pack " + PROVENANCE),
+        ),
         RelType(
             "PAID_FOR",
             "Tx",

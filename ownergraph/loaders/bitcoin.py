@@ -154,6 +154,7 @@ def iter_batches(
     verify_merkle: bool = True,
     magic: bytes | None = None,
     network: str | None = None,
+    parser: str = "fast",
 ) -> Iterator[Batch]:
     """Parsed transactions, file by file, in batches of about ``batch_txs``.
 
@@ -176,7 +177,7 @@ def iter_batches(
             yield from iter_rpc_batches(path, q, batch_txs)
         else:
             m = magic or _file_magic(path)
-            yield from iter_raw_batches(path, kind, q, batch_txs, m, verify_merkle, network)
+            yield from iter_raw_batches(path, kind, q, batch_txs, m, verify_merkle, network, parser)
 
 
 def _file_magic(path: Path) -> bytes:
@@ -300,13 +301,15 @@ def load_bitcoin(
     verify_merkle: bool = True,
     progress: Callable[[Batch], None] | None = None,
     network: str | None = None,
+    parser: str = "fast",
 ) -> BitcoinTables:
     """Read chain files (and mempool logs) into ``BitcoinTables``.
 
     ``quarantine`` is a ``Quarantine`` or a JSONL path for rejected records; ``strict``
     raises ``BitcoinFormatError`` at the first bad record instead. ``progress`` is
     called with each batch as it is parsed. ``summary.files_empty`` lists the files
-    that loaded no transaction.
+    that loaded no transaction. ``parser``: ``"fast"`` (bulk) or ``"embit"`` (the
+    reference) for raw blocks.
     """
     paths = [Path(p) for p in paths]
     q = quarantine if isinstance(quarantine, Quarantine) else None
@@ -320,7 +323,9 @@ def load_bitcoin(
         def batches() -> Iterator[Batch]:
             for path in paths:
                 loaded = 0
-                for b in iter_batches([path], fmt, q, batch_txs, verify_merkle, network=network):
+                for b in iter_batches(
+                    [path], fmt, q, batch_txs, verify_merkle, network=network, parser=parser
+                ):
                     loaded += b.n_txs
                     if progress is not None:
                         progress(b)

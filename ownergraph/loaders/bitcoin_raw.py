@@ -42,6 +42,7 @@ from ownergraph.loaders.bitcoin_batch import (
     check_sat,
     reject,
 )
+from ownergraph.loaders.bitcoin_fastparse import Columns, read_transactions
 from ownergraph.loaders.bitcoin_script import classify_output, input_address
 from ownergraph.loaders.quarantine import Quarantine
 
@@ -198,6 +199,53 @@ def parse_block(
     return block_hash, block_ts, height, txs
 
 
+def parse_block_fast(
+    data: bytes,
+    verify_merkle: bool = True,
+    base: int = 0,
+    unit: str = "file offset",
+    verify_header: bool = True,
+    network: str | None = None,
+) -> tuple[str, int, int | None, Columns]:
+    """``parse_block`` with the bulk parser (``bitcoin_fastparse``): the same checks and
+    messages, the transactions column-wise."""
+    if len(data) < HEADER_SIZE + 1:
+        raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
+    header = data[:HEADER_SIZE]
+    if verify_header:
+        check_header(header, network)
+    version = int.from_bytes(header[0:4], "little", signed=True)
+    block_ts = int.from_bytes(header[68:72], "little")
+    block_hash = dsha256(header)[::-1].hex()
+    try:
+        n, pos = _fast_varint(data, HEADER_SIZE)
+    except IndexError:
+        raise ValueError(f"truncated: needed 1 byte at {unit} {base + HEADER_SIZE}") from None
+    if n == 0 or n * 60 > len(data):
+        raise ValueError(f"implausible transaction count {n} for {len(data)} bytes")
+    txs, end, coinbase_script = read_transactions(data, pos, n, base, unit)
+    left = len(data) - end
+    if left:
+        at = base + end
+        raise ValueError(
+            f"{left} bytes left over after the last of {n} transactions (from {unit} {at})"
+        )
+    if verify_merkle and merkle_root(txs.hashes) != header[36:68]:
+        raise ValueError("merkle root does not match the transactions (corrupt block)")
+    height = bip34_height(version, coinbase_script) if txs.coinbase[0] else None
+    return block_hash, block_ts, height, txs
+
+
+def _fast_varint(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    size = 2 ** (first - 0xFC)
+    if pos + 1 + size > len(data):
+        raise IndexError
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
+
+
 def _read_count(stream: _StrictStream) -> int:
     first = stream.read(1)[0]
     if first < 0xFD:
@@ -229,14 +277,24 @@ def add_raw_block(
     base: int = 0,
     unit: str = "file offset",
     network: str | None = None,
+    parser: str = "fast",
 ) -> None:
-    """Parse one serialized block into ``batch`` (or quarantine it whole)."""
+    """Parse one serialized block into ``batch`` (or quarantine it whole).
+
+    ``parser``: ``"fast"`` (bulk path; addresses as keys, encoded per batch) or
+    ``"embit"`` (the reference).
+    """
     batch.blocks_read += 1
     try:
-        block_hash, block_ts, height, txs = parse_block(
-            data, verify_merkle, base, unit, network=network
-        )
-        rows = [(tx.txid().hex(), *_rows(tx)) for tx in txs]
+        if parser == "fast":
+            block_hash, block_ts, height, cols = parse_block_fast(
+                data, verify_merkle, base, unit, network=network
+            )
+        else:
+            block_hash, block_ts, height, txs = parse_block(
+                data, verify_merkle, base, unit, network=network
+            )
+            rows = [(tx.txid().hex(), *_rows(tx)) for tx in txs]
     except ValueError as exc:
         batch.blocks_quarantined += 1
         record = {"bytes": len(data), "head_hex": data[:HEADER_SIZE].hex()}
@@ -247,6 +305,10 @@ def add_raw_block(
         batch.merkle_checked += 1
     else:
         batch.merkle_skipped += 1
+    if parser == "fast":
+        batch.txs_read += len(cols.txid)
+        batch.add_columns(cols, height, block_ts)
+        return
     batch.txs_read += len(rows)
     for txid, coinbase, inputs, outputs in rows:
         batch.add_tx(txid, height, block_ts, coinbase, inputs, outputs)
@@ -317,6 +379,7 @@ def iter_raw_batches(
     magic: bytes = MAINNET_MAGIC,
     verify_merkle: bool = True,
     network: str | None = None,
+    parser: str = "fast",
 ) -> Iterator[Batch]:
     """Batches of about ``batch_txs`` transactions from a ``raw`` or ``blk`` file.
 
@@ -336,7 +399,7 @@ def iter_raw_batches(
             reject(q, BitcoinFormatError(source, where, str(error)), record)
             continue
         base, unit = (offset, "file offset") if offset is not None else (0, "block byte")
-        add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network)
+        add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network, parser)
         if batch.n_txs >= batch_txs:
             yield batch
             batch = Batch()
