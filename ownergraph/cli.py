@@ -682,10 +682,31 @@ btc_app = typer.Typer(
 app.add_typer(btc_app, name="btc")
 
 
+RpcOpt = typer.Option(
+    None,
+    "--rpc",
+    help="Node JSON-RPC URL, http://host:port (credentials from BITCOIN_RPC_USER / "
+    "BITCOIN_RPC_PASSWORD or the cookie file; never printed).",
+)
+CookieOpt = typer.Option(
+    None, "--rpc-cookie", envvar="BITCOIN_RPC_COOKIE", help="The node's .cookie file."
+)
+
+
+def _rpc_client(url: str, cookie: str | None):
+    from ownergraph.loaders.bitcoin_node import RpcClient, RpcEndpoint
+
+    try:
+        return RpcClient(RpcEndpoint.from_url(url, cookie))
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @btc_app.command("load")
 def btc_load_cmd(
-    paths: list[str] = typer.Argument(
-        ..., help="getblock/getrawtransaction JSON, raw block (binary or hex) or blk*.dat."
+    paths: list[str] | None = typer.Argument(
+        None, help="getblock/getrawtransaction JSON, raw block (binary or hex) or blk*.dat."
     ),
     store: str | None = StoreOpt,
     fmt: str = typer.Option("auto", "--format", help="auto | rpc | raw | blk."),
@@ -719,18 +740,42 @@ def btc_load_cmd(
     coinjoin_min: int = typer.Option(
         3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
     ),
+    rpc: str | None = RpcOpt,
+    rpc_cookie: str | None = CookieOpt,
+    from_height: int | None = typer.Option(None, help="--rpc: first block height."),
+    to_height: int | None = typer.Option(None, help="--rpc: last block height (default: tip)."),
 ) -> None:
-    """Load Bitcoin blocks/transactions (and mempool first-seen times) into the graph."""
+    """Load Bitcoin blocks/transactions (and mempool first-seen times) into the graph:
+    from files, or from a node (--rpc, --from-height, --to-height)."""
     from pathlib import Path
 
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.graph.store import StoreError
-    from ownergraph.loaders.bitcoin import BitcoinFormatError, load_bitcoin, read_processors
+    from ownergraph.loaders.bitcoin import (
+        BitcoinFormatError,
+        load_bitcoin,
+        load_bitcoin_node,
+        read_processors,
+    )
+    from ownergraph.loaders.bitcoin_node import RpcError
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
 
+    if bool(paths) == bool(rpc):
+        err.print("[red]error:[/red] give chain files or --rpc URL (with --from-height)")
+        raise typer.Exit(2)
+    client = _rpc_client(rpc, rpc_cookie) if rpc else None
+    if client is not None and from_height is None:
+        err.print("[red]error:[/red] --rpc needs --from-height")
+        raise typer.Exit(2)
+    try:
+        if client is not None and to_height is None:
+            to_height = int(client.call("getblockcount"))
+    except RpcError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
     try:
         rate_table = RateTable.from_csv(rates) if rates else None
         procs = read_processors(processors) if processors else None
@@ -743,15 +788,25 @@ def btc_load_cmd(
         try:
             with Progress(*cols, console=err, transient=True) as bar:
                 task = bar.add_task("parsing transactions", total=None)
-                tables = load_bitcoin(
-                    paths,
-                    fmt=fmt,
-                    mempool=mempool or (),
-                    quarantine=q,
-                    verify_merkle=verify_merkle,
-                    progress=lambda b: bar.advance(task, b.n_txs),
-                    network=network,
-                )
+                if client is not None:
+                    tables = load_bitcoin_node(
+                        client,
+                        from_height,  # type: ignore[arg-type]
+                        to_height,  # type: ignore[arg-type]
+                        mempool=mempool or (),
+                        quarantine=q,
+                        progress=lambda b: bar.advance(task, b.n_txs),
+                    )
+                else:
+                    tables = load_bitcoin(
+                        paths or [],
+                        fmt=fmt,
+                        mempool=mempool or (),
+                        quarantine=q,
+                        verify_merkle=verify_merkle,
+                        progress=lambda b: bar.advance(task, b.n_txs),
+                        network=network,
+                    )
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
                 written = write_bitcoin(
@@ -762,8 +817,8 @@ def btc_load_cmd(
                     progress=lambda _n, k: bar.advance(wtask, k),
                     coinjoin_min_equal=coinjoin_min,
                 )
-        except (InputError, ValueError, OSError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
+        except (InputError, ValueError, OSError, StoreError, RpcError) as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
             raise typer.Exit(1) from exc
         uri = s.uri
     sm = tables.summary
@@ -811,6 +866,46 @@ def btc_load_cmd(
         for f in sm.files_empty:
             err.print(f"[red]error:[/red] {f}: no transaction loaded from this file")
         raise typer.Exit(1)
+    if client is not None and not sm.txs_loaded:
+        err.print(f"[red]error:[/red] no transaction loaded from {client.endpoint.shown}")
+        raise typer.Exit(1)
+
+
+@btc_app.command("watch")
+def btc_watch_cmd(
+    rpc: str = typer.Option(..., "--rpc", help=RpcOpt.help),
+    out: str = typer.Option(
+        "mempool-log", "--out", help="Folder of the log (btc load --mempool reads it)."
+    ),
+    interval: float = typer.Option(2.0, help="Seconds between getrawmempool polls."),
+    polls: int | None = typer.Option(None, help="Stop after this many polls (default: never)."),
+    max_mb: float = typer.Option(64.0, help="Start a new log segment past this size."),
+    rpc_cookie: str | None = CookieOpt,
+) -> None:
+    """Record mempool first-seen times from a node (append-only, crash-safe, rotating)."""
+    from ownergraph.loaders.bitcoin_node import MempoolLog, watch_mempool
+
+    client = _rpc_client(rpc, rpc_cookie)
+    log = MempoolLog(out, max_bytes=int(max_mb * 2**20))
+    console.print(
+        f"watching {client.endpoint.shown} every {interval:g} s into [bold]{out}[/bold] "
+        f"({len(log.seen):,} transactions already logged)"
+    )
+
+    def report(n: int, new: int) -> None:
+        if new < 0:
+            err.print(f"poll {n}: the node did not answer; retrying")
+        elif new:
+            console.print(f"poll {n}: {new:,} new transactions")
+
+    try:
+        total = watch_mempool(client, log, interval, polls, on_poll=report)
+    except KeyboardInterrupt:
+        total = None
+    finally:
+        log.close()
+    if total is not None:
+        console.print(f"{total:,} new transactions logged")
 
 
 @btc_app.command("cluster")

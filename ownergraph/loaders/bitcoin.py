@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -60,6 +61,7 @@ __all__ = [
     "detect_format",
     "iter_batches",
     "load_bitcoin",
+    "load_bitcoin_node",
     "read_first_seen",
 ]
 
@@ -357,3 +359,35 @@ def read_processors(path: str | Path) -> list[str]:
                 raise BitcoinFormatError(str(path), f"line {lineno}", "not a Bitcoin address")
             out.append(text)
     return out
+
+
+def load_bitcoin_node(
+    client: Any,
+    from_height: int,
+    to_height: int,
+    mempool: Iterable[str | Path] = (),
+    quarantine: Quarantine | str | Path | None = None,
+    strict: bool = False,
+    batch_txs: int = DEFAULT_BATCH_TXS,
+    progress: Callable[[Batch], None] | None = None,
+) -> BitcoinTables:
+    """``load_bitcoin`` for blocks fetched from a node (``bitcoin_node.RpcClient``) by
+    height, Bitcoin Core's or btcd's ``getblock <hash> 2`` shape."""
+    from ownergraph.loaders.bitcoin_node import iter_node_batches
+
+    q = quarantine if isinstance(quarantine, Quarantine) else None
+    if q is None:
+        q = Quarantine(Path(quarantine) if quarantine is not None else None, strict=strict)
+    try:
+        seen = read_first_seen(mempool, q) if mempool else None
+
+        def batches() -> Iterator[Batch]:
+            for b in iter_node_batches(client, from_height, to_height, q, batch_txs):
+                if progress is not None:
+                    progress(b)
+                yield b
+
+        return assemble(batches(), seen, files=0)
+    finally:
+        if not isinstance(quarantine, Quarantine):
+            q.close()
