@@ -111,7 +111,7 @@ def main() -> None:
 
     t_ours, (txs, inputs, outputs) = timed(lambda: ours(args.path), args.repeat)
     t_lib, (block, l_txs, l_inputs, l_outputs) = timed(lambda: with_bitcoinlib(data), args.repeat)
-    plain = WalletClusterer(coinjoin_min_equal_outputs=10**9).fit(inputs, outputs, txs)
+    plain = WalletClusterer(coinjoin_guard=False).fit(inputs, outputs, txs)
     ours_clusters = int((plain.wallets_["size"] > 1).sum())
     guarded = WalletClusterer().fit(inputs, outputs, txs)
     lib_clusters = union_find_clusters(l_inputs)
@@ -150,8 +150,8 @@ def main() -> None:
     print(f"output addresses equal per output: {same_out:,} / {len(out_cmp):,}")
     print(f"input addresses equal per input:   {same_in:,} / {len(in_cmp):,}")
     print(
-        f"with the CoinJoin guard (default, >= {guarded.coinjoin_min_equal_outputs} equal "
-        f"outputs and inputs): {int(guarded.coinjoin_.sum())} txs flagged, "
+        f"with the CoinJoin guard (ownergraph.linking.coinjoin rules): "
+        f"{int(guarded.coinjoin_.sum())} txs flagged, "
         f"{int((guarded.wallets_['size'] > 1).sum())} clusters, largest "
         f"{int(guarded.wallets_['size'].max())} addresses"
     )

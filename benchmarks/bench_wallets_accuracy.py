@@ -3,7 +3,7 @@
 For each seed and CoinJoin level (``generate_world`` knobs): the chain is loaded with the
 real loaders and clustered with ``WalletClusterer`` (the world's processor set given):
 multi-input alone, and multi-input + change heuristic; each with CoinJoin detection on
-(default: >= 3 equal outputs and >= 3 inputs) and off (ablation: CoinJoins merged like
+(``ownergraph.linking.coinjoin`` rules) and off (ablation: CoinJoins merged like
 any transaction). Scored with ``ownergraph.evaluate.cluster_scores`` (pairwise and
 B-cubed) against ``truth/addresses.csv``:
 
@@ -44,11 +44,11 @@ RUNS = {
     "multi-input + change": {"change_heuristic": True},
     "multi-input, CoinJoin detection off": {
         "change_heuristic": False,
-        "coinjoin_min_equal_outputs": 10**9,
+        "coinjoin_guard": False,
     },
     "multi-input + change, CoinJoin detection off": {
         "change_heuristic": True,
-        "coinjoin_min_equal_outputs": 10**9,
+        "coinjoin_guard": False,
     },
 }
 

@@ -797,10 +797,31 @@ btc_app = typer.Typer(
 app.add_typer(btc_app, name="btc")
 
 
+RpcOpt = typer.Option(
+    None,
+    "--rpc",
+    help="Node JSON-RPC URL, http://host:port (credentials from BITCOIN_RPC_USER / "
+    "BITCOIN_RPC_PASSWORD or the cookie file; never printed).",
+)
+CookieOpt = typer.Option(
+    None, "--rpc-cookie", envvar="BITCOIN_RPC_COOKIE", help="The node's .cookie file."
+)
+
+
+def _rpc_client(url: str, cookie: str | None):
+    from ownergraph.loaders.bitcoin_node import RpcClient, RpcEndpoint
+
+    try:
+        return RpcClient(RpcEndpoint.from_url(url, cookie))
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @btc_app.command("load")
 def btc_load_cmd(
-    paths: list[str] = typer.Argument(
-        ..., help="getblock/getrawtransaction JSON, raw block (binary or hex) or blk*.dat."
+    paths: list[str] | None = typer.Argument(
+        None, help="getblock/getrawtransaction JSON, raw block (binary or hex) or blk*.dat."
     ),
     store: str | None = StoreOpt,
     fmt: str = typer.Option("auto", "--format", help="auto | rpc | raw | blk."),
@@ -823,19 +844,53 @@ def btc_load_cmd(
     verify_merkle: bool = typer.Option(
         True, help="Check each raw block's merkle root (reject corrupt blocks)."
     ),
-    batch_size: int = typer.Option(50_000, help="Rows per write batch."),
+    network: str | None = typer.Option(
+        None,
+        help="main | test | signet | regtest: the proof-of-work limit raw headers must meet "
+        "(default: from the blk magic; any network's for a raw file).",
+    ),
+    batch_size: int = typer.Option(
+        0, help="Rows per write call (0: whole tables; the store batches its writes)."
+    ),
+    coinjoin_min: int = typer.Option(
+        3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
+    ),
+    rpc: str | None = RpcOpt,
+    rpc_cookie: str | None = CookieOpt,
+    from_height: int | None = typer.Option(None, help="--rpc: first block height."),
+    to_height: int | None = typer.Option(None, help="--rpc: last block height (default: tip)."),
 ) -> None:
-    """Load Bitcoin blocks/transactions (and mempool first-seen times) into the graph."""
+    """Load Bitcoin blocks/transactions (and mempool first-seen times) into the graph:
+    from files, or from a node (--rpc, --from-height, --to-height)."""
     from pathlib import Path
 
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.graph.store import StoreError
-    from ownergraph.loaders.bitcoin import BitcoinFormatError, load_bitcoin, read_processors
+    from ownergraph.loaders.bitcoin import (
+        BitcoinFormatError,
+        load_bitcoin,
+        load_bitcoin_node,
+        read_processors,
+    )
+    from ownergraph.loaders.bitcoin_node import RpcError
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
 
+    if bool(paths) == bool(rpc):
+        err.print("[red]error:[/red] give chain files or --rpc URL (with --from-height)")
+        raise typer.Exit(2)
+    client = _rpc_client(rpc, rpc_cookie) if rpc else None
+    if client is not None and from_height is None:
+        err.print("[red]error:[/red] --rpc needs --from-height")
+        raise typer.Exit(2)
+    try:
+        if client is not None and to_height is None:
+            to_height = int(client.call("getblockcount"))
+    except RpcError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
     try:
         rate_table = RateTable.from_csv(rates) if rates else None
         procs = read_processors(processors) if processors else None
@@ -848,21 +903,37 @@ def btc_load_cmd(
         try:
             with Progress(*cols, console=err, transient=True) as bar:
                 task = bar.add_task("parsing transactions", total=None)
-                tables = load_bitcoin(
-                    paths,
-                    fmt=fmt,
-                    mempool=mempool or (),
-                    quarantine=q,
-                    verify_merkle=verify_merkle,
-                    progress=lambda b: bar.advance(task, b.n_txs),
-                )
+                if client is not None:
+                    tables = load_bitcoin_node(
+                        client,
+                        from_height,  # type: ignore[arg-type]
+                        to_height,  # type: ignore[arg-type]
+                        mempool=mempool or (),
+                        quarantine=q,
+                        progress=lambda b: bar.advance(task, b.n_txs),
+                    )
+                else:
+                    tables = load_bitcoin(
+                        paths or [],
+                        fmt=fmt,
+                        mempool=mempool or (),
+                        quarantine=q,
+                        verify_merkle=verify_merkle,
+                        progress=lambda b: bar.advance(task, b.n_txs),
+                        network=network,
+                    )
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
                 written = write_bitcoin(
-                    s, tables, batch_size, procs, progress=lambda _n, k: bar.advance(wtask, k)
+                    s,
+                    tables,
+                    batch_size,
+                    procs,
+                    progress=lambda _n, k: bar.advance(wtask, k),
+                    coinjoin_min_equal=coinjoin_min,
                 )
-        except (InputError, ValueError, OSError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
+        except (InputError, ValueError, OSError, StoreError, RpcError) as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
             raise typer.Exit(1) from exc
         uri = s.uri
     sm = tables.summary
@@ -883,6 +954,7 @@ def btc_load_cmd(
             f"{sm.inputs_from_prevout:,} / {sm.inputs_from_script:,} / {sm.inputs_unresolved:,}",
         ),
         ("outputs (without address)", f"{sm.outputs:,} ({sm.outputs_without_address:,})"),
+        *sm.header_lines(),
         ("multi-input transactions", f"{sm.multi_input_txs:,}"),
         (
             "mempool rows / quarantined / earlier than block",
@@ -901,8 +973,54 @@ def btc_load_cmd(
             console.print("rates are valid; with Neo4j pass --rates again to `btc link`")
     if q.count:
         console.print(f"{q.count:,} rejected records are in [bold]{quarantine}[/bold]")
-        for reason, n in sorted(q.reasons.items(), key=lambda kv: -kv[1])[:10]:
-            err.print(f"  quarantined {n:,}: {reason}")
+        for source, where, reason in q.rejected[:20]:
+            err.print(f"  {source}:{where}: {reason}", markup=False, highlight=False)
+        if q.count > 20:
+            err.print(f"  ... and {q.count - 20:,} more (all with their reasons in the file)")
+    if sm.files_empty:
+        for f in sm.files_empty:
+            err.print(f"[red]error:[/red] {f}: no transaction loaded from this file")
+        raise typer.Exit(1)
+    if client is not None and not sm.txs_loaded:
+        err.print(f"[red]error:[/red] no transaction loaded from {client.endpoint.shown}")
+        raise typer.Exit(1)
+
+
+@btc_app.command("watch")
+def btc_watch_cmd(
+    rpc: str = typer.Option(..., "--rpc", help=RpcOpt.help),
+    out: str = typer.Option(
+        "mempool-log", "--out", help="Folder of the log (btc load --mempool reads it)."
+    ),
+    interval: float = typer.Option(2.0, help="Seconds between getrawmempool polls."),
+    polls: int | None = typer.Option(None, help="Stop after this many polls (default: never)."),
+    max_mb: float = typer.Option(64.0, help="Start a new log segment past this size."),
+    rpc_cookie: str | None = CookieOpt,
+) -> None:
+    """Record mempool first-seen times from a node (append-only, crash-safe, rotating)."""
+    from ownergraph.loaders.bitcoin_node import MempoolLog, watch_mempool
+
+    client = _rpc_client(rpc, rpc_cookie)
+    log = MempoolLog(out, max_bytes=int(max_mb * 2**20))
+    console.print(
+        f"watching {client.endpoint.shown} every {interval:g} s into [bold]{out}[/bold] "
+        f"({len(log.seen):,} transactions already logged)"
+    )
+
+    def report(n: int, new: int) -> None:
+        if new < 0:
+            err.print(f"poll {n}: the node did not answer; retrying")
+        elif new:
+            console.print(f"poll {n}: {new:,} new transactions")
+
+    try:
+        total = watch_mempool(client, log, interval, polls, on_poll=report)
+    except KeyboardInterrupt:
+        total = None
+    finally:
+        log.close()
+    if total is not None:
+        console.print(f"{total:,} new transactions logged")
 
 
 @btc_app.command("cluster")
@@ -911,8 +1029,10 @@ def btc_cluster_cmd(
     change: bool = typer.Option(
         False, "--change/--no-change", help="Also use the one-time change-address heuristic."
     ),
-    coinjoin_min: int = typer.Option(
-        3, help="A tx with this many equal-valued outputs and inputs is a CoinJoin."
+    coinjoin_guard: bool = typer.Option(
+        True,
+        help="Never merge the inputs of a CoinJoin (flagged at `btc load`); "
+        "--no-coinjoin-guard only to measure what the guard prevents.",
     ),
     same_type: bool = typer.Option(True, help="Change must have the address type of the inputs."),
     round_sat: int | None = typer.Option(
@@ -927,9 +1047,9 @@ def btc_cluster_cmd(
 
     clusterer = WalletClusterer(
         change_heuristic=change,
-        coinjoin_min_equal_outputs=coinjoin_min,
         change_same_type=same_type,
         change_round_sat=round_sat,
+        coinjoin_guard=coinjoin_guard,
     )
     with _open(store) as s:
         try:
@@ -942,6 +1062,45 @@ def btc_cluster_cmd(
     for k, v in counts.items():
         t.add_row(k, f"{v:,}")
     console.print(t)
+
+
+@btc_app.command("tags")
+def btc_tags_cmd(
+    paths: list[str] = typer.Argument(
+        ..., help="GraphSense TagPack YAML, or CSV address,label,category,source,confidence."
+    ),
+    store: str | None = StoreOpt,
+    quarantine: str = typer.Option("quarantine/tags.jsonl", help="Where rejected tags go."),
+) -> None:
+    """Load service tags (exchanges, wallet services, processors) onto addresses."""
+    from pathlib import Path
+
+    from ownergraph.graph.service_tags import write_tags
+    from ownergraph.graph.store import StoreError
+    from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.loaders.tags import read_tags
+
+    with Quarantine(Path(quarantine)) as q:
+        try:
+            tags = read_tags(list(paths), q)
+        except InputError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from exc
+        with _open(store) as s:
+            s.init_schema()
+            try:
+                written = write_tags(s, tags)
+            except StoreError as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from exc
+    t = Table("", "count", title="btc tags")
+    t.add_row("tags read / loaded / quarantined", f"{len(tags) + q.count:,} / {len(tags):,} / "
+              f"{q.count:,}")  # fmt: skip
+    for k, v in written.items():
+        t.add_row(f"{k} written", f"{v:,}")
+    console.print(t)
+    for source, where, reason in q.rejected[:20]:
+        err.print(f"  quarantined {source}:{where}: {reason}", markup=False, highlight=False)
 
 
 @btc_app.command("link")
@@ -1186,10 +1345,12 @@ def owners_show_cmd(
     from datetime import UTC, datetime
 
     from ownergraph.graph.owners import OwnerNotFound, owner_detail
+    from ownergraph.graph.service_tags import owner_service_tags
 
     with _open(store) as s:
         try:
             d = owner_detail(s, owner_id)
+            d["service_tags"] = owner_service_tags(s, owner_id)
         except OwnerNotFound as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
@@ -1243,6 +1404,13 @@ def owners_show_cmd(
     for r in d["wallets"]:
         t.add_row(r["wallet"], str(r["addresses"] or ""), str(r["txs"]), str(r["ads"]),
                   day(r["first_ts"]), day(r["last_ts"]))  # fmt: skip
+    console.print(t)
+    t = Table("wallet", "direction", "service", "category", "via", "txs", "BTC", "source",
+              "conf.", title="tagged services the wallets paid or received from")  # fmt: skip
+    for r in d["service_tags"]:
+        t.add_row(r["wallet"], r["direction"], r["service"] or "", r["category"] or "",
+                  r["via"], str(r["txs"]), f"{(r['sat'] or 0) / 1e8:.8f}", r["source"] or "",
+                  f"{r['confidence']:.2f}")  # fmt: skip
     console.print(t)
     t = Table("day (UTC)", "ads", "states", "cities", "names", title="timeline")
     for r in d["timeline"]:

@@ -1,8 +1,10 @@
 """Shared fixtures: real stores only (embedded LadybugDB, and a real Neo4j 5.26 server).
 
 Neo4j: ``NEO4J_URI`` names a running server; without it the session starts the dev
-server from ``neo4j-dev/`` (Maven Central jars, no Docker). With ``CI=true`` a Neo4j
-or browser test that would be skipped fails instead.
+server from ``neo4j-dev/`` (Maven Central jars, no Docker). btcd: a real Go full node
+(built by ``scripts/test`` into ``~/.cache/ownergraph/btcd``, or ``OWNERGRAPH_BTCD``),
+started on loopback in regtest. With ``CI=true`` a Neo4j, browser or btcd test that would
+be skipped fails instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from btcd_node import BtcdNode
 
 from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.graph.store import Store
@@ -20,7 +23,8 @@ from ownergraph.graph.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-MUST_RUN = ("neo4j", "browser")
+MUST_RUN = ("neo4j", "browser", "btcd")
+BTCD_CACHE = Path.home() / ".cache" / "ownergraph" / "btcd" / "bin" / "btcd"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,6 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.neo4j)
         if "store" in fixtures and "[neo4j" in item.nodeid:
             item.add_marker(pytest.mark.neo4j)
+        if "btcd" in fixtures:
+            item.add_marker(pytest.mark.btcd)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -98,3 +104,20 @@ def _wipe(store: Store) -> None:
 def store(request: pytest.FixtureRequest) -> Store:
     """The same test on both stores."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture(scope="session")
+def btcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BtcdNode]:
+    """A real btcd full node in regtest on loopback (RPC without TLS), mining to
+    ``BtcdNode.miner``; stopped at the end of the session."""
+    binary = Path(os.environ.get("OWNERGRAPH_BTCD", BTCD_CACHE))
+    if not binary.is_file():
+        pytest.skip(f"no btcd binary at {binary}: ./scripts/test builds it with the Go toolchain")
+    node = BtcdNode(binary, tmp_path_factory.mktemp("btcd"))
+    try:
+        node.start()
+    except RuntimeError as exc:
+        node.stop()
+        pytest.skip(f"btcd did not start: {exc}")
+    yield node
+    node.stop()

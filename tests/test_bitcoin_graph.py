@@ -17,13 +17,14 @@ from ownergraph.loaders.bitcoin import BitcoinTables, LoadSummary
 from ownergraph.loaders.bitcoin_batch import typed
 
 A, B, C, D, P, Q, S = (f"1{c}" + "z" * 32 for c in "ABCDPQS")
-M, N, R = (f"1{c}" + "m" * 32 for c in "MNR")
+M, N, R, X, Y = (f"1{c}" + "m" * 32 for c in "MNRXY")
 
 
 def tables() -> BitcoinTables:
     """``fund`` (coinbase) pays A, B, D; ``pay`` spends A and B, paying processor invoice P
     and fresh change C; ``sweep`` spends P twice and Q (processor) to S; ``mix`` is a
-    CoinJoin of D, C and an unresolved input, with three equal outputs."""
+    CoinJoin of D, C and an unresolved input (JoinMarket-like: three equal outputs and two
+    change outputs)."""
     txs = pd.DataFrame(
         {
             "txid": ["fund", "pay", "sweep", "mix"],
@@ -32,7 +33,7 @@ def tables() -> BitcoinTables:
             "first_seen_ts": [90, 190, 290, 295],
             "fee_sat": [None, 10, None, None],
             "n_inputs": [0, 2, 3, 3],
-            "n_outputs": [3, 3, 1, 3],
+            "n_outputs": [3, 3, 1, 5],
             "coinbase": [True, False, False, False],
         }
     )
@@ -58,11 +59,11 @@ def tables() -> BitcoinTables:
     )
     outputs = pd.DataFrame(
         {
-            "txid": ["fund", "fund", "fund", "pay", "pay", "pay", "sweep", "mix", "mix", "mix"],
-            "vout": [0, 1, 2, 0, 1, 2, 0, 0, 1, 2],
-            "address": [A, B, D, P, C, None, S, M, N, R],
-            "sat": [50, 60, 70, 100, 0, 0, 100, 5, 5, 5],
-            "script_type": ["p2pkh"] * 5 + ["op_return"] + ["p2pkh"] * 4,
+            "txid": ["fund", "fund", "fund", "pay", "pay", "pay", "sweep"] + ["mix"] * 5,
+            "vout": [0, 1, 2, 0, 1, 2, 0, 0, 1, 2, 3, 4],
+            "address": [A, B, D, P, C, None, S, M, N, R, X, Y],
+            "sat": [50, 60, 70, 100, 0, 0, 100, 5_000, 5_000, 5_000, 3_000, 4_000],
+            "script_type": ["p2pkh"] * 5 + ["op_return"] + ["p2pkh"] * 6,
         }
     )
     outputs.loc[4, "sat"] = 30
@@ -77,7 +78,7 @@ def test_edge_aggregation_sums_sat_and_keeps_lowest_index():
     assert spent.loc[(P, "sweep"), "vin"] == 0 and spent.loc[(B, "pay"), "sat"] == 60
     assert len(spent) == 6  # P twice in "sweep" is one edge; the unresolved input has none
     pays = pays_rows(tables().outputs)
-    assert len(pays) == 9 and pays["dst"].notna().all()
+    assert len(pays) == 11 and pays["dst"].notna().all()
 
 
 def snapshot(store) -> dict:
@@ -85,11 +86,11 @@ def snapshot(store) -> dict:
         "counts": {k: v for k, v in store.counts().items() if v},
         "tx": store.query(
             "MATCH (t:Tx) RETURN t.txid AS txid, t.fee_sat AS fee, t.first_seen_ts AS seen, "
-            "t.n_inputs AS n, t.coinjoin AS cj ORDER BY txid"
+            "t.n_inputs AS n, t.coinjoin AS cj, t.coinjoin_kind AS kind ORDER BY txid"
         ),
         "spent": store.query(
             "MATCH (a:Address)-[e:SPENT_IN]->(t:Tx) RETURN a.address AS addr, t.txid AS txid, "
-            "e.sat AS sat, e.vin AS vin ORDER BY addr, txid"
+            "e.sat AS sat, e.vin AS vin, e.n AS n ORDER BY addr, txid"
         ),
         "wallet": store.query(
             "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS addr, w.id AS w, "
@@ -104,7 +105,7 @@ def snapshot(store) -> dict:
 def test_write_bitcoin_and_wallets_are_idempotent(store):
     t = tables()
     written = write_bitcoin(store, t, batch_size=3, processors=[P, Q])
-    assert written == {"Tx": 4, "Address": 10, "SPENT_IN": 6, "PAYS": 9}
+    assert written == {"Tx": 4, "Address": 12, "SPENT_IN": 6, "PAYS": 11}
     counts = cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)
     assert counts["coinjoin txs"] == 1 and counts["change links"] == 1
     first = snapshot(store)
@@ -112,7 +113,7 @@ def test_write_bitcoin_and_wallets_are_idempotent(store):
     cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)
     assert snapshot(store) == first
     c = first["counts"]
-    assert (c["Tx"], c["Address"], c["SPENT_IN"], c["PAYS"]) == (4, 10, 6, 9)
+    assert (c["Tx"], c["Address"], c["SPENT_IN"], c["PAYS"]) == (4, 12, 6, 11)
     wallets = {r["addr"]: r for r in first["wallet"]}
     # A and B merged by multi-input; C joined as change; D and C kept apart (CoinJoin)
     assert wallets[A]["w"] == wallets[B]["w"] == wallets[C]["w"] == "w:" + A
@@ -122,10 +123,12 @@ def test_write_bitcoin_and_wallets_are_idempotent(store):
     assert M not in wallets and S not in wallets  # never spent, alone: no Wallet node
     cj = {r["txid"]: r["cj"] for r in first["tx"]}
     assert cj == {"fund": False, "mix": True, "pay": False, "sweep": False}
+    assert {r["txid"]: r["kind"] for r in first["tx"]}["mix"] == "joinmarket"
     procs = {r["addr"]: r["p"] for r in first["proc"]}
     assert procs[P] and procs[Q] and not procs[A]
     spent = {(r["addr"], r["txid"]): r for r in first["spent"]}
     assert spent[(P, "sweep")]["sat"] is None and spent[(P, "sweep")]["vin"] == 0
+    assert spent[(P, "sweep")]["n"] == 2 and spent[(Q, "sweep")]["n"] == 1
     assert spent[(B, "pay")]["sat"] == 60 and spent[(B, "pay")]["vin"] == 1
 
 

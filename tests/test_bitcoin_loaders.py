@@ -13,9 +13,11 @@ from embit.script import Script, Witness
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from ownergraph.loaders.bitcoin import BitcoinFormatError, detect_format, load_bitcoin
-from ownergraph.loaders.bitcoin_raw import MAINNET_MAGIC, merkle_root
+from ownergraph.loaders.bitcoin_raw import merkle_root, mine_header
 from ownergraph.loaders.bitcoin_script import classify_output, input_address
 from ownergraph.loaders.quarantine import Quarantine
+
+REGTEST_MAGIC = bytes.fromhex("fabfb5da")  # the test blocks are mined at regtest difficulty
 
 # -- fixture builders ---------------------------------------------------------------------
 
@@ -38,6 +40,7 @@ PUB1, PUB2, PUB3, PUB4 = (k.get_public_key() for k in (K1, K2, K3, K4))
 MULTISIG = es.multisig(1, [PUB3, PUB4])
 UNKNOWN_TXID = bytes(range(32))
 TIME = 1464307123
+REGTEST_BITS = bytes.fromhex("ffff7f20")  # 0x207fffff, little-endian
 HEIGHT = 500_000
 
 
@@ -57,13 +60,8 @@ def p2pkh_sig(k: PrivateKey) -> bytes:
 
 def block_bytes(txs: list[Transaction], time: int = TIME, prev: bytes = b"\x11" * 32) -> bytes:
     root = merkle_root([tx.hash() for tx in txs])
-    header = (
-        (4).to_bytes(4, "little")
-        + prev
-        + root
-        + time.to_bytes(4, "little")
-        + bytes.fromhex("03ffff1d")
-        + (7).to_bytes(4, "little")
+    header = mine_header(  # regtest difficulty: the header's proof of work is valid
+        (4).to_bytes(4, "little") + prev + root + time.to_bytes(4, "little") + REGTEST_BITS
     )
     n = len(txs)
     assert n < 0xFD
@@ -122,7 +120,7 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 
 def blk(*blocks: bytes) -> bytes:
-    return b"".join(MAINNET_MAGIC + len(b).to_bytes(4, "little") + b for b in blocks)
+    return b"".join(REGTEST_MAGIC + len(b).to_bytes(4, "little") + b for b in blocks)
 
 
 # -- scripts and addresses ------------------------------------------------------------------

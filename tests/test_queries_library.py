@@ -49,6 +49,8 @@ CASES = [
     ("owner_ads", "owner_ads", {"owner_id": OWNER_B}),
     ("owner_identifiers", "owner_identifiers", {"owner_id": OWNER_A}),
     ("owner_wallets", "owner_wallets", {"owner_id": OWNER_A}),
+    # no tags in this world (tests/test_service_tags.py checks the answers with tags)
+    ("owner_service_tags", "owner_service_tags", {"owner_id": OWNER_A}),
     ("owner_evidence_links", "owner_evidence_links", {"owner_id": OWNER_A}),
     ("top_owners", "top_owners", {}),
     ("authors_across_phones", "authors_across_phones", {"min_phones": 1}),
@@ -56,6 +58,7 @@ CASES = [
 
 # Answers checked by hand against the world's construction.
 EXPECTED = {
+    "owner_service_tags": [],  # the world has no service tags
     "ads_linked_to_ad-a6": [
         ("a3", "email", "kandy.vip@example.com"),
         ("a5", "author", "U1"),

@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 from ownergraph.cli import app
 from ownergraph.loaders.ads import load_ads
 from ownergraph.loaders.bitcoin import BitcoinFormatError, load_bitcoin
+from ownergraph.loaders.bitcoin_raw import mine_header
 from ownergraph.loaders.quarantine import Quarantine
 
 runner = CliRunner()
@@ -564,20 +565,20 @@ def raw_block(height: int, n_spends: int = 3, prev: bytes = b"\x00" * 32) -> byt
             hashlib.sha256(hashlib.sha256(hashes[i] + hashes[i + 1]).digest()).digest()
             for i in range(0, len(hashes), 2)
         ]
-    header = (
+    header = mine_header(
         (2).to_bytes(4, "little")
         + prev
         + hashes[0]
         + (1464220800 + height).to_bytes(4, "little")
-        + bytes.fromhex("1d00ffff")[::-1]
-        + (0).to_bytes(4, "little")
+        + bytes.fromhex("207fffff")[::-1]  # regtest bits: valid proof of work
     )
     body = bytes([len(txs)]) + b"".join(t.serialize() for t in txs)
     return header + body
 
 
 def blk(blocks: list[bytes]) -> bytes:
-    return b"".join(bytes.fromhex("f9beb4d9") + len(b).to_bytes(4, "little") + b for b in blocks)
+    magic = bytes.fromhex("fabfb5da")  # regtest: the test blocks meet regtest difficulty
+    return b"".join(magic + len(b).to_bytes(4, "little") + b for b in blocks)
 
 
 def test_raw_blocks_load_and_truncated_or_corrupt_ones_are_quarantined(tmp_path):

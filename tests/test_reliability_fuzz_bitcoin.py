@@ -32,8 +32,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ownergraph.loaders.bitcoin import BitcoinFormatError, load_bitcoin
-from ownergraph.loaders.bitcoin_raw import MAINNET_MAGIC, merkle_root
+from ownergraph.loaders.bitcoin_raw import MAINNET_MAGIC, merkle_root, mine_header
 from ownergraph.loaders.quarantine import Quarantine
+
+REGTEST_MAGIC = bytes.fromhex("fabfb5da")  # the test blocks are mined at regtest difficulty
 
 N = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -212,13 +214,12 @@ def coinbase(height: int) -> Transaction:
 
 def block_bytes(body: list[Transaction], height: int) -> bytes:
     all_txs = [coinbase(height), *body]
-    header = (
+    header = mine_header(
         (4).to_bytes(4, "little")
         + hashlib.sha256(b"%d" % height).digest()
         + merkle_root([t.hash() for t in all_txs])
         + (1464220800 + height).to_bytes(4, "little")
-        + bytes.fromhex("ffff001d")
-        + height.to_bytes(4, "little")
+        + bytes.fromhex("ffff7f20")  # regtest bits
     )
     n = len(all_txs)
     return header + bytes([n]) + b"".join(t.serialize() for t in all_txs)
@@ -261,7 +262,7 @@ def test_random_transactions_round_trip_through_a_raw_block(body, height):
 
 
 def blk_bytes(blocks: list[bytes]) -> bytes:
-    return b"".join(MAINNET_MAGIC + len(b).to_bytes(4, "little") + b for b in blocks)
+    return b"".join(REGTEST_MAGIC + len(b).to_bytes(4, "little") + b for b in blocks)
 
 
 @FUZZ

@@ -65,17 +65,50 @@ def test_wallet_ids_do_not_depend_on_row_order():
 
 
 def test_coinjoin_inputs_are_kept_apart():
-    # five owners put one input each into a mix with five equal outputs
+    # five owners put one input each into a JoinMarket-like mix: five equal outputs and
+    # each owner's change
     owners = [f"1{c}" + "m" * 32 for c in "FGHJK"]
     mix_out = [("mix", f"1{c}" + "n" * 32, 1_000_000) for c in "FGHJK"]
-    inp, out = frames([("mix", a) for a in owners], [*mix_out, ("mix", A, 42)])
+    change = [("mix", f"1{c}" + "c" * 32, 40_000 + i) for i, c in enumerate("FGHJK")]
+    inp, out = frames([("mix", a) for a in owners], [*mix_out, *change])
     c = WalletClusterer(coinjoin_min_equal_outputs=3).fit(inp, out)
-    assert c.coinjoin_["mix"]
+    assert c.coinjoin_["mix"] and c.coinjoin_kind_["mix"] == "joinmarket"
     assert c.labels_[owners].nunique() == 5
     assert c.n_edges_["multi-input"] == 0
     # with a threshold above the mix size it is an ordinary multi-input transaction
     c = WalletClusterer(coinjoin_min_equal_outputs=6).fit(inp, out)
     assert not c.coinjoin_["mix"] and c.labels_[owners].nunique() == 1
+    # and so it is with the guard off
+    c = WalletClusterer(coinjoin_guard=False).fit(inp, out)
+    assert not c.coinjoin_["mix"] and c.coinjoin_kind_["mix"] == "joinmarket"
+    assert c.labels_[owners].nunique() == 1
+
+
+def test_batch_payout_is_one_wallet_not_a_coinjoin():
+    # one wallet pays 20 x 20 BTC from 30 inputs with one change output: merged
+    ins = [("batch", f"1{i:033d}") for i in range(30)]
+    outs = [("batch", f"1{i + 100:033d}", 20 * 10**8) for i in range(20)]
+    inp, out = frames(ins, [*outs, ("batch", A, 12_345)])
+    c = WalletClusterer().fit(inp, out)
+    assert c.coinjoin_kind_["batch"] == ""
+    assert c.labels_[[a for _, a in ins]].nunique() == 1
+
+
+def test_input_counts_give_the_same_wallets_as_input_rows():
+    # t1 spends two outputs of A (one SPENT_IN edge with n=2 in the graph) and one of B
+    rows = [("t1", A), ("t1", A), ("t1", B), ("t2", C)]
+    counted = pd.DataFrame({"txid": ["t1", "t1", "t2"], "address": [A, B, C], "count": [2, 1, 1]})
+    txs = pd.DataFrame({"txid": ["t1", "t2"], "n_inputs": [3, 1], "coinbase": [False, False]})
+    out = pd.DataFrame(
+        {"txid": ["t1", "t1", "t2"], "address": [D, E, D], "sat": [70_000, 1_234, 5]}
+    )
+    a = WalletClusterer(change_heuristic=True).fit(frames(rows, [])[0], out, txs)
+    b = WalletClusterer(change_heuristic=True).fit(counted, out, txs)
+    assert a.n_edges_["change"] == b.n_edges_["change"] == 1
+    assert a.labels_.astype(str).equals(b.labels_.astype(str))
+    # without the count the graph's single edge hides an input: no change found
+    c = WalletClusterer(change_heuristic=True).fit(counted.drop(columns="count"), out, txs)
+    assert c.n_edges_["change"] == 0
 
 
 def test_processor_sweeps_do_not_join_customers():

@@ -2,12 +2,16 @@
 
 ``write_bitcoin`` writes what the loaders produced (idempotent: the same tables give
 the same graph on a re-run); ``read_bitcoin`` reads inputs/outputs/txs back for
-clustering; ``write_wallets`` replaces the Wallet nodes, IN_WALLET edges and Tx.coinjoin
-flags with a ``WalletClusterer``'s result.
+clustering; ``write_wallets`` replaces the Wallet nodes and IN_WALLET edges with a
+``WalletClusterer``'s result.
 
 Edge aggregation: one SPENT_IN per (address, tx) and one PAYS per (tx, address). When a
 transaction spends from (or pays) one address several times, ``sat`` is the sum (null
-if any part is unknown) and ``vin``/``vout`` the lowest index.
+if any part is unknown) and ``vin``/``vout`` the lowest index; SPENT_IN's ``n`` is how
+many inputs it stands for, so ``read_bitcoin`` gives back the multiset of inputs. Because
+PAYS sums outputs, the CoinJoin kind of each transaction is decided at load, on the raw
+outputs (``ownergraph.linking.coinjoin``), and stored as ``Tx.coinjoin`` /
+``Tx.coinjoin_kind``.
 
 Processor flags: with ``processors`` given, every written address gets
 ``processor`` true/false; without, the flag is left as it is (null on new addresses).
@@ -20,10 +24,11 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from ownergraph.graph.store import Store
+from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import BitcoinTables
 
-DEFAULT_BATCH = 50_000
+DEFAULT_BATCH = 0  # rows per upsert call; 0: a whole table at once (the store batches)
 TX_PROPS = (
     "txid",
     "first_seen_ts",
@@ -38,18 +43,22 @@ Progress = Callable[[str, int], None]
 
 
 def _aggregate(df: pd.DataFrame, keys: list[str], index: str) -> pd.DataFrame:
-    """One row per ``keys``: ``sat`` summed (null if any part is null), lowest ``index``."""
+    """One row per ``keys``: ``sat`` summed (null if any part is null), lowest ``index``,
+    ``n`` rows."""
     df = df.assign(_null=df["sat"].isna())
     g = df.groupby(keys, sort=False)
-    out = g.agg(sat=("sat", "sum"), _null=("_null", "any"), idx=(index, "min")).reset_index()
+    out = g.agg(
+        sat=("sat", "sum"), _null=("_null", "any"), idx=(index, "min"), n=(index, "size")
+    ).reset_index()
     out["sat"] = out["sat"].astype("Int64").mask(out["_null"].astype(bool))
     return out.rename(columns={"idx": index})
 
 
 def spent_in_rows(inputs: pd.DataFrame) -> pd.DataFrame:
-    """SPENT_IN rows (src address, dst txid, sat, vin) from the ``inputs`` table."""
+    """SPENT_IN rows (src address, dst txid, sat, vin, n) from the ``inputs`` table."""
     out = _aggregate(inputs[inputs["address"].notna()], ["address", "txid"], "vin")
-    return out.rename(columns={"address": "src", "txid": "dst"})[["src", "dst", "sat", "vin"]]
+    out = out.rename(columns={"address": "src", "txid": "dst"})
+    return out[["src", "dst", "sat", "vin", "n"]]
 
 
 def pays_rows(outputs: pd.DataFrame) -> pd.DataFrame:
@@ -59,6 +68,11 @@ def pays_rows(outputs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _chunks(df: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
+    """Parts of ``size`` rows; ``size <= 0``: the whole frame (one bulk COPY on a fresh
+    embedded store; the stores batch their own writes)."""
+    if size <= 0:
+        yield df
+        return
     for i in range(0, len(df), size):
         yield df.iloc[i : i + size]
 
@@ -83,9 +97,14 @@ def write_bitcoin(
     batch_size: int = DEFAULT_BATCH,
     processors: Iterable[str] | None = None,
     progress: Progress | None = None,
+    coinjoin_min_equal: int = DEFAULT_MIN_EQUAL,
 ) -> dict[str, int]:
-    """Write Tx, Address, SPENT_IN and PAYS; returns rows written per label/type."""
+    """Write Tx (with its CoinJoin kind), Address, SPENT_IN and PAYS; returns rows written
+    per label/type."""
     txs = tables.txs[list(TX_PROPS)]
+    kinds = detect_coinjoins(tables.inputs, tables.outputs, tables.txs, coinjoin_min_equal)
+    kind = txs["txid"].map(kinds).fillna("").astype("string")
+    txs = txs.assign(coinjoin=(kind != "").to_numpy(), coinjoin_kind=kind.to_numpy())
     spent = spent_in_rows(tables.inputs)
     pays = pays_rows(tables.outputs)
     addresses = pd.Index(spent["src"]).union(pd.Index(pays["dst"]))
@@ -106,27 +125,30 @@ def write_bitcoin(
 def read_bitcoin(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """``(inputs, outputs, txs, processors)`` from the graph, for ``WalletClusterer.fit``.
 
-    Inputs come from SPENT_IN (one row per address and tx), outputs from PAYS; unresolved
-    inputs are not in the graph, so ``txs.n_inputs`` tells the clusterer they exist.
+    Inputs come from SPENT_IN (one row per address and tx, ``count`` the inputs it stands
+    for), outputs from PAYS, the CoinJoin kind from Tx; unresolved inputs are not in the
+    graph, so ``txs.n_inputs`` tells the clusterer they exist.
     """
     inputs = store.query_df(
         "MATCH (a:Address)-[e:SPENT_IN]->(t:Tx) "
-        "RETURN t.txid AS txid, a.address AS address, e.sat AS sat, e.vin AS vin"
+        "RETURN t.txid AS txid, a.address AS address, e.sat AS sat, e.vin AS vin, e.n AS count"
     )
     outputs = store.query_df(
         "MATCH (t:Tx)-[e:PAYS]->(a:Address) "
         "RETURN t.txid AS txid, a.address AS address, e.sat AS sat, e.vout AS vout"
     )
     txs = store.query_df(
-        "MATCH (t:Tx) RETURN t.txid AS txid, t.n_inputs AS n_inputs, t.block_height AS h"
+        "MATCH (t:Tx) RETURN t.txid AS txid, t.n_inputs AS n_inputs, t.block_height AS h, "
+        "t.coinjoin_kind AS coinjoin_kind"
     )
     procs = store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
-    inputs = inputs.reindex(columns=["txid", "address", "sat", "vin"])
+    inputs = inputs.reindex(columns=["txid", "address", "sat", "vin", "count"])
     outputs = outputs.reindex(columns=["txid", "address", "sat", "vout"])
-    txs = txs.reindex(columns=["txid", "n_inputs", "h"]).rename(columns={"h": "block_height"})
+    txs = txs.reindex(columns=["txid", "n_inputs", "h", "coinjoin_kind"])
+    txs = txs.rename(columns={"h": "block_height"})
     # a coinbase transaction has no inputs at all in the graph
     txs["coinbase"] = txs["n_inputs"].fillna(-1).astype("int64") == 0
-    for df, col in ((inputs, "sat"), (outputs, "sat"), (txs, "n_inputs")):
+    for df, col in ((inputs, "sat"), (inputs, "count"), (outputs, "sat"), (txs, "n_inputs")):
         df[col] = df[col].astype("Int64")
     return inputs, outputs, txs, sorted(r["a"] for r in procs)
 
@@ -138,7 +160,8 @@ def write_wallets(
     spenders_only: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, int]:
-    """Replace Wallet nodes, IN_WALLET edges and Tx.coinjoin with a fitted clustering.
+    """Replace Wallet nodes and IN_WALLET edges with a fitted clustering (``Tx.coinjoin``
+    is a fact about the transaction, written at load).
 
     ``spenders_only``: link an address when it spent (so every payer has a wallet) or its
     wallet has several addresses; a never-spending singleton gets no Wallet node.
@@ -157,18 +180,11 @@ def write_wallets(
         }
     )
     store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
-    known = pd.Index(
-        [r["t"] for r in store.query("MATCH (t:Tx) RETURN t.txid AS t")], dtype="string"
-    )
-    cj = clusterer.coinjoin_
-    cj = cj[cj.index.isin(known)]
-    flags = pd.DataFrame({"txid": cj.index.astype("string"), "coinjoin": cj.to_numpy()})
     return {
         "Wallet": _upsert(
             store, "nodes", "Wallet", wallets[["id", "size", "method"]], batch_size, progress
         ),
         "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
-        "Tx.coinjoin": _upsert(store, "nodes", "Tx", flags, batch_size, progress),
     }
 
 
@@ -194,7 +210,10 @@ def cluster_wallets(
         "largest wallet": int(w["size"].max()) if len(w) else 0,
         "multi-input links": clusterer.n_edges_["multi-input"],
         "change links": clusterer.n_edges_["change"],
-        "coinjoin txs": int(clusterer.coinjoin_.sum()),
+        "coinjoin txs": int((clusterer.coinjoin_kind_ != "").sum()),
+        "coinjoin txs merged (guard off)": int(
+            0 if clusterer.coinjoin_guard else (clusterer.coinjoin_kind_ != "").sum()
+        ),
         "Wallet nodes written": written["Wallet"],
         "IN_WALLET edges written": written["IN_WALLET"],
     }

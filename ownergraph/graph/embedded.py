@@ -186,32 +186,53 @@ class EmbeddedStore(Store):
             )
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
+    def _rel_is_empty(self, rel: RelType) -> bool:
+        q = f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) RETURN 1 AS one LIMIT 1"
+        return not self._run(q, None)
+
+    def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
+        """StoreError naming the keys whose end node does not exist."""
+        for end, node in (("src", self.schema.node(rel.src)), ("dst", self.schema.node(rel.dst))):
+            keys = sorted(set(df[end]))
+            found = set(self._existing_nodes(node, keys, [node.key])[node.key])
+            missing = [k for k in keys if k not in found]
+            if missing:
+                raise StoreError(
+                    f"{rel.type}: {len(missing)} {end} keys have no {node.label} node, "
+                    f"e.g. {missing[:3]}"
+                )
+
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
         rel = self.schema.rel(rel_type)
         df = edge_frame(rel, rows)
         if df.empty:
             return 0
         src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
-        for end, node in (("src", src), ("dst", dst)):
-            keys = sorted(set(df[end]))
-            found = set(self._existing_nodes(node, keys, [node.key])[node.key])
-            missing = [k for k in keys if k not in found]
-            if missing:
-                raise StoreError(
-                    f"{rel_type}: {len(missing)} {end} keys have no {node.label} node, "
-                    f"e.g. {missing[:3]}"
-                )
         props = [c for c in df.columns if c not in ("src", "dst")]
-        existing = self._existing_edges(rel, df, props)
-        pairs = set(zip(existing.get("src", []), existing.get("dst", []), strict=True))
-        is_old = pd.Series(
-            [(s, d) in pairs for s, d in zip(df["src"], df["dst"], strict=True)], index=df.index
-        )
+        first = self._rel_is_empty(rel)
+        if first:  # a first load: nothing to look up; COPY itself rejects a missing end
+            existing = pd.DataFrame(columns=["src", "dst", *props])
+        else:
+            self._check_ends(rel, df)
+            existing = self._existing_edges(rel, df, props)
+        if existing.empty:
+            is_old = pd.Series(False, index=df.index)
+        else:
+            pairs = set(zip(existing["src"], existing["dst"], strict=True))
+            is_old = pd.Series(
+                [(s, d) in pairs for s, d in zip(df["src"], df["dst"], strict=True)],
+                index=df.index,
+            )
         new = df[~is_old]
         if len(new):
             full = new.reindex(columns=["src", "dst", *self._columns(rel_type, rel.prop_names)])
             table = pa.Table.from_pandas(_typed(full, rel.props, ends=True), preserve_index=False)
-            self._copy(rel_type, table)
+            try:
+                self._copy(rel_type, table)
+            except StoreError:
+                if first:
+                    self._check_ends(rel, df)  # names the missing keys, if that was it
+                raise
         changed = _changed_rows(df[is_old], existing, ["src", "dst"], props)
         if len(changed) and props:
             sets = ", ".join(_set(changed, "e", c) for c in props)

@@ -28,6 +28,7 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
+from ownergraph.graph.schema import RelType
 from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
 
 # Rows per transaction. Measured on the dev server (2 cores, 100k ads of 13 properties):
@@ -183,13 +184,9 @@ class Neo4jStore(Store):
         self._batched(q, _records(df), parallel=True)  # keys are unique after node_frame
         return len(df)
 
-    def upsert_edges(self, rel_type: str, rows: Rows) -> int:
-        rel = self.schema.rel(rel_type)
-        df = edge_frame(rel, rows)
-        if df.empty:
-            return 0
-        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
-        for end, node in (("src", src), ("dst", dst)):
+    def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
+        """StoreError naming the keys whose end node does not exist."""
+        for end, node in (("src", self.schema.node(rel.src)), ("dst", self.schema.node(rel.dst))):
             keys = sorted(set(df[end]))
             found = self._execute(
                 f"UNWIND $keys AS k MATCH (n:{node.label} {{{node.key}: k}}) RETURN k",
@@ -199,20 +196,44 @@ class Neo4jStore(Store):
             missing = sorted(set(keys) - {r["k"] for r in found})
             if missing:
                 raise StoreError(
-                    f"{rel_type}: {len(missing)} {end} keys have no {node.label} node, "
+                    f"{rel.type}: {len(missing)} {end} keys have no {node.label} node, "
                     f"e.g. {missing[:3]}"
                 )
+
+    def upsert_edges(self, rel_type: str, rows: Rows) -> int:
+        rel = self.schema.rel(rel_type)
+        df = edge_frame(rel, rows)
+        if df.empty:
+            return 0
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        first = not self._execute(
+            f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) RETURN 1 AS one LIMIT 1",
+            None,
+            write=False,
+        )
+        if not first:
+            self._check_ends(rel, df)
         props = [c for c in df.columns if c not in ("src", "dst")]
         recs = [
             {"src": r["src"], "dst": r["dst"], "props": {c: r[c] for c in props}}
             for r in _records(df)
         ]
-        q = (
+        match = (
             f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
             f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
-            f"MERGE (a)-[e:{rel.type}]->(b) SET e += r.props"
         )
-        self._batched(q, recs)
+        if first:
+            # a first load of this type: (src, dst) pairs are unique (edge_frame), nothing
+            # to merge with; a row whose end is missing matches nothing, so count them
+            q = match + f"CREATE (a)-[e:{rel.type}]->(b) SET e = r.props RETURN count(*) AS n"
+            made = 0
+            for i in range(0, len(recs), self.batch_size):
+                batch = recs[i : i + self.batch_size]
+                made += self._execute(q, {"rows": batch}, write=True)[0]["n"]
+            if made < len(recs):
+                self._check_ends(rel, df)
+            return len(df)
+        self._batched(match + f"MERGE (a)-[e:{rel.type}]->(b) SET e += r.props", recs)
         return len(df)
 
     def delete_edges(self, rel_type: str) -> None:

@@ -110,12 +110,13 @@ SCHEMA = Schema(
             _p(
                 "txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
                 "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
-                "coinjoin:BOOL"
+                "coinjoin:BOOL coinjoin_kind"
             ),
             indexes=("first_seen_ts",),
         ),
         NodeType("Address", "address", _p("address processor:BOOL")),
         NodeType("Wallet", "id", _p("id size:INT64 method")),
+        NodeType("Service", "id", _p("id label category")),
         NodeType(
             "Owner",
             "id",
@@ -133,9 +134,15 @@ SCHEMA = Schema(
         RelType("HAS_EMAIL", "Ad", "Email", _p(PROVENANCE)),
         RelType("POSTED_IN", "Ad", "Location"),
         RelType("WRITTEN_BY", "Ad", "Author", _p("p:DOUBLE precision:DOUBLE " + PROVENANCE)),
-        RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64")),
+        RelType("SPENT_IN", "Address", "Tx", _p("sat:INT64 vin:INT64 n:INT64")),
         RelType("PAYS", "Tx", "Address", _p("sat:INT64 vout:INT64")),
         RelType("IN_WALLET", "Address", "Wallet", _p(PROVENANCE)),
+        RelType(
+            "TAGGED",
+            "Address",
+            "Service",
+            _p("source level cluster_definer:BOOL pack " + PROVENANCE),
+        ),
         RelType(
             "PAID_FOR",
             "Tx",

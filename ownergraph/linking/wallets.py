@@ -20,10 +20,18 @@
    output's value is (payments priced in USD are not round in BTC, so this is off by
    default). "Receives once in the data" can be wrong when the data is a window of the
    chain: that is why the rule is optional and its links carry a lower confidence.
-3. **CoinJoin detection**: a transaction with at least ``coinjoin_min_equal_outputs``
-   outputs of one equal value and at least as many inputs (Wasabi / Whirlpool /
-   JoinMarket-like mixes) is flagged; its inputs are not merged and its outputs are never
-   change. This also flags some batched payouts: conservative, it only removes links.
+3. **CoinJoin guard** (``ownergraph.linking.coinjoin``): a transaction whose structure
+   is that of a real CoinJoin implementation (Whirlpool, Wasabi 1 and 2, JoinMarket;
+   equal outputs, as many distinct input owners, the implementation's fingerprint) is
+   flagged; its inputs are not merged and its outputs are never change. One wallet's
+   batch payout (many equal outputs, one change) is not a CoinJoin and is merged.
+   ``txs.coinjoin_kind``, when given (the graph stores it at load, from the raw outputs),
+   is used as is; otherwise the rules run on ``outputs``. ``coinjoin_guard=False``
+   turns the guard off (to measure what it prevents).
+
+Inputs are a multiset: one row per input, or a ``count`` column giving how many inputs of
+the transaction spend from that address (the graph keeps one SPENT_IN edge per address
+and transaction, with that count). Both give the same wallets.
 
 Everything is vectorised (numpy; ``scipy.sparse.csgraph.connected_components`` over the
 address-address edge list), with no Python loop per transaction.
@@ -51,6 +59,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
 from ownergraph.loaders.bitcoin_script import address_type
 
 MULTI_INPUT_CONFIDENCE = 0.95
@@ -159,17 +168,27 @@ def _code(
     )
 
 
+def expand_counts(inputs: pd.DataFrame) -> pd.DataFrame:
+    """One row per input: rows with a ``count`` column are repeated that many times."""
+    if "count" not in inputs.columns:
+        return inputs
+    n = inputs["count"].astype("Int64").fillna(1).clip(lower=1).to_numpy(dtype=np.int64)
+    return inputs.loc[inputs.index.repeat(n)].drop(columns="count").reset_index(drop=True)
+
+
 class WalletClusterer:
     """Cluster addresses into wallets (see the module docstring for the rules)."""
 
     def __init__(
         self,
         change_heuristic: bool = False,
-        coinjoin_min_equal_outputs: int = 3,
+        coinjoin_min_equal_outputs: int = DEFAULT_MIN_EQUAL,
         change_same_type: bool = True,
         change_round_sat: int | None = None,
+        coinjoin_guard: bool = True,
     ) -> None:
         self.change_heuristic = change_heuristic
+        self.coinjoin_guard = coinjoin_guard
         self.coinjoin_min_equal_outputs = coinjoin_min_equal_outputs
         self.change_same_type = change_same_type
         self.change_round_sat = change_round_sat
@@ -181,16 +200,20 @@ class WalletClusterer:
         txs: pd.DataFrame | None = None,
         processors: Iterable | None = None,
     ) -> WalletClusterer:
-        """Cluster from ``inputs`` (txid, address), ``outputs`` (txid, address, sat) and
-        optionally ``txs`` (txid, n_inputs, coinbase) and the processor address set.
+        """Cluster from ``inputs`` (txid, address; optional ``count``), ``outputs`` (txid,
+        address, sat) and optionally ``txs`` (txid, n_inputs, coinbase, coinjoin_kind)
+        and the processor address set.
 
         Without ``txs``, a transaction's input count is its number of input rows
         (unresolved ones, address null, included).
         """
         if self.coinjoin_min_equal_outputs < 2:
             raise ValueError("coinjoin_min_equal_outputs must be >= 2")
+        inputs = expand_counts(inputs)
         d = _code(inputs, outputs, txs, processors)
-        coinjoin = self._coinjoin(d)
+        kinds = self._coinjoin_kinds(inputs, outputs, txs)
+        kind = kinds.reindex(pd.Index(d.tx_ids)).fillna("").astype(object).to_numpy()
+        coinjoin = (kind != "") & self.coinjoin_guard
 
         # multi-input: within each (tx, processor side) group, link every address to the
         # group's smallest one; a tx's anchor is its smallest non-processor input address
@@ -219,7 +242,18 @@ class WalletClusterer:
         graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=shape)
         n_comp, labels = connected_components(graph, directed=False)
         self._results(d, labels, n_comp, (mi_src, mi_dst), (ch_src, ch_dst), coinjoin, ch_tx)
+        self.coinjoin_kind_ = pd.Series(kind, index=self.coinjoin_.index, name="coinjoin_kind")
         return self
+
+    def _coinjoin_kinds(
+        self, inputs: pd.DataFrame, outputs: pd.DataFrame, txs: pd.DataFrame | None
+    ) -> pd.Series:
+        """CoinJoin kind per txid: stored with the transactions, else detected."""
+        if txs is not None and "coinjoin_kind" in txs.columns:
+            stored = txs.drop_duplicates("txid").set_index("txid")["coinjoin_kind"]
+            if stored.notna().any():
+                return stored.fillna("").astype(object)
+        return detect_coinjoins(inputs, outputs, txs, self.coinjoin_min_equal_outputs)
 
     def predict(self, addresses: Iterable) -> pd.Series:
         """Wallet id of each address (NaN for addresses not seen in ``fit``)."""
@@ -270,23 +304,6 @@ class WalletClusterer:
         self.coinjoin_ = pd.Series(coinjoin, index=pd.Index(d.tx_ids, name="txid"), name="coinjoin")
         self.change_ = pd.DataFrame({"txid": d.tx_ids[ch_tx], "address": d.addresses[ch[0]]})
         self.n_edges_ = {"multi-input": int(len(mi[0])), "change": int(len(ch[0]))}
-
-    def _coinjoin(self, d: _Coded) -> np.ndarray:
-        """Flag per tx: >= k equal-valued outputs and >= k inputs."""
-        k = self.coinjoin_min_equal_outputs
-        coinjoin = np.zeros(d.n_tx, dtype=bool)
-        n_outputs = np.bincount(d.out_tx, minlength=d.n_tx)
-        maybe = (n_outputs >= k) & (d.n_inputs >= k)
-        rows = maybe[d.out_tx] & ~np.isnan(d.out_sat)
-        if not rows.any():
-            return coinjoin
-        t, v = d.out_tx[rows], d.out_sat[rows]
-        order = np.lexsort((v, t))
-        t, v = t[order], v[order]
-        starts = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (v[1:] != v[:-1])])
-        run = np.diff(np.r_[starts, len(t)])
-        coinjoin[t[starts[run >= k]]] = True
-        return coinjoin
 
     def _change(
         self, d: _Coded, coinjoin: np.ndarray, anchor: np.ndarray

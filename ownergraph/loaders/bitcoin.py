@@ -37,12 +37,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ownergraph.loaders.bitcoin_batch import Batch, BitcoinFormatError, typed
 from ownergraph.loaders.bitcoin_mempool import FirstSeen, read_first_seen
-from ownergraph.loaders.bitcoin_raw import MAINNET_MAGIC, iter_raw_batches
+from ownergraph.loaders.bitcoin_raw import (
+    MAGIC_NETWORK,
+    MAINNET_MAGIC,
+    POW_LIMITS,
+    iter_raw_batches,
+)
 from ownergraph.loaders.bitcoin_rpc import iter_rpc_batches
 from ownergraph.loaders.quarantine import Quarantine
 
@@ -55,6 +61,7 @@ __all__ = [
     "detect_format",
     "iter_batches",
     "load_bitcoin",
+    "load_bitcoin_node",
     "read_first_seen",
 ]
 
@@ -75,6 +82,10 @@ class LoadSummary:
     txs_duplicate: int = 0
     txs_quarantined: int = 0
     values_rejected: int = 0
+    headers_checked: int = 0
+    headers_unchecked: int = 0
+    merkle_checked: int = 0
+    merkle_skipped: int = 0
     inputs: int = 0
     inputs_from_prevout: int = 0
     inputs_from_script: int = 0
@@ -86,6 +97,7 @@ class LoadSummary:
     mempool_quarantined: int = 0
     first_seen_from_mempool: int = 0
     negative_fees: int = 0
+    files_empty: list[str] = field(default_factory=list)  # files that loaded no transaction
 
     def check(self) -> None:
         """Raise if the counts do not add up (a bug, never bad input)."""
@@ -97,8 +109,23 @@ class LoadSummary:
         if self.inputs != resolved:
             raise AssertionError(f"inputs do not reconcile: {self}")
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | list[str]]:
         return asdict(self)
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        """What was checked and what was skipped, with the reason, for a summary."""
+        json = f"; skipped {self.headers_unchecked:,}: JSON blocks carry no raw "
+        heads = f"checked {self.headers_checked:,}"
+        roots = f"checked {self.merkle_checked:,}"
+        if self.merkle_skipped:
+            roots += f"; skipped {self.merkle_skipped:,}: --no-verify-merkle"
+        if self.headers_unchecked:
+            heads += json + "header to hash"
+            roots += json + "transactions to hash"
+        return [
+            ("block headers (proof of work, version, time)", heads),
+            ("merkle roots", roots),
+        ]
 
 
 @dataclass
@@ -109,11 +136,12 @@ class BitcoinTables:
     summary: LoadSummary = field(default_factory=LoadSummary)
 
 
-def detect_format(path: str | Path, magic: bytes = MAINNET_MAGIC) -> str:
-    """``rpc``, ``raw`` or ``blk`` from a file's first bytes."""
+def detect_format(path: str | Path, magic: bytes | None = None) -> str:
+    """``rpc``, ``raw`` or ``blk`` (starts with ``magic``, or any known network's) from a
+    file's first bytes."""
     with open(path, "rb") as fh:
         head = fh.read(64)
-    if head[:4] == magic:
+    if head[:4] == magic or (magic is None and head[:4] in MAGIC_NETWORK):
         return "blk"
     if head.lstrip()[:1] in (b"{", b"["):
         return "rpc"
@@ -126,11 +154,21 @@ def iter_batches(
     quarantine: Quarantine | None = None,
     batch_txs: int = DEFAULT_BATCH_TXS,
     verify_merkle: bool = True,
-    magic: bytes = MAINNET_MAGIC,
+    magic: bytes | None = None,
+    network: str | None = None,
+    parser: str = "fast",
 ) -> Iterator[Batch]:
-    """Parsed transactions, file by file, in batches of about ``batch_txs``."""
+    """Parsed transactions, file by file, in batches of about ``batch_txs``.
+
+    ``magic``: the ``blk`` record magic (default: the network magic a file starts with,
+    else mainnet's). ``network`` (main/test/signet/regtest): whose proof-of-work limit raw
+    headers meet (default: the ``blk`` magic's network; for a ``raw`` file the loosest,
+    regtest's).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown Bitcoin format {fmt!r}; expected one of {FORMATS}")
+    if network is not None and network not in POW_LIMITS:
+        raise ValueError(f"unknown network {network!r}; expected one of {tuple(POW_LIMITS)}")
     q = quarantine if quarantine is not None else Quarantine()
     for p in paths:
         path = Path(p)
@@ -140,7 +178,14 @@ def iter_batches(
         if kind == "rpc":
             yield from iter_rpc_batches(path, q, batch_txs)
         else:
-            yield from iter_raw_batches(path, kind, q, batch_txs, magic, verify_merkle)
+            m = magic or _file_magic(path)
+            yield from iter_raw_batches(path, kind, q, batch_txs, m, verify_merkle, network, parser)
+
+
+def _file_magic(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return head if head in MAGIC_NETWORK else MAINNET_MAGIC
 
 
 def assemble(
@@ -155,6 +200,10 @@ def assemble(
         s.txs_read += b.txs_read
         s.txs_quarantined += b.txs_quarantined
         s.values_rejected += b.values_rejected
+        s.headers_checked += b.headers_checked
+        s.headers_unchecked += b.headers_unchecked
+        s.merkle_checked += b.merkle_checked
+        s.merkle_skipped += b.merkle_skipped
         if b.n_txs:
             parts.append(b.frames())
     s.blocks_loaded = s.blocks_read - s.blocks_quarantined
@@ -253,12 +302,16 @@ def load_bitcoin(
     batch_txs: int = DEFAULT_BATCH_TXS,
     verify_merkle: bool = True,
     progress: Callable[[Batch], None] | None = None,
+    network: str | None = None,
+    parser: str = "fast",
 ) -> BitcoinTables:
     """Read chain files (and mempool logs) into ``BitcoinTables``.
 
     ``quarantine`` is a ``Quarantine`` or a JSONL path for rejected records; ``strict``
     raises ``BitcoinFormatError`` at the first bad record instead. ``progress`` is
-    called with each batch as it is parsed.
+    called with each batch as it is parsed. ``summary.files_empty`` lists the files
+    that loaded no transaction. ``parser``: ``"fast"`` (bulk) or ``"embit"`` (the
+    reference) for raw blocks.
     """
     paths = [Path(p) for p in paths]
     q = quarantine if isinstance(quarantine, Quarantine) else None
@@ -267,13 +320,24 @@ def load_bitcoin(
     try:
         seen = read_first_seen(mempool, q) if mempool else None
 
-        def batches() -> Iterator[Batch]:
-            for b in iter_batches(paths, fmt, q, batch_txs, verify_merkle):
-                if progress is not None:
-                    progress(b)
-                yield b
+        empty: list[str] = []
 
-        return assemble(batches(), seen, files=len(paths))
+        def batches() -> Iterator[Batch]:
+            for path in paths:
+                loaded = 0
+                for b in iter_batches(
+                    [path], fmt, q, batch_txs, verify_merkle, network=network, parser=parser
+                ):
+                    loaded += b.n_txs
+                    if progress is not None:
+                        progress(b)
+                    yield b
+                if not loaded:
+                    empty.append(str(path))
+
+        tables = assemble(batches(), seen, files=len(paths))
+        tables.summary.files_empty = empty
+        return tables
     finally:
         if not isinstance(quarantine, Quarantine):
             q.close()
@@ -295,3 +359,35 @@ def read_processors(path: str | Path) -> list[str]:
                 raise BitcoinFormatError(str(path), f"line {lineno}", "not a Bitcoin address")
             out.append(text)
     return out
+
+
+def load_bitcoin_node(
+    client: Any,
+    from_height: int,
+    to_height: int,
+    mempool: Iterable[str | Path] = (),
+    quarantine: Quarantine | str | Path | None = None,
+    strict: bool = False,
+    batch_txs: int = DEFAULT_BATCH_TXS,
+    progress: Callable[[Batch], None] | None = None,
+) -> BitcoinTables:
+    """``load_bitcoin`` for blocks fetched from a node (``bitcoin_node.RpcClient``) by
+    height, Bitcoin Core's or btcd's ``getblock <hash> 2`` shape."""
+    from ownergraph.loaders.bitcoin_node import iter_node_batches
+
+    q = quarantine if isinstance(quarantine, Quarantine) else None
+    if q is None:
+        q = Quarantine(Path(quarantine) if quarantine is not None else None, strict=strict)
+    try:
+        seen = read_first_seen(mempool, q) if mempool else None
+
+        def batches() -> Iterator[Batch]:
+            for b in iter_node_batches(client, from_height, to_height, q, batch_txs):
+                if progress is not None:
+                    progress(b)
+                yield b
+
+        return assemble(batches(), seen, files=0)
+    finally:
+        if not isinstance(quarantine, Quarantine):
+            q.close()

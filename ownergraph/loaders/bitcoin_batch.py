@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from ownergraph.loaders.bitcoin_addresses import encode_keys
+from ownergraph.loaders.bitcoin_fastparse import Columns
 from ownergraph.loaders.quarantine import InputError, Quarantine
 
 SAT_PER_BTC = 100_000_000
@@ -21,10 +23,10 @@ TX_COLUMNS = ("txid", "block_height", "block_ts", "n_inputs", "n_outputs", "coin
 INPUT_COLUMNS = ("txid", "vin", "prev_txid", "prev_vout", "address", "sat", "address_source")
 OUTPUT_COLUMNS = ("txid", "vout", "address", "sat", "script_type")
 
-# (vin, prev_txid, prev_vout, address, sat, address_source)
-InputRow = tuple[int, str, int, str | None, int | None, str | None]
-# (vout, address, sat, script_type)
-OutputRow = tuple[int, str | None, int, str]
+# (vin, prev_txid, prev_vout, address (or an address key, bytes), sat, address_source)
+InputRow = tuple[int, str, int, str | bytes | None, int | None, str | None]
+# (vout, address (or key), sat, script_type)
+OutputRow = tuple[int, str | bytes | None, int, str]
 
 
 class BitcoinFormatError(InputError):
@@ -63,6 +65,10 @@ class Batch:
     txs_read: int = 0
     txs_quarantined: int = 0
     values_rejected: int = 0  # JSON values / byte runs that are neither block nor tx
+    headers_checked: int = 0  # raw headers: proof of work, version, time
+    headers_unchecked: int = 0  # JSON blocks: no raw header to hash
+    merkle_checked: int = 0
+    merkle_skipped: int = 0
     tx: dict[str, list] = field(default_factory=lambda: {c: [] for c in TX_COLUMNS})
     inp: dict[str, list] = field(default_factory=lambda: {c: [] for c in INPUT_COLUMNS})
     out: dict[str, list] = field(default_factory=lambda: {c: [] for c in OUTPUT_COLUMNS})
@@ -87,23 +93,58 @@ class Batch:
         t["n_inputs"].append(len(inputs))
         t["n_outputs"].append(len(outputs))
         t["coinbase"].append(coinbase)
-        cols = self.inp
-        for row in inputs:
-            cols["txid"].append(txid)
-            for name, value in zip(INPUT_COLUMNS[1:], row, strict=True):
-                cols[name].append(value)
-        cols = self.out
-        for row in outputs:
-            cols["txid"].append(txid)
-            for name, value in zip(OUTPUT_COLUMNS[1:], row, strict=True):
-                cols[name].append(value)
+        if inputs:
+            cols = self.inp
+            cols["txid"].extend([txid] * len(inputs))
+            for name, values in zip(INPUT_COLUMNS[1:], zip(*inputs, strict=True), strict=True):
+                cols[name].extend(values)
+        if outputs:
+            cols = self.out
+            cols["txid"].extend([txid] * len(outputs))
+            for name, values in zip(OUTPUT_COLUMNS[1:], zip(*outputs, strict=True), strict=True):
+                cols[name].extend(values)
+
+    def add_columns(self, c: Columns, block_height: int | None, block_ts: int | None) -> None:
+        """A whole block's transactions, column-wise (from the bulk parser)."""
+        n = len(c.txid)
+        t = self.tx
+        t["txid"].extend(c.txid)
+        t["block_height"].extend([block_height] * n)
+        t["block_ts"].extend([block_ts] * n)
+        t["n_inputs"].extend(c.n_inputs)
+        t["n_outputs"].extend(c.n_outputs)
+        t["coinbase"].extend(c.coinbase)
+        i = self.inp
+        for name, values in (
+            ("txid", c.in_txid), ("vin", c.in_vin), ("prev_txid", c.in_prev),
+            ("prev_vout", c.in_vout), ("address", c.in_key), ("address_source", c.in_source),
+        ):  # fmt: skip
+            i[name].extend(values)
+        i["sat"].extend([None] * len(c.in_txid))
+        o = self.out
+        for name, values in (
+            ("txid", c.out_txid), ("vout", c.out_vout), ("address", c.out_key),
+            ("sat", c.out_sat), ("script_type", c.out_kind),
+        ):  # fmt: skip
+            o[name].extend(values)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """``(txs, inputs, outputs)`` with the agreed dtypes."""
+        """``(txs, inputs, outputs)`` with the agreed dtypes; address keys (bytes, from
+        the bulk parser) are encoded to address strings here, all at once."""
+        self._encode_keys()
         txs = pd.DataFrame(self.tx, columns=list(TX_COLUMNS))
         inputs = pd.DataFrame(self.inp, columns=list(INPUT_COLUMNS))
         outputs = pd.DataFrame(self.out, columns=list(OUTPUT_COLUMNS))
         return typed(txs, inputs, outputs)
+
+    def _encode_keys(self) -> None:
+        cols = (self.inp["address"], self.out["address"])
+        keys = {a for col in cols for a in col if isinstance(a, bytes)}
+        if not keys:
+            return
+        text = encode_keys(keys)
+        for col in cols:
+            col[:] = [text[a] if isinstance(a, bytes) else a for a in col]
 
 
 _TX_TYPES = {

@@ -115,13 +115,17 @@ def _read_snapshot(path: Path, q: Quarantine, ids: list, ts: list) -> tuple[int,
 
 
 def read_first_seen(paths: Iterable[str | Path], q: Quarantine | None = None) -> FirstSeen:
-    """Earliest first-seen per txid over CSV logs (``.csv``) and JSON snapshots (others)."""
+    """Earliest first-seen per txid over CSV logs (``.csv``) and JSON snapshots (others);
+    a folder stands for the ``*.csv`` files in it (the segments ``btc watch`` writes)."""
     q = q or Quarantine()
     ids: list[str] = []
     ts: list[int] = []
     read = bad = 0
+    files: list[Path] = []
     for p in paths:
         path = Path(p)
+        files += sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    for path in files:
         reader = _read_csv if path.suffix.lower() in (".csv", ".tsv") else _read_snapshot
         r, b = reader(path, q, ids, ts)
         read, bad = read + r, bad + b

@@ -7,9 +7,16 @@ Two containers:
 - ``blk``: Bitcoin Core's ``blk*.dat``: records of ``magic (4) | size (4, LE) | block``
   (mainnet magic ``f9beb4d9``); zero padding at the end of a file ends it.
 
-Every block is checked: reads past the end (truncation), bytes left over after the last
-transaction, and (unless ``verify_merkle=False``) the header's merkle root against the
-parsed transactions, which catches corrupt bytes that still parse.
+Every block is checked: its header (``check_header``: proof of work, i.e. the header's
+hash at or below the target its ``bits`` encode, that target within the network's limit,
+version >= 1, time after the genesis block and at most 2 h past the clock), reads past the
+end (truncation), bytes left over after the last transaction, and (unless
+``verify_merkle=False``) the header's merkle root against the parsed transactions, which
+catches corrupt bytes that still parse. Any bit flipped in a header changes its hash, so
+the proof-of-work check catches header corruption (time, version, bits, previous hash).
+The network's proof-of-work limit comes from the ``blk`` magic; a ``raw`` file may be of
+any network, so its limit is regtest's (the loosest) unless ``network`` names one.
+Offsets in reasons count from the start of the file (binary) or of the block (hex lines).
 A bad block is quarantined whole (its transactions are not loaded) and the next one is
 read; in a ``blk`` file the size prefix finds it, or the next magic if the prefix is bad.
 Block height comes from the coinbase (BIP34, block version >= 2), else null.
@@ -21,6 +28,7 @@ import hashlib
 import io
 import mmap
 import string
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,24 +42,95 @@ from ownergraph.loaders.bitcoin_batch import (
     check_sat,
     reject,
 )
+from ownergraph.loaders.bitcoin_fastparse import Columns, read_transactions
 from ownergraph.loaders.bitcoin_script import classify_output, input_address
 from ownergraph.loaders.quarantine import Quarantine
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
 HEADER_SIZE = 80
+GENESIS_TS = 1231006505  # mainnet genesis block time; no valid block is older
+MAX_FUTURE_S = 2 * 3600  # consensus: a block time at most 2 h past the node's clock
+POW_LIMITS = {
+    "main": 0xFFFF << 208,
+    "test": 0xFFFF << 208,
+    "signet": 0x377AE << 216,
+    "regtest": 0x7FFFFF << 232,
+}
+MAGIC_NETWORK = {
+    MAINNET_MAGIC: "main",
+    bytes.fromhex("0b110907"): "test",
+    bytes.fromhex("0a03cf40"): "signet",
+    bytes.fromhex("fabfb5da"): "regtest",
+}
 NULL_TXID = b"\x00" * 32
 MAX_BLOCK_SIZE = 4_000_000  # consensus limit on serialized size (weight / 1)
 _HEX = set(string.hexdigits.encode()) | set(b" \t\r\n")
 
 
 class _StrictStream(io.BytesIO):
-    """A byte stream whose short reads raise instead of returning fewer bytes."""
+    """A byte stream whose short reads raise instead of returning fewer bytes; offsets in
+    its messages are ``base`` + the position in the stream."""
+
+    def __init__(self, data: bytes, base: int = 0, unit: str = "file offset") -> None:
+        super().__init__(data)
+        self.base, self.unit = base, unit
 
     def read(self, n: int | None = -1) -> bytes:
         data = super().read(n)
         if n is not None and n >= 0 and len(data) < n:
-            raise EOFError(f"truncated: needed {n} bytes at offset {self.tell() - len(data)}")
+            at = self.base + self.tell() - len(data)
+            raise EOFError(f"truncated: needed {n} bytes at {self.unit} {at}")
         return data
+
+
+def mine_header(header76: bytes, start: int = 0) -> bytes:
+    """The first 80-byte header (``header76`` + nonce from ``start``) whose hash meets
+    its bits (for test and regtest blocks; hopeless at mainnet difficulty)."""
+    target = bits_target(int.from_bytes(header76[72:76], "little"))
+    for nonce in range(start, 2**32):
+        header = header76 + nonce.to_bytes(4, "little")
+        if int.from_bytes(dsha256(header), "little") <= target:
+            return header
+    raise ValueError("no nonce meets the target")
+
+
+def bits_target(bits: int) -> int:
+    """The target a compact ``bits`` field encodes; ValueError if it is negative/overflows."""
+    exponent, mantissa = bits >> 24, bits & 0x7FFFFF
+    if bits & 0x00800000 and mantissa:
+        raise ValueError(f"bits 0x{bits:08x} encode a negative target")
+    target = mantissa >> (8 * (3 - exponent)) if exponent <= 3 else mantissa << 8 * (exponent - 3)
+    if target == 0 or target.bit_length() > 256:
+        raise ValueError(f"bits 0x{bits:08x} encode an impossible target")
+    return target
+
+
+def check_header(header: bytes, network: str | None = None, now: int | None = None) -> None:
+    """Proof of work against ``bits`` (within the network's limit), version and time
+    sanity; ValueError naming the field. ``network=None``: the loosest limit (regtest)."""
+    limit = POW_LIMITS[network or "regtest"]
+    version = int.from_bytes(header[0:4], "little", signed=True)
+    block_ts = int.from_bytes(header[68:72], "little")
+    bits = int.from_bytes(header[72:76], "little")
+    target = bits_target(bits)
+    if target > limit:
+        raise ValueError(
+            f"bits 0x{bits:08x} encode a target above the {network or 'regtest'} "
+            "proof-of-work limit"
+        )
+    digest = dsha256(header)
+    if int.from_bytes(digest, "little") > target:
+        raise ValueError(
+            f"proof of work fails: header hash {digest[::-1].hex()} is above the target of "
+            f"bits 0x{bits:08x} (corrupt header)"
+        )
+    if version < 1:
+        raise ValueError(f"block version {version} is not a valid version")
+    now = int(time.time()) if now is None else now
+    if block_ts < GENESIS_TS:
+        raise ValueError(f"block time {block_ts} is before the genesis block ({GENESIS_TS})")
+    if block_ts > now + MAX_FUTURE_S:
+        raise ValueError(f"block time {block_ts} is more than 2 h past the clock ({now})")
 
 
 def dsha256(data: bytes) -> bytes:
@@ -77,16 +156,26 @@ def bip34_height(version: int, coinbase_script: bytes) -> int | None:
 
 
 def parse_block(
-    data: bytes, verify_merkle: bool = True
+    data: bytes,
+    verify_merkle: bool = True,
+    base: int = 0,
+    unit: str = "file offset",
+    verify_header: bool = True,
+    network: str | None = None,
 ) -> tuple[str, int, int | None, list[Transaction]]:
-    """``(block_hash, time, height, transactions)``; raises ValueError naming the problem."""
+    """``(block_hash, time, height, transactions)``; raises ValueError naming the problem.
+
+    ``base``: where ``data`` starts in its file, so that reasons give file offsets.
+    """
     if len(data) < HEADER_SIZE + 1:
         raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
     header = data[:HEADER_SIZE]
+    if verify_header:
+        check_header(header, network)
     version = int.from_bytes(header[0:4], "little", signed=True)
     block_ts = int.from_bytes(header[68:72], "little")
     block_hash = dsha256(header)[::-1].hex()
-    stream = _StrictStream(data[HEADER_SIZE:])
+    stream = _StrictStream(data[HEADER_SIZE:], base + HEADER_SIZE, unit)
     txs: list[Transaction] = []
     try:
         n = _read_count(stream)
@@ -95,15 +184,66 @@ def parse_block(
         for _ in range(n):
             txs.append(Transaction.read_from(stream))
     except Exception as exc:  # embit raises several types on bad bytes
-        raise ValueError(f"tx {len(txs)}: {exc}") from None
+        at = base + HEADER_SIZE + stream.tell()
+        raise ValueError(f"tx {len(txs)} (ends at {unit} {at}): {exc}") from None
     left = len(data) - HEADER_SIZE - stream.tell()
     if left:
-        raise ValueError(f"{left} bytes left over after the last of {n} transactions")
+        at = base + len(data) - left
+        raise ValueError(
+            f"{left} bytes left over after the last of {n} transactions (from {unit} {at})"
+        )
     if verify_merkle and merkle_root([tx.hash() for tx in txs]) != header[36:68]:
         raise ValueError("merkle root does not match the transactions (corrupt block)")
     coinbase = txs[0].vin[0] if txs[0].vin else None
     height = bip34_height(version, coinbase.script_sig.data) if coinbase is not None else None
     return block_hash, block_ts, height, txs
+
+
+def parse_block_fast(
+    data: bytes,
+    verify_merkle: bool = True,
+    base: int = 0,
+    unit: str = "file offset",
+    verify_header: bool = True,
+    network: str | None = None,
+) -> tuple[str, int, int | None, Columns]:
+    """``parse_block`` with the bulk parser (``bitcoin_fastparse``): the same checks and
+    messages, the transactions column-wise."""
+    if len(data) < HEADER_SIZE + 1:
+        raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
+    header = data[:HEADER_SIZE]
+    if verify_header:
+        check_header(header, network)
+    version = int.from_bytes(header[0:4], "little", signed=True)
+    block_ts = int.from_bytes(header[68:72], "little")
+    block_hash = dsha256(header)[::-1].hex()
+    try:
+        n, pos = _fast_varint(data, HEADER_SIZE)
+    except IndexError:
+        raise ValueError(f"truncated: needed 1 byte at {unit} {base + HEADER_SIZE}") from None
+    if n == 0 or n * 60 > len(data):
+        raise ValueError(f"implausible transaction count {n} for {len(data)} bytes")
+    txs, end, coinbase_script = read_transactions(data, pos, n, base, unit)
+    left = len(data) - end
+    if left:
+        at = base + end
+        raise ValueError(
+            f"{left} bytes left over after the last of {n} transactions (from {unit} {at})"
+        )
+    if verify_merkle and merkle_root(txs.hashes) != header[36:68]:
+        raise ValueError("merkle root does not match the transactions (corrupt block)")
+    height = bip34_height(version, coinbase_script) if txs.coinbase[0] else None
+    return block_hash, block_ts, height, txs
+
+
+def _fast_varint(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    size = 2 ** (first - 0xFC)
+    if pos + 1 + size > len(data):
+        raise IndexError
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
 
 
 def _read_count(stream: _StrictStream) -> int:
@@ -128,24 +268,54 @@ def _rows(tx: Transaction) -> tuple[bool, list[InputRow], list[OutputRow]]:
 
 
 def add_raw_block(
-    batch: Batch, data: bytes, source: str, where: str, q: Quarantine, verify_merkle: bool = True
+    batch: Batch,
+    data: bytes,
+    source: str,
+    where: str,
+    q: Quarantine,
+    verify_merkle: bool = True,
+    base: int = 0,
+    unit: str = "file offset",
+    network: str | None = None,
+    parser: str = "fast",
 ) -> None:
-    """Parse one serialized block into ``batch`` (or quarantine it whole)."""
+    """Parse one serialized block into ``batch`` (or quarantine it whole).
+
+    ``parser``: ``"fast"`` (bulk path; addresses as keys, encoded per batch) or
+    ``"embit"`` (the reference).
+    """
     batch.blocks_read += 1
     try:
-        block_hash, block_ts, height, txs = parse_block(data, verify_merkle)
-        rows = [(tx.txid().hex(), *_rows(tx)) for tx in txs]
+        if parser == "fast":
+            block_hash, block_ts, height, cols = parse_block_fast(
+                data, verify_merkle, base, unit, network=network
+            )
+        else:
+            block_hash, block_ts, height, txs = parse_block(
+                data, verify_merkle, base, unit, network=network
+            )
+            rows = [(tx.txid().hex(), *_rows(tx)) for tx in txs]
     except ValueError as exc:
         batch.blocks_quarantined += 1
         record = {"bytes": len(data), "head_hex": data[:HEADER_SIZE].hex()}
         reject(q, BitcoinFormatError(source, where, str(exc)), record)
+        return
+    batch.headers_checked += 1
+    if verify_merkle:
+        batch.merkle_checked += 1
+    else:
+        batch.merkle_skipped += 1
+    if parser == "fast":
+        batch.txs_read += len(cols.txid)
+        batch.add_columns(cols, height, block_ts)
         return
     batch.txs_read += len(rows)
     for txid, coinbase, inputs, outputs in rows:
         batch.add_tx(txid, height, block_ts, coinbase, inputs, outputs)
 
 
-Payload = tuple[str, bytes | None, str | None, object]  # where, block, error, record
+# where, block, error, record, offset of the block in the file (None: a hex line's block)
+Payload = tuple[str, bytes | None, str | None, object, int | None]
 
 
 def iter_raw_payloads(path: Path) -> Iterator[Payload]:
@@ -157,11 +327,12 @@ def iter_raw_payloads(path: Path) -> Iterator[Payload]:
             if not line:
                 continue
             try:
-                yield f"line {lineno}", bytes.fromhex(line.decode()), None, None
+                yield f"line {lineno}", bytes.fromhex(line.decode()), None, None, None
             except ValueError:
-                yield f"line {lineno}", None, "not hex", line[:200].decode(errors="replace")
+                text = line[:200].decode(errors="replace")
+                yield f"line {lineno}", None, "not hex", text, None
         return
-    yield "block", data, None, None
+    yield "block", data, None, None, 0
 
 
 def iter_blk_payloads(path: Path, magic: bytes = MAINNET_MAGIC) -> Iterator[Payload]:
@@ -186,16 +357,18 @@ def iter_blk_payloads(path: Path, magic: bytes = MAINNET_MAGIC) -> Iterator[Payl
                         else f"bad block size {length}"
                     )
                     skipped = (nxt if nxt >= 0 else size) - pos
-                    yield where, None, f"{reason}; skipped {skipped} bytes", {"head": head.hex()}
+                    record = {"head": head.hex()}
+                    yield where, None, f"{reason}; skipped {skipped} bytes", record, pos
                     if nxt < 0:
                         return
                     pos = nxt
                     continue
                 end = pos + 8 + length
-                yield where, mm[pos + 8 : min(end, size)], None, None  # short = truncated
+                yield where, mm[pos + 8 : min(end, size)], None, None, pos + 8  # short: cut
                 pos = end
             if pos < size and mm[pos:size].strip(b"\x00"):
-                yield f"offset {pos}", None, "truncated record header", {"tail": mm[pos:size].hex()}
+                tail = {"tail": mm[pos:size].hex()}
+                yield f"offset {pos}", None, "truncated record header", tail, pos
 
 
 def iter_raw_batches(
@@ -205,18 +378,28 @@ def iter_raw_batches(
     batch_txs: int,
     magic: bytes = MAINNET_MAGIC,
     verify_merkle: bool = True,
+    network: str | None = None,
+    parser: str = "fast",
 ) -> Iterator[Batch]:
-    """Batches of about ``batch_txs`` transactions from a ``raw`` or ``blk`` file."""
+    """Batches of about ``batch_txs`` transactions from a ``raw`` or ``blk`` file.
+
+    ``network``: whose proof-of-work limit applies (``blk``: from the magic by default).
+    """
     batch = Batch()
     source = str(path)
-    payloads = iter_blk_payloads(path, magic) if fmt == "blk" else iter_raw_payloads(path)
-    for where, data, error, record in payloads:
+    if fmt == "blk":
+        payloads = iter_blk_payloads(path, magic)
+        network = network or MAGIC_NETWORK.get(magic)
+    else:
+        payloads = iter_raw_payloads(path)
+    for where, data, error, record, offset in payloads:
         if data is None:
             batch.blocks_read += 1
             batch.blocks_quarantined += 1
             reject(q, BitcoinFormatError(source, where, str(error)), record)
             continue
-        add_raw_block(batch, data, source, where, q, verify_merkle)
+        base, unit = (offset, "file offset") if offset is not None else (0, "block byte")
+        add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network, parser)
         if batch.n_txs >= batch_txs:
             yield batch
             batch = Batch()

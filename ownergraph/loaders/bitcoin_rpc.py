@@ -205,6 +205,8 @@ def add_rpc_value(batch: Batch, value: Any, source: str, where: str, q: Quaranti
             raise ValueError("hex result (verbosity 0): load it with --format raw")
         if not isinstance(value, dict):
             raise ValueError("not a JSON object")
+        if "tx" not in value and isinstance(value.get("rawtx"), list):
+            value = {**value, "tx": value["rawtx"]}  # btcd's getblock <hash> 2 shape
         if "tx" not in value and "vin" not in value:
             raise ValueError("neither a block (tx) nor a transaction (vin/vout)")
     except ValueError as exc:
@@ -241,6 +243,7 @@ def _add_block(batch: Batch, block: dict, source: str, where: str, q: Quarantine
         batch.txs_quarantined += n
         reject(q, BitcoinFormatError(source, f"{where} block", str(exc)), block)
         return
+    batch.headers_unchecked += 1  # JSON has no raw header or transactions to hash
     label = f"{where} block {height if height is not None else block.get('hash', '?')}"
     for i, tx in enumerate(txs):
         try:

@@ -35,7 +35,11 @@ class Quarantine:
     strict: bool = False
     count: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    # the first MAX_KEPT rejections in full: (source, where, reason)
+    rejected: list[tuple[str, str | int | None, str]] = field(default_factory=list)
     _fh: TextIO | None = None
+
+    MAX_KEPT = 1000
 
     def add(self, source: str, where: str | int | None, record: Any, reason: str) -> None:
         """Quarantine one record, or raise ``InputError`` in strict mode."""
@@ -44,6 +48,8 @@ class Quarantine:
         self.count += 1
         kind = reason.split(":", 1)[0]
         self.reasons[kind] = self.reasons.get(kind, 0) + 1
+        if len(self.rejected) < self.MAX_KEPT:
+            self.rejected.append((source, where, reason))
         if self.path is None:
             return
         if self._fh is None:

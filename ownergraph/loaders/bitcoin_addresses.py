@@ -1,0 +1,104 @@
+"""Address keys and their vectorised encoding (the hot path of a chain load).
+
+A parser does not format an address per output: it records a *key*, one byte of kind and
+the hash it commits to (``KIND_P2PKH``/``KIND_P2SH`` + 20 bytes, ``KIND_WITNESS_V0`` + 20
+or 32 bytes, ``KIND_WITNESS_V1`` + 32 bytes). ``encode_keys`` turns the distinct keys of a
+whole batch into mainnet address strings at once: Base58Check by long division in
+base 58^4 over all keys in numpy, bech32/bech32m checksums over all keys in numpy. The
+result is the same as ``embit``'s (``tests/test_bitcoin_fast.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+
+KIND_P2PKH, KIND_P2SH, KIND_WITNESS_V0, KIND_WITNESS_V1 = 0, 1, 2, 3
+_VERSION_BYTE = {KIND_P2PKH: 0x00, KIND_P2SH: 0x05}
+_B58 = np.frombuffer(b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", np.uint8)
+_BECH32 = np.frombuffer(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", np.uint8)
+_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+_POLY = np.array(
+    [
+        np.bitwise_xor.reduce([g for i, g in enumerate(_GEN) if (top >> i) & 1] or [0])
+        for top in range(32)
+    ],
+    dtype=np.uint32,
+)
+_B58_4 = np.uint64(58**4)
+
+
+def _base58check(payloads: list[bytes]) -> list[str]:
+    """Base58Check of equal-length payloads, vectorised."""
+    rows = [p + hashlib.sha256(hashlib.sha256(p).digest()).digest()[:4] for p in payloads]
+    width = len(rows[0])
+    limbs = (width + 3) // 4  # big-endian 32-bit limbs, zero-padded in front
+    pad = b"\x00" * (4 * limbs - width)
+    num = np.frombuffer(b"".join(pad + r for r in rows), ">u4").reshape(-1, limbs).astype(np.uint64)
+    n_digits = int(width * 8 / np.log2(58)) + 1
+    passes = (n_digits + 3) // 4
+    out = np.zeros((len(rows), passes * 4), dtype=np.uint8)
+    for p in range(passes):
+        rem = np.zeros(len(rows), dtype=np.uint64)
+        for j in range(limbs):  # long division by 58^4: rem * 2^32 + limb < 2^56
+            cur = (rem << np.uint64(32)) + num[:, j]
+            num[:, j] = cur // _B58_4
+            rem = cur - num[:, j] * np.uint64(_B58_4)
+        col = passes * 4 - 4 * p
+        for d in range(4):  # least significant digit last
+            out[:, col - 1 - d] = (rem % 58).astype(np.uint8)
+            rem //= np.uint64(58)
+    text = _B58[out].view(f"S{passes * 4}").ravel()
+    zeros = [len(r) - len(r.lstrip(b"\x00")) for r in rows]
+    return [
+        "1" * z + t.lstrip(b"1").decode("ascii") for z, t in zip(zeros, text.tolist(), strict=True)
+    ]
+
+
+def _hrp_values(hrp: str) -> list[int]:
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def _bech32(hrp: str, version: int, programs: list[bytes]) -> list[str]:
+    """SegWit addresses of equal-length programs, vectorised (bech32 v0, bech32m v1+)."""
+    width = len(programs[0])
+    k = (8 * width + 4) // 5
+    raw = np.frombuffer(b"".join(programs), np.uint8).reshape(-1, width)
+    bits = np.unpackbits(raw, axis=1)
+    bits = np.pad(bits, ((0, 0), (0, 5 * k - 8 * width)))
+    weights = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
+    data = (bits.reshape(len(programs), k, 5) * weights).sum(axis=2).astype(np.uint32)
+    data = np.concatenate([np.full((len(programs), 1), version, np.uint32), data], axis=1)
+    chk = np.ones(len(programs), dtype=np.uint32)
+    for v in _hrp_values(hrp):
+        chk = ((chk & 0x1FFFFFF) << 5) ^ np.uint32(v) ^ _POLY[chk >> 25]
+    for j in range(data.shape[1]):
+        chk = ((chk & 0x1FFFFFF) << 5) ^ data[:, j] ^ _POLY[chk >> 25]
+    for _ in range(6):
+        chk = ((chk & 0x1FFFFFF) << 5) ^ _POLY[chk >> 25]
+    chk ^= np.uint32(1 if version == 0 else 0x2BC830A3)
+    tail = np.stack([(chk >> (5 * (5 - i))) & 31 for i in range(6)], axis=1)
+    symbols = np.concatenate([data, tail], axis=1)
+    body = _BECH32[symbols].view(f"S{symbols.shape[1]}").ravel()
+    head = hrp + "1"
+    return [head + b.decode("ascii") for b in body.tolist()]
+
+
+def encode_keys(keys: Iterable[bytes], hrp: str = "bc") -> dict[bytes, str]:
+    """Address string of each distinct key (mainnet unless ``hrp`` says otherwise for
+    SegWit; Base58 version bytes are mainnet's)."""
+    groups: dict[tuple[int, int], list[bytes]] = {}
+    for key in set(keys):
+        groups.setdefault((key[0], len(key)), []).append(key)
+    out: dict[bytes, str] = {}
+    for (kind, _n), ks in groups.items():
+        progs = [k[1:] for k in ks]
+        if kind in _VERSION_BYTE:
+            vb = bytes([_VERSION_BYTE[kind]])
+            texts = _base58check([vb + p for p in progs])
+        else:
+            texts = _bech32(hrp, kind - KIND_WITNESS_V0, progs)
+        out.update(zip(ks, texts, strict=True))
+    return out

@@ -1,0 +1,164 @@
+"""A serialized block's transactions read straight from the bytes (the bulk path).
+
+``read_transactions`` walks the wire format (BIP144 SegWit included) with slices and
+``int.from_bytes``, computing each txid from the stripped serialization, and gives per
+transaction only what the tables need: inputs (previous outpoint, the address key the
+scriptSig/witness proves) and outputs (value, script type, address key). Addresses are
+encoded later for a whole batch at once (``ownergraph.loaders.bitcoin_addresses``). It is
+about 10x faster than building ``embit`` objects; ``embit`` remains the reference
+(``parser="embit"``), and ``tests/test_bitcoin_fast.py`` checks that both give the same
+tables on the real blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from ownergraph.loaders.bitcoin_script import input_address_key, output_address_key
+
+NULL_TXID = b"\x00" * 32
+
+MAX_SAT = 21_000_000 * 100_000_000
+
+
+@dataclass
+class Columns:
+    """A block's transactions column-wise (addresses as keys, or text for the rare
+    non-template scripts)."""
+
+    txid: list[str] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)  # txids in internal byte order
+    coinbase: list[bool] = field(default_factory=list)
+    n_inputs: list[int] = field(default_factory=list)
+    n_outputs: list[int] = field(default_factory=list)
+    in_txid: list[str] = field(default_factory=list)
+    in_vin: list[int] = field(default_factory=list)
+    in_prev: list[str] = field(default_factory=list)
+    in_vout: list[int] = field(default_factory=list)
+    in_key: list[bytes | None] = field(default_factory=list)
+    in_source: list[str | None] = field(default_factory=list)
+    out_txid: list[str] = field(default_factory=list)
+    out_vout: list[int] = field(default_factory=list)
+    out_key: list[bytes | str | None] = field(default_factory=list)
+    out_sat: list[int] = field(default_factory=list)
+    out_kind: list[str] = field(default_factory=list)
+
+
+def _dsha(data: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    size = 2 ** (first - 0xFC)
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
+
+
+def read_transactions(
+    data: bytes, pos: int, count: int, base: int = 0, unit: str = "file offset"
+) -> tuple[Columns, int, bytes]:
+    """``count`` transactions from ``data[pos:]``, column-wise (``Columns``), the end
+    position and the first transaction's first scriptSig (the coinbase's, for BIP34).
+
+    Raises ValueError (``tx N: ...``) on truncation or impossible counts; positions in
+    messages are ``base`` + the position in ``data``, in ``unit``.
+    """
+    end = len(data)
+    c = Columns()
+    t_id, t_cb, t_nin, t_nout, txids = c.txid, c.coinbase, c.n_inputs, c.n_outputs, c.hashes
+    i_tx, i_vin, i_prev, i_vout, i_key, i_src = (
+        c.in_txid, c.in_vin, c.in_prev, c.in_vout, c.in_key, c.in_source,
+    )  # fmt: skip
+    o_tx, o_vout, o_key, o_sat, o_kind = c.out_txid, c.out_vout, c.out_key, c.out_sat, c.out_kind
+    first_script = b""
+    frm = int.from_bytes
+    n_done = 0
+    try:
+        for n_done in range(count):  # noqa: B007 - n_done names the failing tx
+            start = pos
+            pos += 4
+            segwit = data[pos] == 0 and data[pos + 1] == 1
+            if segwit:
+                pos += 2
+            body = pos
+            n_in, pos = _varint(data, pos)
+            if n_in * 41 > end - pos:
+                raise ValueError(f"implausible input count {n_in}")
+            raw_in = []
+            for _ in range(n_in):
+                prev = data[pos : pos + 32]
+                vout = frm(data[pos + 32 : pos + 36], "little")
+                size, pos = _varint(data, pos + 36)
+                raw_in.append((prev, vout, data[pos : pos + size]))
+                pos += size + 4
+            n_out, pos = _varint(data, pos)
+            if n_out * 9 > end - pos:
+                raise ValueError(f"implausible output count {n_out}")
+            out_rows = []
+            for j in range(n_out):
+                value = frm(data[pos : pos + 8], "little")
+                size, pos = _varint(data, pos + 8)
+                script = data[pos : pos + size]
+                pos += size
+                if len(script) != size:
+                    raise EOFError
+                if value > MAX_SAT:
+                    raise ValueError(f"vout[{j}].value {value} sat is outside 0..21e6 BTC")
+                out_rows.append((value, script))
+            body_end = pos
+            witnesses: list[list[bytes]] = []
+            if segwit:
+                for _ in range(n_in):
+                    n_items, pos = _varint(data, pos)
+                    items = []
+                    for _ in range(n_items):
+                        size, pos = _varint(data, pos)
+                        items.append(data[pos : pos + size])
+                        pos += size
+                    witnesses.append(items)
+            pos += 4
+            if pos > end:
+                raise EOFError
+            if segwit:
+                txid = _dsha(data[start : start + 4] + data[body:body_end] + data[pos - 4 : pos])
+            else:
+                txid = _dsha(data[start:pos])
+            coinbase = n_in == 1 and raw_in[0][0] == NULL_TXID and raw_in[0][1] == 0xFFFFFFFF
+            if not t_id and raw_in:
+                first_script = raw_in[0][2]
+            hex_id = txid[::-1].hex()
+            txids.append(txid)
+            t_id.append(hex_id)
+            t_cb.append(coinbase)
+            t_nout.append(n_out)
+            if coinbase:
+                t_nin.append(0)
+            else:
+                t_nin.append(n_in)
+                for i, (prev, vout, script_sig) in enumerate(raw_in):
+                    key, source = input_address_key(script_sig, witnesses[i] if segwit else [])
+                    i_tx.append(hex_id)
+                    i_vin.append(i)
+                    i_prev.append(prev[::-1].hex())
+                    i_vout.append(vout)
+                    i_key.append(key)
+                    i_src.append(source)
+            for j, (value, script) in enumerate(out_rows):
+                kind, key, address = output_address_key(script)
+                o_tx.append(hex_id)
+                o_vout.append(j)
+                o_key.append(key if key is not None else address)
+                o_sat.append(value)
+                o_kind.append(kind)
+    except (IndexError, EOFError):
+        at = base + min(pos, end)
+        raise ValueError(
+            f"tx {n_done}: truncated: the transaction runs past the end of the block "
+            f"(read up to {unit} {at})"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"tx {n_done}: {exc}") from None
+    return c, pos, first_script
