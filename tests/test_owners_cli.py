@@ -72,6 +72,14 @@ def test_bad_options_and_unknown_owner_are_clear_errors(tmp_path: Path):
     assert res.exit_code == 2 and "bad evidence weight 'fax=1'" in res.output
     res = runner.invoke(app, ["owners", "detect", "--store", str(path), "--must-link", "dna"])
     assert res.exit_code == 2 and "unknown kinds ['dna']" in res.output
+    res = runner.invoke(app, ["owners", "detect", "--store", str(path), "--authors", "merge"])
+    assert res.exit_code == 2 and "--authors must be attach or join" in res.output
+    # the tiny world is too small to calibrate on: hard identifiers alone, and it says so
+    out = json.loads(_run("owners", "detect", "--store", str(path), "--json"))
+    assert out["owners"] == 5 and "too few identifier-linked ads" in out["calibration"]["reason"]
+    joined = json.loads(_run("owners", "detect", "--store", str(path), "--json", "--authors",
+                             "join"))  # fmt: skip
+    assert joined["owners"] == 4 and joined["calibration"]["setting"].startswith("as given")
     res = runner.invoke(app, ["owners", "list", "--store", str(path), "--sort", "evil"])
     assert res.exit_code == 2 and "cannot sort by 'evil'" in res.output
     res = runner.invoke(app, ["owners", "show", "O-missing", "--store", str(path)])
