@@ -3,6 +3,11 @@
 Neo4j: ``NEO4J_URI`` names a running server; without it the session starts the dev
 server from ``neo4j-dev/`` (Maven Central jars, no Docker). With ``CI=true`` a Neo4j
 or browser test that would be skipped fails instead.
+
+Hypothesis: the test command runs the ``ci`` profile (derandomized: the same examples on
+every machine and every run, no example database); ``./scripts/fuzz`` runs the ``fuzz``
+profile (random, many more examples, see ``tests/fuzzing.py``). ``HYPOTHESIS_PROFILE``
+picks one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.graph.store import Store
@@ -21,6 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MUST_RUN = ("neo4j", "browser")
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, suppress_health_check=_SLOW_OK
+)
+settings.register_profile("fuzz", deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,6 +52,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in MUST_RUN):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which is a failure here: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output laid out for a wide terminal whatever terminal (or none) runs the tests:
+    rich and typer read COLUMNS. A message stays on one line; tests check messages."""
+    monkeypatch.setenv("COLUMNS", "300")
 
 
 @pytest.fixture(scope="session")
