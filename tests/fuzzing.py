@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 
 SCALE = (
-    int(os.environ.get("FUZZ_SCALE", "25"))
-    if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
-    else 1
+    int(os.environ.get("FUZZ_SCALE", "25")) if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 1
 )
 
 

@@ -1,23 +1,27 @@
 """``ownergraph demo`` end to end on a small world: every stage runs on the embedded store,
 the top groups and the evaluation table are printed, the report is written, and the store
-can be queried afterwards."""
+can be queried afterwards with the README's commands, as written."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+from test_readme import readme_block, run_block
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
 from ownergraph.graph.store import open_store
+from ownergraph.queries.registry import run_named
 
 
-def test_demo_runs_every_stage_and_prints_groups_and_evaluation(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    r = CliRunner().invoke(
-        app, ["demo", "--ads", "800", "--seed", "3", "--out", str(out), "--top", "3"]
-    )
+def test_demo_runs_every_stage_and_prints_groups_and_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo writes to its default ./data/demo, as the README says
+    out = tmp_path / "data" / "demo"
+    r = CliRunner().invoke(app, ["demo", "--ads", "800", "--seed", "3", "--top", "3"])
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())
     # rows are read by their words, whatever the table borders look like
@@ -35,7 +39,14 @@ def test_demo_runs_every_stage_and_prints_groups_and_evaluation(tmp_path: Path) 
     store = open_store(str(out / "graph.lbug"))
     try:
         counts = store.counts()
+        top = run_named(store, "top_owners", {"limit": 1})[0]["owner"]
+        spanning = {r["owner"] for r in run_named(store, "owners_spanning_states", {})}
     finally:
         store.close()
     assert counts["Ad"] == 800 and counts["Owner"] > 0 and counts["Author"] > 0
     assert counts["Wallet"] > 0 and counts["BELONGS_TO"] == 800
+    # the README's queries on the demo's store, as written (OWNER_ID: the top group)
+    block = readme_block("./data/demo/graph.lbug")
+    said = run_block(block.replace("OWNER_ID", top), tmp_path)
+    assert top in said and "owners_spanning_states" in said  # owners list / show, the library
+    assert spanning and all(o in said for o in spanning)  # groups in 3 or more states

@@ -69,7 +69,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
     # a3 carries P1 (also a1, a2) and E1 (also a6)
     "ads_sharing_identifier": (
         ("ad", "via", "identifier", "posted_ts"),
-        [("a1", "phone", P1, TS["a1"]), ("a2", "phone", P1, TS["a2"]), ("a6", "email", E1, TS["a6"])],
+        [
+            ("a1", "phone", P1, TS["a1"]),
+            ("a2", "phone", P1, TS["a2"]),
+            ("a6", "email", E1, TS["a6"]),
+        ],
     ),
     # O-A = a1..a5 in NV, AZ, CA; every other group posts in one state
     "owners_spanning_states": (
@@ -165,15 +169,63 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         [("W1", 1_456_358_400, 2, 2, 250_000)],
     ),
     "owner_ads": (
-        ("ad", "posted_ts", "state", "city", "name", "age", "title", "body", "phones", "emails",
-         "confidence", "method"),  # fmt: skip
+        (
+            "ad",
+            "posted_ts",
+            "state",
+            "city",
+            "name",
+            "age",
+            "title",
+            "body",
+            "phones",
+            "emails",
+            "confidence",
+            "method",
+        ),  # fmt: skip
         [
-            ("b1", TS["b1"], "TX", "Houston", "Rose", 30, "Rose in Houston",
-             "Rose here, call (281) 555-0123 xoxo", [P3], [], 1.0, "hand"),
-            ("b2", TS["b2"], "TX", "Houston", "Rose", 30, "Rose in Houston",
-             "Rose here, call (281) 555-0123 xoxo", [P3], [], 1.0, "hand"),
-            ("b3", TS["b3"], "TX", "Dallas", "Rose", 30, "Rose in Dallas",
-             "Rose here, call (281) 555-0123 xoxo", [P3], [], 0.6, "hand"),
+            (
+                "b1",
+                TS["b1"],
+                "TX",
+                "Houston",
+                "Rose",
+                30,
+                "Rose in Houston",
+                "Rose here, call (281) 555-0123 xoxo",
+                [P3],
+                [],
+                1.0,
+                "hand",
+            ),
+            (
+                "b2",
+                TS["b2"],
+                "TX",
+                "Houston",
+                "Rose",
+                30,
+                "Rose in Houston",
+                "Rose here, call (281) 555-0123 xoxo",
+                [P3],
+                [],
+                1.0,
+                "hand",
+            ),
+            (
+                "b3",
+                TS["b3"],
+                "TX",
+                "Dallas",
+                "Rose",
+                30,
+                "Rose in Dallas",
+                "Rose here, call (281) 555-0123 xoxo",
+                [P3],
+                [],
+                0.6,
+                "hand",
+            ),
         ],  # fmt: skip
     ),
     # E1 is on a3 (O-A) and on a6, which is in another group (O-A6)
@@ -202,11 +254,31 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
     ),
     # groups of at least 2 ads, by score
     "top_owners": (
-        ("owner", "score", "ads", "states", "names", "ads_per_day", "usd_spent", "evidence",
-         "flags", "reasons"),  # fmt: skip
+        (
+            "owner",
+            "score",
+            "ads",
+            "states",
+            "names",
+            "ads_per_day",
+            "usd_spent",
+            "evidence",
+            "flags",
+            "reasons",
+        ),  # fmt: skip
         [
-            ("O-A", 71.5, 5, 3, 3, 2.5, 12.5, "author,email,phone,wallet",
-             "many states;many names", "3 states; 3 names"),
+            (
+                "O-A",
+                71.5,
+                5,
+                3,
+                3,
+                2.5,
+                12.5,
+                "author,email,phone,wallet",
+                "many states;many names",
+                "3 states; 3 names",
+            ),
             ("O-B", 20.0, 3, 1, 1, 1.0, 0.0, "author,phone", "", ""),
         ],  # fmt: skip
     ),
