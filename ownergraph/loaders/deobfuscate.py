@@ -9,8 +9,9 @@ by ``ownergraph.loaders.identifiers`` with ``phonenumbers``.
 
 Classes of de-obfuscation recorded per group (used as the match ``method``):
 ``unicode`` (a character became a digit or letter only through NFKC or a Unicode digit
-value), ``words`` (number words, also leet ones like ``fiv3``), ``homoglyph`` (O/o read
-as 0, l/I/i read as 1, only inside tokens that also hold a real digit).
+value, or a keycap or enclosing mark was dropped from it), ``words`` (number words, also
+leet ones like ``fiv3``), ``homoglyph`` (O/o read as 0, l/I/i read as 1, only inside tokens
+that also hold a real digit).
 """
 
 from __future__ import annotations
