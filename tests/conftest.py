@@ -5,9 +5,9 @@ server from ``neo4j-dev/`` (Maven Central jars, no Docker). With ``CI=true`` a N
 or browser test that would be skipped fails instead.
 
 Hypothesis: the test command runs the ``ci`` profile (derandomized: the same examples on
-every machine and every run, no example database); ``./scripts/fuzz`` runs the ``fuzz``
-profile (random, many more examples, see ``tests/fuzzing.py``). ``HYPOTHESIS_PROFILE``
-picks one.
+every machine and every run, no example database; they depend on the hypothesis version,
+pinned in pyproject.toml); ``./scripts/fuzz`` runs the ``fuzz`` profile (random, many more
+examples, see ``tests/fuzzing.py``). ``HYPOTHESIS_PROFILE`` picks one.
 """
 
 from __future__ import annotations
