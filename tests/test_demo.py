@@ -16,6 +16,7 @@ from ownergraph.graph.store import open_store
 from ownergraph.queries.registry import run_named
 
 
+@pytest.mark.slow
 def test_demo_runs_every_stage_and_prints_groups_and_evaluation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,7 +32,7 @@ from test_reliability_common import NEO4J_DEV, cli_cmd, cli_env, dump, make_ads,
 from ownergraph.graph.store import open_store
 from ownergraph.loaders.ads import load_ads
 
-pytestmark = pytest.mark.neo4j
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
 
 def _free_port() -> str:
