@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # never print locals (they may hold credentials)
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line: paths are not cut
 
 StoreOpt = typer.Option(
     None,

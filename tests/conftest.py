@@ -5,6 +5,11 @@ server from ``neo4j-dev/`` (Maven Central jars, no Docker). btcd: a real Go full
 (built by ``scripts/test`` into ``~/.cache/ownergraph/btcd``, or ``OWNERGRAPH_BTCD``),
 started on loopback in regtest. With ``CI=true`` a Neo4j, browser or btcd test that would
 be skipped fails instead.
+
+Hypothesis: the test command runs the ``ci`` profile (derandomized: the same examples on
+every machine and every run, no example database; they depend on the hypothesis version,
+pinned in pyproject.toml); ``./scripts/fuzz`` runs the ``fuzz`` profile (random, many more
+examples, see ``tests/fuzzing.py``). ``HYPOTHESIS_PROFILE`` picks one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from btcd_node import BtcdNode
+from hypothesis import HealthCheck, settings
 
 from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.graph.store import Store
@@ -25,6 +31,13 @@ SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MUST_RUN = ("neo4j", "browser", "btcd")
 BTCD_CACHE = Path.home() / ".cache" / "ownergraph" / "btcd" / "bin" / "btcd"
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, suppress_health_check=_SLOW_OK
+)
+settings.register_profile("fuzz", deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -45,6 +58,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in MUST_RUN):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which is a failure here: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output laid out for a wide terminal whatever terminal (or none) runs the tests:
+    rich and typer read COLUMNS. A message stays on one line; tests check messages."""
+    monkeypatch.setenv("COLUMNS", "300")
 
 
 @pytest.fixture(scope="session")

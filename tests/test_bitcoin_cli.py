@@ -66,4 +66,16 @@ def test_btc_load_and_cluster(tmp_path):
     assert seen == [{"f": 1464299940}] and proc == [{"p": True}]
     # --strict stops at the bad record with exit code 1 and names it
     res = runner.invoke(app, ["btc", "load", str(chain), "--store", store, "--strict"])
-    assert res.exit_code == 1 and "line 2" in " ".join(res.output.split())
+    assert res.exit_code == 1
+    assert f"error: {chain}:line 2 block: tx is not a list" in res.output
+
+
+def test_an_error_is_one_line_on_a_narrow_terminal(tmp_path):
+    """The reference to the bad record is never wrapped, whatever the terminal width."""
+    chain = tmp_path / ("a-long-folder-name-" * 4) / "blocks.jsonl"
+    chain.parent.mkdir()
+    chain.write_text(chain_jsonl())
+    args = ["btc", "load", str(chain), "--store", str(tmp_path / "g.lbug"), "--strict"]
+    res = CliRunner().invoke(app, args, env={"COLUMNS": "40"})
+    assert res.exit_code == 1
+    assert f"error: {chain}:line 2 block: tx is not a list\n" in res.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fuzzing import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +45,7 @@ def test_max_staleness():
         lin.rate_at(1120)  # 60 s from both neighbours
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50))
 @given(
     st.lists(st.integers(1000, 1180), min_size=1, max_size=30),
     st.sampled_from(["linear", "previous"]),

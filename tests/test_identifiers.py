@@ -79,7 +79,6 @@ def test_separators(text: str) -> None:
     [
         "415💋555💋0132",
         "415 🌹 555 🌹 0132",
-        "4️⃣1️⃣5️⃣5️⃣5️⃣5️⃣0️⃣1️⃣3️⃣2️⃣",
         "415✨✨555✨✨0132",
     ],
 )
@@ -88,6 +87,29 @@ def test_emoji_between_groups(text: str) -> None:
     assert m.e164 == N
     assert "separators" in m.method
     assert m.raw in text and m.raw.startswith("4") and "2" in m.raw[-3:]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4️⃣1️⃣5️⃣5️⃣5️⃣5️⃣0️⃣1️⃣3️⃣2️⃣",
+        "4️⃣1️⃣5️⃣ 555 0132",
+        "41⃣5 5⃣55 013⃣2",  # keycap without the variation selector
+        "4155550⃝132",  # enclosing circle
+        "415555O️⃣132",  # keycap on a look-alike letter beside real digits
+    ],
+)
+def test_keycap_and_enclosed_digits_are_digits(text: str) -> None:
+    m = only(f"sweet and fun {text} no blocked calls")
+    assert m.e164 == N
+    assert "unicode" in m.method
+    assert m.raw in text and m.raw.startswith("4")
+
+
+def test_keycap_digit_then_look_alike_letter() -> None:
+    """Found by ./scripts/fuzz: the keycap marks used to split "0️⃣O" into two tokens."""
+    m = only("212200000️⃣O")
+    assert (m.e164, m.method) == ("+12122000000", "unicode+homoglyph")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,9 @@ Owner B: b1..b3 share phone P3; author U2 wrote b1 and b2.
 A wrong stylometric link: author U3 (confidence 0.1) joins a6 and b3.
 c1 has no evidence; c2 has a phone nobody else uses.
 Processor address Z receives the ad payments (T1 and T2 also send change to X3).
+
+``write_owners`` adds a hand-set grouping (not the truth: a6 stands alone in O-A6, so an
+identifier is shared across groups) for the query tests, independent of owner detection.
 """
 
 from __future__ import annotations
@@ -161,3 +164,52 @@ def _phone_of(ad: str) -> str | None:
         if ad in ads:
             return f"({p[2:5]}) {p[5:8]}-{p[8:]}"
     return None
+
+
+# A hand-set owner grouping: owner id -> (ads, membership confidence of each ad).
+OWNERS = {
+    "O-A": (["a1", "a2", "a3", "a4", "a5"], [1.0, 1.0, 1.0, 0.9, 0.8]),
+    "O-A6": (["a6"], [1.0]),
+    "O-B": (["b1", "b2", "b3"], [1.0, 1.0, 0.6]),
+    "O-C1": (["c1"], [1.0]),
+    "O-C2": (["c2"], [1.0]),
+}
+# Stored indicators (what top_owners and owners_spanning_states read back).
+OWNER_PROPS = {
+    "O-A": {"ads": 5, "states": 3, "names": 3, "ads_per_day": 2.5, "usd_spent": 12.5,
+            "evidence": "author,email,phone,wallet", "score": 71.5,
+            "flags": "many states;many names", "reasons": "3 states; 3 names"},
+    "O-B": {"ads": 3, "states": 1, "names": 1, "ads_per_day": 1.0, "usd_spent": 0.0,
+            "evidence": "author,phone", "score": 20.0, "flags": "", "reasons": ""},
+}  # fmt: skip
+
+
+# How each ad joined its hand-set group (BELONGS_TO core / via / precision): in O-A the
+# core a4-a5 (phone P2) was joined to a1-a3 by wallet W1, with a measured precision 0.97.
+VIA = {"a4": ("a4", "wallet", 0.97), "a5": ("a4", "wallet", 0.97)}
+
+
+def write_owners(store: Store) -> None:
+    """Write the hand-set grouping ``OWNERS`` (after ``build_world``)."""
+    store.upsert_nodes(
+        "Owner",
+        [
+            {"id": o, "method": "hand", **OWNER_PROPS.get(o, {"ads": len(ads), "score": 5.0})}
+            for o, (ads, _) in OWNERS.items()
+        ],
+    )
+    store.upsert_edges(
+        "BELONGS_TO",
+        [
+            {"src": a, "dst": o, "method": "hand", "confidence": c}
+            | dict(
+                zip(
+                    ("core", "via", "precision"),
+                    VIA.get(a, (ads[0], "identifiers", 1.0)),
+                    strict=True,
+                )
+            )  # fmt: skip
+            for o, (ads, conf) in OWNERS.items()
+            for a, c in zip(ads, conf, strict=True)
+        ],
+    )

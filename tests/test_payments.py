@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fuzzing import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -302,7 +303,7 @@ def worlds(draw):
 RATES = pd.DataFrame({"time_ts": [-1_000, 20_000, 60_000], "usd_per_btc": [450.0, 470.0, 440.0]})
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50))
 @given(worlds())
 def test_vectorised_matches_the_naive_loop(world):
     ads, txs, window, rounding, slack = world

@@ -51,6 +51,7 @@ def neo4j_or_none(request) -> str | None:
     return request.getfixturevalue("neo4j_uri")
 
 
+@pytest.mark.slow
 def test_a_load_killed_at_a_random_point_and_rerun_gives_the_same_graph(neo4j_or_none, tmp_path):
     ads = make_ads(N_ADS, seed=5)
     ads.insert(BAD_AT - 1, {"id": "bad", "age": "old"})

@@ -14,13 +14,13 @@ Examples per property: ``RELIABILITY_FUZZ_EXAMPLES`` (default 60; raise it for a
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from fuzzing import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ownergraph.graph.embedded import EmbeddedStore
@@ -28,13 +28,8 @@ from ownergraph.loaders.ads import AD_FIELDS, MIN_TS, load_ads, parse_ad
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import read_records
 
-N = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(
-    max_examples=N,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-SLOW = settings(FUZZ, max_examples=max(10, N // 6))  # each example writes to a real store
+FUZZ = settings(max_examples=examples(60))
+SLOW = settings(max_examples=examples(10))  # each example writes to a real store
 
 NOW = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())
 ZONES = ["UTC", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Apia"]

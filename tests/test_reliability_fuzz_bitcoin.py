@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -28,7 +27,8 @@ import pandas as pd
 import pytest
 from embit.script import Script, Witness
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
-from hypothesis import HealthCheck, given, settings
+from fuzzing import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ownergraph.loaders.bitcoin import BitcoinFormatError, load_bitcoin
@@ -37,12 +37,7 @@ from ownergraph.loaders.quarantine import Quarantine
 
 REGTEST_MAGIC = bytes.fromhex("fabfb5da")  # the test blocks are mined at regtest difficulty
 
-N = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=N,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = settings(max_examples=examples(40))
 
 
 def load_both_ways(paths: list[Path], fmt: str, **kw) -> None:

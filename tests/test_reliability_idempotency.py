@@ -101,6 +101,7 @@ STAGES: list[tuple[str, Callable[[str, Path], None]]] = [
 ]
 
 
+@pytest.mark.slow
 def test_every_stage_run_twice_gives_the_graph_of_once(world, store_uri, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default quarantine folder lands here
     grown = []

@@ -1,8 +1,9 @@
 """Neo4j faults: the server stopped and restarted in the middle of ``ownergraph load ads``.
 
 A private Neo4j dev server (``neo4j-dev/neo4j-dev`` on port ``RELIABILITY_NEO4J_PORT``,
-default 7690, auth on, its own home in a temp dir) is started for this module, so that the
-shared server is never stopped. Three starts in all (about a minute each on a busy CI box):
+default a free port the OS gives, auth on, its own home in a temp dir) is started for this
+module, so that the shared server is never stopped. Three starts in all (about a minute
+each on a busy CI box):
 
 1. a load runs; the server is stopped and started again under it; the load waits, retries
    and finishes: the graph equals an uninterrupted load's, property for property;
@@ -18,6 +19,7 @@ does not print the password.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,9 +32,17 @@ from test_reliability_common import NEO4J_DEV, cli_cmd, cli_env, dump, make_ads,
 from ownergraph.graph.store import open_store
 from ownergraph.loaders.ads import load_ads
 
-pytestmark = pytest.mark.neo4j
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
-PORT = os.environ.get("RELIABILITY_NEO4J_PORT", "7690")
+
+def _free_port() -> str:
+    """A port nothing listens on now (a fixed one collides with other servers on the box)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+PORT = os.environ.get("RELIABILITY_NEO4J_PORT") or _free_port()
 PASSWORD = "faults-test-pw-1"
 N_ADS = 2500
 BATCH = 25

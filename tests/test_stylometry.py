@@ -615,6 +615,7 @@ def test_author_frames_ids_are_stable(trained, world: LabelledAds) -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_real_backpage_auc_floor(shared_data: Path, tmp_path: Path) -> None:
     """Real ads, phone-derived labels, split by component: AUC and TPR floors."""
     ads = read_ads(shared_data / "ads" / "backpage_women_seeking_men_california.csv")

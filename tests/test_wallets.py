@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fuzzing import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -229,7 +230,7 @@ def naive_components(inputs: list[tuple[int, int]]) -> dict[int, int]:
     return {a: find(a) for tx, a in inputs}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(st.lists(st.tuples(st.integers(0, 15), st.integers(0, 25)), min_size=1, max_size=80))
 def test_multi_input_matches_a_naive_union_find(pairs):
     inp = pd.DataFrame(pairs, columns=["txid", "address"])

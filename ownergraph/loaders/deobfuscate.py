@@ -9,8 +9,9 @@ by ``ownergraph.loaders.identifiers`` with ``phonenumbers``.
 
 Classes of de-obfuscation recorded per group (used as the match ``method``):
 ``unicode`` (a character became a digit or letter only through NFKC or a Unicode digit
-value), ``words`` (number words, also leet ones like ``fiv3``), ``homoglyph`` (O/o read
-as 0, l/I/i read as 1, only inside tokens that also hold a real digit).
+value, or a keycap or enclosing mark was dropped from it), ``words`` (number words, also
+leet ones like ``fiv3``), ``homoglyph`` (O/o read as 0, l/I/i read as 1, only inside tokens
+that also hold a real digit).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ HOMOGLYPHS = {"o": "0", "O": "0", "l": "1", "I": "1", "i": "1"}
 #: Cyrillic and Greek letters that look like O / I in ads (NFKC leaves them alone).
 CONFUSABLES = {"\u041e": "O", "\u043e": "o", "\u039f": "O", "\u03bf": "o",
                "\u0406": "I", "\u0456": "i", "\u0399": "I", "\u04c0": "I"}  # fmt: skip
+#: Marks that only decorate the character before them: emoji variation selectors and
+#: enclosing marks such as the keycap (``0️⃣`` is 0 + U+FE0F + U+20E3). They are dropped, so
+#: ``2️⃣0️⃣O`` reads as one token "20O" (and the O, beside a real digit, as 0).
+_INVISIBLE_CATEGORIES = frozenset({"Me"})
+_VARIATION_SELECTORS = frozenset(map(chr, range(0xFE00, 0xFE10)))
 _LEET = {"e": "[e3]", "o": "[o0]", "i": "[i1]"}
 _UNLEET = str.maketrans("301", "eoi")
 
@@ -118,6 +124,8 @@ def _fold_char(c: str) -> str:
     if c in CONFUSABLES:
         return CONFUSABLES[c]
     cat = unicodedata.category(c)
+    if cat in _INVISIBLE_CATEGORIES or c in _VARIATION_SELECTORS:
+        return ""
     if cat == "Nd":
         return str(unicodedata.decimal(c))
     out = unicodedata.normalize("NFKC", c)
@@ -151,13 +159,15 @@ def normalize(text: str, mask_urls: bool = True) -> Normalized:
                 parts.append(f)
                 origin.extend([a] * len(f))
                 flags.extend([1 if any(x.isalnum() for x in f) else 0] * len(f))
+                if not f and flags and a > 0 and text[a - 1].isalnum():
+                    flags[-1] = 1  # a keycap digit (7️⃣) is a Unicode form of its digit
                 pos = m.end()
             parts.append(text[pos:])
             origin.extend(range(pos, len(text)))
             flags.extend(bytes(len(text) - pos))
             folded = "".join(parts)
-            if len(folded) == len(text):
-                origin = None
+            if all(len(f) == 1 for f in changed.values()):
+                origin = None  # one character for one: positions are unchanged
             if not any(flags):
                 flags = None
     folded = _TAG_RE.sub(lambda m: BREAK * len(m.group()), folded)

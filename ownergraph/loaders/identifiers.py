@@ -113,6 +113,19 @@ def _plan(region: str) -> _Plan:
     return _Plan(min(national), lengths, idd)
 
 
+@lru_cache(maxsize=1)
+def _min_international_digits() -> int:
+    """Fewest digits of a number written with ``+`` and a country code, over all regions
+    (6: ``+49 1640``), so that a number found in national form is found in E.164 too."""
+    out = MAX_INTERNATIONAL_DIGITS
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        national = [n for n in (meta.general_desc.possible_length or ()) if n > 0]
+        if national:
+            out = min(out, len(str(meta.country_code)) + min(national))
+    return out
+
+
 def _check_region(region: str) -> str:
     if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(
@@ -200,7 +213,7 @@ def _run_phones(
             i += 1
             continue
         international = first.sep_before.rstrip().endswith("+")
-        lo = 7 if international else plan.min_digits
+        lo = _min_international_digits() if international else plan.min_digits
         hi = MAX_INTERNATIONAL_DIGITS if international else MAX_NATIONAL_DIGITS
         best: tuple[int, phonenumbers.PhoneNumber] | None = None
         for j in range(i, n):
