@@ -27,6 +27,7 @@ from ownergraph.redaction import Redactor
 HARD_KINDS = ("phone", "email")
 NOT_MEASURED = "not measured"
 GRAPH_SIZE = 1000.0  # layout coordinates span 0..GRAPH_SIZE
+LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
 
 
 def _prop(store: Store, var: str, rel_type: str, prop: str) -> str:
@@ -136,19 +137,28 @@ def evidence_links(store: Store, owner_id: str) -> list[dict[str, Any]]:
 
 
 def _layout(ads: list[dict[str, Any]], links: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Positions (0..GRAPH_SIZE) of ad and hub nodes: igraph's Fruchterman-Reingold, seeded."""
+    """Positions (0..GRAPH_SIZE) of ad and hub nodes: igraph's Fruchterman-Reingold, seeded.
+
+    Author links pull less (:data:`LAYOUT_WEIGHT`): one author often spans most of a group
+    and would otherwise pull every ad into one ball.
+    """
     import igraph as ig
 
     names = [f"ad:{a['ad']}" for a in ads]
     names += sorted({f"{r['kind']}:{r['hub']}" for r in links})
-    index = {n: i for i, n in enumerate(names)}
-    g = ig.Graph(n=len(names))
-    edges = {(index[f"ad:{r['ad']}"], index[f"{r['kind']}:{r['hub']}"]) for r in links}
-    g.add_edges(sorted(edges))
-    seed = [[(i * 37) % 101, (i * 61) % 103] for i in range(len(names))]
-    coords = g.layout_fruchterman_reingold(seed=seed, niter=500).coords if names else []
-    if not coords:
+    if not names:
         return {}
+    index = {n: i for i, n in enumerate(names)}
+    weight: dict[tuple[int, int], float] = {}
+    for r in links:
+        e = (index[f"ad:{r['ad']}"], index[f"{r['kind']}:{r['hub']}"])
+        weight[e] = max(weight.get(e, 0.0), LAYOUT_WEIGHT[r["kind"]])
+    edges = sorted(weight)
+    g = ig.Graph(n=len(names), edges=edges)
+    seed = [[(i * 37) % 101, (i * 61) % 103] for i in range(len(names))]
+    coords = g.layout_fruchterman_reingold(
+        seed=seed, niter=500, weights=[weight[e] for e in edges] or None
+    ).coords
     xs, ys = [c[0] for c in coords], [c[1] for c in coords]
     span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
     return {
