@@ -253,7 +253,7 @@ def build_report(
     identifiers = _table(
         ["kind", "identifier", "ads in this group", "ads in other groups"],
         [
-            [r["kind"], red.identifier(r["kind"], r["identifier"]), r["ads"], r["ads_elsewhere"]]
+            [r["kind"], r["identifier"], r["ads"], r["ads_elsewhere"]]
             for r in d["identifiers"]
         ],  # fmt: skip
         "identifiers",

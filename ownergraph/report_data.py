@@ -13,6 +13,7 @@ anything else says ``not measured``.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from ownergraph.loaders.us_states import STATES
 from ownergraph.redaction import Redactor
 
 HARD_KINDS = ("phone", "email")
+_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)  # scraped bodies keep the site's line breaks
 NOT_MEASURED = "not measured"
 GRAPH_SIZE = 1000.0  # layout coordinates span 0..GRAPH_SIZE
 LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
@@ -139,19 +141,21 @@ def evidence_links(store: Store, owner_id: str) -> list[dict[str, Any]]:
 def _layout(ads: list[dict[str, Any]], links: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Positions (0..GRAPH_SIZE) of ad and hub nodes: igraph's Fruchterman-Reingold, seeded.
 
+    ``links`` name their hub node in ``node`` (kind and shown label, redacted if need be).
+
     Author links pull less (:data:`LAYOUT_WEIGHT`): one author often spans most of a group
     and would otherwise pull every ad into one ball.
     """
     import igraph as ig
 
     names = [f"ad:{a['ad']}" for a in ads]
-    names += sorted({f"{r['kind']}:{r['hub']}" for r in links})
+    names += sorted({r["node"] for r in links})
     if not names:
         return {}
     index = {n: i for i, n in enumerate(names)}
     weight: dict[tuple[int, int], float] = {}
     for r in links:
-        e = (index[f"ad:{r['ad']}"], index[f"{r['kind']}:{r['hub']}"])
+        e = (index[f"ad:{r['ad']}"], index[r["node"]])
         weight[e] = max(weight.get(e, 0.0), LAYOUT_WEIGHT[r["kind"]])
     edges = sorted(weight)
     g = ig.Graph(n=len(names), edges=edges)
@@ -192,7 +196,7 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
             "name": a["name"],
             "age": a["age"],
             "title": red.text(a["title"]),
-            "body": red.text(a["body"]),
+            "body": _BREAK.sub("\n", red.text(a["body"])),
             "url": red.url(a.get("url"), phones_of.get(a["ad"], [])),
             "phones": [red.identifier("phone", x) for x in sorted(a["phones"])],
             "emails": [red.identifier("email", x) for x in sorted(a["emails"])],
@@ -201,16 +205,16 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
         }
         for a in d["ads"]
     ]
-    positions = _layout(d["ads"], links)
     hubs: dict[str, dict[str, Any]] = {}
     shown_links = []
     for r in links:
-        node = f"{r['kind']}:{r['hub']}"
         label = _hub_label(red, r["kind"], r["hub"])
+        node = f"{r['kind']}:{label}"  # no raw identifier, even in element ids
         hub = hubs.setdefault(node, {"id": node, "kind": r["kind"], "label": label, "ads": 0})
         hub["ads"] += 1
         shown_links.append({**{k: v for k, v in r.items() if k != "hub"}, "value": label,
                             "node": node})  # fmt: skip
+    positions = _layout(d["ads"], shown_links)
     places = sorted(d["places"], key=lambda r: (r["first_ts"] or 0, r["state"] or "", r["city"]))
     located = []
     for r in places:
@@ -235,7 +239,10 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
         "flags": d["flags"],
         "reasons": d["reasons"],
         "parts": d["parts"],
-        "identifiers": d["identifiers"],
+        "identifiers": [
+            {**r, "identifier": red.identifier(r["kind"], r["identifier"])}
+            for r in d["identifiers"]
+        ],
         "wallets": d["wallets"],
         "timeline": d["timeline"],
         "ads": ads,
