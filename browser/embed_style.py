@@ -11,14 +11,14 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BLOCK = re.compile(r"(<!-- style:begin -->\n).*?(<!-- style:end -->)", re.S)
+BLOCK = re.compile(r"(<!-- style:begin -->).*?(<!-- style:end -->)", re.S)
 
 
 def main() -> None:
     grass = (HERE / "ownergraph.grass").read_text(encoding="utf-8")
     guide = HERE / "guide.html"
     text = guide.read_text(encoding="utf-8")
-    inline = html.escape(grass, quote=False)
+    inline = html.escape(":style\n" + grass, quote=False)
     guide.write_text(BLOCK.sub(lambda m: m.group(1) + inline + m.group(2), text), "utf-8")
 
 

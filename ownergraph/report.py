@@ -253,8 +253,7 @@ def build_report(
     identifiers = _table(
         ["kind", "identifier", "ads in this group", "ads in other groups"],
         [
-            [r["kind"], r["identifier"], r["ads"], r["ads_elsewhere"]]
-            for r in d["identifiers"]
+            [r["kind"], r["identifier"], r["ads"], r["ads_elsewhere"]] for r in d["identifiers"]
         ],  # fmt: skip
         "identifiers",
     )

@@ -28,7 +28,7 @@ from ownergraph.redaction import Redactor
 HARD_KINDS = ("phone", "email")
 _BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)  # scraped bodies keep the site's line breaks
 NOT_MEASURED = "not measured"
-GRAPH_SIZE = 1000.0  # layout coordinates span 0..GRAPH_SIZE
+NODE_SPACING = 60.0  # layout span = NODE_SPACING * sqrt(nodes): small groups draw large
 LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
 
 
@@ -139,7 +139,7 @@ def evidence_links(store: Store, owner_id: str) -> list[dict[str, Any]]:
 
 
 def _layout(ads: list[dict[str, Any]], links: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Positions (0..GRAPH_SIZE) of ad and hub nodes: igraph's Fruchterman-Reingold, seeded.
+    """Positions of ad and hub nodes: igraph's Fruchterman-Reingold, seeded.
 
     ``links`` name their hub node in ``node`` (kind and shown label, redacted if need be).
 
@@ -165,10 +165,11 @@ def _layout(ads: list[dict[str, Any]], links: list[dict[str, Any]]) -> dict[str,
     ).coords
     xs, ys = [c[0] for c in coords], [c[1] for c in coords]
     span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    size = max(150.0, NODE_SPACING * len(names) ** 0.5)
     return {
         n: [
-            round((c[0] - min(xs)) / span * GRAPH_SIZE, 1),
-            round((c[1] - min(ys)) / span * GRAPH_SIZE, 1),
+            round((c[0] - min(xs)) / span * size, 1),
+            round((c[1] - min(ys)) / span * size, 1),
         ]
         for n, c in zip(names, coords, strict=True)
     }

@@ -86,7 +86,7 @@
     if (first) el("text", { x: first[0] - 8, y: first[1] + 18, class: "start" }, gCities, "start");
     svg.dataset.moves = moves;
     const note = document.getElementById("map-note");
-    note.textContent = `${moves} moves between ${Object.keys(xy).length} cities, in time ` +
+    note.textContent = `${moves} move${moves === 1 ? "" : "s"} between ${Object.keys(xy).length} cities, in time ` +
       "order (light = early, dark = late); circle area = ads. " +
       (unplaced.length ? "Not on the map (not in the gazetteer or outside the US): " +
         unplaced.join("; ") + "." : "");
@@ -161,6 +161,7 @@
       cy.elements().not(hood).addClass("faded");
       hood.nodes().addClass("near");
       node.addClass("focus");
+      cy.animate({ fit: { eles: hood, padding: 40 } }, { duration: 250 });
       const kind = node.data("kind");
       let html;
       if (kind === "ad") {
@@ -197,7 +198,6 @@
         const n = cy.getElementById(b.dataset.node);
         if (!n.length) return;
         document.getElementById("evidence-graph").scrollIntoView();
-        cy.animate({ center: { eles: n }, zoom: 2.5 }, { duration: 300 });
         show(n);
       });
     });
