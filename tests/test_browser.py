@@ -200,6 +200,24 @@ def node_captions(page) -> list[str]:
     )
 
 
+def zoomed_shot(page, on_text: str, path: Path) -> None:
+    """Zoom the graph in (Ctrl + wheel) around the node showing ``on_text``; save the view."""
+    graph = page.locator("svg:has(g.node)").first  # the newest result frame is on top
+    view = graph.bounding_box()
+    node = graph.locator("g.node", has_text=on_text).first.bounding_box()
+    page.mouse.move(node["x"] + node["width"] / 2, node["y"] + node["height"] / 2)
+    page.keyboard.down("Control")
+    for _ in range(4):
+        page.mouse.wheel(0, -200)
+        page.wait_for_timeout(200)
+    page.keyboard.up("Control")
+    page.wait_for_timeout(800)
+    size = page.viewport_size
+    view["width"] = min(view["width"], size["width"] - view["x"])
+    view["height"] = min(view["height"], size["height"] - view["y"])
+    page.screenshot(path=str(path), clip=view)
+
+
 def test_browser_guide_summary_and_drill_down(demo_neo4j: str, guide_server: str):
     sync_playwright = chromium_or_skip()
     try:
@@ -242,6 +260,7 @@ def test_browser_guide_summary_and_drill_down(demo_neo4j: str, guide_server: str
             page.wait_for_selector("svg g.node", timeout=60_000)
             page.wait_for_timeout(3000)  # let the force layout settle for the picture
             page.screenshot(path=str(ARTIFACTS / "browser-top-group-summary.png"))
+            zoomed_shot(page, hubs["owner"], ARTIFACTS / "browser-top-group-summary-zoomed.png")
             summary = node_captions(page)
             edge_captions = page.evaluate(
                 "Array.from(document.querySelectorAll('svg g.relationship text'))"
@@ -258,6 +277,7 @@ def test_browser_guide_summary_and_drill_down(demo_neo4j: str, guide_server: str
             page.wait_for_timeout(4000)
             page.screenshot(path=str(ARTIFACTS / "browser-drill-down-phone.png"))
             drill = node_captions(page)
+            zoomed_shot(page, "+", ARTIFACTS / "browser-drill-down-phone-zoomed.png")
         finally:
             browser.close()
     assert style_errors == 0
