@@ -49,10 +49,6 @@ def _date(ts: Any) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _day(ts: Any) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
-
-
 def _svg(fig: Any) -> str:
     """A matplotlib figure as inline SVG: text kept as text, no header, no metadata."""
     import matplotlib.pyplot as plt
