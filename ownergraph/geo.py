@@ -75,11 +75,8 @@ def locate(city: str | None, state: str | None) -> Place | None:
     state = state.strip().upper()
     key = (_norm(city), state)
     index = _index()
-    hit = index.get(key)
-    approximate = False
-    if hit is None and key in REGION_SEATS:
-        hit = index.get((_norm(REGION_SEATS[key]), state))
-        approximate = True
+    approximate = key in REGION_SEATS  # before the names: "Long Island City" is in Queens
+    hit = index.get((_norm(REGION_SEATS[key]), state) if approximate else key)
     if hit is None:
         return None
     lat, lon, name, _ = hit

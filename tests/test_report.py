@@ -336,3 +336,14 @@ def test_a_small_demo_group_report(demo_store, tmp_path: Path):
     assert r["cy_nodes"] == small["ads"] + len(d["hubs"])
     assert r["cities"] == len(d["places"]) and r["moves"] == _moves_on_map(d)
     assert r["link_rows"] == len(d["links"]) > 0
+
+
+def test_gazetteer_places_cities_and_regions():
+    from ownergraph.geo import locate
+
+    la = locate("losangeles", "CA")  # a site subdomain
+    assert la and la.gazetteer_name == "Los Angeles" and abs(la.lat - 34.05) < 0.1
+    assert locate("St. Louis", "MO") and locate("Saint Louis", "mo")
+    island = locate("Long Island", "NY")  # a region, not Long Island City (Queens)
+    assert island and island.approximate and island.gazetteer_name == "Hempstead"
+    assert locate("Nowhere Town", "CA") is None and locate("Chicago", None) is None
