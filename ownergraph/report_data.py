@@ -33,9 +33,12 @@ LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
 
 
 def _prop(store: Store, var: str, rel_type: str, prop: str) -> str:
-    """``var.prop`` when the store can have it (Neo4j: any property; LadybugDB: in the schema)."""
-    if store.dialect == "neo4j" or prop in SCHEMA.rel(rel_type).prop_names:
+    """``var.prop`` when the store can have it (LadybugDB: in the schema; Neo4j: any property,
+    read from the property map so that a key no link has yet raises no warning)."""
+    if prop in SCHEMA.rel(rel_type).prop_names:
         return f"{var}.{prop}"
+    if store.dialect == "neo4j":
+        return f"properties({var})['{prop}']"
     return "NULL"
 
 
