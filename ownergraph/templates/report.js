@@ -72,15 +72,29 @@
       moves++;
     }
     const gCities = el("g", { class: "cities" }, svg);
+    const gLabels = el("g", { class: "labels" }, svg);
     const maxAds = Math.max(1, ...DATA.places.map((p) => p.ads));
-    for (const p of DATA.places) {
+    const boxes = [];
+    const overlaps = (b) => boxes.some((o) => b.x < o.x + o.width && o.x < b.x + b.width &&
+                                              b.y < o.y + o.height && o.y < b.y + b.height);
+    // busiest cities first; each label takes the first free spot around its circle
+    for (const p of [...DATA.places].sort((a, b) => b.ads - a.ads)) {
       const pt = xy[p.city + "|" + p.state];
       if (!pt) continue;
-      const c = el("circle", { cx: pt[0], cy: pt[1], r: 4 + 10 * Math.sqrt(p.ads / maxAds),
-                               class: "city" }, gCities);
+      const r = 4 + 10 * Math.sqrt(p.ads / maxAds);
+      const c = el("circle", { cx: pt[0], cy: pt[1], r: r, class: "city" }, gCities);
       el("title", {}, c, `${p.city}, ${p.state}: ${p.ads} ads, ${p.first} – ${p.last}` +
          (p.approximate ? ` (placed at ${p.gazetteer})` : ""));
-      el("text", { x: pt[0] + 8, y: pt[1] - 6, class: "city-label" }, gCities, p.city);
+      const t = el("text", { class: "city-label" }, gLabels, p.city);
+      const spots = [[r + 3, -4, "start"], [r + 3, 12, "start"], [-r - 3, -4, "end"],
+                     [-r - 3, 12, "end"], [0, r + 13, "middle"], [0, -r - 5, "middle"]];
+      for (const [dx, dy, anchor] of spots) {
+        t.setAttribute("x", pt[0] + dx);
+        t.setAttribute("y", pt[1] + dy);
+        t.setAttribute("text-anchor", anchor);
+        if (!overlaps(t.getBBox())) break;
+      }
+      boxes.push(t.getBBox());
     }
     const first = stays.length ? xy[stays[0].city + "|" + stays[0].state] : null;
     if (first) el("text", { x: first[0] - 8, y: first[1] + 18, class: "start" }, gCities, "start");
