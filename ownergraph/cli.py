@@ -1421,27 +1421,47 @@ def owners_show_cmd(
 
 @app.command("report")
 def report_cmd(
-    owner_id: str = typer.Argument(..., help="The Owner id to report on."),
-    out: str = typer.Option("case.html", "--out", "-o", help="Where to write the HTML page."),
+    owner_id: str | None = typer.Argument(
+        None, help="The Owner id to report on (or --top N for the top groups)."
+    ),
+    out: str | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="The HTML page (default case.html); with --top, a folder (default reports).",
+    ),
+    top: int | None = typer.Option(
+        None, "--top", min=1, help="Report on the top N groups by score, with an index page."
+    ),
     redact: bool = typer.Option(
         False, "--redact", help="Replace phone numbers and e-mail addresses by [phone]/[email]."
     ),
     store: str | None = StoreOpt,
 ) -> None:
-    """Write a self-contained HTML case report for one owner group."""
+    """Write a self-contained HTML case report for one owner group (or the top N)."""
     from ownergraph.graph.owners import OwnerNotFound
-    from ownergraph.report import write_report
+    from ownergraph.report import write_index, write_report
 
+    if (owner_id is None) == (top is None):
+        err.print("[red]error:[/red] give an owner id or --top N (not both)")
+        raise typer.Exit(2)
+    target = out or ("reports" if top else "case.html")
     with _open(store) as s:
         try:
-            path = write_report(s, owner_id, out, redact=redact, hmac_key=_hmac_key())
+            if top:
+                path = write_index(s, target, top=top, redact=redact, hmac_key=_hmac_key())
+            else:
+                path = write_report(s, owner_id, target, redact=redact, hmac_key=_hmac_key())
         except OwnerNotFound as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
         except OSError as exc:
-            err.print(f"[red]error:[/red] cannot write {out}: {exc}")
+            err.print(f"[red]error:[/red] cannot write {target}: {exc}")
             raise typer.Exit(1) from exc
-    console.print(f"case report written to [bold]{path}[/bold]")
+    if top:
+        console.print(f"reports of the top groups and their index: [bold]{path}[/bold]")
+    else:
+        console.print(f"case report written to [bold]{path}[/bold]")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,9 @@
 One line per ad: its properties, ``posted_at`` (ISO 8601, UTC), ``owner`` (the group it
 belongs to, if any), and its ``phones`` and ``emails`` with the method and confidence of
 each link. With ``redact=True`` the identifiers are replaced the way the case report does
-it (``ownergraph.report.Redactor``): phone numbers and e-mail addresses in title, body
-and URL become ``[phone]``/``[email]``, and the identifier lists carry labels instead
+it (``ownergraph.redaction.Redactor``): phone numbers and e-mail addresses in title, body
+and URL become ``[phone]``/``[email]`` (the URL keeps its trailing numeric ad id, so the
+link still works), and the identifier lists carry labels instead
 of values: a short keyed digest when an HMAC key is given (the same label in every
 export made with that key), else a number within this export. Every line then has
 ``"redacted": true``. Redaction is best effort on free text: an identifier that neither
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ownergraph.graph.store import Store
+from ownergraph.redaction import Redactor
 
 AD_PROPS = (
     "id",
@@ -40,7 +42,7 @@ AD_PROPS = (
     "n_locations",
     "source",
 )
-TEXT_PROPS = ("title", "body", "url")
+TEXT_PROPS = ("title", "body")
 CHUNK = 5_000
 
 
@@ -96,8 +98,6 @@ def export_records(
     hmac_key: bytes | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One record per ad, in the order of ``ad_ids``; ``ExportError`` names missing ids."""
-    from ownergraph.report import Redactor
-
     red = Redactor(redact, hmac_key)
     ids = list(dict.fromkeys(ad_ids))
     cols = ", ".join(f"a.{p} AS {p}" for p in AD_PROPS)
@@ -133,6 +133,8 @@ def export_records(
             if redact:
                 for p in TEXT_PROPS:
                     rec[p] = red.text(rec[p]) if rec[p] else rec[p]
+                if rec["url"]:
+                    rec["url"] = red.url(rec["url"], [m["value"] for m in rec["phones"]])
                 for kind, items in (("phone", rec["phones"]), ("email", rec["emails"])):
                     for m in items:
                         m["value"] = red.identifier(kind, m["value"])

@@ -1,86 +1,42 @@
-"""Case report: one self-contained HTML page about one owner group.
+"""Case report: one self-contained HTML page about one owner group, to act on offline.
 
-The page holds the group's indicators, score parts, flags and reasons, a timeline of its
-ads, a table of states and cities, a picture of its evidence graph, its identifiers,
-wallets and ads. Everything is inline (CSS and SVG pictures drawn with matplotlib); the
-page loads nothing from the network and links nowhere.
+The page holds the group's score, flags, reasons and indicators; a map of its cities with
+its movement path in time order and a city-by-day timeline; an interactive evidence graph
+(pan, zoom, click a node to see its ads); every evidence link inside the group with its
+method, confidence and (soft links) measured precision; its identifiers, wallets and ads
+(with links to the original postings); and buttons that export the group's ads and links
+as CSV or JSON. Everything is inline: vendored JavaScript (``ownergraph/vendor/``, licences
+there), map outlines, data and matplotlib SVGs. A Content-Security-Policy forbids the page
+any network request.
 
-With ``redact=True`` phone numbers and e-mail addresses are replaced by ``[phone]`` and
-``[email]`` everywhere: in ad titles and bodies (every span the identifier extractor
-finds, then any remaining run of 7+ digits and anything shaped like an address), in the
-tables and in the picture. Tables then tell identifiers apart by a short keyed digest
-(HMAC-SHA256 with ``hmac_key``) or, without a key, by a number within the report.
+With ``redact=True`` phone numbers and e-mail addresses are replaced everywhere, the exports
+included (see :mod:`ownergraph.redaction`). :func:`write_index` writes the reports of the
+top groups and an index page linking them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import io
+import json
 import re
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from ownergraph.graph.owners import owner_detail
+from ownergraph.graph.owners import list_owners
 from ownergraph.graph.store import Store
+from ownergraph.movement import DAY
+from ownergraph.redaction import Redactor
+from ownergraph.report_data import case_data
+
+__all__ = ["Redactor", "build_report", "write_report", "write_index"]
 
 MAX_ADS_SHOWN = 2000
-MAX_GRAPH_ADS = 300
-KIND_STYLE = {  # colour, marker
-    "ad": ("#4C8EDA", "o"),
-    "phone": ("#F79767", "s"),
-    "email": ("#57C7E3", "s"),
-    "wallet": ("#FFC454", "D"),
-    "author": ("#8DCC93", "^"),
-}
-_DIGITS = re.compile(r"(?<![\w])(?:\+?\d[\s().\-/]{0,3}){7,}\d?(?![\w])")
-_EMAILISH = re.compile(
-    r"[\w.+\-]+\s*(?:@|\(at\)|\[at\])\s*[\w\-]+(?:\s*(?:\.|\(dot\)|\[dot\])\s*[\w\-]+)+"
-)
-
-
-class Redactor:
-    """Replaces identifiers in text and labels them in tables."""
-
-    def __init__(self, enabled: bool, hmac_key: bytes | None = None) -> None:
-        self.enabled = enabled
-        self.key = hmac_key
-        self._numbers: dict[str, int] = {}
-
-    def text(self, value: str | None) -> str:
-        if not value:
-            return ""
-        if not self.enabled:
-            return value
-        from ownergraph.loaders.identifiers import extract_emails, extract_phones
-
-        out = value
-        for _ in range(50):  # the extractor reports each identifier once: repeat
-            found = [(m.raw, "[email]") for m in extract_emails(out)]
-            found += [(m.raw, "[phone]") for m in extract_phones(out)]
-            found = [(raw, tag) for raw, tag in found if raw and raw not in ("[phone]", "[email]")]
-            if not found:
-                break
-            for raw, tag in sorted(found, key=lambda x: -len(x[0])):
-                out = out.replace(raw, tag)
-        out = _EMAILISH.sub("[email]", out)
-        return _DIGITS.sub("[phone]", out)
-
-    def identifier(self, kind: str, value: str) -> str:
-        """A table/picture label for an identifier (phone, email); others pass through."""
-        if not self.enabled or kind not in ("phone", "email"):
-            return value
-        if value.startswith("hmac-sha256:"):
-            return f"[{kind}] {value.split(':', 1)[1][:10]}"
-        if self.key:
-            digest = hmac.new(self.key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-            return f"[{kind}] {digest[:10]}"
-        same_kind = sum(1 for k in self._numbers if k.startswith(kind + ":"))
-        n = self._numbers.setdefault(f"{kind}:{value}", same_kind + 1)
-        return f"[{kind}] #{n}"
+VENDOR_JS = ("d3-array.min.js", "d3-geo.min.js", "topojson-client.min.js", "cytoscape.min.js")
+AD_COLOUR = "#4C8EDA"
 
 
 def _esc(v: Any) -> str:
@@ -91,10 +47,6 @@ def _date(ts: Any) -> str:
     if ts is None:
         return ""
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _day(ts: Any) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
 
 
 def _svg(fig: Any) -> str:
@@ -124,7 +76,7 @@ def timeline_svg(timeline: list[dict[str, Any]]) -> str:
     fig, ax = plt.subplots(figsize=(8, 2.4), dpi=100)
     if timeline:
         days = [datetime.fromtimestamp(int(r["day_ts"]), UTC) for r in timeline]
-        ax.bar(days, [r["ads"] for r in timeline], width=0.8, color=KIND_STYLE["ad"][0])
+        ax.bar(days, [r["ads"] for r in timeline], width=0.8, color=AD_COLOUR)
         locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -134,64 +86,23 @@ def timeline_svg(timeline: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
-def evidence_svg(links: list[dict[str, Any]], ads: list[str], red: Redactor) -> tuple[str, str]:
-    """A drawing of the group's ads and the hubs linking them; returns (svg, caption)."""
-    import igraph as ig
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = ads[:MAX_GRAPH_ADS]
-    keep = set(shown)
-    links = [r for r in links if r["ad"] in keep]
-    hub_keys = sorted({(r["kind"], r["hub"]) for r in links})
-    names = list(shown) + [f"{k}:{h}" for k, h in hub_keys]
-    index = {n: i for i, n in enumerate(names)}
-    g = ig.Graph(n=len(names))
-    g.add_edges([(index[r["ad"]], index[f"{r['kind']}:{r['hub']}"]) for r in links])
-    layout = g.layout_fruchterman_reingold(seed=[[i % 7, i // 7] for i in range(len(names))])
-    xy = layout.coords
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=100)
-    for r in links:
-        a, b = index[r["ad"]], index[f"{r['kind']}:{r['hub']}"]
-        conf = float(r["confidence"] or 0.0)
-        ax.plot(
-            [xy[a][0], xy[b][0]], [xy[a][1], xy[b][1]],
-            color="#888888", alpha=0.25 + 0.6 * conf, linewidth=0.6 + 1.4 * conf, zorder=1,
-        )  # fmt: skip
-    kinds = ["ad"] * len(shown) + [k for k, _ in hub_keys]
-    for kind, (colour, marker) in KIND_STYLE.items():
-        pts = [i for i, k in enumerate(kinds) if k == kind]
-        if pts:
-            ax.scatter(
-                [xy[i][0] for i in pts], [xy[i][1] for i in pts], s=90 if kind == "ad" else 120,
-                c=colour, marker=marker, edgecolors="#333333", linewidths=0.5, zorder=2,
-                label=kind,
-            )  # fmt: skip
-    small = len(names) <= 80
-    for i, n in enumerate(names):
-        if kinds[i] == "ad":
-            label = n if small else ""
-        else:
-            kind, hub = n.split(":", 1)
-            label = red.identifier(kind, hub)
-        if label:
-            ax.annotate(label, xy[i], fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.legend(loc="best", fontsize=8, frameon=False)
-    ax.set_axis_off()
-    caption = (
-        f"{len(shown)} ads and {len(hub_keys)} hubs (phones, e-mails, wallets, stylometric "
-        "authors); line strength = link confidence."
-    )
-    if len(ads) > len(shown):
-        caption += f" Only the first {len(shown)} of {len(ads)} ads (by time) are drawn."
-    return _svg(fig), caption
+class Raw(str):
+    """A table cell that is already HTML (escaped by whoever built it)."""
 
 
-def _table(headers: list[str], rows: list[list[Any]], cls: str = "") -> str:
+def _cell(c: Any) -> str:
+    return c if isinstance(c, Raw) else _esc(c)
+
+
+def _table(
+    headers: list[str], rows: list[list[Any]], cls: str = "", row_attrs: list[str] | None = None
+) -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+    attrs = row_attrs or [""] * len(rows)
+    body = "\n".join(
+        f"<tr{a}>" + "".join(f"<td>{_cell(c)}</td>" for c in r) + "</tr>"
+        for r, a in zip(rows, attrs, strict=True)
+    )
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
 
 
@@ -212,71 +123,77 @@ INDICATOR_LABELS = [
     ("method", "grouping method"),
 ]
 
-PAGE = Template("""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>Case report $owner_id</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}
-h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d5d9e0;padding-bottom:4px}
-.sub{color:#5a6475;margin:0 0 16px}
-.score{font-size:36px;font-weight:700;color:#b3261e}
-.cards{display:flex;gap:16px;flex-wrap:wrap}
-.card{background:#fff;border:1px solid #d5d9e0;border-radius:6px;padding:12px 16px}
-.flag{display:inline-block;background:#fde7e4;color:#8c1d18;border-radius:12px;
- padding:2px 10px;margin:2px 4px 2px 0;font-weight:600}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
-th,td{border:1px solid #d5d9e0;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#eef1f5}
-.ads td:nth-child(8){max-width:420px}
-figure{background:#fff;border:1px solid #d5d9e0;border-radius:6px;margin:0;padding:8px}
-figcaption{color:#5a6475;font-size:12px}
-figure svg{max-width:100%;height:auto}
-.note{color:#5a6475;font-size:12px}
-.redacted{background:#fff4ce;border:1px solid #e6c200;padding:6px 10px;border-radius:4px}
-</style></head>
-<body><main>
-<h1>Owner group <span id="owner-id">$owner_id</span></h1>
-<p class="sub">Case report generated $generated from a $dialect store. A group is an inference
-from the evidence listed below, each link with its confidence; it is not proof of ownership.</p>
-$redaction_note
-<div class="cards">
-<div class="card"><div>score (0-100)</div><div class="score" id="score">$score</div></div>
-<div class="card" id="flags"><div>flags</div>$flags</div>
-</div>
-<h2>Why this group stands out</h2>
-<ul id="reasons">$reasons</ul>
-<h2>Indicators</h2>
-<div id="indicators">$indicators</div>
-<p class="note">Score: weighted mean of log-scaled indicators (weights and caps in
-ownergraph.graph.scoring.SCORE_PARTS). Contributions: $parts.
-USD spent: $usd_note</p>
-<h2>Timeline</h2>
-<figure id="timeline">$timeline_svg<figcaption>Ads per UTC day.</figcaption></figure>
-<h2>States and cities</h2>
-<div id="places">$places</div>
-<h2>Evidence graph</h2>
-<figure id="evidence-graph">$evidence_svg<figcaption>$evidence_caption</figcaption></figure>
-<h2>Identifiers</h2>
-<div id="identifiers">$identifiers</div>
-<h2>Wallets</h2>
-<div id="wallets">$wallets</div>
-<h2>Ads ($n_ads)</h2>
-<div id="ads">$ads</div>
-</main></body></html>
-""")
+
+def movement_svg(city_days: list[dict[str, Any]], stays: list[dict[str, Any]]) -> str:
+    """Cities by UTC day: a dot per (day, city) sized by ads, a line through each day's main
+    city (the movement path)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    order: list[tuple[str, str]] = []
+    for r in city_days:
+        key = (r["city"], r["state"])
+        if key not in order:
+            order.append(key)
+    row = {k: i for i, k in enumerate(order)}
+    fig, ax = plt.subplots(figsize=(10, max(2.2, 0.28 * len(order) + 1.2)), dpi=100)
+    if city_days:
+        days = [datetime.fromtimestamp(r["day_ts"], UTC) for r in city_days]
+        ys = [row[(r["city"], r["state"])] for r in city_days]
+        sizes = [12 + 10 * r["ads"] for r in city_days]
+        path_x, path_y = [], []
+        for s in stays:
+            for ts in (s["first_ts"], s["last_ts"]):
+                path_x.append(datetime.fromtimestamp(ts + DAY // 2, UTC))
+                path_y.append(row[(s["city"], s["state"])])
+        ax.plot(path_x, path_y, color="#b3261e", linewidth=1.2, alpha=0.7, zorder=1)
+        ax.scatter([d.replace(hour=12) for d in days], ys, s=sizes, color=AD_COLOUR,
+                   edgecolors="#1d3f73", linewidths=0.5, zorder=2)  # fmt: skip
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_yticks(range(len(order)), [f"{c}, {s}" for c, s in order], fontsize=8)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.grid(axis="y", color="#eeeeee")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("City by day (UTC), cities in order of first visit", fontsize=10)
+    return _svg(fig)
+
+
+def _precision_text(p: dict[str, Any]) -> str:
+    if p["value"] is None:
+        return p["source"]
+    return f"{p['value']:.3f} ({p['source']})"
+
+
+def _json_script(value: Any) -> str:
+    """JSON safe inside <script type=application/json>: no "<" can close the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.replace("<", "\\u003c")
+
+
+def _asset(*parts: str) -> str:
+    return resources.files("ownergraph").joinpath(*parts).read_text(encoding="utf-8")
 
 
 def build_report(
-    store: Store, owner_id: str, *, redact: bool = False, hmac_key: bytes | None = None
+    store: Store,
+    owner_id: str,
+    *,
+    redact: bool = False,
+    hmac_key: bytes | None = None,
+    index_href: str | None = None,
 ) -> str:
-    """The case report of one owner group as an HTML string."""
-    d = owner_detail(store, owner_id)
+    """The case report of one owner group as an HTML string.
+
+    ``index_href``: a link back to an index page (``report --top N`` writes one).
+    """
     red = Redactor(redact, hmac_key)
+    d = case_data(store, owner_id, red)
+    d["redacted"] = redact
     o = d["owner"]
     indicators = _table(
         ["indicator", "value"],
@@ -284,18 +201,55 @@ def build_report(
         "indicators",
     )
     places = _table(
-        ["state", "city", "ads", "first ad", "last ad"],
+        ["state", "city", "ads", "first ad (UTC)", "last ad (UTC)", "placed at (gazetteer)"],
         [
-            [r["state"], r["city"], r["ads"], _date(r["first_ts"]), _date(r["last_ts"])]
+            [
+                r["state"],
+                r["city"],
+                r["ads"],
+                r["first"],
+                r["last"],
+                ""
+                if r["lat"] is None
+                else f"{r['gazetteer']} {r['lat']:.2f}, {r['lon']:.2f}"
+                + (" (region: approximate)" if r["approximate"] else ""),
+            ]
             for r in d["places"]
         ],  # fmt: skip
         "places",
     )
+    stays = _table(
+        ["#", "city", "state", "from (UTC day)", "to", "active days", "ads there"],
+        [
+            [i + 1, s["city"], s["state"], s["first"], s["last"], s["days"], s["ads"]]
+            for i, s in enumerate(d["stays"])
+        ],
+        "stays",
+    )
+    links = _table(
+        ["kind", "value", "ad", "method", "confidence", "precision", "detail"],
+        [
+            [
+                r["kind"],
+                Raw(
+                    f'<button class="hub" data-node="{_esc(r["node"])}" '
+                    f'title="show in the evidence graph">{_esc(r["value"])}</button>'
+                ),
+                Raw(f'<a href="#ad-{_esc(r["ad"])}">{_esc(r["ad"])}</a>'),
+                r["method"],
+                "" if r["confidence"] is None else f"{float(r['confidence']):.3f}",
+                _precision_text(r["precision"]),
+                r["detail"],
+            ]  # fmt: skip
+            for r in d["links"]
+        ],
+        "links",
+        [f' data-kind="{_esc(r["kind"])}"' for r in d["links"]],
+    )
     identifiers = _table(
         ["kind", "identifier", "ads in this group", "ads in other groups"],
         [
-            [r["kind"], red.identifier(r["kind"], r["identifier"]), r["ads"], r["ads_elsewhere"]]
-            for r in d["identifiers"]
+            [r["kind"], r["identifier"], r["ads"], r["ads_elsewhere"]] for r in d["identifiers"]
         ],  # fmt: skip
         "identifiers",
     )
@@ -318,7 +272,7 @@ def build_report(
     ads = _table(
         [
             "ad",
-            "posted",
+            "posted (UTC)",
             "state",
             "city",
             "name",
@@ -328,20 +282,32 @@ def build_report(
             "phones",
             "e-mails",
             "membership confidence",
+            "link",
         ],  # fmt: skip
         [
             [
-                r["ad"],
-                _date(r["posted_ts"]),
+                Raw(f'<span id="ad-{_esc(r["ad"])}">{_esc(r["ad"])}</span>'),
+                r["posted"],
                 r["state"],
                 r["city"],
                 r["name"],
                 r["age"],
-                red.text(r["title"]),
-                red.text(r["body"]),
-                ", ".join(red.identifier("phone", p) for p in sorted(r["phones"])),
-                ", ".join(red.identifier("email", e) for e in sorted(r["emails"])),
-                r["confidence"],
+                r["title"],
+                r["body"],
+                ", ".join(r["phones"]),
+                ", ".join(r["emails"]),
+                _fmt(r["membership_confidence"])
+                + (
+                    ""
+                    if r["membership_precision"] is None
+                    else f" (precision {r['membership_precision']:.3f})"
+                ),
+                Raw(
+                    f'<a href="{_esc(r["url"])}" rel="noreferrer noopener" target="_blank">'
+                    "original ad</a>"
+                )
+                if r["url"]
+                else "",
             ]  # fmt: skip
             for r in shown
         ],
@@ -349,19 +315,29 @@ def build_report(
     )
     if len(d["ads"]) > len(shown):
         ads += f'<p class="note">First {len(shown)} of {len(d["ads"])} ads shown.</p>'
-    graph_svg, caption = evidence_svg(d["links"], [r["ad"] for r in d["ads"]], red)
     note = (
         '<p class="redacted" id="redaction">Redacted: phone numbers and e-mail addresses are '
-        "replaced by [phone] and [email]; tables tell them apart by "
+        "replaced by [phone] and [email] (in the page and in its exports); tables tell them "
+        "apart by "
         + ("a keyed digest." if hmac_key else "a number within this report.")
-        + "</p>"
+        + " Ad links keep the site's ad id.</p>"
         if redact
         else ""
     )
     flags = "".join(f'<span class="flag">{_esc(f)}</span>' for f in d["flags"]) or "none"
     reasons = "".join(f"<li>{_esc(r)}</li>" for r in d["reasons"]) or "<li>no flag raised</li>"
+    hubs = len(d["hubs"])
+    graph_note = (
+        f"All {len(d['ads'])} ads and {hubs} hubs (phones, e-mails, stylometric authors, "
+        "paying wallets) are drawn; the layout is computed once (Fruchterman-Reingold). "
+        "Ad labels (id and city) appear when zoomed in."
+    )
+    vendor = "\n".join(_asset("vendor", name) for name in VENDOR_JS)
     return PAGE.substitute(
         owner_id=_esc(owner_id),
+        index_link=(
+            f'<a href="{_esc(index_href)}">← all reported groups</a>' if index_href else ""
+        ),  # fmt: skip
         generated=_esc(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         dialect=_esc(store.dialect),
         redaction_note=note,
@@ -376,14 +352,21 @@ def build_report(
             "detection was given exchange rates, the BTC amounts at the rate of their "
             "first-seen time."
         ),
+        movement_svg=movement_svg(d["city_days"], d["stays"]),
+        stays=stays,
         timeline_svg=timeline_svg(d["timeline"]),
         places=places,
-        evidence_svg=graph_svg,
-        evidence_caption=_esc(caption),
+        graph_note=_esc(graph_note),
+        redacted_values=(" Values are redacted labels." if redact else ""),
+        links=links,
         identifiers=identifiers,
         wallets=wallets,
         n_ads=len(d["ads"]),
         ads=ads,
+        data_json=_json_script(d),
+        states_json=_asset("vendor", "states-10m.json").strip(),
+        vendor_js=vendor.replace("</script", "<\\/script"),
+        report_js=_asset("templates", "report.js"),
     )
 
 
@@ -400,10 +383,83 @@ def write_report(
     *,
     redact: bool = False,
     hmac_key: bytes | None = None,
+    index_href: str | None = None,
 ) -> Path:
     """Write the case report to ``out`` (parent folders are created); returns the path."""
     path = Path(out)
-    text = build_report(store, owner_id, redact=redact, hmac_key=hmac_key)
+    text = build_report(store, owner_id, redact=redact, hmac_key=hmac_key, index_href=index_href)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+INDEX = Template("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="referrer" content="no-referrer">
+<title>Owner groups: case reports</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+main{max-width:1200px;margin:0 auto;padding:24px}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{border:1px solid #d5d9e0;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#eef1f5}.note{color:#5a6475;font-size:12px}
+</style></head><body><main>
+<h1>Top $n owner groups by score</h1>
+<p class="note">Generated $generated from a $dialect store.$redacted Each group is an
+inference from evidence, not proof of ownership: open its report for the evidence.</p>
+<div id="groups">$table</div>
+</main></body></html>
+""")
+
+
+def write_index(
+    store: Store,
+    out_dir: str | Path,
+    *,
+    top: int = 10,
+    redact: bool = False,
+    hmac_key: bytes | None = None,
+) -> Path:
+    """Write the reports of the ``top`` groups by score and ``index.html`` linking them."""
+    if top < 1:
+        raise ValueError("top must be at least 1")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    groups = list_owners(store, sort="score", limit=top)
+    rows = []
+    for rank, g in enumerate(groups, 1):
+        name = f"{g['id']}.html"
+        write_report(store, g["id"], folder / name, redact=redact, hmac_key=hmac_key,
+                     index_href="index.html")  # fmt: skip
+        rows.append(
+            [
+                rank,
+                Raw(f'<a href="{_esc(name)}">{_esc(g["id"])}</a>'),
+                _fmt(g["score"]),
+                g["ads"],
+                g["states"],
+                g["cities"],
+                g["flags"],
+                g["reasons"],
+            ]  # fmt: skip
+        )
+    index = folder / "index.html"
+    index.write_text(
+        INDEX.substitute(
+            n=len(groups),
+            generated=_esc(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+            dialect=_esc(store.dialect),
+            redacted=" Reports are redacted." if redact else "",
+            table=_table(
+                ["#", "group", "score", "ads", "states", "cities", "flags", "reasons"],
+                rows,
+                "groups",
+            ),
+        ),
+        encoding="utf-8",
+    )
+    return index
+
+
+PAGE = Template(_asset("templates", "report.html"))

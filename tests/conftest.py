@@ -141,3 +141,27 @@ def btcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BtcdNode]:
         pytest.skip(f"btcd did not start: {exc}")
     yield node
     node.stop()
+
+
+# The demo world (``ownergraph demo``'s defaults: 8,000 ads, seed 1), built once per session.
+DEMO_ADS, DEMO_SEED = 8_000, 1
+
+
+def build_demo(folder: Path, store: Store, ads: int = DEMO_ADS, seed: int = DEMO_SEED) -> None:
+    """Generate a demo world in ``folder`` and run every pipeline stage into ``store``."""
+    from ownergraph.pipeline import run_pipeline
+    from ownergraph.synth.world import generate_world
+
+    generate_world(folder / "world", n_ads=ads, seed=seed)
+    run_pipeline(store, folder / "world", work_dir=folder / "run", seed=seed)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    """The demo world on the embedded store (as ``ownergraph demo`` leaves it)."""
+    folder = tmp_path_factory.mktemp("demo")
+    store = EmbeddedStore(folder / "graph.lbug")
+    store.init_schema()
+    build_demo(folder, store)
+    yield store
+    store.close()

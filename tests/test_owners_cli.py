@@ -56,6 +56,11 @@ def test_detect_list_show_report(store_uri: str, tmp_path: Path):
     _run("report", rows[0]["id"], "--out", str(page), "--redact", "--store", store_uri)
     text = page.read_text(encoding="utf-8")
     assert rows[0]["id"] in text and "+17025550147" not in text and "[phone]" in text
+    out = _run("report", "--top", "2", "--out", str(tmp_path / "reports"), "--store", store_uri)
+    assert "index.html" in out
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
+        ["index.html", f"{rows[0]['id']}.html", f"{rows[1]['id']}.html"]
+    )
     components = json.loads(
         _run("owners", "detect", "--store", store_uri, "--method", "components", "--json")
     )
@@ -86,5 +91,7 @@ def test_bad_options_and_unknown_owner_are_clear_errors(tmp_path: Path):
     assert res.exit_code == 1 and "no owner group with id 'O-missing'" in res.output
     res = runner.invoke(app, ["report", "O-missing", "--store", str(path)])
     assert res.exit_code == 1 and "no owner group" in res.output
+    res = runner.invoke(app, ["report", "--store", str(path)])
+    assert res.exit_code == 2 and "give an owner id or --top N" in res.output
     res = runner.invoke(app, ["owners", "detect", "--store", str(path), "--method", "gds-leiden"])
     assert res.exit_code == 1 and "Graph Data Science is not available" in res.output

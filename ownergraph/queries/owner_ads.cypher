@@ -7,7 +7,7 @@ WITH a, b, coalesce(collect(DISTINCT p.number), []) AS phones
 OPTIONAL MATCH (a)-[:HAS_EMAIL]->(e:Email)
 WITH a, b, phones, coalesce(collect(DISTINCT e.address), []) AS emails
 RETURN a.id AS ad, a.posted_ts AS posted_ts, a.state AS state, a.city AS city, a.name AS name,
-       a.age AS age, a.title AS title, a.body AS body, phones, emails,
+       a.age AS age, a.title AS title, a.body AS body, a.url AS url, phones, emails,
        b.confidence AS confidence, b.method AS method
 ORDER BY posted_ts, ad
 LIMIT $limit
