@@ -70,9 +70,12 @@ class PhoneBook:
 class SharedLines:
     """Booking or agency lines that several unrelated owners list (generic identifiers).
 
-    Per region a few open lines; each takes a drawn number of owners (geometric, mean
-    ``shared_line_owners``) and then closes, so the pool stays small at any world size.
+    Per region up to ``OPEN`` lines at a time; each takes a drawn number of owners
+    (1 + geometric, mean ``shared_line_owners``) and then closes, so the pool stays small
+    at any world size.
     """
+
+    OPEN = 3
 
     def __init__(self, seed: str, phonebook: PhoneBook, mean_owners: float) -> None:
         self.rng = Random(f"{seed}/shared-lines")
@@ -84,12 +87,15 @@ class SharedLines:
         """A shared line for a new owner in ``city``'s region."""
         rng = self.rng
         pool = self.open.setdefault(region_of(city.state), [])
-        if not pool or rng.random() < 0.3:  # now and then a new service opens
-            pool.append([self.phonebook.new(rng.choice(city.area_codes)), 0])
+        if len(pool) < self.OPEN:
+            cap = 1
+            while rng.random() >= self.p_stop:
+                cap += 1
+            pool.append([self.phonebook.new(rng.choice(city.area_codes)), cap])
         k = rng.randrange(len(pool))
         line = pool[k]
-        line[1] += 1
-        if line[1] > 1 and rng.random() < self.p_stop:
+        line[1] -= 1
+        if line[1] <= 0:
             pool.pop(k)
         return line[0]
 
