@@ -1,5 +1,7 @@
 """Owners of ads: independent workers and operations, with their people, phones,
-e-mails, writers, travel and posting process.
+e-mails, writers, travel and posting process; and the shared booking/agency lines that
+unrelated independents list (generic identifiers, named in the truth). An independent
+may change persona (another name and way of writing, a new author) under one phone.
 
 An owner is created when it arrives and dropped when it retires, so a world of any size
 holds only the owners active at one time.
