@@ -1,5 +1,7 @@
 """Owners of ads: independent workers and operations, with their people, phones,
-e-mails, writers, travel and posting process.
+e-mails, writers, travel and posting process; and the shared booking/agency lines that
+unrelated independents list (generic identifiers, named in the truth). An independent
+may change persona (another name and way of writing, a new author) under one phone.
 
 An owner is created when it arrives and dropped when it retires, so a world of any size
 holds only the owners active at one time.
@@ -67,6 +69,39 @@ class PhoneBook:
             return digits
 
 
+class SharedLines:
+    """Booking or agency lines that several unrelated owners list (generic identifiers).
+
+    Per region up to ``OPEN`` lines at a time; each takes a drawn number of owners
+    (1 + geometric, mean ``shared_line_owners``) and then closes, so the pool stays small
+    at any world size.
+    """
+
+    OPEN = 3
+
+    def __init__(self, seed: str, phonebook: PhoneBook, mean_owners: float) -> None:
+        self.rng = Random(f"{seed}/shared-lines")
+        self.phonebook = phonebook
+        self.p_stop = 1.0 / max(mean_owners, 1.0)
+        self.open: dict[str, list[list[Any]]] = {}
+
+    def take(self, city: City) -> str:
+        """A shared line for a new owner in ``city``'s region."""
+        rng = self.rng
+        pool = self.open.setdefault(region_of(city.state), [])
+        if len(pool) < self.OPEN:
+            cap = 1
+            while rng.random() >= self.p_stop:
+                cap += 1
+            pool.append([self.phonebook.new(rng.choice(city.area_codes)), cap])
+        k = rng.randrange(len(pool))
+        line = pool[k]
+        line[1] -= 1
+        if line[1] <= 0:
+            pool.pop(k)
+        return line[0]
+
+
 @dataclass
 class Person:
     id: str
@@ -107,7 +142,7 @@ def _lognormal(rng: Random, median: float, sigma: float) -> float:
 def draw_life(rng: Random, kind: str, cfg: WorldConfig) -> tuple[float, float, int]:
     """(active days, ads per day, people) of a new owner."""
     if kind == "independent":
-        days = min(max(_lognormal(rng, cfg.indep_days_median, 0.9), 1.0), 2 * cfg.days)
+        days = min(max(_lognormal(rng, cfg.indep_days_median, 0.9), 0.25), 2 * cfg.days)
         rate = min(max(_lognormal(rng, cfg.indep_ads_per_day_median, 0.7), 0.05), 6.0)
         return days, rate, 1
     n_people = int(round(_lognormal(rng, cfg.op_people_median, 0.6)))
@@ -137,6 +172,7 @@ class Owner:
         t0: float,
         phonebook: PhoneBook,
         popular_weights: list[float],
+        shared_lines: SharedLines | None = None,
     ) -> None:
         self.idx = idx
         self.id = f"o{idx:07d}"
@@ -184,6 +220,7 @@ class Owner:
                         start_ts=t0,
                         drift_days=cfg.style_drift_days,
                         base=base,
+                        signature_rate=cfg.signature_rate,
                     )
                 )
         else:
@@ -197,6 +234,7 @@ class Owner:
                     start_ts=t0,
                     drift_days=cfg.style_drift_days,
                     popular=popular,
+                    signature_rate=cfg.signature_rate,
                 )
             ]
         self.popular = self.writers[0].popular
@@ -220,12 +258,18 @@ class Owner:
             self.booking = self._new_phone(self.home)
         self.switch_ts = math.inf
         self.old_phone: str | None = None
+        self.persona_ts = math.inf
+        self.shared_line: str | None = None
         if not op:
             p = self.people[0]
             p.phone = self._new_phone(self.home)
             p.phone_until = math.inf
             if rng.random() < cfg.indep_phone_switch_rate:
                 self.switch_ts = t0 + rng.uniform(0.2, 0.8) * days * DAY
+            if rng.random() < cfg.persona_change_rate:
+                self.persona_ts = t0 + rng.uniform(0.1, 0.9) * days * DAY
+            if shared_lines is not None and rng.random() < cfg.shared_line_share:
+                self.shared_line = shared_lines.take(self.home)
 
         # travel: (city, until) legs for operations; a home city for independents
         self.city = self.home
@@ -340,8 +384,31 @@ class Owner:
             phones = [p.phone, self.booking]
         return phones
 
+    def _change_persona(self, p: Person) -> None:
+        """Same person and phone, another advertised name and another way of writing."""
+        rng = self.rng
+        old = p.name
+        while p.name == old:
+            p.name = rng.choice(V.NAMES)
+        p.ctx = dict(p.ctx, name=p.name, noun=rng.choice(V.NOUNS), ethn=rng.choice(V.ETHNICITIES))
+        w = self.writers[0]
+        self.writers.append(
+            Writer(
+                f"a{self.idx:07d}-{len(self.writers)}",
+                w.seed,
+                start_ts=self.persona_ts,
+                drift_days=self.cfg.style_drift_days,
+                signature_rate=self.cfg.signature_rate,
+            )
+        )
+        p.writer = len(self.writers) - 1
+        p.last = None
+        self.persona_ts = math.inf
+
     def _phones_indep(self, p: Person, t: float) -> list[str]:
         rng = self.rng
+        if self.shared_line and rng.random() < self.cfg.shared_line_ad_rate:
+            return [self.shared_line] if rng.random() < 0.5 else [p.phone, self.shared_line]
         if t > self.switch_ts and self.old_phone is None:
             self.old_phone = p.phone
             p.phone = self._new_phone(self.home)
@@ -366,6 +433,8 @@ class Owner:
                 near = [c for c in cities_in(REGIONS[self.region]) if c.state == city.state]
                 city = rng.choice(near or [city])
         p = self._active_person(t) if op else self.people[0]
+        if t > self.persona_ts:
+            self._change_persona(p)
         kind = _POST_KINDS[bisect(_KIND_CUM_OP if op else _KIND_CUM_IND, rng.random())]
         sponsored = rng.random() < (0.15 if op else 0.04)
         n_loc = 1 + bisect(_NLOC_CUM_OP, rng.random()) if op else (1 if rng.random() < 0.94 else 2)
@@ -373,12 +442,8 @@ class Owner:
         pay_btc = rng.random() < self.btc_ad_share
 
         last = p.last
-        if (
-            kind == "bump"
-            and last is not None
-            and last["city"] == city.name
-            and rng.random() < 0.75
-        ):
+        copy_rate = {"bump": 0.75, "repost": cfg.repost_copy_rate}.get(kind, 0.0)
+        if last is not None and last["city"] == city.name and rng.random() < copy_rate:
             title, body, phones, email, author = (
                 last["title"],
                 last["body"],

@@ -79,8 +79,10 @@ class Writer:
         drift_days: float,
         popular: int | None = None,
         base: int | None = None,
+        signature_rate: float = 1.0,
     ) -> None:
         self.author_id = author_id
+        self.seed = seed
         self.rng = rng = Random(f"{seed}/writer/{author_id}")
         self.popular = popular
         self.drift_s = max(drift_days, 1.0) * 86400.0
@@ -130,6 +132,7 @@ class Writer:
         self.drop_rate = rng.uniform(0.03, 0.2)
         self.paraphrase_rate = rng.uniform(0.05, 0.3)
 
+        self.signature = rng.random() < signature_rate
         if popular is not None:
             self._init_popular(popular)
         else:
@@ -181,15 +184,16 @@ class Writer:
                 plan.append(("desc", self._pick("desc")))
             for _ in range(rng.randint(1, 2)):
                 plan.append(("pitch", self._pick("pitch")))
-        for _ in range(rng.randint(1, 2)):
-            plan.append(("sig", _signature(rng)))
+        if self.signature:
+            for _ in range(rng.randint(1, 2)):
+                plan.append(("sig", _signature(rng)))
         if rng.random() < 0.7:
             plan.append(("avail", self._pick("avail")))
         if rng.random() < 0.5:
             plan.append(("rates", self._pick("rates")))
         for rule in rng.sample(V.RULES, rng.choice((0, 1, 1, 2, 3))):
             plan.append(("rule", rule))
-        n_bp = rng.choice((1, 1, 2, 2, 3, 4))
+        n_bp = rng.choice((0, 1, 1, 2, 2, 3, 4))
         for bp in dict.fromkeys(rng.choices(V.BOILERPLATE, weights=_BP_WEIGHTS, k=n_bp)):
             plan.append(("boiler", bp))
         contact = ("contact", self._pick("contact"))

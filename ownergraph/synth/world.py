@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from ownergraph.linking.prices import PriceTable
 from ownergraph.synth.chain import Chain
 from ownergraph.synth.config import WorldConfig
-from ownergraph.synth.owners import DAY, Owner, PhoneBook
+from ownergraph.synth.owners import DAY, Owner, PhoneBook, SharedLines
 from ownergraph.synth.rates import RateWalk
 from ownergraph.synth.vocab import CATEGORY_PATH, POPULAR_TEMPLATES
 
@@ -44,6 +44,8 @@ ADS_TRUTH_COLUMNS = [
     "phones",
     "emails",
     "owner_kind",
+    "name",
+    "shared_phones",
 ]
 PAYMENT_COLUMNS = [
     "txid",
@@ -153,6 +155,8 @@ def generate_world(
     )
     chain = Chain(seed_s, cfg, rates, out, start_ts, n_noise_wallets=40 + n_ads // 500)
     phonebook = PhoneBook(seed_s)
+    shared_lines = SharedLines(seed_s, phonebook, cfg.shared_line_owners)
+    name_rng = Random(f"{seed_s}/name-field")
     popular_weights = [1.0 / (k + 1) for k in range(len(POPULAR_TEMPLATES))]
     rng = Random(f"{seed_s}/world")
     # Owners arrive so that the ads they are expected to post accumulate at an even pace
@@ -208,6 +212,7 @@ def generate_world(
                 t,
                 phonebook,
                 popular_weights,
+                shared_lines,
             )
             owners[next_idx] = o
             next_idx += 1
@@ -244,6 +249,8 @@ def generate_world(
             "sponsored": d.sponsored,
             "n_locations": d.n_locations,
         }
+        if name_rng.random() >= cfg.name_field_share:
+            del ad["name"]  # real dumps carry the name only in the text
         f_ads.write(json.dumps(ad, ensure_ascii=False) + "\n")
         price = prices.cost_usd(city.state, d.category, d.post_kind, d.sponsored, d.n_locations)
         paid = False
@@ -286,6 +293,8 @@ def generate_world(
                 ";".join("+1" + p for p in dict.fromkeys(d.phones)),
                 d.email or "",
                 o.kind,
+                d.person.name,
+                "+1" + o.shared_line if o.shared_line and o.shared_line in d.phones else "",
             ]
         )
         emitted += 1
