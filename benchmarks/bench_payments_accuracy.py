@@ -44,6 +44,7 @@ import pandas as pd
 
 from ownergraph.linking.payments import (
     DEFAULT_BLOCK_SLACK_S,
+    DEFAULT_MAX_COINCIDENCE,
     PaymentMatcher,
     payments_from_tables,
     resolve_one_to_one,
@@ -75,17 +76,70 @@ VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settin
 BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
 
-def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
-    """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
+def world_inputs(d: Path) -> tuple:
+    """(ads, payments, rates, prices, true (ad_id, txid) pairs) of a generated world."""
     w = read_world_tables(d)
-    ads, tables, procs, rates, prices = w.ads, w.bitcoin, w.processors, w.rates, w.prices
-    pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
+    tables = w.bitcoin
+    pay = payments_from_tables(tables.outputs, tables.txs, w.processors, tables.inputs)
+    truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
+    return w.ads, pay, w.rates, w.prices, set(zip(truth["ad_id"], truth["txid"], strict=True))
+
+
+def scored_links(inputs: tuple, **matcher_kw) -> tuple[pd.DataFrame, int]:
+    """Every candidate link, with ``ok`` (is a true payment), and the number of true ones."""
+    ads, pay, rates, prices, true = inputs
     kw = {"block_slack_s": DEFAULT_BLOCK_SLACK_S, **matcher_kw}  # btc link's defaults
     links = PaymentMatcher(price_table=prices, **kw).match(ads, pay, rates)
-    truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
-    true = set(zip(truth["ad_id"], truth["txid"], strict=True))
     links["ok"] = [k in true for k in zip(links["ad_id"], links["txid"], strict=True)]
     return links, len(true)
+
+
+def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
+    """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
+    return scored_links(world_inputs(d), **matcher_kw)
+
+
+RULES = {  # what makes a link definite (ambiguous = False)
+    "current: lone candidate": {"max_coincidence": None},
+    f"new: + est. chance share <= {DEFAULT_MAX_COINCIDENCE}": {},
+}
+
+
+def density_sweep(sizes: list[int], seeds: list[int], cache: Path) -> None:
+    """Precision and recall of definite links per world size, both rules, in one run.
+
+    Worlds are generated once into ``cache`` (``<ads>-<seed>``) and reused."""
+    rows = []
+    for n_ads in sizes:
+        per_rule: dict[str, list[tuple[int, int, int]]] = {r: [] for r in RULES}
+        for seed in seeds:
+            d = cache / f"{n_ads}-{seed}"
+            if not (d / "truth/payments.csv").exists():
+                generate_world(d, n_ads=n_ads, seed=seed, config=WorldConfig())
+            inputs = world_inputs(d)
+            for rule, kw in RULES.items():
+                links, n_true = scored_links(inputs, **kw)
+                definite = links[~links["ambiguous"].to_numpy(bool)]
+                per_rule[rule].append((len(definite), int(definite["ok"].sum()), n_true))
+            print(f"{n_ads:,} ads, seed {seed}: done", flush=True)
+        for rule, counts in per_rule.items():
+            c = np.array(counts, dtype=float)
+            p, r = c[:, 1] / c[:, 0], c[:, 1] / c[:, 2]
+            rows.append(
+                {
+                    "ads": f"{n_ads:,}",
+                    "definite rule": rule,
+                    "definite links": int(c[:, 0].sum()),
+                    "wrong": int((c[:, 0] - c[:, 1]).sum()),
+                    "precision (pooled)": f"{c[:, 1].sum() / c[:, 0].sum():.4f}",
+                    "P mean ± sd": f"{p.mean():.4f} ± {p.std(ddof=1) if len(p) > 1 else 0:.4f}",
+                    "P min..max": f"{p.min():.4f}..{p.max():.4f}",
+                    "recall (pooled)": f"{c[:, 1].sum() / c[:, 2].sum():.4f}",
+                    "R mean ± sd": f"{r.mean():.4f} ± {r.std(ddof=1) if len(r) > 1 else 0:.4f}",
+                }
+            )
+    print(f"\ndefinite payment links by world size, seeds {seeds} (recall over all true payments)")
+    print(pd.DataFrame(rows).to_string(index=False))
 
 
 def modes(links: pd.DataFrame, n_true: int) -> dict[str, tuple[int, int, int]]:
@@ -111,8 +165,20 @@ def main() -> None:
     ap.add_argument("--ads", type=int, default=5000)
     ap.add_argument("--seeds", default="1,2,3,4")
     ap.add_argument("--variants", default="", help="names separated by ';' (default: all)")
+    ap.add_argument(
+        "--sweep", default="", help="world sizes, e.g. 8000,30000,100000: only the density sweep"
+    )
+    ap.add_argument("--cache", default="", help="folder to keep the sweep's worlds in (reused)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.sweep:
+        sizes = [int(v) for v in args.sweep.split(",")]
+        if args.cache:
+            density_sweep(sizes, seeds, Path(args.cache))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                density_sweep(sizes, seeds, Path(tmp))
+        return
     names = [v for v in VARIANTS if not args.variants or v in args.variants.split(";")]
     rows, band_parts = [], []
     with tempfile.TemporaryDirectory() as tmp:
