@@ -989,7 +989,7 @@ def btc_link_cmd(
     max_coincidence: float | None = typer.Option(
         None,
         help="Most estimated share of chance matches among definite links (ambiguous = "
-        "false; default 0.005, measured on the data at hand); 1: every lone candidate.",
+        "false; default 0.003, measured on the data at hand); 1: every lone candidate.",
     ),
 ) -> None:
     """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ownergraph.linking.payments import (
+    DEFAULT_MAX_COINCIDENCE,
     METHOD,
     LinkConfig,
     PaymentInputError,
@@ -16,6 +17,7 @@ from ownergraph.linking.payments import (
     coincidence,
     definite_cutoff,
     expected_costs,
+    payer_groups,
     payments_from_tables,
     reference_match,
     resolve_one_to_one,
@@ -312,6 +314,30 @@ def test_lone_links_at_a_cost_full_of_chance_payments_are_not_definite():
     assert not alone["ambiguous"].any() and (alone["coincidence"] == 0).all()
 
 
+def test_a_payer_whose_payments_line_up_with_ads_is_told_from_the_background():
+    # the 12-USD lone links are paid by one advertiser whose every payment has a candidate
+    # ad; the unexplained payments come from another payer: per payer record, the links'
+    # stratum holds no background at all
+    ads, txs = dense_market()
+    for row in txs:
+        row["payer"] = "w-noise" if row["txid"].startswith("n") else "w-owner"
+    flat = pd.DataFrame({"time_ts": [0, 2_000_000], "usd_per_btc": [RATE, RATE]})
+    links = match(ads, txs, rates=flat).set_index("ad_id")
+    assert (links["coincidence"] == 0).all() and not links["ambiguous"].any()
+    # an unknown payer (fewer than two other payments) falls back to the cost's rate
+    for row in txs:
+        row["payer"] = row["txid"]
+    assert match(ads, txs, rates=flat).set_index("ad_id").loc["c0", "ambiguous"]
+
+
+def test_payer_records():
+    payer = pd.Series(["a", "a", "a", "b", "b", "b", "b", "c", None])
+    linked = np.array([1, 1, 0, 0, 0, 0, 1, 1, 1], bool)
+    # a: 2 others, >= half linked -> 1; b: 3 others, mostly unlinked -> 2 (b's own linked one:
+    # 0 of 3 others linked); c: alone -> 0; unknown -> 0
+    assert payer_groups(payer, linked).tolist() == [1, 1, 1, 2, 2, 2, 2, 0, 0]
+
+
 def test_coincidence_is_background_over_background_plus_signal():
     # one cost (12 USD); window 0..9 (10 s: 10 lag bins of 1 s), 1 null window a side: 20 s
     # of null lag. 4 null pairs at amount 0: background 0.2 links/s; 10 lone links, all at lag
@@ -337,7 +363,7 @@ def test_definite_cutoff_keeps_the_mean_within_the_share():
 
 def test_max_coincidence_settings():
     assert LinkConfig(max_coincidence=1.0).max_coincidence is None  # every lone link
-    assert LinkConfig().matcher(None).max_coincidence == 0.005
+    assert LinkConfig().matcher(None).max_coincidence == DEFAULT_MAX_COINCIDENCE
     with pytest.raises(ValueError, match="max_coincidence"):
         LinkConfig(max_coincidence=-0.1)
     with pytest.raises(ValueError, match="null_windows"):
@@ -409,7 +435,11 @@ def test_vectorised_matches_the_naive_loop(world):
         assert not (~links["ambiguous"] & links["method"].str.endswith("/block-time")).any()
         plain = PaymentMatcher(strategy=strategy, max_coincidence=None, **kw)
         assert (plain.match(ads_df, txs_df, RATES)["ambiguous"] == ~lone.to_numpy()).all()
-        assert ((links["confidence"] > 0) & (links["confidence"] <= 1)).all()
+        # confidence 0: the estimate says the link's cost holds only chance payments
+        assert ((links["confidence"] >= 0) & (links["confidence"] <= 1)).all()
+        block = links["method"].str.endswith("/block-time").to_numpy()
+        assert (links["coincidence"].isna().to_numpy() == block).all()
+        assert links["coincidence"].dropna().between(0, 1).all()
         for how in ("greedy", "optimal"):
             one = resolve_one_to_one(links, how)
             assert not one["ad_id"].duplicated().any() and not one["txid"].duplicated().any()
