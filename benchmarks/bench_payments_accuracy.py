@@ -11,7 +11,8 @@ What `btc link` writes by default is every candidate link, each with ``ambiguous
 ``confidence``; the modes scored:
 
 - ``definite``: links with ``ambiguous == False`` (the only candidate for its ad and its
-  tx): precision and recall (recall = true payments found / all true payments);
+  tx, not block-timed, and not likely chance by the coincidence estimate): precision and
+  recall (recall = true payments found / all true payments);
 - ``ambiguity sets``: ads with several candidate txs (or txs with several ads): the share
   of such ads whose set holds the true payer ("set holds truth"), and the per-link
   precision inside sets;
@@ -28,7 +29,17 @@ Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payme
 default world (0.5% of transactions missing from the mempool log) and on a world with no
 mempool log at all. The matcher runs with `btc link`'s defaults otherwise.
 
-Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``.
+Payments carry ``payer`` (the wallet of the tx's inputs) as ``btc link`` reads it after
+the pipeline's wallet stage.
+
+Density sweep (``--sweep 8000,30000,100000``, instead of the variants): definite links'
+precision and recall per world size, mean ± sd and min..max over the seeds, for the
+previous rule (every lone candidate is definite), the coincidence rule without payers
+and the default (coincidence per cost and payer record), all in one run; ``--cache DIR``
+keeps the generated worlds for the next run.
+
+Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``;
+``python benchmarks/bench_payments_accuracy.py --sweep 8000,30000,100000 --seeds 1,2,3``.
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ from ownergraph.linking.payments import (
     payments_from_tables,
     resolve_one_to_one,
 )
+from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.tables import read_world_tables
 from ownergraph.synth.world import generate_world
@@ -77,10 +89,23 @@ BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
 
 def world_inputs(d: Path) -> tuple:
-    """(ads, payments, rates, prices, true (ad_id, txid) pairs) of a generated world."""
+    """(ads, payments, rates, prices, true (ad_id, txid) pairs) of a generated world.
+
+    Payments carry ``payer`` as ``btc link`` reads it after the pipeline's wallet stage:
+    the wallet (multi-input + change heuristic) of the tx's inputs; none for CoinJoins."""
     w = read_world_tables(d)
     tables = w.bitcoin
     pay = payments_from_tables(tables.outputs, tables.txs, w.processors, tables.inputs)
+    wallets = WalletClusterer(change_heuristic=True).fit(
+        tables.inputs, tables.outputs, tables.txs, w.processors
+    )
+    spent = tables.inputs.dropna(subset=["address"])
+    spent = spent[spent["txid"].isin(pay["txid"])]
+    spent = spent.assign(wallet=wallets.predict(spent["address"]).to_numpy())
+    payer = spent.groupby("txid")["wallet"].min()
+    mixed = wallets.coinjoin_[wallets.coinjoin_].index
+    payer = payer.drop(mixed, errors="ignore")  # CoinJoin inputs belong to several owners
+    pay["payer"] = pay["txid"].map(payer)
     truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
     return w.ads, pay, w.rates, w.prices, set(zip(truth["ad_id"], truth["txid"], strict=True))
 
@@ -99,9 +124,10 @@ def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
     return scored_links(world_inputs(d), **matcher_kw)
 
 
-RULES = {  # what makes a link definite (ambiguous = False)
-    "current: lone candidate": {"max_coincidence": None},
-    f"new: + est. chance share <= {DEFAULT_MAX_COINCIDENCE}": {},
+RULES = {  # what makes a link definite (ambiguous = False): (matcher settings, use payer)
+    "previous: lone candidate": ({"max_coincidence": None}, False),
+    f"new, no payer: + est. chance share <= {DEFAULT_MAX_COINCIDENCE}": ({}, False),
+    "new (default: btc link after wallets)": ({}, True),
 }
 
 
@@ -117,8 +143,9 @@ def density_sweep(sizes: list[int], seeds: list[int], cache: Path) -> None:
             if not (d / "truth/payments.csv").exists():
                 generate_world(d, n_ads=n_ads, seed=seed, config=WorldConfig())
             inputs = world_inputs(d)
-            for rule, kw in RULES.items():
-                links, n_true = scored_links(inputs, **kw)
+            for rule, (kw, payer) in RULES.items():
+                pay = inputs[1] if payer else inputs[1].drop(columns="payer")
+                links, n_true = scored_links((inputs[0], pay, *inputs[2:]), **kw)
                 definite = links[~links["ambiguous"].to_numpy(bool)]
                 per_rule[rule].append((len(definite), int(definite["ok"].sum()), n_true))
             print(f"{n_ads:,} ads, seed {seed}: done", flush=True)
