@@ -11,7 +11,8 @@ What `btc link` writes by default is every candidate link, each with ``ambiguous
 ``confidence``; the modes scored:
 
 - ``definite``: links with ``ambiguous == False`` (the only candidate for its ad and its
-  tx): precision and recall (recall = true payments found / all true payments);
+  tx, not block-timed, and not likely chance by the coincidence estimate): precision and
+  recall (recall = true payments found / all true payments);
 - ``ambiguity sets``: ads with several candidate txs (or txs with several ads): the share
   of such ads whose set holds the true payer ("set holds truth"), and the per-link
   precision inside sets;
@@ -28,7 +29,17 @@ Variants (synth knobs): CoinJoin-like transactions off / default (4 per 1k payme
 default world (0.5% of transactions missing from the mempool log) and on a world with no
 mempool log at all. The matcher runs with `btc link`'s defaults otherwise.
 
-Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``.
+Payments carry ``payer`` (the wallet of the tx's inputs) as ``btc link`` reads it after
+the pipeline's wallet stage.
+
+Density sweep (``--sweep 8000,30000,100000``, instead of the variants): definite links'
+precision and recall per world size, mean ± sd and min..max over the seeds, for the
+previous rule (every lone candidate is definite), the coincidence rule without payers
+and the default (coincidence per cost and payer record), all in one run; ``--cache DIR``
+keeps the generated worlds for the next run.
+
+Run: ``python benchmarks/bench_payments_accuracy.py [--ads 5000] [--seeds 1,2,3,4]``;
+``python benchmarks/bench_payments_accuracy.py --sweep 8000,30000,100000 --seeds 1,2,3``.
 """
 
 from __future__ import annotations
@@ -44,10 +55,12 @@ import pandas as pd
 
 from ownergraph.linking.payments import (
     DEFAULT_BLOCK_SLACK_S,
+    DEFAULT_MAX_COINCIDENCE,
     PaymentMatcher,
     payments_from_tables,
     resolve_one_to_one,
 )
+from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.tables import read_world_tables
 from ownergraph.synth.world import generate_world
@@ -75,17 +88,85 @@ VARIANTS: dict[str, tuple[dict, dict]] = {  # name: (world knobs, matcher settin
 BANDS = [0.0, 0.34, 0.5, 0.75, 0.9, 1.0 + 1e-9]
 
 
-def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
-    """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
+def world_inputs(d: Path) -> tuple:
+    """(ads, payments, rates, prices, true (ad_id, txid) pairs) of a generated world.
+
+    Payments carry ``payer`` as ``btc link`` reads it after the pipeline's wallet stage:
+    the wallet (multi-input + change heuristic) of the tx's inputs; none for CoinJoins."""
     w = read_world_tables(d)
-    ads, tables, procs, rates, prices = w.ads, w.bitcoin, w.processors, w.rates, w.prices
-    pay = payments_from_tables(tables.outputs, tables.txs, procs, tables.inputs)
+    tables = w.bitcoin
+    pay = payments_from_tables(tables.outputs, tables.txs, w.processors, tables.inputs)
+    wallets = WalletClusterer(change_heuristic=True).fit(
+        tables.inputs, tables.outputs, tables.txs, w.processors
+    )
+    spent = tables.inputs.dropna(subset=["address"])
+    spent = spent[spent["txid"].isin(pay["txid"])]
+    spent = spent.assign(wallet=wallets.predict(spent["address"]).to_numpy())
+    payer = spent.groupby("txid")["wallet"].min()
+    mixed = wallets.coinjoin_[wallets.coinjoin_].index
+    payer = payer.drop(mixed, errors="ignore")  # CoinJoin inputs belong to several owners
+    pay["payer"] = pay["txid"].map(payer)
+    truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
+    return w.ads, pay, w.rates, w.prices, set(zip(truth["ad_id"], truth["txid"], strict=True))
+
+
+def scored_links(inputs: tuple, **matcher_kw) -> tuple[pd.DataFrame, int]:
+    """Every candidate link, with ``ok`` (is a true payment), and the number of true ones."""
+    ads, pay, rates, prices, true = inputs
     kw = {"block_slack_s": DEFAULT_BLOCK_SLACK_S, **matcher_kw}  # btc link's defaults
     links = PaymentMatcher(price_table=prices, **kw).match(ads, pay, rates)
-    truth = pd.read_csv(d / "truth/payments.csv", dtype={"txid": str, "ad_id": str})
-    true = set(zip(truth["ad_id"], truth["txid"], strict=True))
     links["ok"] = [k in true for k in zip(links["ad_id"], links["txid"], strict=True)]
     return links, len(true)
+
+
+def world_links(d: Path, **matcher_kw) -> tuple[pd.DataFrame, int]:
+    """Every candidate link of the world, with ``ok`` (is a true payment), and #true."""
+    return scored_links(world_inputs(d), **matcher_kw)
+
+
+RULES = {  # what makes a link definite (ambiguous = False): (matcher settings, use payer)
+    "previous: lone candidate": ({"max_coincidence": None}, False),
+    f"new, no payer: + est. chance share <= {DEFAULT_MAX_COINCIDENCE}": ({}, False),
+    "new (default: btc link after wallets)": ({}, True),
+}
+
+
+def density_sweep(sizes: list[int], seeds: list[int], cache: Path) -> None:
+    """Precision and recall of definite links per world size, both rules, in one run.
+
+    Worlds are generated once into ``cache`` (``<ads>-<seed>``) and reused."""
+    rows = []
+    for n_ads in sizes:
+        per_rule: dict[str, list[tuple[int, int, int]]] = {r: [] for r in RULES}
+        for seed in seeds:
+            d = cache / f"{n_ads}-{seed}"
+            if not (d / "truth/payments.csv").exists():
+                generate_world(d, n_ads=n_ads, seed=seed, config=WorldConfig())
+            inputs = world_inputs(d)
+            for rule, (kw, payer) in RULES.items():
+                pay = inputs[1] if payer else inputs[1].drop(columns="payer")
+                links, n_true = scored_links((inputs[0], pay, *inputs[2:]), **kw)
+                definite = links[~links["ambiguous"].to_numpy(bool)]
+                per_rule[rule].append((len(definite), int(definite["ok"].sum()), n_true))
+            print(f"{n_ads:,} ads, seed {seed}: done", flush=True)
+        for rule, counts in per_rule.items():
+            c = np.array(counts, dtype=float)
+            p, r = c[:, 1] / c[:, 0], c[:, 1] / c[:, 2]
+            rows.append(
+                {
+                    "ads": f"{n_ads:,}",
+                    "definite rule": rule,
+                    "definite links": int(c[:, 0].sum()),
+                    "wrong": int((c[:, 0] - c[:, 1]).sum()),
+                    "precision (pooled)": f"{c[:, 1].sum() / c[:, 0].sum():.4f}",
+                    "P mean ± sd": f"{p.mean():.4f} ± {p.std(ddof=1) if len(p) > 1 else 0:.4f}",
+                    "P min..max": f"{p.min():.4f}..{p.max():.4f}",
+                    "recall (pooled)": f"{c[:, 1].sum() / c[:, 2].sum():.4f}",
+                    "R mean ± sd": f"{r.mean():.4f} ± {r.std(ddof=1) if len(r) > 1 else 0:.4f}",
+                }
+            )
+    print(f"\ndefinite payment links by world size, seeds {seeds} (recall over all true payments)")
+    print(pd.DataFrame(rows).to_string(index=False))
 
 
 def modes(links: pd.DataFrame, n_true: int) -> dict[str, tuple[int, int, int]]:
@@ -111,8 +192,20 @@ def main() -> None:
     ap.add_argument("--ads", type=int, default=5000)
     ap.add_argument("--seeds", default="1,2,3,4")
     ap.add_argument("--variants", default="", help="names separated by ';' (default: all)")
+    ap.add_argument(
+        "--sweep", default="", help="world sizes, e.g. 8000,30000,100000: only the density sweep"
+    )
+    ap.add_argument("--cache", default="", help="folder to keep the sweep's worlds in (reused)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.sweep:
+        sizes = [int(v) for v in args.sweep.split(",")]
+        if args.cache:
+            density_sweep(sizes, seeds, Path(args.cache))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                density_sweep(sizes, seeds, Path(tmp))
+        return
     names = [v for v in VARIANTS if not args.variants or v in args.variants.split(";")]
     rows, band_parts = [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1145,6 +1145,11 @@ def btc_link_cmd(
     min_margin: float = typer.Option(
         0.0, help="--one-to-one: keep a pick only if its fit beats its rivals' by more."
     ),
+    max_coincidence: float | None = typer.Option(
+        None,
+        help="Most estimated share of chance matches among definite links (ambiguous = "
+        "false; default 0.003, measured on the data at hand); 1: every lone candidate.",
+    ),
 ) -> None:
     """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""
     from ownergraph.graph.store import StoreError
@@ -1169,6 +1174,7 @@ def btc_link_cmd(
             rate_method=rate_method,  # type: ignore[arg-type]
             one_to_one=resolve if one_to_one else None,  # type: ignore[arg-type]
             min_margin=min_margin,
+            **({} if max_coincidence is None else {"max_coincidence": max_coincidence}),
             processors=read_processors(processors) if processors else None,
             discover=discover,
             discover_options={"min_inputs": min_sweep_inputs},

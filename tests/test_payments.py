@@ -10,10 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ownergraph.linking.payments import (
+    DEFAULT_MAX_COINCIDENCE,
     METHOD,
+    LinkConfig,
     PaymentInputError,
     PaymentMatcher,
+    coincidence,
+    definite_cutoff,
     expected_costs,
+    payer_groups,
     payments_from_tables,
     reference_match,
     resolve_one_to_one,
@@ -81,6 +86,11 @@ def test_block_timed_payment_matches_only_with_a_slack():
     assert links.loc["a1", "lag_s"] == -200
     assert links.loc["a1", "confidence"] == pytest.approx(0.5)  # fit halved
     assert links.loc["a2", "method"] == METHOD and links.loc["a2", "confidence"] == 1.0
+    # its lag is not observed: a lone block-timed link is never definite (the plain rule: it is)
+    assert links.loc["a1", "ambiguous"] and not links.loc["a2", "ambiguous"]
+    assert np.isnan(links.loc["a1", "coincidence"]) and links.loc["a2", "coincidence"] == 0
+    plain = match(ads, txs, block_slack_s=1_800, max_coincidence=None).set_index("ad_id")
+    assert not plain["ambiguous"].any()
     # a block mined more than the slack after the ad is still out
     assert not len(match([ad("a1", 10_000)], [txs[0]], block_slack_s=100))
     with pytest.raises(ValueError, match="block_slack_s"):
@@ -262,6 +272,105 @@ def test_bad_settings_are_rejected():
         match([ad("a1", 1)], [tx("t1", 1, 5)], tolerance=0)
 
 
+# -- definite links: the coincidence estimate ------------------------------------------------
+def dense_market() -> tuple[list[dict], list[dict]]:
+    """20 CA posts (12 USD) nobody paid in BTC, each with four unexplained 12-USD payments
+    500 s and 900 s before and after it (in the null windows, outside every ad's window);
+    5 CA posts and 20 AL bumps (3 USD) each paid 30 s before it, alone in its window."""
+    ads, txs = [], []
+    for i in range(20):
+        t0 = 100_000 + 10_000 * i
+        ads.append(ad(f"u{i}", t0))
+        txs += [tx(f"n{i}-{d}", t0 + d, sat_for(12.0)) for d in (-900, -500, 500, 900)]
+    for i in range(5):
+        t0 = 500_000 + 10_000 * i
+        ads.append(ad(f"c{i}", t0))
+        txs.append(tx(f"c{i}", t0 - 30, sat_for(12.0)))
+    for i in range(20):
+        t0 = 800_000 + 10_000 * i
+        ads.append(ad(f"b{i}", t0, state="AL", post_kind="bump"))
+        txs.append(tx(f"b{i}", t0 - 30, sat_for(3.0)))
+    return ads, txs
+
+
+def test_lone_links_at_a_cost_full_of_chance_payments_are_not_definite():
+    ads, txs = dense_market()
+    flat = pd.DataFrame({"time_ts": [0, 2_000_000], "usd_per_btc": [RATE, RATE]})
+    links = match(ads, txs, rates=flat).set_index("ad_id")
+    assert (links["candidates"] == 1).all() and (links["tx_candidates"] == 1).all()  # all lone
+    twelve, three = links.loc[[f"c{i}" for i in range(5)]], links.loc[[f"b{i}" for i in range(20)]]
+    # 80 null pairs at 12 USD over 2 * 10 windows of 121 s: b = 0.033 chance links per s of
+    # lag, 4 expected among the 5 lone 12-USD links: 1 left as signal, all of it in the lag
+    # bin [30, 37) (7 s), at the amount of the background; none at 3 USD
+    b = 80 / (2 * 10 * 121)
+    assert twelve["coincidence"].to_numpy() == pytest.approx(b / (b + (5 - b * 121) / 7))
+    assert twelve["ambiguous"].all() and twelve["candidates"].eq(1).all()
+    assert (three["coincidence"] == 0).all() and not three["ambiguous"].any()
+    assert (twelve["confidence"] < 0.85).all() and (three["confidence"] == 1).all()
+    # the plain rule calls every lone link definite; a looser share admits the 12-USD ones
+    assert not match(ads, txs, rates=flat, max_coincidence=None)["ambiguous"].any()
+    assert not match(ads, txs, rates=flat, max_coincidence=0.5)["ambiguous"].any()
+    # without the unexplained payments nothing looks like chance
+    alone = match(ads, [t for t in txs if not t["txid"].startswith("n")], rates=flat)
+    assert not alone["ambiguous"].any() and (alone["coincidence"] == 0).all()
+
+
+def test_a_payer_whose_payments_line_up_with_ads_is_told_from_the_background():
+    # the 12-USD lone links are paid by one advertiser whose every payment has a candidate
+    # ad; the unexplained payments come from another payer: per payer record, the links'
+    # stratum holds no background at all
+    ads, txs = dense_market()
+    for row in txs:
+        row["payer"] = "w-noise" if row["txid"].startswith("n") else "w-owner"
+    flat = pd.DataFrame({"time_ts": [0, 2_000_000], "usd_per_btc": [RATE, RATE]})
+    links = match(ads, txs, rates=flat).set_index("ad_id")
+    assert (links["coincidence"] == 0).all() and not links["ambiguous"].any()
+    # an unknown payer (fewer than two other payments) falls back to the cost's rate
+    for row in txs:
+        row["payer"] = row["txid"]
+    assert match(ads, txs, rates=flat).set_index("ad_id").loc["c0", "ambiguous"]
+
+
+def test_payer_records():
+    payer = pd.Series(["a", "a", "a", "b", "b", "b", "b", "c", None])
+    linked = np.array([1, 1, 0, 0, 0, 0, 1, 1, 1], bool)
+    # a: 2 others, >= half linked -> 1; b: 3 others, mostly unlinked -> 2 (b's own linked one:
+    # 0 of 3 others linked); c: alone -> 0; unknown -> 0
+    assert payer_groups(payer, linked).tolist() == [1, 1, 1, 2, 2, 2, 2, 0, 0]
+
+
+def test_coincidence_is_background_over_background_plus_signal():
+    # one cost (12 USD); window 0..9 (10 s: 10 lag bins of 1 s), 1 null window a side: 20 s
+    # of null lag. 4 null pairs at amount 0: background 0.2 links/s; 10 lone links, all at lag
+    # 0 and amount 0: signal 10 - 0.2 * 10 = 8 links, all in the first lag bin
+    cost = np.array([12.0])
+    ad_i = np.zeros(10, np.int64)
+    lag, amount = np.zeros(10), np.zeros(10)
+    got = coincidence(cost, ad_i, lag, amount, np.ones(10, bool), np.zeros(4, np.int64),
+                      np.zeros(4), 0, 9, 1)  # fmt: skip
+    assert got == pytest.approx(np.full(10, 0.2 / (0.2 + 8 / 1)))
+    assert (coincidence(cost, ad_i, lag, amount, np.ones(10, bool), np.zeros(0, np.int64),
+                        np.zeros(0), 0, 9, 1) == 0).all()  # fmt: skip
+
+
+def test_definite_cutoff_keeps_the_mean_within_the_share():
+    v = np.array([0.0, 0.0, 0.004, 0.01, 0.02, 0.5])
+    assert definite_cutoff(v, 0.005) == 0.01  # mean of the first four 0.0035; with 0.02: 0.0068
+    assert definite_cutoff(v, 0.0) == 0.0
+    assert definite_cutoff(np.array([0.3, 0.3]), 0.1) == -1.0  # none qualifies
+    assert definite_cutoff(np.array([0.0, 0.01, 0.01]), 0.005) == 0.0  # ties go together
+    assert definite_cutoff(np.zeros(0), 0.005) == -1.0
+
+
+def test_max_coincidence_settings():
+    assert LinkConfig(max_coincidence=1.0).max_coincidence is None  # every lone link
+    assert LinkConfig().matcher(None).max_coincidence == DEFAULT_MAX_COINCIDENCE
+    with pytest.raises(ValueError, match="max_coincidence"):
+        LinkConfig(max_coincidence=-0.1)
+    with pytest.raises(ValueError, match="null_windows"):
+        match([ad("a1", 1)], [tx("t1", 1, 5)], null_windows=0)
+
+
 # -- vectorised == naive ---------------------------------------------------------------------
 PRICES = (3.0, 4.5, 6.0, 9.0, 12.0, 18.0, 24.0, 47.0)
 
@@ -322,8 +431,16 @@ def test_vectorised_matches_the_naive_loop(world):
         n_ad = links.groupby("ad_id")["txid"].transform("size")
         n_tx = links.groupby("txid")["ad_id"].transform("size")
         assert (links["candidates"] == n_ad).all() and (links["tx_candidates"] == n_tx).all()
-        assert (links["ambiguous"] == ((n_ad > 1) | (n_tx > 1))).all()
-        assert ((links["confidence"] > 0) & (links["confidence"] <= 1)).all()
+        lone = (n_ad == 1) & (n_tx == 1)
+        assert (lone | links["ambiguous"]).all()  # a definite link is the only candidate
+        assert not (~links["ambiguous"] & links["method"].str.endswith("/block-time")).any()
+        plain = PaymentMatcher(strategy=strategy, max_coincidence=None, **kw)
+        assert (plain.match(ads_df, txs_df, RATES)["ambiguous"] == ~lone.to_numpy()).all()
+        # confidence 0: the estimate says the link's cost holds only chance payments
+        assert ((links["confidence"] >= 0) & (links["confidence"] <= 1)).all()
+        block = links["method"].str.endswith("/block-time").to_numpy()
+        assert (links["coincidence"].isna().to_numpy() == block).all()
+        assert links["coincidence"].dropna().between(0, 1).all()
         for how in ("greedy", "optimal"):
             one = resolve_one_to_one(links, how)
             assert not one["ad_id"].duplicated().any() and not one["txid"].duplicated().any()

@@ -13,6 +13,7 @@ from ownergraph.linking.payments import (
     PaymentMatcher,
     link_payments,
     payments_from_tables,
+    read_payments,
     resolve_one_to_one,
 )
 from ownergraph.linking.processors import discover_processors, processor_scores
@@ -119,6 +120,29 @@ def test_block_timed_payment_links_only_with_a_slack(store):
     [row] = [r for r in paid_for(store) if r["ad"] == "a3"]
     assert (row["tx"], row["lag"], row["method"]) == ("p5", -100, "btc-time-amount/block-time")
     assert row["c"] == pytest.approx(0.5)
+
+
+def test_payers_are_wallets_else_input_addresses(store):
+    build_graph(store)
+    store.upsert_nodes("Address", [{"address": "own1"}, {"address": "own2"}, {"address": "x"}])
+    store.upsert_nodes("Wallet", [{"id": "w1", "size": 2, "method": "multi-input"}])
+    store.upsert_edges(
+        "IN_WALLET",
+        [{"src": a, "dst": "w1", "method": "multi-input", "confidence": 1.0}
+         for a in ("own1", "own2")],
+    )  # fmt: skip
+    store.upsert_edges(
+        "SPENT_IN",
+        [{"src": "own1", "dst": "p1", "vin": 0}, {"src": "own2", "dst": "p2", "vin": 0},
+         {"src": "x", "dst": "p3", "vin": 0}],
+    )  # fmt: skip
+    pay, internal = read_payments(store)
+    payer = dict(zip(pay["txid"], pay["payer"], strict=True))
+    assert internal == 0  # the sweep spends from processor addresses but pays none
+    assert payer["p1"] == payer["p2"] == "wallet:w1" and payer["p3"] == "address:x"
+    assert pd.isna(payer["p4"])  # no input known
+    summary = link_payments(store, RATES)
+    assert summary["payments with a known payer (wallet or input address)"] == 3
 
 
 def test_given_processor_set_replaces_the_flags(store):

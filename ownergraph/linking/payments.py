@@ -32,6 +32,40 @@ passing for several ads, is an *ambiguity set*: all its rows stay, flagged
 ``ambiguous``; nothing is picked silently. ``resolve_one_to_one`` is a separate, explicit
 step that picks at most one transaction per ad and one ad per transaction.
 
+**Coincidence** (what makes a lone link *definite*). Most ads are not paid in Bitcoin, and
+other merchants' customers pay the same processors the same round amounts: the more ads
+and payments, the more often an unpaid ad meets exactly one such payment in its window, a
+lone but wrong link. Each link gets ``coincidence``, the estimated share of links like it
+(same expected cost to the cent, lag and amount bins) that are chance matches, measured
+on the data at hand:
+
+- background: *unexplained* payments (no ad's window holds them; not block-timed) met by
+  the ads without any candidate, in ``null_windows`` windows of the match window's width on
+  each side of it (one window apart; no ad's own payment lies there), as a rate per
+  second of lag per expected cost, flat in lag, with their pooled shape in ``usd_error /
+  tolerance`` (``AMOUNT_BINS`` bins);
+- signal: the lone links at that cost net of the background, with the lone links' pooled
+  shapes in lag (``LAG_BINS`` bins of the window) and in amount, net of the background;
+- ``coincidence = background / (background + signal)`` at the link's cost, lag and amount.
+
+With a ``payer`` column on the payments (``btc link``: the wallet of the tx's inputs, else
+its smallest input address; none for CoinJoins), both are counted per (cost, payer
+record) instead of per cost. A payment's payer record is *unknown* when its payer made
+fewer than two other payments, *advertiser-like* when at least half of those have a
+candidate ad, else *unexplained-like* (a customer of another merchant paying the same
+processors looks like that). The strata's rates are measured like the rest, so a payer
+record that does not separate on some data simply changes nothing.
+
+A link is definite (``ambiguous`` false) when it is the only candidate of its ad and of
+its tx, is not block-timed (its lag is not observed), and its coincidence is at most the
+run's cutoff: the largest at which the definite links' mean coincidence (their estimated
+share of wrong links) stays within ``max_coincidence`` (default 0.3 %: on synthetic 100k-ad
+worlds the estimate with payer records ran 20-30 % below the measured share, so the
+default sits below the 0.5 % wanted). Sparse data has
+little background and keeps nearly every lone link; dense data gives up the lone links
+most likely to be chance. ``max_coincidence=None`` restores the plain rule (every lone
+link is definite). The other lone links stay, flagged ``ambiguous``, with their numbers.
+
 Confidence (a documented prior, not a calibrated probability)::
 
     lag_score    = 1                                  if lag_s <= lag_full_s
@@ -39,7 +73,7 @@ Confidence (a documented prior, not a calibrated probability)::
     amount_score = 1 - (1 - amount_floor) * |usd_error| / tolerance
     fit          = lag_score * amount_score            (in [lag_floor * amount_floor, 1])
     competition  = 1 / (candidates + tx_candidates - 1)
-    confidence   = fit * competition
+    confidence   = fit * competition * (1 - coincidence)    (coincidence 0 when block-timed)
 
 ``candidates`` = passing transactions for the ad, ``tx_candidates`` = passing ads for the
 transaction, so ``competition`` is one over the number of links that share an end with
@@ -75,10 +109,14 @@ DEFAULT_BLOCK_SLACK_S = 1800  # what `btc link` uses (LinkConfig); the matcher's
 DEFAULT_WINDOW = (0, 120)
 AD_COLUMNS = ("id", "posted_ts", "state", "category", "post_kind", "sponsored", "n_locations",
               "price_usd")  # fmt: skip
-PAYMENT_COLUMNS = ("txid", "first_seen_ts", "sat_to_processor")
+PAYMENT_COLUMNS = ("txid", "first_seen_ts", "sat_to_processor")  # optional: block_ts, payer
+DEFAULT_MAX_COINCIDENCE = 0.003  # estimated share of chance matches allowed among definite links
+NULL_WINDOWS = 10  # null windows per side for the coincidence estimate
+LAG_BINS = 16  # lag bins of the window for the coincidence estimate
+AMOUNT_BINS = 10  # bins of usd_error / tolerance for the coincidence estimate
 LINK_COLUMNS = (
     "ad_id", "txid", "lag_s", "usd_error", "usd_paid", "usd_expected", "candidates",
-    "tx_candidates", "ambiguous", "fit", "confidence", "method",
+    "tx_candidates", "ambiguous", "fit", "coincidence", "confidence", "method",
 )  # fmt: skip
 PAID_FOR_PROPS = ("lag_s", "usd_error", "candidates", "ambiguous", "method", "confidence")
 
@@ -166,6 +204,8 @@ def prepare_payments(payments: pd.DataFrame) -> pd.DataFrame:
     if "block_ts" in payments.columns:
         b = pd.to_numeric(payments["block_ts"].reset_index(drop=True), errors="coerce")
         df["block_ts"] = b.astype("float64")
+    if "payer" in payments.columns:
+        df["payer"] = payments["payer"].reset_index(drop=True).astype("string")
     return df
 
 
@@ -318,6 +358,8 @@ class PaymentMatcher(BaseEstimator):
         lag_full_s: int = 60,
         lag_floor: float = 0.5,
         amount_floor: float = 0.5,
+        max_coincidence: float | None = DEFAULT_MAX_COINCIDENCE,
+        null_windows: int = NULL_WINDOWS,
         strategy: Literal["binned", "window"] = "binned",
         chunk_pairs: int = 4_000_000,
     ) -> None:
@@ -332,6 +374,8 @@ class PaymentMatcher(BaseEstimator):
         self.lag_full_s = lag_full_s
         self.lag_floor = lag_floor
         self.amount_floor = amount_floor
+        self.max_coincidence = max_coincidence
+        self.null_windows = null_windows
         self.strategy = strategy
         self.chunk_pairs = chunk_pairs
 
@@ -354,6 +398,10 @@ class PaymentMatcher(BaseEstimator):
             raise ValueError(f"rounding_sat must be >= 1 satoshi, got {self.rounding_sat}")
         if self.strategy not in ("binned", "window"):
             raise ValueError(f"unknown strategy {self.strategy!r} (binned or window)")
+        if self.max_coincidence is not None and not 0 <= self.max_coincidence < 1:
+            raise ValueError(f"max_coincidence must be in [0, 1), got {self.max_coincidence}")
+        if int(self.null_windows) < 1:
+            raise ValueError(f"null_windows must be >= 1, got {self.null_windows}")
         return lo, hi
 
     def fit(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> PaymentMatcher:
@@ -402,7 +450,29 @@ class PaymentMatcher(BaseEstimator):
             parts.append(found[:2])
         ad_i = np.concatenate([a for a, _ in parts])
         tx_i = np.concatenate([x for _, x in parts])
-        links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi, blk)
+        # the background: payments no ad's window holds (nor block-timed), met by the ads
+        # that have no candidate (those a chance match could fool) in null windows on both
+        # sides of the match window, where no ad's own payment lies
+        background = (np.bincount(tx_i, minlength=len(t)) == 0) & ~blk
+        bg_usd = np.where(background, usd, np.nan)
+        unlinked = payable[np.bincount(ad_i, minlength=len(p))[payable] == 0]
+        span = hi - lo + 1
+        k = int(self.null_windows)
+        null_parts = [
+            pairs(p, cost, tol, t, bg_usd, unlinked, a, b, t_order)[:2]
+            for a, b in (
+                (hi + span + 1, hi + span + k * span),
+                (lo - span - k * span, lo - span - 1),
+            )
+        ]
+        null_ad = np.concatenate([a for a, _ in null_parts])
+        null_tx = np.concatenate([x for _, x in null_parts])
+        null_amount = self._error(null_ad, null_tx, cost, usd) / tol[null_ad]
+        record = None  # payer record per payment (see payer_groups)
+        if "payer" in pay.columns:
+            record = payer_groups(pay["payer"], np.bincount(tx_i, minlength=len(t)) > 0)
+        null = (null_ad, null_amount, record, null_tx)
+        links = self._links(ads, pay, ad_i, tx_i, p, t, usd, cost, tol, lo, hi, blk, null)
         stats.links = len(links)
         stats.linked_ads = int(links["ad_id"].nunique())
         stats.linked_txs = int(links["txid"].nunique())
@@ -504,7 +574,7 @@ class PaymentMatcher(BaseEstimator):
         return np.concatenate(ad_parts), np.concatenate(tx_parts), evaluated
 
     # -- links and confidence ----------------------------------------------------------
-    def _links(self, ads, pay, ad_i, tx_i, p, t, usd, cost, tol, hi, blk) -> pd.DataFrame:
+    def _links(self, ads, pay, ad_i, tx_i, p, t, usd, cost, tol, lo, hi, blk, null):
         o = np.lexsort((tx_i, ad_i))
         ad_i, tx_i = ad_i[o], tx_i[o]
         lag = p[ad_i] - t[tx_i]
@@ -516,7 +586,18 @@ class PaymentMatcher(BaseEstimator):
         fit = self.score(lag, err, tol[ad_i], hi)
         by_block = blk[tx_i]
         fit = np.where(by_block, fit * BLOCK_TIME_FIT, fit)
-        conf = fit / (n_ad + n_tx - 1)
+        lone = (n_ad == 1) & (n_tx == 1)
+        null_ad, null_amount, record, null_tx = null
+        coinc = coincidence(
+            cost, ad_i, lag, err / tol[ad_i], lone & ~by_block, null_ad, null_amount, lo, hi,
+            self.null_windows, *((record[tx_i], record[null_tx]) if record is not None else ()),
+        )  # fmt: skip
+        coinc[by_block] = np.nan  # the first-seen time, hence the lag, is not observed
+        conf = fit / (n_ad + n_tx - 1) * (1.0 - np.nan_to_num(coinc))
+        definite = lone
+        if self.max_coincidence is not None:
+            definite = lone & ~by_block
+            definite &= coinc <= definite_cutoff(coinc[definite], self.max_coincidence)
         return pd.DataFrame(
             {
                 "ad_id": ads["id"].array.take(ad_i).to_numpy(),  # only the linked rows
@@ -527,8 +608,9 @@ class PaymentMatcher(BaseEstimator):
                 "usd_expected": expected,
                 "candidates": n_ad.astype(np.int64),
                 "tx_candidates": n_tx.astype(np.int64),
-                "ambiguous": (n_ad > 1) | (n_tx > 1),
+                "ambiguous": ~definite,
                 "fit": fit,
+                "coincidence": coinc,
                 "confidence": conf,
                 "method": np.where(by_block, METHOD + "/block-time", METHOD).astype(object),
             },
@@ -543,6 +625,97 @@ class PaymentMatcher(BaseEstimator):
         lag_score = 1.0 - (1.0 - self.lag_floor) * over
         amount_score = 1.0 - (1.0 - self.amount_floor) * np.minimum(np.abs(err) / tol, 1.0)
         return lag_score * amount_score
+
+
+def coincidence(
+    cost: np.ndarray,
+    ad_i: np.ndarray,
+    lag: np.ndarray,
+    amount: np.ndarray,
+    lone: np.ndarray,
+    null_ad: np.ndarray,
+    null_amount: np.ndarray,
+    lo: int,
+    hi: int,
+    null_windows: int,
+    link_group: np.ndarray | None = None,
+    null_group: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per link: the estimated share of links like it that are chance matches.
+
+    A two-component estimate from the data at hand (module docstring, *coincidence*).
+    Background: the pairs of unlinked ads with unexplained payments found in the null
+    windows (``null_ad``, ``null_amount`` = usd_error / tolerance; ``2 * null_windows``
+    windows long): a rate per second of lag at the ad's expected cost (to the cent), flat
+    in lag, times their pooled shape in amount. Signal: the lone links (``lone``) at that
+    cost net of the background, times the pooled lag and amount shapes of the lone links
+    net of the background (``LAG_BINS`` and ``AMOUNT_BINS`` bins). With ``link_group`` and
+    ``null_group`` (the payer record of each link's and null pair's tx, 0..3), rates and
+    counts are per (cost, record) rather than per cost.
+    """
+    out = np.zeros(len(ad_i))
+    if not len(ad_i):
+        return out
+    span = hi - lo + 1
+    key_all = np.round(cost * 100).astype(np.int64)
+    k_l, k_n = key_all[ad_i], key_all[null_ad]
+    if link_group is not None:
+        k_l, k_n = k_l * 4 + link_group, k_n * 4 + null_group
+    keys, inv = np.unique(np.concatenate([k_l, k_n]), return_inverse=True)
+    k_link, k_null = inv[: len(ad_i)], inv[len(ad_i) :]
+    b_c = np.bincount(k_null, minlength=len(keys)) / (2 * int(null_windows) * span)  # per s
+    n_c = np.bincount(k_link[lone], minlength=len(keys))
+    s_c = np.maximum(n_c - b_c * span, 0.0)  # lone links at the cost, net of the background
+    b_all = b_c.sum() * span  # expected background among lone links, all costs
+    # lag: the background is flat; the signal's shape is what the lone links add to it
+    nb = min(LAG_BINS, span)
+    edges = lo + (np.arange(nb + 1) * span) // nb  # bin j holds lags [edges[j], edges[j + 1])
+    width = np.diff(edges).astype(np.float64)
+    l_bin = np.clip(np.searchsorted(edges, lag, side="right") - 1, 0, nb - 1)
+    lag_shape = _net_shape(np.bincount(l_bin[lone], minlength=nb), b_all * width / span)
+    # amount: both shapes from the data, over AMOUNT_BINS bins of usd_error / tolerance
+    a_bin = np.clip(((amount + 1.0) / 2.0 * AMOUNT_BINS).astype(np.int64), 0, AMOUNT_BINS - 1)
+    n_bin = np.clip(((null_amount + 1.0) / 2.0 * AMOUNT_BINS).astype(np.int64), 0, AMOUNT_BINS - 1)
+    nulls = np.bincount(n_bin, minlength=AMOUNT_BINS).astype(np.float64)
+    bg_amount = nulls / nulls.sum() if nulls.sum() else np.full(AMOUNT_BINS, 1 / AMOUNT_BINS)
+    sig_amount = _net_shape(np.bincount(a_bin[lone], minlength=AMOUNT_BINS), b_all * bg_amount)
+    bg = b_c[k_link] * bg_amount[a_bin]  # per second of lag, share in amount
+    signal = s_c[k_link] * lag_shape[l_bin] / width[l_bin] * sig_amount[a_bin]
+    total = bg + signal
+    np.divide(bg, total, out=out, where=total > 0)
+    return out
+
+
+def payer_groups(payer: pd.Series, linked: np.ndarray) -> np.ndarray:
+    """Per payment: 0 when its payer made fewer than 2 other payments (or is unknown), 1
+    when at least half of them have a candidate ad, 2 when most of them have none."""
+    codes, _ = pd.factorize(payer)
+    known = codes >= 0
+    c = np.where(known, codes, 0)
+    n = np.bincount(c[known], minlength=c.max() + 1 if len(c) else 0)
+    k = np.bincount(c[known], weights=linked[known], minlength=len(n))
+    others = n[c] - 1
+    others_linked = k[c] - linked
+    g = np.where(2 * others_linked >= others, 1, 2)
+    return np.where(known & (others >= 2), g, 0).astype(np.int64)
+
+
+def definite_cutoff(coinc: np.ndarray, max_share: float) -> float:
+    """The largest cutoff at which the links at or below it have a mean ``coinc`` (their
+    estimated share of chance matches) of at most ``max_share`` (-1 when none qualifies)."""
+    if not len(coinc):
+        return -1.0
+    v = np.sort(coinc)
+    mean = np.cumsum(v) / np.arange(1, len(v) + 1)
+    ends = np.append(np.flatnonzero(np.diff(v) > 0), len(v) - 1)  # last of each tie group
+    ok = ends[mean[ends] <= max_share]
+    return float(v[ok[-1]]) if len(ok) else -1.0
+
+
+def _net_shape(counts: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Share per bin of ``counts`` net of the expected ``background`` (uniform if none)."""
+    net = np.maximum(counts - background, 0.0)
+    return net / net.sum() if net.sum() > 0 else np.full(len(counts), 1.0 / len(counts))
 
 
 def _window_pairs(p: np.ndarray, ts: np.ndarray, lo: int, hi: int) -> int:
@@ -772,6 +945,12 @@ PAYMENTS_QUERY = (
     "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, t.block_ts AS block_ts, "
     "sum(p.sat) AS sat_to_processor"
 )
+PAYERS_QUERY = (  # who paid: the wallet of a paying tx's inputs, else its smallest input address
+    "MATCH (x:Address)-[:SPENT_IN]->(t:Tx)-[:PAYS]->(p:Address) WHERE p.processor = true "
+    "AND (t.coinjoin IS NULL OR t.coinjoin = false) "
+    "OPTIONAL MATCH (x)-[:IN_WALLET]->(w:Wallet) "
+    "RETURN t.txid AS txid, min(w.id) AS wallet, min(x.address) AS address"
+)
 PROCESSOR_SPENDS_QUERY = (
     "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true RETURN DISTINCT t.txid AS txid"
 )
@@ -793,7 +972,13 @@ def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
     df["sat_to_processor"] = df["sat_to_processor"].map(lambda v: None if v is None else int(v))
     internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
     drop = df["txid"].isin(internal)
-    return df[~drop].reset_index(drop=True), int(drop.sum())
+    df = df[~drop].reset_index(drop=True)
+    payers = pd.DataFrame(store.query(PAYERS_QUERY), columns=["txid", "wallet", "address"])
+    payer = ("wallet:" + payers["wallet"].astype("string")).fillna(
+        "address:" + payers["address"].astype("string")
+    )
+    df["payer"] = df["txid"].map(pd.Series(payer.to_numpy(), index=payers["txid"]))
+    return df, int(drop.sum())
 
 
 def set_processor_flags(store: Any, processors: Iterable[str]) -> dict[str, int]:
@@ -849,6 +1034,7 @@ class LinkConfig:
     max_rate_staleness_s: int | None = None
     rounding_sat: int | None = None  # processors round invoices up to this many satoshi
     block_slack_s: int | None = DEFAULT_BLOCK_SLACK_S  # block-timed: seen up to S s before
+    max_coincidence: float | None = DEFAULT_MAX_COINCIDENCE  # definite links' chance share
     one_to_one: Literal["greedy", "optimal"] | None = None
     min_margin: float = 0.0  # one-to-one: a pick must beat its rivals' fit by more than this
     processors: list[str] | None = None  # given set; None: the graph's flags
@@ -864,6 +1050,8 @@ class LinkConfig:
             raise ValueError(f"unknown rate method {self.rate_method!r} (linear or previous)")
         if self.processors is not None and self.discover:
             raise ValueError("give a processor set or discover one, not both")
+        if self.max_coincidence is not None and self.max_coincidence >= 1:
+            self.max_coincidence = None  # every lone candidate is definite
         self.matcher(None)._check()
 
     def matcher(self, price_table: PriceTable | None) -> PaymentMatcher:
@@ -876,6 +1064,7 @@ class LinkConfig:
             max_rate_staleness_s=self.max_rate_staleness_s,
             rounding_sat=self.rounding_sat,
             block_slack_s=self.block_slack_s,
+            max_coincidence=self.max_coincidence,
         )
 
 
@@ -940,6 +1129,18 @@ def link_payments(
             "linked ads": st.linked_ads,
             "ambiguous ads": st.ambiguous_ads,
             "ambiguous links": st.ambiguous_links,
+            "definite links (the only candidate, not likely chance)": st.links - st.ambiguous_links,
+            "lone candidates left ambiguous (likely chance or block-timed)": int(
+                (
+                    (links["candidates"] == 1) & (links["tx_candidates"] == 1) & links["ambiguous"]
+                ).sum()
+            ),
+            "estimated wrong among definite links": round(
+                float(links.loc[~links["ambiguous"], "coincidence"].sum()), 1
+            ),
+            "payments with a known payer (wallet or input address)": int(
+                payments["payer"].notna().sum()
+            ),
             "block-timed links (tx missing from the mempool log)": int(
                 links["method"].astype(str).str.endswith("/block-time").sum()
             ),
