@@ -62,7 +62,12 @@ CONFIGS: dict[str, Callable[[], StyleVectorizer]] = {
     "lr_all": lambda: StyleVectorizer(likelihood=("grammar", "char", "word")),
     "embed": lambda: StyleVectorizer(embedding="minilm"),
     "embed+lr_grammar": lambda: StyleVectorizer(likelihood=("grammar",), embedding="minilm"),
+    "hard": lambda: StyleVectorizer(),
+    "hard+lr_grammar": lambda: StyleVectorizer(likelihood=("grammar",)),
+    "hard+embed": lambda: StyleVectorizer(embedding="minilm"),
 }
+# training options of ``train_and_evaluate`` per configuration (default: none)
+TRAIN_OPTIONS: dict[str, dict] = {c: {"hard_pairs": True} for c in CONFIGS if "hard" in c}
 METRICS = ("tpr1", "tpr01", "tpr1_nnd", "r_at_p80", "best_p", "cand_ap", "cand_r80")
 MIN_ACCEPTED = 30
 
@@ -184,9 +189,11 @@ def dev_ads(ads: LabelledAds, test_size: float = 0.3) -> LabelledAds:
     )
 
 
-def run_one(ads: LabelledAds, vec: StyleVectorizer, seed: int) -> dict[str, float]:
-    model = PairwiseAuthorModel(vectorizer=vec, random_state=seed)
-    _, ev = train_and_evaluate(ads, model=model, random_state=seed, baseline=False)
+def run_one(ads: LabelledAds, config: str, seed: int) -> dict[str, float]:
+    model = PairwiseAuthorModel(vectorizer=CONFIGS[config](), random_state=seed)
+    _, ev = train_and_evaluate(
+        ads, model=model, random_state=seed, baseline=False, **TRAIN_OPTIONS.get(config, {})
+    )
     f, nnd = ev.figures["model/all"], ev.figures["model/no_near_dup"]
     curve = ev.info["candidate_precision"]["curve"]
     p80 = operating_point(curve, 0.8)
@@ -310,7 +317,7 @@ def main() -> None:
                 if (set_name, c, seed) in have:
                     continue
                 t0 = time.perf_counter()
-                r = run_one(data, CONFIGS[c](), seed)
+                r = run_one(data, c, seed)
                 r |= {"set": set_name, "side": args.side, "config": c, "seed": seed}
                 r["seconds"] = round(time.perf_counter() - t0, 1)
                 rows.append(r)

@@ -91,3 +91,32 @@ def test_vectorizer_pickled_without_the_new_options_reads_as_without_them() -> N
     f = old.transform(TEXTS)
     assert not f.lr and not f.dense
     assert pair_features(f, np.array([0]), np.array([1])).shape[1] == len(old.feature_names())
+
+
+def test_hard_pairs_train_on_train_side_nearest_neighbours() -> None:
+    from test_stylometry import tiny_world  # noqa: PLC0415
+
+    from ownergraph.linking.stylometry.evaluate import (  # noqa: PLC0415
+        train_and_evaluate,
+        train_candidate_pairs,
+    )
+    from ownergraph.linking.stylometry.model import PairwiseAuthorModel  # noqa: PLC0415
+    from ownergraph.linking.stylometry.pairs import split_groups  # noqa: PLC0415
+
+    world = tiny_world(n_authors=30, ads_per_author=5, seed=3)
+    groups = world.groups()
+    train, _ = split_groups(groups, 0.3, 0)
+    vec = StyleVectorizer(n_features=2**16)
+    feats = vec.fit_transform([t for t in world.texts])
+    a, b = train_candidate_pairs(feats, groups, train)
+    assert len(a) > 0 and np.all(a < b)
+    assert train[a].all() and train[b].all()  # never a held-out ad
+    assert len(np.unique(a * len(world) + b)) == len(a)  # no pair twice
+    kw = {"neg_per_pos": 5.0, "min_test_neg": 300, "baseline": False}
+    _, plain = train_and_evaluate(world, model=PairwiseAuthorModel(max_iter=30), **kw)
+    _, hard = train_and_evaluate(
+        world, model=PairwiseAuthorModel(max_iter=30), hard_pairs=True, **kw
+    )
+    assert plain.info["train_hard_pairs"] == 0 and hard.info["train_hard_pairs"] > 0
+    assert hard.info["train_pairs"] == plain.info["train_pairs"] + hard.info["train_hard_pairs"]
+    assert hard.info["test_pairs"] == plain.info["test_pairs"]  # same held-out side
