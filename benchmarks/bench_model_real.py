@@ -67,7 +67,9 @@ CONFIGS: dict[str, Callable[[], StyleVectorizer]] = {
     "hard+embed": lambda: StyleVectorizer(embedding="minilm"),
 }
 # training options of ``train_and_evaluate`` per configuration (default: none)
+CONFIGS["hard_w0.3"] = CONFIGS["hard"]
 TRAIN_OPTIONS: dict[str, dict] = {c: {"hard_pairs": True} for c in CONFIGS if "hard" in c}
+TRAIN_OPTIONS["hard_w0.3"]["hard_weight"] = 0.3
 METRICS = ("tpr1", "tpr01", "tpr1_nnd", "r_at_p80", "best_p", "cand_ap", "cand_r80")
 MIN_ACCEPTED = 30
 
@@ -156,6 +158,14 @@ def exact_candidate_figures(p: np.ndarray, same: np.ndarray) -> dict[str, float]
     }
 
 
+def uninstall_caches() -> None:
+    model_mod.prepare_text = prepare_text
+    StyleVectorizer._counts = _orig_counts
+    features.style_matrix = _orig_style
+    embeddings.encode = _orig_encode
+    evaluate_mod.precision_curve = _orig_curve
+
+
 def install_caches() -> None:
     model_mod.prepare_text = _masked
     StyleVectorizer._counts = _cached_counts
@@ -218,6 +228,7 @@ def feature_bytes(f) -> int:
 def cost(ads: LabelledAds, configs: list[str], n: int, n_pairs: int = 50_000) -> None:
     """Featurising time per 1k ads, feature memory per ad and pair-scoring rate of each
     configuration, uncached, on the first ``n`` ads (2 cores shared: load printed)."""
+    uninstall_caches()
     texts = [prepare_text(t) for t in ads.texts[:n]]
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, n, n_pairs), rng.integers(0, n, n_pairs)

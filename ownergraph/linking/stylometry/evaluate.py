@@ -228,6 +228,7 @@ def train_and_evaluate(
     baseline: bool = True,
     keep_features: bool = False,
     hard_pairs: bool = False,
+    hard_weight: float = 1.0,
     random_state: int = 0,
 ) -> tuple[PairwiseAuthorModel, Evaluation]:
     """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
@@ -235,7 +236,8 @@ def train_and_evaluate(
     Every ad is masked and featurised once. ``max_train_pairs`` caps the training pairs
     (random, class ratio kept). ``hard_pairs`` adds to them the candidate pairs (each
     ad's nearest stylistic neighbours, as linking meets them) with two labelled
-    train-side ends: hard negatives and hard positives. ``keep_features`` keeps
+    train-side ends: hard negatives and hard positives, each of weight ``hard_weight``
+    (the sampled pairs weigh 1). ``keep_features`` keeps
     the features of ALL ads (also unlabelled ones) in ``Evaluation.features`` for
     linking the same ads afterwards.
     """
@@ -274,6 +276,7 @@ def train_and_evaluate(
     tg = tr["group_a"].to_numpy()
     ty = tr["y"].to_numpy()
     n_hard = 0
+    weight = None
     if hard_pairs:
         ha, hb = train_candidate_pairs(feats, groups[rows], train[rows])
         new = ~np.isin(ha * len(rows) + hb, fa * len(rows) + fb)
@@ -282,12 +285,15 @@ def train_and_evaluate(
         gr = groups[rows]
         fa, fb = np.r_[fa, ha], np.r_[fb, hb]
         tg, ty = np.r_[tg, gr[ha]], np.r_[ty, (gr[ha] == gr[hb]).astype(int)]
+        if hard_weight != 1.0:
+            weight = np.r_[np.ones(len(ty) - n_hard), np.full(n_hard, hard_weight)]
     model.fit_features(
         feats,
         fa,
         fb,
         ty,
         groups=tg,
+        sample_weight=weight,
         summary={
             "source": ads.source,
             "labels": labels,
