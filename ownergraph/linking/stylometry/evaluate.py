@@ -188,6 +188,21 @@ def candidate_precision(
     return out
 
 
+def train_candidate_pairs(
+    feats: AdFeatures, groups: np.ndarray, train: np.ndarray, search: CandidateSearch | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (``a < b``, rows of ``feats``) whose two ends are labelled
+    train-side ads: the nearest stylistic neighbours linking would score."""
+    search = search if search is not None else CandidateSearch()
+    if len(feats) < 3:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    search.fit(feats)
+    cand = search.search(search.embed(feats))
+    a, b = np.minimum(cand.a, cand.b), np.maximum(cand.a, cand.b)
+    ok = train[a] & train[b] & (groups[a] >= 0) & (groups[b] >= 0) & (a != b)
+    return a[ok].astype(np.int64), b[ok].astype(np.int64)
+
+
 def _subsample(pairs: pd.DataFrame, cap: int | None, random_state: int) -> pd.DataFrame:
     """At most ``cap`` pairs, each class sampled in proportion (pairs keep their order)."""
     if cap is None or len(pairs) <= cap:
@@ -212,12 +227,17 @@ def train_and_evaluate(
     min_test_neg: int = 20_000,
     baseline: bool = True,
     keep_features: bool = False,
+    hard_pairs: bool = False,
+    hard_weight: float = 1.0,
     random_state: int = 0,
 ) -> tuple[PairwiseAuthorModel, Evaluation]:
     """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
 
     Every ad is masked and featurised once. ``max_train_pairs`` caps the training pairs
-    (random, class ratio kept). ``keep_features`` keeps
+    (random, class ratio kept). ``hard_pairs`` adds to them the candidate pairs (each
+    ad's nearest stylistic neighbours, as linking meets them) with two labelled
+    train-side ends: hard negatives and hard positives, each of weight ``hard_weight``
+    (the sampled pairs weigh 1). ``keep_features`` keeps
     the features of ALL ads (also unlabelled ones) in ``Evaluation.features`` for
     linking the same ads afterwards.
     """
@@ -251,13 +271,29 @@ def train_and_evaluate(
         rows = np.unique(np.r_[train_used, te["a"], te["b"]])
     masked_rows = model.prepare([ads.texts[i] for i in rows])
     feats = model.fit_transform_texts(masked_rows, np.searchsorted(rows, train_used), prepared=True)
+    fa = np.searchsorted(rows, tr["a"].to_numpy())
+    fb = np.searchsorted(rows, tr["b"].to_numpy())
+    tg = tr["group_a"].to_numpy()
     ty = tr["y"].to_numpy()
+    n_hard = 0
+    weight = None
+    if hard_pairs:
+        ha, hb = train_candidate_pairs(feats, groups[rows], train[rows])
+        new = ~np.isin(ha * len(rows) + hb, fa * len(rows) + fb)
+        ha, hb = ha[new], hb[new]
+        n_hard = len(ha)
+        gr = groups[rows]
+        fa, fb = np.r_[fa, ha], np.r_[fb, hb]
+        tg, ty = np.r_[tg, gr[ha]], np.r_[ty, (gr[ha] == gr[hb]).astype(int)]
+        if hard_weight != 1.0:
+            weight = np.r_[np.ones(len(ty) - n_hard), np.full(n_hard, hard_weight)]
     model.fit_features(
         feats,
-        np.searchsorted(rows, tr["a"].to_numpy()),
-        np.searchsorted(rows, tr["b"].to_numpy()),
+        fa,
+        fb,
         ty,
-        groups=tr["group_a"].to_numpy(),
+        groups=tg,
+        sample_weight=weight,
         summary={
             "source": ads.source,
             "labels": labels,
@@ -297,6 +333,7 @@ def train_and_evaluate(
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),
+        "train_hard_pairs": n_hard,
         "train_positive": int(ty.sum()),
         "test_pairs": int(len(te)),
         "test_positive": int(te["y"].sum()),

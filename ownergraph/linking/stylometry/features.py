@@ -37,6 +37,9 @@ from sklearn.utils.validation import check_is_fitted
 from ownergraph.linking.stylometry.memory import release_free_memory
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
+# Views that can give likelihood-ratio pair features (``StyleVectorizer(likelihood=...)``):
+# ``grammar`` is token n-grams of the text distorted to function words and word shapes.
+LR_VIEWS = ("grammar", "char", "word")
 # Views whose pair features include max-term product and term-set Jaccard besides the
 # cosine. Dev split of the real Backpage ads (train components only, 6 seeds): TPR at
 # FPR 1% 0.908 -> 0.921, better on 6 of 6 seeds; ``func`` (a fixed ~120-word
@@ -121,12 +124,22 @@ class AdFeatures:
     views: dict[str, sp.csr_matrix] = field(default_factory=dict)
     style: np.ndarray = field(default_factory=lambda: np.zeros((0, len(STYLE_NAMES))))
     overlap: tuple[str, ...] = ()  # views with max-term and Jaccard pair features
+    # dense L2-normalised per-ad vectors (e.g. ``embed``: a sentence embedding)
+    dense: dict[str, np.ndarray] = field(default_factory=dict)
+    # likelihood-ratio views: (log-ratio weights W, length-normalised counts K, lengths)
+    lr: dict[str, tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.style.shape[0]
 
     def take(self, idx: np.ndarray) -> AdFeatures:
-        return AdFeatures({k: v[idx] for k, v in self.views.items()}, self.style[idx], self.overlap)
+        return AdFeatures(
+            {k: v[idx] for k, v in self.views.items()},
+            self.style[idx],
+            self.overlap,
+            {k: v[idx] for k, v in self.dense.items()},
+            {k: (w[idx], c[idx], n[idx]) for k, (w, c, n) in self.lr.items()},
+        )
 
     @staticmethod
     def concat(parts: list[AdFeatures]) -> AdFeatures:
@@ -136,7 +149,13 @@ class AdFeatures:
         views = {}
         for k in list(parts[0].views):
             views[k] = _vstack_consuming([p.views.pop(k) for p in parts])
-        return AdFeatures(views, np.vstack([p.style for p in parts]), parts[0].overlap)
+        dense = {k: np.vstack([p.dense.pop(k) for p in parts]) for k in list(parts[0].dense)}
+        lr = {}
+        for k in list(parts[0].lr):
+            ws, cs, ns = zip(*[p.lr.pop(k) for p in parts], strict=True)
+            lr[k] = (_vstack_consuming(list(ws)), _vstack_consuming(list(cs)), np.concatenate(ns))
+        style = np.vstack([p.style for p in parts])
+        return AdFeatures(views, style, parts[0].overlap, dense, lr)
 
 
 def _vstack_consuming(mats: list[sp.csr_matrix], trim_every: int = 2**28) -> sp.csr_matrix:
@@ -184,6 +203,9 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         max_terms: int | None = 200,
         style: bool = True,
         overlap: bool = True,
+        likelihood: tuple[str, ...] = (),
+        lr_mu: float = 50.0,
+        embedding: str | None = None,
     ) -> None:
         self.views = views
         self.char_ngram = char_ngram
@@ -192,12 +214,23 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         self.max_terms = max_terms
         self.style = style
         self.overlap = overlap
+        self.likelihood = likelihood
+        self.lr_mu = lr_mu
+        self.embedding = embedding
+
+    def __setstate__(self, state: dict) -> None:
+        # vectorizers pickled before the likelihood / embedding options read as without them
+        state = {"likelihood": (), "lr_mu": 50.0, "embedding": None} | state
+        super().__setstate__(state)
 
     def _hashers(self) -> dict[str, object]:
         common = {"alternate_sign": False, "norm": None, "dtype": np.float32}
         unknown = set(self.views) - set(SPARSE_VIEWS)
         if unknown:
             raise ValueError(f"unknown feature views {sorted(unknown)}; known: {SPARSE_VIEWS}")
+        unknown = set(self.likelihood) - set(LR_VIEWS)
+        if unknown:
+            raise ValueError(f"unknown likelihood views {sorted(unknown)}; known: {LR_VIEWS}")
         makers = {
             "char": lambda: HashingVectorizer(
                 analyzer="char_wb",
@@ -225,18 +258,28 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
             "func": lambda: CountVectorizer(
                 vocabulary=FUNCTION_WORDS, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
             ),
+            "grammar": lambda: HashingVectorizer(
+                analyzer=_grammar_ngrams, n_features=self.n_features, **common
+            ),
         }
-        return {v: makers[v]() for v in self.views}
+        wanted = list(self.views) + [f"lr_{v}" for v in self.likelihood if v not in self.views]
+        return {v: makers[v.removeprefix("lr_")]() for v in wanted}
 
     def _counts(self, texts: list[str]) -> dict[str, sp.csr_matrix]:
-        return {v: h.transform(texts) for v, h in self._hashers().items()}
+        return {v: h.transform(texts).tocsr() for v, h in self._hashers().items()}
 
     def _fit_counts(self, counts: dict[str, sp.csr_matrix], n: int) -> None:
         self.idf_ = {}
         for v, c in counts.items():
-            if v == "func":
+            if v == "func" or v.startswith("lr_"):
                 continue  # function words: relative frequencies, no IDF
             self.idf_[v] = TfidfTransformer(sublinear_tf=True).fit(c)
+        # reference n-gram distribution of each likelihood view (add-one smoothed)
+        self.ref_ = {}
+        for v in self.likelihood:
+            c = counts[v if v in counts else f"lr_{v}"]
+            freq = np.asarray(c.sum(axis=0)).ravel() + 1.0
+            self.ref_[v] = (freq / freq.sum()).astype(np.float32)
         self.n_texts_ = n
 
     def fit(self, texts: list[str], y: object = None) -> StyleVectorizer:
@@ -257,14 +300,24 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         return self._features(texts, self._counts(texts))
 
     def _features(self, texts: list[str], counts: dict[str, sp.csr_matrix]) -> AdFeatures:
+        lr = {
+            v: likelihood_view(counts[v if v in counts else f"lr_{v}"], self.ref_[v], self.lr_mu)
+            for v in self.likelihood
+        }
         views = {}
-        for v, c in counts.items():
+        for v in self.views:
+            c = counts.pop(v)
             x = self.idf_[v].transform(c) if v in self.idf_ else c
             if self.max_terms and v in ("char", "word"):
                 x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
         style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
-        return AdFeatures(views, style, self._overlap_views())
+        dense = {}
+        if self.embedding is not None:
+            from ownergraph.linking.stylometry.embeddings import encode  # noqa: PLC0415
+
+            dense["embed"] = encode(texts, self.embedding)
+        return AdFeatures(views, style, self._overlap_views(), dense, lr)
 
     def _overlap_views(self) -> tuple[str, ...]:
         if not self.overlap:
@@ -278,7 +331,83 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
             names += [f"maxterm_{v}", f"jaccard_{v}"]
         if self.style:
             names += [f"absdiff_{n}" for n in STYLE_NAMES] + [f"mean_{n}" for n in STYLE_NAMES]
+        for v in self.likelihood:
+            names += [f"lr_mean_{v}", f"lr_min_{v}"]
+        if self.embedding is not None:
+            names.append("cos_embed")
         return names
+
+
+_GRAMMAR_TOKEN = re.compile(r"⟨[A-Z]+⟩|[^\W\d_]+|\d+|\n|[^\w\s]")
+_FUNCTION_SET = frozenset(FUNCTION_WORDS)
+
+
+def _shape(tok: str) -> str:
+    """A token as grammar sees it: function words and symbols as they are (lower-cased
+    words), other words by their casing shape, digits as ``0``, a line break as ``¶``."""
+    if tok == "\n":
+        return "¶"
+    low = tok.lower()
+    if low in _FUNCTION_SET:
+        return low if tok == low else ("F" + low if tok.isupper() and len(tok) > 1 else "f" + low)
+    if tok[0].isdigit():
+        return "0"
+    if not tok[0].isalpha():
+        return tok
+    if tok.isupper():
+        return "W" if len(tok) > 1 else "C"
+    if tok[0].isupper():
+        return "Ww"
+    return "w"
+
+
+def _grammar_ngrams(text: str) -> list[str]:
+    """Token 1-3-grams of the text distorted to its grammar: content words replaced by
+    their shape, function words, punctuation, emoji and layout kept (as in the text
+    distortion of Stamatatos 2017 / POSnoise of LambdaG, without a tagger)."""
+    toks = [_shape(t) for t in _GRAMMAR_TOKEN.findall(text)]
+    out = list(toks)
+    for n in (2, 3):
+        out += [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+    return out
+
+
+def likelihood_view(
+    counts: sp.csr_matrix, ref: np.ndarray, mu: float
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Per-ad parts of a Dirichlet-smoothed n-gram likelihood ratio (LambdaG-like).
+
+    With ``P_A(g) = (c_A(g) + mu p_ref(g)) / (|A| + mu)`` (ad A's n-gram model smoothed
+    towards the reference distribution), the mean log-ratio over the n-grams of B is
+    ``sum_g K_B(g) W_A(g) + log(mu / (|A| + mu))`` with ``W_A = log1p(c_A / (mu p_ref))``
+    and ``K_B = c_B / |B|``. Returns ``(W, K, |.|)``, float32.
+    """
+    counts = counts.tocsr().astype(np.float32)
+    n = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
+    w = counts.copy()
+    w.data = np.log1p(w.data / (mu * ref[w.indices])).astype(np.float32)
+    k = counts.multiply(1.0 / np.maximum(n, 1.0)[:, None]).tocsr().astype(np.float32)
+    return w, k, np.log(mu / (n + mu)).astype(np.float32)
+
+
+def likelihood_ratio(
+    w: sp.csr_matrix,
+    k: sp.csr_matrix,
+    log_norm: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    chunk: int = 200_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and minimum of the two directions' likelihood ratios (B under A's model vs
+    the reference, and A under B's) for pairs ``(a[k], b[k])``: symmetric in a and b."""
+    mean, low = (np.empty(len(a), dtype=np.float32) for _ in range(2))
+    for s in range(0, len(a), chunk):
+        ca, cb = a[s : s + chunk], b[s : s + chunk]
+        ab = np.asarray(w[ca].multiply(k[cb]).sum(axis=1)).ravel() + log_norm[ca]
+        ba = np.asarray(w[cb].multiply(k[ca]).sum(axis=1)).ravel() + log_norm[cb]
+        mean[s : s + chunk] = (ab + ba) / 2
+        low[s : s + chunk] = np.minimum(ab, ba)
+    return mean, low
 
 
 def top_terms(x: sp.csr_matrix, t: int) -> sp.csr_matrix:
@@ -349,4 +478,11 @@ def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray
     if feats.style.shape[1]:
         sa, sb = feats.style[a], feats.style[b]
         out = np.hstack([out, np.abs(sa - sb), (sa + sb) / 2])
+    more = []
+    for w, k, n in feats.lr.values():
+        more += list(likelihood_ratio(w, k, n, a, b))
+    for x in feats.dense.values():
+        more.append(np.einsum("ij,ij->i", x[a], x[b]))
+    if more:
+        out = np.hstack([out, np.column_stack(more)])
     return out.astype(np.float32)

@@ -179,9 +179,10 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         y: np.ndarray,
         groups: np.ndarray | None = None,
         summary: dict[str, Any] | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> PairwiseAuthorModel:
         """Fit the pair classifier on rows of ``feats`` made by this model's fitted
-        vectorizer (``fit_transform_texts``)."""
+        vectorizer (``fit_transform_texts``), pairs weighted by ``sample_weight``."""
         check_is_fitted(self, "vectorizer_")
         y = self._check_labels(y)
         a = np.asarray(a, dtype=np.int64)
@@ -204,7 +205,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
             self.classifier_ = CalibratedClassifierCV(
                 base, method=self.calibration, cv=cv, ensemble=self.ensemble
             )
-            self.classifier_.fit(x, y)
+            self.classifier_.fit(x, y, sample_weight=sample_weight)
         self.classes_ = np.array([0, 1])
         self.feature_names_ = self.vectorizer_.feature_names()
         self.metadata_ = {
