@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ownergraph.defaults import HIDE_SHARE, TARGET_PRECISION
@@ -889,7 +890,7 @@ def btc_load_cmd(
         if client is not None and to_height is None:
             to_height = int(client.call("getblockcount"))
     except RpcError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc
     try:
         rate_table = RateTable.from_csv(rates) if rates else None
@@ -933,7 +934,7 @@ def btc_load_cmd(
                     coinjoin_min_equal=coinjoin_min,
                 )
         except (InputError, ValueError, OSError, StoreError, RpcError) as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=False, highlight=False)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from exc
         uri = s.uri
     sm = tables.summary
@@ -1084,7 +1085,7 @@ def btc_tags_cmd(
         try:
             tags = read_tags(list(paths), q)
         except InputError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from exc
         with _open(store) as s:
             s.init_schema()
