@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -51,11 +52,19 @@ def sign_p2pkh(
     return tx.serialize().hex()
 
 
+def _free_port() -> int:
+    """A loopback port the OS reports free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class BtcdNode:
     def __init__(self, binary: Path, folder: Path) -> None:
         self.binary, self.folder = binary, folder
-        self.rpc_port = int(os.environ.get("OWNERGRAPH_BTCD_RPC_PORT", "18634"))
-        self.p2p_port = int(os.environ.get("OWNERGRAPH_BTCD_P2P_PORT", "18635"))
+        # free ports unless set: a node left running by another run must never answer here
+        self.rpc_port = int(os.environ.get("OWNERGRAPH_BTCD_RPC_PORT") or _free_port())
+        self.p2p_port = int(os.environ.get("OWNERGRAPH_BTCD_P2P_PORT") or _free_port())
         self.url = f"http://127.0.0.1:{self.rpc_port}"
         self.miner = key("miner")
         self.proc: subprocess.Popen | None = None

@@ -182,6 +182,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
             "age",
             "title",
             "body",
+            "url",
             "phones",
             "emails",
             "confidence",
@@ -197,6 +198,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
                 30,
                 "Rose in Houston",
                 "Rose here, call (281) 555-0123 xoxo",
+                None,  # the world's ads carry no URL
                 [P3],
                 [],
                 1.0,
@@ -211,6 +213,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
                 30,
                 "Rose in Houston",
                 "Rose here, call (281) 555-0123 xoxo",
+                None,  # the world's ads carry no URL
                 [P3],
                 [],
                 1.0,
@@ -225,6 +228,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
                 30,
                 "Rose in Dallas",
                 "Rose here, call (281) 555-0123 xoxo",
+                None,  # the world's ads carry no URL
                 [P3],
                 [],
                 0.6,
