@@ -454,7 +454,7 @@ class PaymentMatcher(BaseEstimator):
         tx_i = np.concatenate([x for _, x in parts])
         # the background: payments no ad's window holds (nor block-timed), met by the ads
         # that have no candidate (those a chance match could fool) in null windows on both
-        # sides of the match window, where no ad's own payment lies
+        # sides of the match window, where no ad's own payment should lie
         background = (np.bincount(tx_i, minlength=len(t)) == 0) & ~blk
         bg_usd = np.where(background, usd, np.nan)
         unlinked = payable[np.bincount(ad_i, minlength=len(p))[payable] == 0]
@@ -652,7 +652,7 @@ def coincidence(
     in lag, times their pooled shape in amount. Signal: the lone links (``lone``) at that
     cost net of the background, times the pooled lag and amount shapes of the lone links
     net of the background (``LAG_BINS`` and ``AMOUNT_BINS`` bins). With ``link_group`` and
-    ``null_group`` (the payer record of each link's and null pair's tx, 0..3), rates and
+    ``null_group`` (the payer record of each link's and null pair's tx, 0..2), rates and
     counts are per (cost, record) rather than per cost.
     """
     out = np.zeros(len(ad_i))
