@@ -79,6 +79,15 @@ def without_identifiers(evidence: pd.DataFrame, hidden_ads: np.ndarray) -> pd.Da
     return evidence[~drop].reset_index(drop=True)
 
 
+def group_sizes(components: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ad: the size of its predicted group, and how many of that group's ads share its
+    component (itself included)."""
+    df = pd.DataFrame({"c": np.asarray(components), "g": pd.factorize(np.asarray(pred))[0]})
+    group_n = df.groupby("g")["g"].transform("size").to_numpy()
+    cell_n = df.groupby(["g", "c"])["g"].transform("size").to_numpy()
+    return group_n, cell_n
+
+
 def reattachment(components: np.ndarray, pred: np.ndarray, hidden: np.ndarray) -> dict[str, Any]:
     """Where the hidden ads landed, against their own components.
 
@@ -99,9 +108,7 @@ def reattachment(components: np.ndarray, pred: np.ndarray, hidden: np.ndarray) -
             "hidden": 0, "attached": None, "precision": None, "recall": None, "alone": None,
             "mate_precision": None, "n_attached": 0, "n_landed": 0,
         }  # fmt: skip
-    df = pd.DataFrame({"c": comp, "g": pd.factorize(pred)[0]})
-    group_n = df.groupby("g")["g"].transform("size").to_numpy()
-    cell_n = df.groupby(["g", "c"])["g"].transform("size").to_numpy()
+    group_n, cell_n = group_sizes(comp, pred)
     mates = group_n[hidden] - 1
     own = cell_n[hidden] - 1
     attached = mates > 0

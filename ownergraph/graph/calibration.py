@@ -232,9 +232,7 @@ def kind_precision(
     """Re-attachment precision per soft kind: of the hidden ads with a link of that kind to
     a hub they share with a group-mate, the share that landed with their own component."""
     g = pd.factorize(np.asarray(pred))[0]
-    df = pd.DataFrame({"g": g, "c": np.asarray(comp)})
-    gn = df.groupby("g")["g"].transform("size").to_numpy()
-    cn = df.groupby(["g", "c"])["g"].transform("size").to_numpy()
+    gn, cn = il.group_sizes(comp, g)
     pos_of = pd.Index(np.asarray(ads, dtype=object))
     out: dict[str, float | None] = {}
     for kind in kinds:

@@ -155,6 +155,20 @@ def bip34_height(version: int, coinbase_script: bytes) -> int | None:
     return int.from_bytes(coinbase_script[1 : 1 + size], "little")
 
 
+def _read_header(
+    data: bytes, verify_header: bool, network: str | None
+) -> tuple[bytes, int, int, str]:
+    """``(header, version, time, block_hash)`` of a serialized block, checked if asked."""
+    if len(data) < HEADER_SIZE + 1:
+        raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
+    header = data[:HEADER_SIZE]
+    if verify_header:
+        check_header(header, network)
+    version = int.from_bytes(header[0:4], "little", signed=True)
+    block_ts = int.from_bytes(header[68:72], "little")
+    return header, version, block_ts, dsha256(header)[::-1].hex()
+
+
 def parse_block(
     data: bytes,
     verify_merkle: bool = True,
@@ -167,14 +181,7 @@ def parse_block(
 
     ``base``: where ``data`` starts in its file, so that reasons give file offsets.
     """
-    if len(data) < HEADER_SIZE + 1:
-        raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
-    header = data[:HEADER_SIZE]
-    if verify_header:
-        check_header(header, network)
-    version = int.from_bytes(header[0:4], "little", signed=True)
-    block_ts = int.from_bytes(header[68:72], "little")
-    block_hash = dsha256(header)[::-1].hex()
+    header, version, block_ts, block_hash = _read_header(data, verify_header, network)
     stream = _StrictStream(data[HEADER_SIZE:], base + HEADER_SIZE, unit)
     txs: list[Transaction] = []
     try:
@@ -209,14 +216,7 @@ def parse_block_fast(
 ) -> tuple[str, int, int | None, Columns]:
     """``parse_block`` with the bulk parser (``bitcoin_fastparse``): the same checks and
     messages, the transactions column-wise."""
-    if len(data) < HEADER_SIZE + 1:
-        raise ValueError(f"truncated: {len(data)} bytes is shorter than a block header")
-    header = data[:HEADER_SIZE]
-    if verify_header:
-        check_header(header, network)
-    version = int.from_bytes(header[0:4], "little", signed=True)
-    block_ts = int.from_bytes(header[68:72], "little")
-    block_hash = dsha256(header)[::-1].hex()
+    header, version, block_ts, block_hash = _read_header(data, verify_header, network)
     try:
         n, pos = _fast_varint(data, HEADER_SIZE)
     except IndexError:
