@@ -38,6 +38,8 @@ class WorldConfig:
     """Share of an operation's ads that show a burner phone used only once."""
     op_booking_line_share: float = 0.5
     """Share of operations with a central booking phone shown on some of their ads."""
+    op_booking_ad_rate: float = 0.3
+    """Share of such an operation's ads that show the booking phone (half of them alone)."""
     indep_phone_switch_rate: float = 0.1
     """Share of independents who change their phone once during their life."""
     two_phone_rate: float = 0.06
@@ -125,6 +127,7 @@ class WorldConfig:
             "operation_share",
             "op_burner_rate",
             "op_booking_line_share",
+            "op_booking_ad_rate",
             "indep_phone_switch_rate",
             "two_phone_rate",
             "no_contact_rate",

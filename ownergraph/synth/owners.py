@@ -378,7 +378,7 @@ class Owner:
             if old and rng.random() < 0.15:  # announced change bridges old and new
                 return [p.phone, old]
         phones = [p.phone]
-        if self.booking and rng.random() < 0.3:
+        if self.booking and rng.random() < cfg.op_booking_ad_rate:
             phones = [self.booking] if rng.random() < 0.5 else [p.phone, self.booking]
         elif rng.random() < cfg.two_phone_rate and self.booking:
             phones = [p.phone, self.booking]
