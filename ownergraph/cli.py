@@ -843,12 +843,12 @@ def btc_load_cmd(
     quarantine: str = typer.Option("quarantine/bitcoin.jsonl", help="Where rejected records go."),
     strict: bool = typer.Option(False, help="Stop at the first bad record."),
     verify_merkle: bool = typer.Option(
-        True, help="Check each raw block's merkle root (reject corrupt blocks)."
+        True, help="Check each block's merkle root (reject corrupt blocks)."
     ),
     network: str | None = typer.Option(
         None,
-        help="main | test | signet | regtest: the proof-of-work limit raw headers must meet "
-        "(default: from the blk magic; any network's for a raw file).",
+        help="main | test | signet | regtest: the proof-of-work limit block headers must meet "
+        "(default: from the blk magic, or the node's chain with --rpc; else any network's).",
     ),
     batch_size: int = typer.Option(
         0, help="Rows per write call (0: whole tables; the store batches its writes)."
@@ -912,6 +912,8 @@ def btc_load_cmd(
                         mempool=mempool or (),
                         quarantine=q,
                         progress=lambda b: bar.advance(task, b.n_txs),
+                        verify_merkle=verify_merkle,
+                        network=network,
                     )
                 else:
                     tables = load_bitcoin(

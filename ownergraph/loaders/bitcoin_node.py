@@ -117,12 +117,36 @@ class RpcClient:
         return reply.get("result")
 
 
+CHAIN_NETWORK = {"main": "main", "test": "test", "testnet4": "test", "signet": "signet",
+                 "regtest": "regtest", "simnet": "regtest"}  # fmt: skip
+
+
+def node_network(client: RpcClient) -> str | None:
+    """The node's network (``getblockchaininfo``'s ``chain``) as a ``POW_LIMITS`` key;
+    None when the node does not say (its blocks then meet the loosest limit)."""
+    try:
+        info = client.call("getblockchaininfo")
+    except RpcError:
+        return None
+    chain = info.get("chain") if isinstance(info, dict) else None
+    return CHAIN_NETWORK.get(chain) if isinstance(chain, str) else None
+
+
 def iter_node_batches(
-    client: RpcClient, from_height: int, to_height: int, q: Quarantine, batch_txs: int = 50_000
+    client: RpcClient,
+    from_height: int,
+    to_height: int,
+    q: Quarantine,
+    batch_txs: int = 50_000,
+    verify_merkle: bool = True,
+    network: str | None = None,
 ) -> Iterator[Batch]:
-    """Blocks ``from_height..to_height`` (``getblock <hash> 2``) as loader batches."""
+    """Blocks ``from_height..to_height`` (``getblock <hash> 2``) as loader batches, each
+    header and merkle root checked (``bitcoin_rpc.check_json_block``) against the
+    proof-of-work limit of ``network`` (default: the node's own)."""
     if from_height < 0 or to_height < from_height:
         raise ValueError(f"bad height range {from_height}..{to_height}")
+    network = network or node_network(client)
     batch = Batch()
     source = client.endpoint.shown
     for h in range(from_height, to_height + 1):
@@ -130,7 +154,7 @@ def iter_node_batches(
         block = client.call("getblock", block_hash, 2)
         if isinstance(block, dict) and block.get("height") is None:  # not in every shape
             block["height"] = h
-        add_rpc_value(batch, block, source, f"height {h}", q)
+        add_rpc_value(batch, block, source, f"height {h}", q, verify_merkle, network)
         if batch.n_txs >= batch_txs:
             yield batch
             batch = Batch()

@@ -65,6 +65,7 @@ MAGIC_NETWORK = {
 NULL_TXID = b"\x00" * 32
 MAX_BLOCK_SIZE = 4_000_000  # consensus limit on serialized size (weight / 1)
 _HEX = set(string.hexdigits.encode()) | set(b" \t\r\n")
+NO_VERIFY_MERKLE = "--no-verify-merkle"
 
 
 class _StrictStream(io.BytesIO):
@@ -84,11 +85,12 @@ class _StrictStream(io.BytesIO):
 
 
 def mine_header(header76: bytes, start: int = 0) -> bytes:
-    """The first 80-byte header (``header76`` + nonce from ``start``) whose hash meets
-    its bits (for test and regtest blocks; hopeless at mainnet difficulty)."""
+    """The first 80-byte header (``header76`` + nonce from ``start``, wrapping past
+    2^32 - 1) whose hash meets its bits (for test and regtest blocks; hopeless at
+    mainnet difficulty)."""
     target = bits_target(int.from_bytes(header76[72:76], "little"))
-    for nonce in range(start, 2**32):
-        header = header76 + nonce.to_bytes(4, "little")
+    for i in range(2**32):
+        header = header76 + ((start + i) & 0xFFFFFFFF).to_bytes(4, "little")
         if int.from_bytes(dsha256(header), "little") <= target:
             return header
     raise ValueError("no nonce meets the target")
@@ -304,7 +306,7 @@ def add_raw_block(
     if verify_merkle:
         batch.merkle_checked += 1
     else:
-        batch.merkle_skipped += 1
+        batch.skip("merkle", NO_VERIFY_MERKLE)
     if parser == "fast":
         batch.txs_read += len(cols.txid)
         batch.add_columns(cols, height, block_ts)
