@@ -991,7 +991,7 @@ def btc_load_cmd(
 
 @btc_app.command("watch")
 def btc_watch_cmd(
-    rpc: str = typer.Option(..., "--rpc", help=RpcOpt.help),
+    rpc: str | None = RpcOpt,
     out: str = typer.Option(
         "mempool-log", "--out", help="Folder of the log (btc load --mempool reads it)."
     ),
@@ -999,14 +999,33 @@ def btc_watch_cmd(
     polls: int | None = typer.Option(None, help="Stop after this many polls (default: never)."),
     max_mb: float = typer.Option(64.0, help="Start a new log segment past this size."),
     rpc_cookie: str | None = CookieOpt,
+    zmq: list[str] | None = typer.Option(
+        None,
+        "--zmq",
+        help="ZMQ endpoint publishing rawtx/sequence (repeatable); default: the node's own "
+        "(getzmqnotifications); 'off': poll only.",
+    ),
 ) -> None:
-    """Record mempool first-seen times from a node (append-only, crash-safe, rotating)."""
+    """Record mempool first-seen times from a node (append-only, crash-safe, rotating):
+    ZMQ rawtx/sequence arrivals stamped locally where the node offers them, and
+    getrawmempool polls."""
     from ownergraph.loaders.bitcoin_node import MempoolLog, watch_mempool
+    from ownergraph.loaders.bitcoin_zmq import ZmqFeed, node_zmq_endpoints
 
-    client = _rpc_client(rpc, rpc_cookie)
+    if not rpc and not zmq:
+        err.print("[red]error:[/red] give --rpc URL (and/or --zmq ENDPOINT)")
+        raise typer.Exit(2)
+    client = _rpc_client(rpc, rpc_cookie) if rpc else None
+    endpoints = [] if zmq == ["off"] else list(zmq or [])
+    if client is not None and zmq is None:
+        endpoints = node_zmq_endpoints(client)
+    feed = ZmqFeed(endpoints) if endpoints else None
     log = MempoolLog(out, max_bytes=int(max_mb * 2**20))
+    how = [f"polling {client.endpoint.shown} every {interval:g} s"] if client else []
+    if feed is not None:
+        how.append("ZMQ " + ", ".join(endpoints))
     console.print(
-        f"watching {client.endpoint.shown} every {interval:g} s into [bold]{out}[/bold] "
+        f"watching ({'; '.join(how)}) into [bold]{out}[/bold] "
         f"({len(log.seen):,} transactions already logged)"
     )
 
@@ -1017,13 +1036,20 @@ def btc_watch_cmd(
             console.print(f"poll {n}: {new:,} new transactions")
 
     try:
-        total = watch_mempool(client, log, interval, polls, on_poll=report)
+        total = watch_mempool(client, log, interval, polls, on_poll=report, feed=feed)
     except KeyboardInterrupt:
         total = None
     finally:
         log.close()
+        if feed is not None:
+            feed.close()
     if total is not None:
         console.print(f"{total:,} new transactions logged")
+    if feed is not None and (feed.gaps or feed.rejected):
+        err.print(
+            f"ZMQ: {feed.gaps:,} messages lost (sequence gaps), "
+            f"{sum(feed.rejected.values()):,} malformed"
+        )
 
 
 @btc_app.command("cluster")
