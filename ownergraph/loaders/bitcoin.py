@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from ownergraph.defaults import BTC_PARSE_WORKERS
 from ownergraph.loaders.bitcoin_batch import Batch, BitcoinFormatError, typed
 from ownergraph.loaders.bitcoin_mempool import FirstSeen, read_first_seen
 from ownergraph.loaders.bitcoin_raw import (
@@ -159,13 +160,14 @@ def iter_batches(
     magic: bytes | None = None,
     network: str | None = None,
     parser: str = "fast",
+    workers: int = BTC_PARSE_WORKERS,
 ) -> Iterator[Batch]:
     """Parsed transactions, file by file, in batches of about ``batch_txs``.
 
     ``magic``: the ``blk`` record magic (default: the network magic a file starts with,
     else mainnet's). ``network`` (main/test/signet/regtest): whose proof-of-work limit raw
     headers meet (default: the ``blk`` magic's network; for a ``raw`` file the loosest,
-    regtest's).
+    regtest's). ``workers``: processes parsing a ``blk`` file's blocks (0: one per core).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown Bitcoin format {fmt!r}; expected one of {FORMATS}")
@@ -181,7 +183,9 @@ def iter_batches(
             yield from iter_rpc_batches(path, q, batch_txs, verify_merkle, network)
         else:
             m = magic or _file_magic(path)
-            yield from iter_raw_batches(path, kind, q, batch_txs, m, verify_merkle, network, parser)
+            yield from iter_raw_batches(
+                path, kind, q, batch_txs, m, verify_merkle, network, parser, workers
+            )
 
 
 def _file_magic(path: Path) -> bytes:
@@ -309,6 +313,7 @@ def load_bitcoin(
     progress: Callable[[Batch], None] | None = None,
     network: str | None = None,
     parser: str = "fast",
+    workers: int = BTC_PARSE_WORKERS,
 ) -> BitcoinTables:
     """Read chain files (and mempool logs) into ``BitcoinTables``.
 
@@ -316,7 +321,8 @@ def load_bitcoin(
     raises ``BitcoinFormatError`` at the first bad record instead. ``progress`` is
     called with each batch as it is parsed. ``summary.files_empty`` lists the files
     that loaded no transaction. ``parser``: ``"fast"`` (bulk) or ``"embit"`` (the
-    reference) for raw blocks.
+    reference) for raw blocks; ``workers``: processes parsing a ``blk`` file's blocks
+    (0: one per core).
     """
     paths = [Path(p) for p in paths]
     q = quarantine if isinstance(quarantine, Quarantine) else None
@@ -331,7 +337,14 @@ def load_bitcoin(
             for path in paths:
                 loaded = 0
                 for b in iter_batches(
-                    [path], fmt, q, batch_txs, verify_merkle, network=network, parser=parser
+                    [path],
+                    fmt,
+                    q,
+                    batch_txs,
+                    verify_merkle,
+                    network=network,
+                    parser=parser,
+                    workers=workers,
                 ):
                     loaded += b.n_txs
                     if progress is not None:
