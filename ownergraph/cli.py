@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ownergraph.defaults import HIDE_SHARE, TARGET_PRECISION
+from ownergraph.defaults import BTC_PARSE_WORKERS, HIDE_SHARE, TARGET_PRECISION
 
 app = typer.Typer(
     help="ownergraph: group online sex ads by their true owner in a property graph.",
@@ -856,6 +856,9 @@ def btc_load_cmd(
     coinjoin_min: int = typer.Option(
         3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
     ),
+    workers: int = typer.Option(
+        BTC_PARSE_WORKERS, help="Processes parsing a blk file's blocks (0: one per core)."
+    ),
     rpc: str | None = RpcOpt,
     rpc_cookie: str | None = CookieOpt,
     from_height: int | None = typer.Option(None, help="--rpc: first block height."),
@@ -924,6 +927,7 @@ def btc_load_cmd(
                         verify_merkle=verify_merkle,
                         progress=lambda b: bar.advance(task, b.n_txs),
                         network=network,
+                        workers=workers,
                     )
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
