@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ownergraph.defaults import HIDE_SHARE, TARGET_PRECISION
+from ownergraph.defaults import BTC_PARSE_WORKERS, HIDE_SHARE, TARGET_PRECISION
 
 app = typer.Typer(
     help="ownergraph: group online sex ads by their true owner in a property graph.",
@@ -843,18 +843,21 @@ def btc_load_cmd(
     quarantine: str = typer.Option("quarantine/bitcoin.jsonl", help="Where rejected records go."),
     strict: bool = typer.Option(False, help="Stop at the first bad record."),
     verify_merkle: bool = typer.Option(
-        True, help="Check each raw block's merkle root (reject corrupt blocks)."
+        True, help="Check each block's merkle root (reject corrupt blocks)."
     ),
     network: str | None = typer.Option(
         None,
-        help="main | test | signet | regtest: the proof-of-work limit raw headers must meet "
-        "(default: from the blk magic; any network's for a raw file).",
+        help="main | test | signet | regtest: the proof-of-work limit block headers must meet "
+        "(default: from the blk magic, or the node's chain with --rpc; else any network's).",
     ),
     batch_size: int = typer.Option(
         0, help="Rows per write call (0: whole tables; the store batches its writes)."
     ),
     coinjoin_min: int = typer.Option(
         3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
+    ),
+    workers: int = typer.Option(
+        BTC_PARSE_WORKERS, help="Processes parsing a blk file's blocks (0: one per core)."
     ),
     rpc: str | None = RpcOpt,
     rpc_cookie: str | None = CookieOpt,
@@ -912,6 +915,8 @@ def btc_load_cmd(
                         mempool=mempool or (),
                         quarantine=q,
                         progress=lambda b: bar.advance(task, b.n_txs),
+                        verify_merkle=verify_merkle,
+                        network=network,
                     )
                 else:
                     tables = load_bitcoin(
@@ -922,6 +927,7 @@ def btc_load_cmd(
                         verify_merkle=verify_merkle,
                         progress=lambda b: bar.advance(task, b.n_txs),
                         network=network,
+                        workers=workers,
                     )
                 n_rows = len(tables.txs) + len(tables.inputs) + 2 * len(tables.outputs)
                 wtask = bar.add_task("writing to the graph", total=n_rows)
@@ -989,7 +995,7 @@ def btc_load_cmd(
 
 @btc_app.command("watch")
 def btc_watch_cmd(
-    rpc: str = typer.Option(..., "--rpc", help=RpcOpt.help),
+    rpc: str | None = RpcOpt,
     out: str = typer.Option(
         "mempool-log", "--out", help="Folder of the log (btc load --mempool reads it)."
     ),
@@ -997,14 +1003,33 @@ def btc_watch_cmd(
     polls: int | None = typer.Option(None, help="Stop after this many polls (default: never)."),
     max_mb: float = typer.Option(64.0, help="Start a new log segment past this size."),
     rpc_cookie: str | None = CookieOpt,
+    zmq: list[str] | None = typer.Option(
+        None,
+        "--zmq",
+        help="ZMQ endpoint publishing rawtx/sequence (repeatable); default: the node's own "
+        "(getzmqnotifications); 'off': poll only.",
+    ),
 ) -> None:
-    """Record mempool first-seen times from a node (append-only, crash-safe, rotating)."""
+    """Record mempool first-seen times from a node (append-only, crash-safe, rotating):
+    ZMQ rawtx/sequence arrivals stamped locally where the node offers them, and
+    getrawmempool polls."""
     from ownergraph.loaders.bitcoin_node import MempoolLog, watch_mempool
+    from ownergraph.loaders.bitcoin_zmq import ZmqFeed, node_zmq_endpoints
 
-    client = _rpc_client(rpc, rpc_cookie)
+    if not rpc and not zmq:
+        err.print("[red]error:[/red] give --rpc URL (and/or --zmq ENDPOINT)")
+        raise typer.Exit(2)
+    client = _rpc_client(rpc, rpc_cookie) if rpc else None
+    endpoints = [] if zmq == ["off"] else list(zmq or [])
+    if client is not None and zmq is None:
+        endpoints = node_zmq_endpoints(client)
+    feed = ZmqFeed(endpoints) if endpoints else None
     log = MempoolLog(out, max_bytes=int(max_mb * 2**20))
+    how = [f"polling {client.endpoint.shown} every {interval:g} s"] if client else []
+    if feed is not None:
+        how.append("ZMQ " + ", ".join(endpoints))
     console.print(
-        f"watching {client.endpoint.shown} every {interval:g} s into [bold]{out}[/bold] "
+        f"watching ({'; '.join(how)}) into [bold]{out}[/bold] "
         f"({len(log.seen):,} transactions already logged)"
     )
 
@@ -1015,13 +1040,20 @@ def btc_watch_cmd(
             console.print(f"poll {n}: {new:,} new transactions")
 
     try:
-        total = watch_mempool(client, log, interval, polls, on_poll=report)
+        total = watch_mempool(client, log, interval, polls, on_poll=report, feed=feed)
     except KeyboardInterrupt:
         total = None
     finally:
         log.close()
+        if feed is not None:
+            feed.close()
     if total is not None:
         console.print(f"{total:,} new transactions logged")
+    if feed is not None and (feed.gaps or feed.rejected):
+        err.print(
+            f"ZMQ: {feed.gaps:,} messages lost (sequence gaps), "
+            f"{sum(feed.rejected.values()):,} malformed"
+        )
 
 
 @btc_app.command("cluster")

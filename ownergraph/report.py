@@ -268,6 +268,25 @@ def build_report(
         ],  # fmt: skip
         "wallets",
     )
+    services = _table(
+        ["wallet", "direction", "service", "category", "transactions", "BTC",
+         "first (UTC)", "tag found by", "tag source", "tag confidence"],
+        [
+            [
+                r["wallet"], r["direction"], r["service"], r["category"], r["txs"],
+                "" if r["sat"] is None else f"{r['sat'] / 1e8:.8f}", r["first"], r["via"],
+                r["source"],
+                "" if r["confidence"] is None else f"{float(r['confidence']):.2f}",
+            ]
+            for r in d["service_tags"]
+        ],
+        "services",
+    )  # fmt: skip
+    if not d["service_tags"]:
+        services = (
+            '<p class="note">No tagged service among the counterparties of this group\'s '
+            "wallets (tags are loaded with <code>btc tags</code>).</p>"
+        )
     shown = d["ads"][:MAX_ADS_SHOWN]
     ads = _table(
         [
@@ -361,6 +380,7 @@ def build_report(
         links=links,
         identifiers=identifiers,
         wallets=wallets,
+        services=services,
         n_ads=len(d["ads"]),
         ads=ads,
         data_json=_json_script(d),

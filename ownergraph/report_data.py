@@ -3,7 +3,9 @@
 :func:`case_data` gathers the group's ads, every evidence link inside the group (kind, value,
 method, confidence and, for soft links, the measured precision when the store has one),
 its places with gazetteer coordinates, its cities per day and movement path, and a laid-out
-evidence graph (igraph) for the page's interactive view. The page embeds it as JSON.
+evidence graph (igraph) for the page's interactive view, and the tagged services (exchanges,
+wallet services, processors) the group's wallets paid or received from, each with its tag's
+source and confidence (``graph.service_tags.owner_service_tags``). The page embeds it as JSON.
 
 Soft-link precision is read defensively: a ``precision`` property on a link (or on
 ``BELONGS_TO``) is shown when present (author links: their operating point's precision
@@ -22,6 +24,7 @@ from typing import Any
 from ownergraph import geo, movement
 from ownergraph.graph.owners import owner_detail
 from ownergraph.graph.schema import SCHEMA
+from ownergraph.graph.service_tags import owner_service_tags
 from ownergraph.graph.store import Store
 from ownergraph.loaders.us_states import STATES
 from ownergraph.redaction import Redactor
@@ -251,6 +254,9 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
             for r in d["identifiers"]
         ],
         "wallets": d["wallets"],
+        "service_tags": [
+            {**r, "first": _time(r["first_ts"])} for r in owner_service_tags(store, owner_id)
+        ],
         "timeline": d["timeline"],
         "ads": ads,
         "links": shown_links,

@@ -1,5 +1,6 @@
-"""Header validation of raw blocks: proof of work, version and time; the summary says
-what was checked and skipped; reasons are whole, offsets count from the file start."""
+"""Header validation of raw and JSON blocks: proof of work, version and time, the merkle
+root; the summary says what was checked and skipped; reasons are whole, offsets count from
+the file start; a file that loads nothing fails."""
 
 from __future__ import annotations
 
@@ -122,3 +123,94 @@ def test_cli_prints_reasons_whole_and_fails_when_a_file_loads_nothing(
     assert res.exit_code == 0, out
     assert "block headers" in out and "proof of work" in out and "checked 1" in out
     assert "skipped 1:" in out and "--no-verify-merkle" in out
+
+
+def _json_blocks(shared_data: Path) -> list[dict]:
+    """The real getblock 2 results (genesis and early blocks), unwrapped."""
+    folder = shared_data / "bitcoin" / "rpc-getblock-v2"
+    out = []
+    for f in sorted(folder.glob("rpc_response_getblock_*_2.json")):
+        value = json.loads(f.read_text())
+        out.append(value.get("result", value))
+    return sorted(out, key=lambda b: b["height"])
+
+
+def test_json_headers_and_merkle_roots_are_checked(shared_data: Path, tmp_path: Path):
+    blocks = _json_blocks(shared_data)
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(b) + "\n" for b in blocks))
+    s = load_bitcoin([good], network="main").summary
+    assert s.headers_checked == s.merkle_checked == len(blocks) == s.blocks_loaded
+    assert s.header_lines() == [
+        ("block headers (proof of work, version, time)", f"checked {len(blocks)}"),
+        ("merkle roots", f"checked {len(blocks)}"),
+    ]
+    # one edit per block: the time moved by 2^16 s, a wrong bits, a version 0, a txid
+    # changed (merkle root), a transaction dropped
+    edits = [
+        ("time", lambda b: b.update(time=b["time"] ^ (1 << 16)), "header fields hash to"),
+        ("bits", lambda b: b.update(bits="1d00fffe"), "header fields hash to"),
+        ("merkle", lambda b: b["tx"][0].update(txid="ab" * 32), "merkle root does not match"),
+    ]
+    bad = tmp_path / "bad.jsonl"
+    rows = []
+    for (_, edit, _), b in zip(edits, blocks, strict=False):
+        b = json.loads(json.dumps(b))
+        edit(b)
+        rows.append(json.dumps(b))
+    bad.write_text("\n".join(rows) + "\n")
+    q = tmp_path / "q.jsonl"
+    t = load_bitcoin([bad], quarantine=q, network="main")
+    assert t.summary.blocks_quarantined == 3 and t.summary.txs_loaded == 0
+    assert t.summary.files_empty == [str(bad)]
+    recs = [json.loads(line) for line in q.read_text().splitlines()]
+    assert [r["line"] for r in recs] == ["line 1 block", "line 2 block", "line 3 block"]
+    for rec, (_, _, reason) in zip(recs, edits, strict=True):
+        assert reason in rec["reason"], rec["reason"]
+    assert "(corrupt or edited header field)" in recs[0]["reason"]
+    with pytest.raises(BitcoinFormatError, match="header fields hash to"):
+        load_bitcoin([bad], strict=True)
+    # the real header meets mainnet's limit; with --no-verify-merkle the root is skipped
+    s = load_bitcoin([good], verify_merkle=False, network="main").summary
+    assert s.header_lines()[1] == (
+        "merkle roots",
+        f"checked 0; skipped {len(blocks)}: --no-verify-merkle",
+    )
+
+
+def test_json_proof_of_work_and_missing_fields(tmp_path: Path):
+    # a rebuilt header whose hash matches but misses its target: proof of work fails
+    block = {"height": 5, "version": 2, "time": 1464300000, "bits": "1d00ffff", "nonce": 7,
+             "previousblockhash": "00" * 32}  # fmt: skip
+    tx = {"txid": "11" * 32, "vin": [{"coinbase": "0105"}],
+          "vout": [{"n": 0, "value": 1, "scriptPubKey": {"type": "nulldata"}}]}  # fmt: skip
+    block["merkleroot"] = tx["txid"]  # one transaction: the root is its txid
+    block["tx"] = [tx]
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(block))
+    q = tmp_path / "q.jsonl"
+    t = load_bitcoin([path], quarantine=q)
+    assert t.summary.blocks_quarantined == 1
+    assert json.loads(q.read_text())["reason"].startswith("proof of work fails: header hash")
+    # without header fields a block loads, its header counted as skipped and why
+    bare = {"hash": "22" * 32, "height": 5, "time": 1464300000, "tx": [tx]}
+    path.write_text(json.dumps(bare))
+    s = load_bitcoin([path]).summary
+    why = "JSON block without version, merkleroot, bits, nonce, previousblockhash"
+    assert s.txs_loaded == 1 and s.headers_unchecked == 1
+    assert s.header_lines()[0][1] == f"checked 0; skipped 1: {why} (header not rebuilt)"
+
+
+def test_cli_fails_on_a_json_file_that_loads_nothing(shared_data: Path, tmp_path: Path):
+    block = _json_blocks(shared_data)[1]
+    block["time"] += 60
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(block))
+    res = CliRunner().invoke(
+        app,
+        ["btc", "load", str(bad), "--store", str(tmp_path / "g.lbug"),
+         "--quarantine", str(tmp_path / "q.jsonl")],
+    )  # fmt: skip
+    out = " ".join(res.output.split())
+    assert res.exit_code == 1
+    assert "header fields hash to" in out and "no transaction loaded from this file" in out

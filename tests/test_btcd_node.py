@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from ownergraph.cli import app
 from ownergraph.graph.embedded import EmbeddedStore
+from ownergraph.loaders.bitcoin import load_bitcoin_node
 from ownergraph.loaders.bitcoin_mempool import read_first_seen
 from ownergraph.loaders.bitcoin_node import MempoolLog, RpcClient, RpcEndpoint, RpcError
 
@@ -106,6 +107,11 @@ def test_watch_survives_kill_9_and_rotates_then_load_cluster_link(chain, tmp_pat
     assert res.exit_code == 0, res.output
     assert PASSWORD not in res.output
     res_load = res.output
+    # btcd's JSON headers and merkle roots are checked like raw blocks (against the
+    # node's own chain, regtest), none skipped
+    sm = load_bitcoin_node(node.client, 1, tip).summary
+    assert (sm.headers_checked, sm.merkle_checked, sm.blocks_quarantined) == (tip, tip, 0)
+    assert sm.header_skips == sm.merkle_skips == {}
     res = runner.invoke(app, ["btc", "cluster", "--change", "--store", store])
     assert res.exit_code == 0, res.output
     with EmbeddedStore(tmp_path / "g.lbug") as s:

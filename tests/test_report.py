@@ -63,6 +63,16 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     store.upsert_nodes(
         "Ad", [{"id": "a1", "url": "http://lasvegas.example.com/escorts/call-7025550147/98765"}]
     )
+    # the processor address the group's wallet paid carries a service tag
+    store.upsert_nodes(
+        "Service", [{"id": "svc:example-processor", "label": "Example Processor",
+                     "category": "payment_processor"}]
+    )  # fmt: skip
+    store.upsert_edges(
+        "TAGGED", [{"src": "Z", "dst": "svc:example-processor", "source": "case file 12",
+                    "level": "manual", "cluster_definer": False, "pack": "case",
+                    "method": "tag:case", "confidence": 0.9}]
+    )  # fmt: skip
     detect_owners(store, calibrate=False)  # the tiny world is too small to calibrate on
     top = list_owners(store, limit=1)[0]["id"]
     yield store, top
@@ -85,7 +95,17 @@ def test_the_page_is_self_contained_and_complete(world):
     assert "default-src 'none'" in csp and "connect-src" not in csp  # no fetch of any kind
     assert {"owner-id", "score", "flags", "reasons", "indicators", "map", "map-svg", "movement",
             "stays", "timeline", "places", "evidence-graph", "cy", "node-panel", "links",
-            "identifiers", "wallets", "ads", "exports"} <= page.ids()  # fmt: skip
+            "identifiers", "wallets", "services", "ads", "exports"} <= page.ids()  # fmt: skip
+    # the tagged service the group's wallet paid, with the tag's source and confidence
+    assert [(r["wallet"], r["direction"], r["service"], r["source"], r["confidence"], r["txs"],
+             r["sat"]) for r in page_data(text)["service_tags"]] == [
+        ("W1", "paid", "Example Processor", "case file 12", 0.9, 2, 250_000)
+    ]  # fmt: skip
+    services = re.search(r'<div id="services-table">(.*?)</div>', text, re.S).group(1)
+    assert services.count("<tr>") == 1 + 1
+    for cell in ("Example Processor", "payment_processor", "case file 12", "0.90",
+                 "0.00250000", "address tag"):  # fmt: skip
+        assert f"<td>{cell}</td>" in services, cell
     body = " ".join(page.text)
     for fact in ("many people", "posted in 3 states (AZ, CA, NV)", "Las Vegas", "San Diego",
                  "+17025550147", "W1", "Kandy here, call"):  # fmt: skip
@@ -276,6 +296,8 @@ def open_report(path: Path, shot: str, *, click_hub: bool = True) -> dict:
             out["ads_json"] = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
             out["emoji_pixels"] = page.evaluate(EMOJI_PROBE, "\U0001f6c1\U0001f48b")
             out["visible"] = page.locator("body").inner_text()
+            out["service_rows"] = page.locator("#services-table tbody tr").count()
+            out["services_text"] = page.locator("#services-table").inner_text()
         finally:
             browser.close()
     out["requests"] = [r for r in requests if not r.startswith("blob:")]
@@ -298,6 +320,8 @@ def test_the_tiny_report_works_in_chromium(world, tmp_path: Path):
     assert len(rows) == 12 and rows[0].keys() >= {"ad", "kind", "value", "method", "confidence"}
     assert r["links_csv_name"] == f"{top}-redacted-links.csv"
     assert len(r["ads_json"]) == 6
+    assert r["service_rows"] == 1  # the tagged processor, shown with its tag's provenance
+    assert "Example Processor" in r["services_text"] and "case file 12" in r["services_text"]
     for raw in RAW_FORMS:
         assert raw not in r["visible"] and raw not in r["links_csv"], raw
         assert raw not in json.dumps(r["ads_json"]), raw

@@ -114,12 +114,13 @@ def write_bitcoin(
         extra = proc.difference(addresses)
         addr = pd.concat([addr, pd.DataFrame({"address": extra})], ignore_index=True)
         addr["processor"] = addr["address"].isin(proc)
-    return {
-        "Tx": _upsert(store, "nodes", "Tx", txs, batch_size, progress),
-        "Address": _upsert(store, "nodes", "Address", addr, batch_size, progress),
-        "SPENT_IN": _upsert(store, "edges", "SPENT_IN", spent, batch_size, progress),
-        "PAYS": _upsert(store, "edges", "PAYS", pays, batch_size, progress),
-    }
+    with store.bulk():
+        return {
+            "Tx": _upsert(store, "nodes", "Tx", txs, batch_size, progress),
+            "Address": _upsert(store, "nodes", "Address", addr, batch_size, progress),
+            "SPENT_IN": _upsert(store, "edges", "SPENT_IN", spent, batch_size, progress),
+            "PAYS": _upsert(store, "edges", "PAYS", pays, batch_size, progress),
+        }
 
 
 def read_bitcoin(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:

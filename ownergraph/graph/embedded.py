@@ -8,7 +8,8 @@ is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,18 @@ class EmbeddedStore(Store):
     def _batched(self, cypher: str, rows: list[dict[str, Any]]) -> None:
         for i in range(0, len(rows), self.batch_size):
             self._run(cypher, {"rows": rows[i : i + self.batch_size]})
+
+    @contextmanager
+    def bulk(self) -> Iterator[EmbeddedStore]:
+        """No checkpoint after each COPY (LadybugDB's default writes the whole database
+        back after every statement); one at the end. The WAL keeps every write durable
+        in between. Measured on a 100k-transaction chain load: about half the COPY time."""
+        self._conn.execute("CALL auto_checkpoint=false")
+        try:
+            yield self
+        finally:
+            self._conn.execute("CALL auto_checkpoint=true")
+            self._conn.execute("CHECKPOINT")
 
     def close(self) -> None:
         conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)

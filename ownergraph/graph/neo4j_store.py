@@ -180,9 +180,17 @@ class Neo4jStore(Store):
         df = node_frame(node, rows)
         if df.empty:
             return 0
-        q = f"UNWIND $rows AS r MERGE (n:{label} {{{node.key}: r.{node.key}}}) SET n += r"
+        if self._label_is_empty(label):
+            # a first load of this label: keys are unique after node_frame and nothing
+            # exists to merge with, so CREATE (the uniqueness constraint still guards)
+            q = f"UNWIND $rows AS r CREATE (n:{label}) SET n = r"
+        else:
+            q = f"UNWIND $rows AS r MERGE (n:{label} {{{node.key}: r.{node.key}}}) SET n += r"
         self._batched(q, _records(df), parallel=True)  # keys are unique after node_frame
         return len(df)
+
+    def _label_is_empty(self, label: str) -> bool:
+        return not self._execute(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1", None, write=False)
 
     def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
         """StoreError naming the keys whose end node does not exist."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -150,6 +151,13 @@ class Store(ABC):
         node = self.schema.node(label)
         rows = self.query(f"MATCH (n:{label}) RETURN n.{node.key} AS k")
         return {r["k"] for r in rows}
+
+    @contextmanager
+    def bulk(self) -> Iterator[Store]:
+        """A run of large writes (a chain load): the engine may defer its housekeeping to
+        the end (LadybugDB: one checkpoint instead of one per COPY). Writes inside are
+        the same writes; nothing is lost if it raises."""
+        yield self
 
     @abstractmethod
     def close(self) -> None: ...

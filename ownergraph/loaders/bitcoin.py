@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from ownergraph.defaults import BTC_PARSE_WORKERS
 from ownergraph.loaders.bitcoin_batch import Batch, BitcoinFormatError, typed
 from ownergraph.loaders.bitcoin_mempool import FirstSeen, read_first_seen
 from ownergraph.loaders.bitcoin_raw import (
@@ -98,6 +99,8 @@ class LoadSummary:
     first_seen_from_mempool: int = 0
     negative_fees: int = 0
     files_empty: list[str] = field(default_factory=list)  # files that loaded no transaction
+    header_skips: dict[str, int] = field(default_factory=dict)  # reason -> blocks
+    merkle_skips: dict[str, int] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise if the counts do not add up (a bug, never bad input)."""
@@ -109,19 +112,19 @@ class LoadSummary:
         if self.inputs != resolved:
             raise AssertionError(f"inputs do not reconcile: {self}")
 
-    def as_dict(self) -> dict[str, int | list[str]]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def header_lines(self) -> list[tuple[str, str]]:
-        """What was checked and what was skipped, with the reason, for a summary."""
-        json = f"; skipped {self.headers_unchecked:,}: JSON blocks carry no raw "
-        heads = f"checked {self.headers_checked:,}"
-        roots = f"checked {self.merkle_checked:,}"
-        if self.merkle_skipped:
-            roots += f"; skipped {self.merkle_skipped:,}: --no-verify-merkle"
-        if self.headers_unchecked:
-            heads += json + "header to hash"
-            roots += json + "transactions to hash"
+        """What was checked and what was skipped, every reason in full, for a summary."""
+
+        def line(checked: int, skips: dict[str, int]) -> str:
+            parts = [f"checked {checked:,}"]
+            parts += [f"skipped {n:,}: {why}" for why, n in sorted(skips.items())]
+            return "; ".join(parts)
+
+        heads = line(self.headers_checked, self.header_skips)
+        roots = line(self.merkle_checked, self.merkle_skips)
         return [
             ("block headers (proof of work, version, time)", heads),
             ("merkle roots", roots),
@@ -157,13 +160,14 @@ def iter_batches(
     magic: bytes | None = None,
     network: str | None = None,
     parser: str = "fast",
+    workers: int = BTC_PARSE_WORKERS,
 ) -> Iterator[Batch]:
     """Parsed transactions, file by file, in batches of about ``batch_txs``.
 
     ``magic``: the ``blk`` record magic (default: the network magic a file starts with,
     else mainnet's). ``network`` (main/test/signet/regtest): whose proof-of-work limit raw
     headers meet (default: the ``blk`` magic's network; for a ``raw`` file the loosest,
-    regtest's).
+    regtest's). ``workers``: processes parsing a ``blk`` file's blocks (0: one per core).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown Bitcoin format {fmt!r}; expected one of {FORMATS}")
@@ -176,10 +180,12 @@ def iter_batches(
             raise FileNotFoundError(f"{path}: no such file")
         kind = detect_format(path, magic) if fmt == "auto" else fmt
         if kind == "rpc":
-            yield from iter_rpc_batches(path, q, batch_txs)
+            yield from iter_rpc_batches(path, q, batch_txs, verify_merkle, network)
         else:
             m = magic or _file_magic(path)
-            yield from iter_raw_batches(path, kind, q, batch_txs, m, verify_merkle, network, parser)
+            yield from iter_raw_batches(
+                path, kind, q, batch_txs, m, verify_merkle, network, parser, workers
+            )
 
 
 def _file_magic(path: Path) -> bytes:
@@ -204,6 +210,9 @@ def assemble(
         s.headers_unchecked += b.headers_unchecked
         s.merkle_checked += b.merkle_checked
         s.merkle_skipped += b.merkle_skipped
+        for mine, theirs in ((s.header_skips, b.header_skips), (s.merkle_skips, b.merkle_skips)):
+            for why, n in theirs.items():
+                mine[why] = mine.get(why, 0) + n
         if b.n_txs:
             parts.append(b.frames())
     s.blocks_loaded = s.blocks_read - s.blocks_quarantined
@@ -304,6 +313,7 @@ def load_bitcoin(
     progress: Callable[[Batch], None] | None = None,
     network: str | None = None,
     parser: str = "fast",
+    workers: int = BTC_PARSE_WORKERS,
 ) -> BitcoinTables:
     """Read chain files (and mempool logs) into ``BitcoinTables``.
 
@@ -311,7 +321,8 @@ def load_bitcoin(
     raises ``BitcoinFormatError`` at the first bad record instead. ``progress`` is
     called with each batch as it is parsed. ``summary.files_empty`` lists the files
     that loaded no transaction. ``parser``: ``"fast"`` (bulk) or ``"embit"`` (the
-    reference) for raw blocks.
+    reference) for raw blocks; ``workers``: processes parsing a ``blk`` file's blocks
+    (0: one per core).
     """
     paths = [Path(p) for p in paths]
     q = quarantine if isinstance(quarantine, Quarantine) else None
@@ -326,7 +337,14 @@ def load_bitcoin(
             for path in paths:
                 loaded = 0
                 for b in iter_batches(
-                    [path], fmt, q, batch_txs, verify_merkle, network=network, parser=parser
+                    [path],
+                    fmt,
+                    q,
+                    batch_txs,
+                    verify_merkle,
+                    network=network,
+                    parser=parser,
+                    workers=workers,
                 ):
                     loaded += b.n_txs
                     if progress is not None:
@@ -370,9 +388,12 @@ def load_bitcoin_node(
     strict: bool = False,
     batch_txs: int = DEFAULT_BATCH_TXS,
     progress: Callable[[Batch], None] | None = None,
+    verify_merkle: bool = True,
+    network: str | None = None,
 ) -> BitcoinTables:
     """``load_bitcoin`` for blocks fetched from a node (``bitcoin_node.RpcClient``) by
-    height, Bitcoin Core's or btcd's ``getblock <hash> 2`` shape."""
+    height, Bitcoin Core's or btcd's ``getblock <hash> 2`` shape; headers are checked
+    against ``network``'s proof-of-work limit (default: the node's ``chain``)."""
     from ownergraph.loaders.bitcoin_node import iter_node_batches
 
     q = quarantine if isinstance(quarantine, Quarantine) else None
@@ -382,7 +403,9 @@ def load_bitcoin_node(
         seen = read_first_seen(mempool, q) if mempool else None
 
         def batches() -> Iterator[Batch]:
-            for b in iter_node_batches(client, from_height, to_height, q, batch_txs):
+            for b in iter_node_batches(
+                client, from_height, to_height, q, batch_txs, verify_merkle, network
+            ):
                 if progress is not None:
                     progress(b)
                 yield b

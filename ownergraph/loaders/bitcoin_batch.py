@@ -65,13 +65,26 @@ class Batch:
     txs_read: int = 0
     txs_quarantined: int = 0
     values_rejected: int = 0  # JSON values / byte runs that are neither block nor tx
-    headers_checked: int = 0  # raw headers: proof of work, version, time
-    headers_unchecked: int = 0  # JSON blocks: no raw header to hash
+    headers_checked: int = 0  # proof of work, version, time (raw, or rebuilt from JSON)
+    headers_unchecked: int = 0
     merkle_checked: int = 0
     merkle_skipped: int = 0
+    # why a header or merkle root was not checked: reason -> blocks
+    header_skips: dict[str, int] = field(default_factory=dict)
+    merkle_skips: dict[str, int] = field(default_factory=dict)
     tx: dict[str, list] = field(default_factory=lambda: {c: [] for c in TX_COLUMNS})
     inp: dict[str, list] = field(default_factory=lambda: {c: [] for c in INPUT_COLUMNS})
     out: dict[str, list] = field(default_factory=lambda: {c: [] for c in OUTPUT_COLUMNS})
+
+    def skip(self, what: str, reason: str) -> None:
+        """Count one block whose header (``what="header"``) or merkle root was not
+        checked, and why."""
+        if what == "header":
+            self.headers_unchecked += 1
+            self.header_skips[reason] = self.header_skips.get(reason, 0) + 1
+        else:
+            self.merkle_skipped += 1
+            self.merkle_skips[reason] = self.merkle_skips.get(reason, 0) + 1
 
     @property
     def n_txs(self) -> int:

@@ -18,6 +18,8 @@ on start it reads every segment, so a restart after ``kill -9`` neither loses no
 repeats a transaction (a torn last line is cut back to the last newline; the
 transaction is logged again at the next poll if it is still in the mempool). A segment
 rotates when it reaches ``max_bytes``. ``btc load --mempool FOLDER`` reads the segments.
+``via`` is ``poll``, or ``zmq-rawtx`` / ``zmq-sequence`` for arrivals a node pushed over
+ZMQ (``ownergraph.loaders.bitcoin_zmq``), stamped locally as they came in.
 """
 
 from __future__ import annotations
@@ -32,16 +34,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ownergraph.loaders.bitcoin_batch import Batch
 from ownergraph.loaders.bitcoin_rpc import add_rpc_value
 from ownergraph.loaders.quarantine import Quarantine
 
+if TYPE_CHECKING:
+    from ownergraph.loaders.bitcoin_zmq import ZmqFeed
+
 LOG_HEADER = "txid,first_seen,local_ts,via\n"
 DEFAULT_MAX_BYTES = 64 * 2**20
 DEFAULT_TIMEOUT_S = 30.0
+ZMQ_FLUSH_S = 0.5  # ZMQ arrivals are written (and fsynced) at least this often
 
 
 class RpcError(RuntimeError):
@@ -117,12 +123,36 @@ class RpcClient:
         return reply.get("result")
 
 
+CHAIN_NETWORK = {"main": "main", "test": "test", "testnet4": "test", "signet": "signet",
+                 "regtest": "regtest", "simnet": "regtest"}  # fmt: skip
+
+
+def node_network(client: RpcClient) -> str | None:
+    """The node's network (``getblockchaininfo``'s ``chain``) as a ``POW_LIMITS`` key;
+    None when the node does not say (its blocks then meet the loosest limit)."""
+    try:
+        info = client.call("getblockchaininfo")
+    except RpcError:
+        return None
+    chain = info.get("chain") if isinstance(info, dict) else None
+    return CHAIN_NETWORK.get(chain) if isinstance(chain, str) else None
+
+
 def iter_node_batches(
-    client: RpcClient, from_height: int, to_height: int, q: Quarantine, batch_txs: int = 50_000
+    client: RpcClient,
+    from_height: int,
+    to_height: int,
+    q: Quarantine,
+    batch_txs: int = 50_000,
+    verify_merkle: bool = True,
+    network: str | None = None,
 ) -> Iterator[Batch]:
-    """Blocks ``from_height..to_height`` (``getblock <hash> 2``) as loader batches."""
+    """Blocks ``from_height..to_height`` (``getblock <hash> 2``) as loader batches, each
+    header and merkle root checked (``bitcoin_rpc.check_json_block``) against the
+    proof-of-work limit of ``network`` (default: the node's own)."""
     if from_height < 0 or to_height < from_height:
         raise ValueError(f"bad height range {from_height}..{to_height}")
+    network = network or node_network(client)
     batch = Batch()
     source = client.endpoint.shown
     for h in range(from_height, to_height + 1):
@@ -130,7 +160,7 @@ def iter_node_batches(
         block = client.call("getblock", block_hash, 2)
         if isinstance(block, dict) and block.get("height") is None:  # not in every shape
             block["height"] = h
-        add_rpc_value(batch, block, source, f"height {h}", q)
+        add_rpc_value(batch, block, source, f"height {h}", q, verify_merkle, network)
         if batch.n_txs >= batch_txs:
             yield batch
             batch = Batch()
@@ -189,7 +219,11 @@ class MempoolLog:
     def append(self, rows: list[tuple[str, int, int, str]]) -> int:
         """Log rows ``(txid, first_seen, local_ts, via)`` not logged before; returns how
         many were new."""
-        new = [r for r in rows if r[0] not in self.seen]
+        new, fresh = [], set()
+        for r in rows:  # the first row of a txid wins, also within one call
+            if r[0] not in self.seen and r[0] not in fresh:
+                fresh.add(r[0])
+                new.append(r)
         if not new:
             return 0
         if self._fd is None or self._size >= self.max_bytes:
@@ -220,26 +254,39 @@ def poll_mempool(client: RpcClient, log: MempoolLog, now: Callable[[], float] = 
 
 
 def watch_mempool(
-    client: RpcClient,
+    client: RpcClient | None,
     log: MempoolLog,
     interval_s: float = 2.0,
     polls: int | None = None,
     on_poll: Callable[[int, int], None] | None = None,
+    feed: ZmqFeed | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Poll until ``polls`` polls (forever when None); returns the transactions logged.
-    ``on_poll(poll number, new)`` reports progress. A failed poll is retried at the next
-    interval (the node may restart), after reporting it through ``on_poll(n, -1)``."""
+    """Record first-seen times until ``polls`` rounds of ``interval_s`` (forever when
+    None) or until ``stop()`` is true; returns the transactions logged.
+
+    Each round polls ``getrawmempool true`` (with ``client``); with a ZMQ ``feed``
+    (``bitcoin_zmq.ZmqFeed``) it also logs the pushed arrivals as they come, stamped
+    locally, written at least every ``ZMQ_FLUSH_S``, and the poll is the backstop for
+    anything ZMQ dropped. ``on_poll(round, new)`` reports progress; a failed poll is
+    reported as ``new == -1`` and retried at the next round (the node may restart)."""
     total, n = 0, 0
-    while polls is None or n < polls:
+    while (polls is None or n < polls) and not (stop is not None and stop()):
         n += 1
-        try:
-            new = poll_mempool(client, log)
-        except RpcError:
-            new = -1
+        new = 0
+        if feed is not None:
+            end = time.monotonic() + interval_s
+            while time.monotonic() < end and not (stop is not None and stop()):
+                new += log.append(feed.receive(min(ZMQ_FLUSH_S, end - time.monotonic())))
+        if client is not None:
+            try:
+                new += poll_mempool(client, log)
+            except RpcError:
+                new = -1
         if new > 0:
             total += new
         if on_poll is not None:
             on_poll(n, new)
-        if polls is None or n < polls:
+        if feed is None and (polls is None or n < polls):
             time.sleep(interval_s)
     return total

@@ -27,13 +27,18 @@ from __future__ import annotations
 import hashlib
 import io
 import mmap
+import multiprocessing
+import os
 import string
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from embit.transaction import Transaction
 
+from ownergraph.loaders.bitcoin_addresses import encode_keys
 from ownergraph.loaders.bitcoin_batch import (
     Batch,
     BitcoinFormatError,
@@ -65,6 +70,7 @@ MAGIC_NETWORK = {
 NULL_TXID = b"\x00" * 32
 MAX_BLOCK_SIZE = 4_000_000  # consensus limit on serialized size (weight / 1)
 _HEX = set(string.hexdigits.encode()) | set(b" \t\r\n")
+NO_VERIFY_MERKLE = "--no-verify-merkle"
 
 
 class _StrictStream(io.BytesIO):
@@ -84,11 +90,12 @@ class _StrictStream(io.BytesIO):
 
 
 def mine_header(header76: bytes, start: int = 0) -> bytes:
-    """The first 80-byte header (``header76`` + nonce from ``start``) whose hash meets
-    its bits (for test and regtest blocks; hopeless at mainnet difficulty)."""
+    """The first 80-byte header (``header76`` + nonce from ``start``, wrapping past
+    2^32 - 1) whose hash meets its bits (for test and regtest blocks; hopeless at
+    mainnet difficulty)."""
     target = bits_target(int.from_bytes(header76[72:76], "little"))
-    for nonce in range(start, 2**32):
-        header = header76 + nonce.to_bytes(4, "little")
+    for i in range(2**32):
+        header = header76 + ((start + i) & 0xFFFFFFFF).to_bytes(4, "little")
         if int.from_bytes(dsha256(header), "little") <= target:
             return header
     raise ValueError("no nonce meets the target")
@@ -304,7 +311,7 @@ def add_raw_block(
     if verify_merkle:
         batch.merkle_checked += 1
     else:
-        batch.merkle_skipped += 1
+        batch.skip("merkle", NO_VERIFY_MERKLE)
     if parser == "fast":
         batch.txs_read += len(cols.txid)
         batch.add_columns(cols, height, block_ts)
@@ -371,6 +378,61 @@ def iter_blk_payloads(path: Path, magic: bytes = MAINNET_MAGIC) -> Iterator[Payl
                 yield f"offset {pos}", None, "truncated record header", tail, pos
 
 
+def _parse_fast(
+    data: bytes, verify_merkle: bool, base: int, unit: str, network: str | None
+) -> tuple[str, int, int | None, Columns] | str:
+    """``parse_block_fast`` with the address keys encoded (run in a worker process);
+    the reason as a string when the block is bad."""
+    try:
+        block_hash, block_ts, height, cols = parse_block_fast(
+            data, verify_merkle, base, unit, network=network
+        )
+    except ValueError as exc:
+        return str(exc)
+    keys = {k for k in cols.in_key if isinstance(k, bytes)}
+    keys.update(k for k in cols.out_key if isinstance(k, bytes))
+    text = encode_keys(keys)
+    cols.in_key = [text[k] if isinstance(k, bytes) else k for k in cols.in_key]
+    cols.out_key = [text[k] if isinstance(k, bytes) else k for k in cols.out_key]
+    return block_hash, block_ts, height, cols
+
+
+def _add_parsed(
+    batch: Batch,
+    parsed: tuple[str, int, int | None, Columns] | str,
+    data: bytes,
+    source: str,
+    where: str,
+    q: Quarantine,
+    verify_merkle: bool,
+) -> None:
+    """Count and add one block parsed by ``_parse_fast`` (as ``add_raw_block`` does)."""
+    batch.blocks_read += 1
+    if isinstance(parsed, str):
+        batch.blocks_quarantined += 1
+        record = {"bytes": len(data), "head_hex": data[:HEADER_SIZE].hex()}
+        reject(q, BitcoinFormatError(source, where, parsed), record)
+        return
+    _, block_ts, height, cols = parsed
+    batch.headers_checked += 1
+    if verify_merkle:
+        batch.merkle_checked += 1
+    else:
+        batch.skip("merkle", NO_VERIFY_MERKLE)
+    batch.txs_read += len(cols.txid)
+    batch.add_columns(cols, height, block_ts)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` processes (0: one per core); None for one (parse inline)."""
+    n = workers or os.cpu_count() or 1
+    if n <= 1:
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(n, mp_context=ctx)
+
+
 def iter_raw_batches(
     path: Path,
     fmt: str,
@@ -380,10 +442,14 @@ def iter_raw_batches(
     verify_merkle: bool = True,
     network: str | None = None,
     parser: str = "fast",
+    workers: int = 1,
 ) -> Iterator[Batch]:
     """Batches of about ``batch_txs`` transactions from a ``raw`` or ``blk`` file.
 
     ``network``: whose proof-of-work limit applies (``blk``: from the magic by default).
+    ``workers``: processes parsing a ``blk`` file's blocks in parallel with the bulk
+    parser (0: one per core; 1: in this process). Blocks come back in file order, so
+    the tables are the same.
     """
     batch = Batch()
     source = str(path)
@@ -392,15 +458,40 @@ def iter_raw_batches(
         network = network or MAGIC_NETWORK.get(magic)
     else:
         payloads = iter_raw_payloads(path)
-    for where, data, error, record, offset in payloads:
-        if data is None:
-            batch.blocks_read += 1
-            batch.blocks_quarantined += 1
-            reject(q, BitcoinFormatError(source, where, str(error)), record)
-            continue
-        base, unit = (offset, "file offset") if offset is not None else (0, "block byte")
-        add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network, parser)
-        if batch.n_txs >= batch_txs:
-            yield batch
-            batch = Batch()
+    pool = _pool(workers) if parser == "fast" and fmt == "blk" else None
+    pending: deque = deque()  # (where, data, future) in file order
+    window = 4 * (pool._max_workers if pool is not None else 1)  # noqa: SLF001
+
+    def drain(limit: int) -> Iterator[Batch]:
+        nonlocal batch
+        while len(pending) > limit:
+            where, data, fut = pending.popleft()
+            _add_parsed(batch, fut.result(), data, source, where, q, verify_merkle)
+            if batch.n_txs >= batch_txs:
+                yield batch
+                batch = Batch()
+
+    try:
+        for where, data, error, record, offset in payloads:
+            if data is None:
+                yield from drain(0)
+                batch.blocks_read += 1
+                batch.blocks_quarantined += 1
+                reject(q, BitcoinFormatError(source, where, str(error)), record)
+                continue
+            base, unit = (offset, "file offset") if offset is not None else (0, "block byte")
+            if pool is not None:
+                data = bytes(data)
+                fut = pool.submit(_parse_fast, data, verify_merkle, base, unit, network)
+                pending.append((where, data, fut))
+                yield from drain(window)
+                continue
+            add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network, parser)
+            if batch.n_txs >= batch_txs:
+                yield batch
+                batch = Batch()
+        yield from drain(0)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     yield batch

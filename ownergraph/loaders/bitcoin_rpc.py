@@ -8,6 +8,15 @@ output has no single address. Amounts are parsed as exact decimals
 (``parse_float=Decimal``) and converted to integral satoshis; a value with more than 8
 decimals is an error, never rounded. ``getblock 3`` inputs carry ``prevout`` (spent
 address and value) and are resolved from it.
+
+A block's header is rebuilt from its JSON fields (``version``, ``previousblockhash``,
+``merkleroot``, ``time``, ``bits``, ``nonce``) and checked like a raw one
+(``bitcoin_raw.check_header``: proof of work against ``bits`` within the network's limit,
+version, time sanity); it must also hash to the block's ``hash``, so an edited field
+(a flipped time, say) is caught. The merkle root is recomputed from the transactions'
+txids (unless ``verify_merkle=False``). A block that fails is quarantined whole; a block
+whose JSON lacks header fields is loaded with its header counted as skipped, the reason
+named.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from ownergraph.loaders.bitcoin_batch import (
     check_txid,
     reject,
 )
+from ownergraph.loaders.bitcoin_raw import NO_VERIFY_MERKLE, check_header, dsha256, merkle_root
 from ownergraph.loaders.bitcoin_script import RPC_TYPES, classify_output, input_address
 from ownergraph.loaders.quarantine import Quarantine
 
@@ -197,8 +207,88 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def add_rpc_value(batch: Batch, value: Any, source: str, where: str, q: Quarantine) -> None:
-    """Add one JSON value (block or transaction, possibly enveloped) to ``batch``."""
+HEADER_FIELDS = ("version", "merkleroot", "time", "bits", "nonce")
+
+
+def json_header(block: dict) -> bytes:
+    """The 80-byte header a ``getblock`` JSON block describes; ValueError naming the
+    missing or malformed field."""
+    missing = [f for f in HEADER_FIELDS if block.get(f) is None]
+    prev = block.get("previousblockhash")
+    if prev is None and block.get("height") != 0:
+        missing.append("previousblockhash")
+    if missing:
+        raise KeyError(", ".join(missing))
+    version = block["version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"version is {version!r}, not an integer")
+    prev_hash = bytes(32) if prev is None else bytes.fromhex(check_txid(prev, "previousblockhash"))
+    root = bytes.fromhex(check_txid(block["merkleroot"], "merkleroot"))
+    bits, ts, nonce = block["bits"], _int(block["time"], "time"), _int(block["nonce"], "nonce")
+    try:
+        bits_int = int(bits, 16) if isinstance(bits, str) else _int(bits, "bits")
+    except ValueError:
+        raise ValueError(f"bits {bits!r} is not hex") from None
+    fits = 0 <= bits_int < 2**32 and nonce < 2**32 and ts < 2**32
+    if not fits or not -(2**31) <= version < 2**31:
+        raise ValueError("a header field is out of its 32-bit range")
+    return (
+        (version & 0xFFFFFFFF).to_bytes(4, "little")
+        + prev_hash[::-1]
+        + root[::-1]
+        + ts.to_bytes(4, "little")
+        + bits_int.to_bytes(4, "little")
+        + nonce.to_bytes(4, "little")
+    )
+
+
+def check_json_block(batch: Batch, block: dict, verify_merkle: bool, network: str | None) -> None:
+    """Check a JSON block's header and merkle root (see the module docstring); ValueError
+    on a failure, else counts what was checked and what was skipped (with the reason)."""
+    try:
+        header = json_header(block)
+    except KeyError as exc:
+        reason = f"JSON block without {exc.args[0]} (header not rebuilt)"
+        batch.skip("header", reason)
+        batch.skip("merkle", reason)
+        return
+    digest = dsha256(header)[::-1].hex()
+    given = block.get("hash")
+    if isinstance(given, str) and given.lower() != digest:
+        raise ValueError(
+            f"header fields hash to {digest}, not to the block's hash {given} "
+            "(corrupt or edited header field)"
+        )
+    check_header(header, network)
+    batch.headers_checked += 1
+    if not verify_merkle:
+        batch.skip("merkle", NO_VERIFY_MERKLE)
+        return
+    txs = block["tx"]
+    ids = [t.get("txid") if isinstance(t, dict) else None for t in txs]
+    try:
+        hashes = [bytes.fromhex(check_txid(t))[::-1] for t in ids]
+    except ValueError:
+        batch.skip("merkle", "a transaction without a valid txid")
+        return
+    if not hashes or merkle_root(hashes) != header[36:68]:
+        raise ValueError("merkle root does not match the transactions' txids (corrupt block)")
+    batch.merkle_checked += 1
+
+
+def add_rpc_value(
+    batch: Batch,
+    value: Any,
+    source: str,
+    where: str,
+    q: Quarantine,
+    verify_merkle: bool = True,
+    network: str | None = None,
+) -> None:
+    """Add one JSON value (block or transaction, possibly enveloped) to ``batch``.
+
+    ``network``: whose proof-of-work limit block headers meet (default: the loosest,
+    regtest's)."""
     try:
         value = _unwrap(value)
         if isinstance(value, str):
@@ -214,7 +304,7 @@ def add_rpc_value(batch: Batch, value: Any, source: str, where: str, q: Quaranti
         reject(q, BitcoinFormatError(source, where, str(exc)), value)
         return
     if "tx" in value:
-        _add_block(batch, value, source, where, q)
+        _add_block(batch, value, source, where, q, verify_merkle, network)
         return
     batch.txs_read += 1
     try:
@@ -227,7 +317,15 @@ def add_rpc_value(batch: Batch, value: Any, source: str, where: str, q: Quaranti
         reject(q, BitcoinFormatError(source, f"{where} tx {txid}", str(exc)), value)
 
 
-def _add_block(batch: Batch, block: dict, source: str, where: str, q: Quarantine) -> None:
+def _add_block(
+    batch: Batch,
+    block: dict,
+    source: str,
+    where: str,
+    q: Quarantine,
+    verify_merkle: bool = True,
+    network: str | None = None,
+) -> None:
     batch.blocks_read += 1
     txs = block.get("tx")
     n = len(txs) if isinstance(txs, list) else 0
@@ -238,12 +336,12 @@ def _add_block(batch: Batch, block: dict, source: str, where: str, q: Quarantine
         height = block.get("height")
         height = _int(height, "height") if height is not None else None
         ts = _int(block.get("time"), "time")
+        check_json_block(batch, block, verify_merkle, network)
     except ValueError as exc:
         batch.blocks_quarantined += 1
         batch.txs_quarantined += n
         reject(q, BitcoinFormatError(source, f"{where} block", str(exc)), block)
         return
-    batch.headers_unchecked += 1  # JSON has no raw header or transactions to hash
     label = f"{where} block {height if height is not None else block.get('hash', '?')}"
     for i, tx in enumerate(txs):
         try:
@@ -256,7 +354,13 @@ def _add_block(batch: Batch, block: dict, source: str, where: str, q: Quarantine
             )
 
 
-def iter_rpc_batches(path: Path, q: Quarantine, batch_txs: int) -> Iterator[Batch]:
+def iter_rpc_batches(
+    path: Path,
+    q: Quarantine,
+    batch_txs: int,
+    verify_merkle: bool = True,
+    network: str | None = None,
+) -> Iterator[Batch]:
     """Batches of about ``batch_txs`` transactions from one RPC JSON file."""
     batch = Batch()
     source = str(path)
@@ -265,7 +369,7 @@ def iter_rpc_batches(path: Path, q: Quarantine, batch_txs: int) -> Iterator[Batc
             batch.values_rejected += 1
             reject(q, BitcoinFormatError(source, where, f"malformed JSON: {error}"), value)
             continue
-        add_rpc_value(batch, value, source, where, q)
+        add_rpc_value(batch, value, source, where, q, verify_merkle, network)
         if batch.n_txs >= batch_txs:
             yield batch
             batch = Batch()

@@ -28,8 +28,11 @@ from typing import Any, TextIO
 
 from embit.base58 import encode_check
 
+from ownergraph.loaders.bitcoin_raw import dsha256, merkle_root, mine_header
 from ownergraph.synth.config import WorldConfig
 from ownergraph.synth.rates import RateWalk
+
+SYNTH_BITS = "207fffff"  # regtest proof-of-work: a nonce is found in ~2 tries
 
 SAT = 100_000_000
 DUST = 546
@@ -614,17 +617,32 @@ class Chain:
         difficulty = 163491654908.9593
         self.chainwork += int(difficulty * 2**32)
         size = 80 + sum(tx["size"] for tx in txs)
-        block_hash = "0" * 18 + rng.randbytes(23).hex()
+        # A header a loader can check: the true merkle root of the txids, regtest bits
+        # (mainnet work cannot be mined here) and a mined nonce; the draws stay as they
+        # were so that the rest of the world keeps its random stream.
+        rng.randbytes(23)
+        rng.randbytes(32)
+        nonce_start = rng.randrange(2**32)
+        root = merkle_root([bytes.fromhex(tx["txid"])[::-1] for tx in txs])
+        head76 = (
+            (536870912).to_bytes(4, "little")
+            + bytes.fromhex(self.prev_hash)[::-1]
+            + root
+            + bt.to_bytes(4, "little")
+            + bytes.fromhex(SYNTH_BITS)[::-1]
+        )
+        header = mine_header(head76, nonce_start)
+        block_hash = dsha256(header)[::-1].hex()
         block: dict[str, Any] = {
             "hash": block_hash,
             "height": self.height,
             "version": 536870912,
             "versionHex": "20000000",
-            "merkleroot": rng.randbytes(32).hex(),
+            "merkleroot": root[::-1].hex(),
             "time": bt,
             "mediantime": sorted(self.recent_times)[len(self.recent_times) // 2],
-            "nonce": rng.randrange(2**32),
-            "bits": "18062776",
+            "nonce": int.from_bytes(header[76:80], "little"),
+            "bits": SYNTH_BITS,
             "difficulty": difficulty,
             "chainwork": f"{self.chainwork:064x}",
             "nTx": len(txs),
