@@ -79,22 +79,63 @@ def init(store: str | None = StoreOpt) -> None:
         console.print(f"schema ready in [bold]{s.uri}[/bold] ({s.dialect})")
 
 
-@load_app.command("ads")
+def _mapping_help() -> str:
+    from ownergraph.loaders.ad_mapping import AD_FIELDS, PRESETS, TRANSFORMS
+
+    return (
+        f"Fields for --map/--set: {', '.join(AD_FIELDS)}.  "
+        f"Transforms (--map FIELD=COLUMN:TRANSFORM): {', '.join(TRANSFORMS)}.  "
+        f"Presets: {', '.join(PRESETS)}.  "
+        "Nested JSON: --map title=a.b.c (a list takes its first item).  "
+        "Only id and text (title or body) are required; a bad optional field is dropped "
+        "and counted, the ad loads."
+    )
+
+
+def _print_inspection(path: str, fmt: str | None) -> None:
+    from ownergraph.loaders.inspect import inspect_file
+
+    ins = inspect_file(path, fmt)
+    t = Table("column", "filled", "sample values", title=f"{path}: first {ins.records} records")
+    for c in ins.columns.values():
+        t.add_row(escape(c.name), f"{c.filled}/{ins.records}", escape(" | ".join(c.samples)))
+    console.print(t)
+    if ins.unreadable:
+        err.print(f"{ins.unreadable} of the first records are unreadable (see load's quarantine)")
+    console.print("suggested mapping (check it, then load with it):")
+    console.print(escape(f"  ownergraph load ads {path} {ins.map_options()}"), soft_wrap=True)
+
+
+@load_app.command("ads", epilog=_mapping_help())
 def load_ads_cmd(
-    paths: list[str] = typer.Argument(..., help="Ad files: .jsonl, .csv or .parquet."),
+    paths: list[str] = typer.Argument(..., help="Ad files: .jsonl, .json, .csv or .parquet."),
     store: str | None = StoreOpt,
     fmt: str | None = typer.Option(
         None, "--format", help="jsonl | csv | parquet (default: from the file name)."
     ),
     preset: str | None = typer.Option(None, help="A named column mapping, e.g. backpage-csv."),
-    column: list[str] | None = typer.Option(None, "--map", help="FIELD=COLUMN, repeatable."),
+    column: list[str] | None = typer.Option(
+        None, "--map", help="FIELD=COLUMN or FIELD=COLUMN:TRANSFORM, repeatable."
+    ),
     const: list[str] | None = typer.Option(
         None, "--set", help="FIELD=VALUE for missing fields, e.g. state=CA; repeatable."
     ),
+    inspect: bool = typer.Option(
+        False, "--inspect", help="Show the columns, sample values and a suggested mapping."
+    ),
     region: str = typer.Option("US", help="Default phone region for numbers without +."),
+    country: str | None = typer.Option(
+        None, help="Country of the ads (ISO code, e.g. CA): places cities given without region."
+    ),
     timezone: str = typer.Option("UTC", help="Time zone of times written without an offset."),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="strptime format of the dates, e.g. '%d.%m.%Y %H:%M'."
+    ),
     quarantine: str = typer.Option("quarantine/ads.jsonl", help="Where rejected records go."),
     strict: bool = typer.Option(False, help="Stop at the first bad record."),
+    max_bad: int | None = typer.Option(
+        None, "--max-bad", min=0, help="Fail (exit 1) when more records than this are rejected."
+    ),
     batch_size: int = typer.Option(20_000, help="Ads per write batch."),
 ) -> None:
     """Load ads, extract phones and e-mails, and link them in the graph."""
@@ -103,16 +144,35 @@ def load_ads_cmd(
     from rich.progress import Progress
 
     from ownergraph.graph.store import StoreError
-    from ownergraph.loaders.ads import AdMapping, load_ads
+    from ownergraph.loaders.ad_mapping import AdMapping
+    from ownergraph.loaders.ads import load_ads
+    from ownergraph.loaders.inspect import file_columns
     from ownergraph.loaders.quarantine import InputError, Quarantine
 
+    if inspect:
+        for path in paths:
+            try:
+                _print_inspection(path, fmt)
+            except (ValueError, OSError) as exc:
+                err.print(f"[red]error:[/red] {escape(str(exc))}")
+                raise typer.Exit(2) from exc
+        return
     try:
         mapping = AdMapping.build(preset, _kv(column, "--map"), _kv(const, "--set"))
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        for path in paths:  # a mapped column that is not there: an error before any load
+            missing = mapping.missing(file_columns(path, fmt)) if mapping.columns else []
+            if missing:
+                raise ValueError(
+                    f"{path}: mapped column(s) not in the file: {', '.join(missing)}; "
+                    f"see the columns with: ownergraph load ads {path} --inspect"
+                )
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     table = Table("file", "read", "loaded", "quarantined", "duplicates", "phones", "e-mails")
     failed = False
+    total_loaded = total_bad = 0
+    reasons: dict[str, int] = {}
     with _open(store) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
         for path in paths:
@@ -126,20 +186,22 @@ def load_ads_cmd(
                         mapping=mapping,
                         default_region=region,
                         timezone=timezone,
+                        date_format=date_format,
+                        country=country.upper() if country else None,
                         quarantine=q,
                         batch_size=batch_size,
                         hmac_key=_hmac_key(),
                         progress=lambda n, t=task: bar.advance(t, n),
                     )
                 except InputError as exc:  # --strict: stop at the first bad record
-                    err.print(f"[red]error:[/red] {exc}")
+                    err.print(f"[red]error:[/red] {escape(str(exc))}")
                     raise typer.Exit(1) from exc
                 except StoreError as exc:  # e.g. Neo4j down after retries: re-run to finish
-                    err.print(f"[red]error:[/red] {exc}")
+                    err.print(f"[red]error:[/red] {escape(str(exc))}")
                     err.print("nothing written is lost: loads are idempotent, re-run to finish")
                     raise typer.Exit(1) from exc
                 except (ValueError, OSError) as exc:  # a whole file is unreadable: go on
-                    err.print(f"[red]error:[/red] {path}: {exc}")
+                    err.print(f"[red]error:[/red] {escape(f'{path}: {exc}')}")
                     table.add_row(Path(path).name, "error", "", "", "", "", "")
                     failed = True
                     continue
@@ -153,13 +215,33 @@ def load_ads_cmd(
                 str(sm.emails),
             )
             failed |= not sm.reconciles
-            for reason, n in sorted(sm.reasons.items()):
-                err.print(f"  quarantined {n}: {reason}")
+            total_loaded += sm.loaded
+            total_bad += sm.quarantined
+            for reason, n in sm.reasons.items():
+                reasons[reason] = reasons.get(reason, 0) + n
+            for reason, n in sorted(sm.reasons.items(), key=lambda kv: -kv[1]):
+                err.print(f"  quarantined {n}: {escape(reason)}", soft_wrap=True)
+            for reason, n in sorted(sm.dropped.items(), key=lambda kv: -kv[1]):
+                err.print(f"  loaded without a field {n}: {escape(reason)}", soft_wrap=True)
     console.print(table)
     if q.count:
         console.print(f"rejected records are in [bold]{quarantine}[/bold]")
     if failed:
         err.print("[red]error:[/red] some files were not loaded, or read != loaded + quarantined")
+        raise typer.Exit(1)
+    fix = (
+        "map your columns onto the ad fields: see them with "
+        f"'ownergraph load ads {paths[0]} --inspect', then --map FIELD=COLUMN (or --preset)"
+    )
+    if total_loaded == 0:
+        top = ", ".join(f"{r} ({n})" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+        err.print(f"[red]error:[/red] nothing loaded{f': {escape(top)}' if top else ''}; {fix}")
+        raise typer.Exit(1)
+    if max_bad is not None and total_bad > max_bad:
+        err.print(
+            f"[red]error:[/red] {total_bad} records rejected, more than --max-bad {max_bad}; "
+            f"the reasons are above and in {quarantine}; {fix}"
+        )
         raise typer.Exit(1)
 
 

@@ -4,6 +4,7 @@ a suggested mapping onto the ad fields, for ``ownergraph load ads FILE --inspect
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ class Inspection:
     suggested: dict[str, str]
 
     def map_options(self) -> str:
-        return " ".join(f"--map {f}={c}" for f, c in self.suggested.items())
+        return " ".join(f"--map {shlex.quote(f'{f}={c}')}" for f, c in self.suggested.items())
 
 
 def flatten(fields: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -88,13 +89,18 @@ def _letters(name: str) -> str:
     return parts[-1]
 
 
+def _matches(column: str, want: str) -> bool:
+    name = _letters(column)
+    return want in (name, re.sub(r"^(ad|post|listing)", "", name))  # "Ad Title", "post_id"
+
+
 def suggest_mapping(columns: Mapping[str, Column]) -> dict[str, str]:
     """ad field -> column, by the column's (last path part's) name; each column used once."""
     out: dict[str, str] = {}
     used: set[str] = set()
     for target, names in SYNONYMS.items():
         for want in names:
-            hits = [c for c in columns if c not in used and _letters(c) == want]
+            hits = [c for c in columns if c not in used and _matches(c, want)]
             if target == "id":  # ids are filled on every record
                 hits = [c for c in hits if columns[c].filled]
             if hits:

@@ -1,0 +1,182 @@
+"""Your own data, end to end (issue 19): discoverable mapping, partial records, dates,
+places outside the US, and a second real-world layout loaded with no preprocessing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from ownergraph.cli import app
+from ownergraph.loaders.ad_mapping import AdMapping
+from ownergraph.loaders.ads import load_ads, parse_time
+from ownergraph.loaders.inspect import inspect_file
+from ownergraph.places import normalise_place, place_key
+
+FIXTURE = Path(__file__).parent / "fixtures" / "other_site_ads.csv"
+OTHER_SITE_MAP = [
+    "--map", "id=Post ID", "--map", "title=Ad Title", "--map", "body=Description",
+    "--map", "posted_at=Posted", "--map", "city=Location", "--map", "age=Age",
+    "--map", "url=Ad URL", "--map", "site=Ad URL:domain",
+]  # fmt: skip
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+# ---- 1. a mapping you can discover ----
+
+
+def test_help_lists_fields_transforms_and_presets():
+    res = run("load", "ads", "--help")
+    assert res.exit_code == 0
+    text = " ".join(res.output.split())
+    for word in ("posted_at", "price_usd", "subdomain", "backpage_category", "dig-jsonld"):
+        assert word in text
+
+
+def test_inspect_shows_columns_samples_and_a_suggested_mapping():
+    res = run("load", "ads", str(FIXTURE), "--inspect")
+    assert res.exit_code == 0, res.output
+    assert "Tue 18 Jul 2017 02:29 PM" in res.output and "northbay" in res.output
+    ins = inspect_file(FIXTURE)
+    assert ins.suggested == {
+        "id": "Post ID",
+        "title": "Ad Title",
+        "body": "Description",
+        "posted_at": "Posted",
+        "city": "Location",
+        "age": "Age",
+        "url": "Ad URL",
+    }
+
+
+def test_a_missing_mapped_column_is_an_error_before_reading(tmp_path):
+    store = tmp_path / "g.lbug"
+    res = run("load", "ads", str(FIXTURE), "--store", str(store), "--map", "id=PostID")
+    assert res.exit_code == 2
+    assert "mapped column(s) not in the file: PostID" in res.output
+    assert "--inspect" in res.output
+    assert not store.exists()  # nothing opened, nothing read
+
+
+def test_transforms_work_in_map():
+    m = AdMapping.build(columns={"city": "Url:subdomain", "site": "Url:domain"})
+    rec = m.apply({"Url": "https://northbay.example-escorts.ca/x/1"})
+    assert rec["city"] == "northbay" and rec["site"] == "example-escorts.ca"
+    # a JSON key with a colon that is no transform stays a column name
+    assert AdMapping.build(columns={"title": "schema:text"}).columns["title"] == "schema:text"
+
+
+# ---- 2. partial records, exit status ----
+
+
+def test_nothing_loaded_exits_non_zero_with_the_fix(tmp_path):
+    res = run("load", "ads", str(FIXTURE), "--store", str(tmp_path / "g.lbug"),
+              "--quarantine", str(tmp_path / "q.jsonl"))  # fmt: skip
+    assert res.exit_code == 1
+    assert "nothing loaded" in res.output and "--inspect" in res.output and "--map" in res.output
+    assert "quarantined 8: id: missing" in res.output
+
+
+def test_max_bad_fails_a_load_with_too_many_rejections(tmp_path):
+    path = tmp_path / "ads.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in ({"id": "a", "body": "x"}, {"id": "b"}, {"body": "y"}))
+        + "\n",
+        encoding="utf-8",
+    )
+    base = ["load", "ads", str(path), "--store", str(tmp_path / "g.lbug"),
+            "--quarantine", str(tmp_path / "q.jsonl")]  # fmt: skip
+    assert run(*base).exit_code == 0
+    res = run(*base, "--max-bad", "1")
+    assert res.exit_code == 1 and "more than --max-bad 1" in res.output
+
+
+# ---- the second layout: dates, bare lower-case Canadian cities, an age "xx" ----
+
+
+def test_other_site_layout_loads_with_no_preprocessing(tmp_path, embedded_store):
+    res = run("load", "ads", str(FIXTURE), "--store", str(tmp_path / "g.lbug"),
+              "--quarantine", str(tmp_path / "q.jsonl"), "--country", "CA",
+              "--timezone", "America/Toronto", *OTHER_SITE_MAP)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "loaded without a field 1: age: not a number" in res.output
+    assert "posted_at: not a date in a known form" in res.output
+    mapping = AdMapping.build(columns=dict(a.split("=", 1) for a in OTHER_SITE_MAP[1::2]))
+    s = load_ads(embedded_store, FIXTURE, mapping=mapping, country="CA", timezone="America/Toronto")
+    assert (s.read, s.loaded, s.quarantined) == (8, 8, 0)
+    rows = embedded_store.query(
+        "MATCH (a:Ad)-[:POSTED_IN]->(l:Location) RETURN a.id AS id, a.posted_ts AS t, "
+        "a.age AS age, a.city AS city, a.state AS st, a.country AS c, l.key AS key ORDER BY id"
+    )
+    first, second = rows[0], rows[1]
+    assert first["t"] == 1500402540  # Tue 18 Jul 2017 02:29 PM EDT = 18:29 UTC
+    assert (second["city"], second["st"], second["c"]) == ("North Bay", "ON", "CA")
+    assert second["age"] is None and second["key"] == "CA|ON|north bay"
+    assert embedded_store.counts()["HAS_PHONE"] == 8  # the ad with age "xx" keeps its phone
+
+
+# ---- 3. dates ----
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "expected"),
+    [
+        ("Tue 18 Jul 2017 02:29 PM", None, 1500388140),
+        ("Jul 18, 2017 14:29", None, 1500388140),
+        ("2017-07-18T14:29:00", None, 1500388140),
+        ("18.07.2017 14:29", "%d.%m.%Y %H:%M", 1500388140),
+        ("18/07/2017 14:29", None, 1500388140),  # day > 12: only one reading
+    ],
+)
+def test_common_date_forms_and_date_format(text, fmt, expected):
+    assert parse_time(text, ZoneInfo("UTC"), 2_000_000_000, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "needle"),
+    [
+        ("03/04/2017", None, "ambiguous"),
+        ("July", None, "incomplete date"),
+        ("someday", None, "--date-format"),
+        ("2017-07-18", "%d.%m.%Y", "does not match --date-format"),
+    ],
+)
+def test_dates_that_cannot_be_read_say_why(text, fmt, needle):
+    with pytest.raises(ValueError, match=needle):
+        parse_time(text, ZoneInfo("UTC"), 2_000_000_000, fmt)
+
+
+def test_the_time_zone_applies_to_written_dates():
+    toronto = parse_time("Tue 18 Jul 2017 02:29 PM", ZoneInfo("America/Toronto"), 2_000_000_000)
+    assert toronto == 1500388140 + 4 * 3600
+
+
+# ---- 4. places outside the US ----
+
+
+def test_a_city_without_region_is_placed_with_a_country_hint():
+    p = normalise_place("northbay", country_hint="CA")
+    assert (p.country, p.region, p.city, p.placed_by) == ("CA", "ON", "North Bay", "gazetteer")
+    assert normalise_place("x", "Ontario").region == "ON"
+    assert normalise_place("x", "nv").country == "US"
+
+
+def test_ambiguous_names_are_flagged_not_guessed():
+    p = normalise_place("london")  # Ontario or England
+    assert p.region is None and "ambiguous" in p.problems[0] and "ON CA" in p.problems[0]
+    assert normalise_place("london", country_hint="CA").region == "ON"
+    # a Backpage site name with its state given is never looked up
+    p = normalise_place("northbay", "CA")
+    assert (p.country, p.region, p.problems) == ("US", "CA", ())
+
+
+def test_place_key_keeps_countries_apart():
+    assert place_key("CA", "ON", "North  Bay") == "CA|ON|north bay"
+    assert place_key("CA", "ON") != place_key("US", "ON")
+    assert place_key(None, None, None) is None
