@@ -34,14 +34,18 @@ load_app = typer.Typer(help="Load outside data into the graph.", no_args_is_help
 app.add_typer(load_app, name="load")
 
 
-def _open(store: str | None):
-    """Open the store named by --store / $OWNERGRAPH_STORE, or exit with a clear message."""
+def _open(store: str | None, *, create: bool = False):
+    """Open the store named by --store / $OWNERGRAPH_STORE, or exit with a clear message.
+
+    Only commands that load (``init``, ``load``, ``run``) pass ``create``: a read of a
+    mistyped path is an error, not a new empty store.
+    """
     from ownergraph.graph.store import StoreError, open_store
 
     try:
-        return open_store(store)
+        return open_store(store, create=create)
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -74,7 +78,7 @@ def _main() -> None:
 @app.command()
 def init(store: str | None = StoreOpt) -> None:
     """Create the schema (tables, constraints, indexes). Running it twice is harmless."""
-    with _open(store) as s:
+    with _open(store, create=True) as s:
         s.init_schema()
         console.print(f"schema ready in [bold]{s.uri}[/bold] ({s.dialect})")
 
@@ -173,7 +177,7 @@ def load_ads_cmd(
     failed = False
     total_loaded = total_bad = 0
     reasons: dict[str, int] = {}
-    with _open(store) as s, Quarantine(Path(quarantine), strict=strict) as q:
+    with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
         for path in paths:
             with Progress(console=err, transient=True) as bar:
@@ -981,7 +985,7 @@ def btc_load_cmd(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"))
-    with _open(store) as s, Quarantine(Path(quarantine), strict=strict) as q:
+    with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
         try:
             with Progress(*cols, console=err, transient=True) as bar:
@@ -1169,7 +1173,7 @@ def btc_tags_cmd(
         except InputError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from exc
-        with _open(store) as s:
+        with _open(store, create=True) as s:
             s.init_schema()
             try:
                 written = write_tags(s, tags)

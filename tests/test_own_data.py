@@ -180,3 +180,39 @@ def test_place_key_keeps_countries_apart():
     assert place_key("CA", "ON", "North  Bay") == "CA|ON|north bay"
     assert place_key("CA", "ON") != place_key("US", "ON")
     assert place_key(None, None, None) is None
+
+
+# ---- 9. store addresses ----
+
+
+def test_an_unknown_store_scheme_is_an_error_and_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = run("stats", "--store", "neo4:/127.0.0.1:7751")
+    assert res.exit_code == 2 and "unknown store address" in res.output
+    assert "Traceback" not in res.output and list(tmp_path.iterdir()) == []
+
+
+def test_a_read_never_creates_an_embedded_store(tmp_path):
+    res = run("stats", "--store", str(tmp_path / "typo.lbug"))
+    assert res.exit_code == 2 and "no store at" in res.output and "init" in res.output
+    assert not (tmp_path / "typo.lbug").exists()
+    assert run("init", "--store", str(tmp_path / "new.lbug")).exit_code == 0
+
+
+def test_a_refused_neo4j_connection_fails_in_seconds_with_the_fix(monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a free port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.delenv("OWNERGRAPH_NEO4J_RETRY_SECONDS", raising=False)
+    monkeypatch.setenv("OWNERGRAPH_NEO4J_CONNECT_SECONDS", "1")
+    res = run("stats", "--store", f"bolt://127.0.0.1:{port}")
+    assert res.exit_code == 2 and "is not reachable after 1s" in res.output
+    assert "is the server running" in res.output and "Traceback" not in res.output
+
+
+def test_a_wrong_neo4j_database_name_is_a_clear_error(neo4j_uri, monkeypatch):
+    monkeypatch.setenv("NEO4J_DATABASE", "nosuchdb")
+    res = run("stats", "--store", neo4j_uri)
+    assert res.exit_code == 2 and "has no database 'nosuchdb'" in res.output

@@ -464,6 +464,8 @@ def load_ads(
             count(str(exc))
             quarantine.add(rec.source, rec.line, rec.raw or rec.fields, str(exc))
             continue
+        if parsed.dropped and quarantine.strict:  # strict: nothing loads incomplete
+            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, "; ".join(parsed.dropped))
         for problem in parsed.dropped:
             summary.dropped[problem] = summary.dropped.get(problem, 0) + 1
         parsed.ad["source"] = source_name

@@ -89,27 +89,28 @@ def _starts_with_array(path: Path, enc: str) -> bool:
 def _read_json_array(path: Path, enc: str) -> Iterator[RawRecord]:
     """A JSON file holding one array of objects; ``line`` is the item number (1-based)."""
     src = str(path)
+    data = path.read_bytes()
     try:
-        items = json.loads(path.read_text(encoding=enc))
+        items = json.loads(data.decode(enc))
     except UnicodeDecodeError as exc:
-        yield RawRecord(src, 1, None, None, f"invalid {enc.upper()}: byte {exc.start}")
+        yield RawRecord(src, 1, None, data[:1000], f"invalid {enc.upper()}: byte {exc.start}")
         return
     except json.JSONDecodeError as exc:
-        yield RawRecord(
-            src, exc.lineno, None, None, f"malformed JSON array: {exc.msg} at column {exc.colno}"
-        )
+        why = f"malformed JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        yield RawRecord(src, exc.lineno, None, data[:1000], why)
         return
     for n, obj in enumerate(items, start=1):
         if isinstance(obj, dict):
             yield RawRecord(src, n, obj, None)
         else:
-            yield RawRecord(src, n, None, obj, f"not a JSON object: {type(obj).__name__}")
+            why = f"not a JSON object: {type(obj).__name__}"
+            yield RawRecord(src, n, None, json.dumps(obj), why)
 
 
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
     src = str(path)
     enc = sniff_encoding(path)
-    if _starts_with_array(path, enc):
+    if path.suffix.lower() == ".json" and _starts_with_array(path, enc):
         yield from _read_json_array(path, "utf-8-sig" if enc == "utf-8" else enc)
         return
     if enc not in ("utf-8", "utf-8-sig"):
