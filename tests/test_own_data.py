@@ -216,3 +216,31 @@ def test_a_wrong_neo4j_database_name_is_a_clear_error(neo4j_uri, monkeypatch):
     monkeypatch.setenv("NEO4J_DATABASE", "nosuchdb")
     res = run("stats", "--store", neo4j_uri)
     assert res.exit_code == 2 and "has no database 'nosuchdb'" in res.output
+
+
+# ---- 7. evaluate with a hand-made truth folder ----
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("ad,owner\na1,o1\n", "lacks column(s) ad_id, owner_id"),
+        ("", "not a readable CSV"),
+    ],
+)
+def test_a_malformed_truth_folder_is_a_clear_error(tmp_path, content, needle):
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "ads.csv").write_text(content, encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    pred.write_text("ad_id,group_id\na1,g1\n", encoding="utf-8")
+    res = run("evaluate", "--kind", "owners", "--truth", str(tmp_path), "--pred", str(pred))
+    assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_a_truth_folder_without_payments_says_which_file(tmp_path):
+    (tmp_path / "ads.csv").write_text("ad_id,owner_id,author_id,owner_kind\n", encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    pred.write_text("txid,ad_id\nt1,a1\n", encoding="utf-8")
+    res = run("evaluate", "--kind", "payments", "--truth", str(tmp_path), "--pred", str(pred))
+    assert res.exit_code == 2 and "payments.csv: missing from the truth folder" in res.output
