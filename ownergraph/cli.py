@@ -253,8 +253,16 @@ def load_ads_cmd(
 def query(
     name: str = typer.Argument(None, help="A named query (omit to list them)."),
     param: list[str] | None = typer.Option(None, "--param", "-p", help="KEY=VALUE."),
+    cypher: str | None = typer.Option(
+        None,
+        "--cypher",
+        help="Ad-hoc Cypher instead of a named query; values only as $parameters (-p), "
+        "typed from the schema (Ad.id is text, posted_ts an integer).",
+    ),
     store: str | None = StoreOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON instead of a table (times as epoch and ISO)."
+    ),
     write: bool = typer.Option(False, "--write", help="Allow the query to write."),
     queries_dir: str | None = typer.Option(
         None,
@@ -263,46 +271,68 @@ def query(
         help="A folder of your own named .cypher files (same header); they win over built-ins.",
     ),
 ) -> None:
-    """Run a named Cypher query from the library (read-only unless --write)."""
+    """Run a named Cypher query from the library, or --cypher text (read-only unless --write)."""
     import json
     from pathlib import Path
 
     from ownergraph.graph.store import StoreError
+    from ownergraph.queries.adhoc import bind_adhoc, looks_like_write, no_rows_hint
     from ownergraph.queries.registry import QueryError, load_queries
+    from ownergraph.queries.results import plain_rows, table_value
 
-    try:
-        library = {**load_queries(), **(load_queries(Path(queries_dir)) if queries_dir else {})}
-    except QueryError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    if name is None:
-        t = Table("name", "parameters", "description")
-        for q in library.values():
-            ps = ", ".join(p.name + ("" if p.required else f"={p.default}") for p in q.params)
-            t.add_row(q.name, ps, q.description)
-        console.print(t)
-        return
-    try:
-        if name not in library:
-            raise QueryError(f"unknown query {name!r}; known: {', '.join(sorted(library))}")
-        q = library[name]
-        params = q.bind(_kv(param, "--param"))
-    except QueryError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    hint = None
+    if cypher is not None:
+        if name is not None:
+            err.print("[red]error:[/red] give a query name or --cypher, not both")
+            raise typer.Exit(2)
+        try:
+            params = bind_adhoc(cypher, _kv(param, "--param"))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        text, title = cypher, None
+    else:
+        try:
+            library = {**load_queries(), **(load_queries(Path(queries_dir)) if queries_dir else {})}
+        except QueryError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        if name is None:
+            t = Table("name", "parameters", "description")
+            for q in library.values():
+                ps = ", ".join(p.name + ("" if p.required else f"={p.default}") for p in q.params)
+                t.add_row(q.name, ps, q.description)
+            console.print(t)
+            return
+        try:
+            if name not in library:
+                raise QueryError(f"unknown query {name!r}; known: {', '.join(sorted(library))}")
+            q = library[name]
+            params = q.bind(_kv(param, "--param"))
+        except QueryError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        text, title = None, q.description
     with _open(store) as s:
         try:
-            rows = s.query(q.cypher(s.dialect), params, write=write)
+            rows = s.query(text if text is not None else q.cypher(s.dialect), params, write=write)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}")
+            if not write and cypher is not None and looks_like_write(cypher):
+                err.print("the query writes: queries are read-only unless --write")
             raise typer.Exit(1) from exc
+    rows = plain_rows(rows, add_iso=as_json)
+    if not rows and cypher is not None:
+        hint = no_rows_hint(cypher, params)
     if as_json:
-        console.print_json(json.dumps(rows, default=str))
-        return
-    t = Table(*(rows[0].keys() if rows else ["(no rows)"]), title=q.description)
-    for r in rows:
-        t.add_row(*(str(v) for v in r.values()))
-    console.print(t)
+        console.print_json(json.dumps(rows))
+    else:
+        t = Table(*(rows[0].keys() if rows else ["(no rows)"]), title=title)
+        for r in rows:
+            t.add_row(*(escape(table_value(k, v)) for k, v in r.items()))
+        console.print(t)
+    if hint:
+        err.print(escape(hint), soft_wrap=True)
 
 
 @app.command()

@@ -244,3 +244,90 @@ def test_a_truth_folder_without_payments_says_which_file(tmp_path):
     pred.write_text("txid,ad_id\nt1,a1\n", encoding="utf-8")
     res = run("evaluate", "--kind", "payments", "--truth", str(tmp_path), "--pred", str(pred))
     assert res.exit_code == 2 and "payments.csv: missing from the truth folder" in res.output
+
+
+# ---- 8. queries: ad-hoc Cypher, typed parameters, the same JSON on both stores ----
+
+NUMERIC_IDS = [
+    {"id": "1001", "title": "a", "body": "call 416 555 0199", "posted_at": "2017-07-18T14:29:00Z",
+     "city": "Toronto", "state": "ON", "price_usd": 200},
+    {"id": "1002", "title": "b", "body": "text 416.555.0199", "posted_at": "2017-07-19T09:05:00Z",
+     "city": "Ottawa", "state": "ON"},
+    {"id": "1003", "title": "c", "body": "call 702 555 0147", "posted_at": "2017-07-20T09:05:00Z",
+     "city": "Las Vegas", "state": "NV"},
+]  # fmt: skip
+
+
+def _query_json(uri: str, *args: str) -> list:
+    res = run("query", "--store", uri, "--json", *args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_adhoc_queries_give_the_same_json_on_both_stores(tmp_path, neo4j_store):
+    path = tmp_path / "ads.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in NUMERIC_IDS), encoding="utf-8")
+    emb = str(tmp_path / "g.lbug")
+    for uri in (emb, neo4j_store.uri):
+        res = run("load", "ads", str(path), "--store", uri, "--quarantine", str(tmp_path / "q"))
+        assert res.exit_code == 0, res.output
+    queries = [
+        # a number given for a text key matches it (typed from the schema: Ad.id is text)
+        ("MATCH (a:Ad {id: $id}) RETURN a.id AS id, a.posted_ts AS posted_ts, "
+         "a.price_usd AS price", "id=1001"),
+        ("MATCH (a:Ad) WHERE a.posted_ts >= $t RETURN count(a) AS n", "t=1500400000"),
+        ("MATCH (a:Ad)-[:HAS_PHONE]->(p:Phone) WITH p, collect(a.id) AS ads "
+         "RETURN p.number AS phone, ads, size(ads) AS n ORDER BY phone", None),
+    ]  # fmt: skip
+    for cypher, p in queries:
+        args = ["--cypher", cypher, *(["-p", p] if p else [])]
+        a, b = _query_json(emb, *args), _query_json(neo4j_store.uri, *args)
+        assert a == b, cypher
+    first = _query_json(emb, "--cypher", queries[0][0], "-p", "id=1001")
+    assert first == [
+        {"id": "1001", "posted_ts": 1500388140, "posted_ts_iso": "2017-07-18T14:29:00Z",
+         "price": 200.0},
+    ]  # fmt: skip
+    assert _query_json(emb, "--cypher", queries[1][0], "-p", "t=1500400000") == [{"n": 2}]
+    phones = _query_json(emb, "--cypher", queries[2][0])
+    assert phones[0]["ads"] == ["1001", "1002"]  # lists sorted
+
+
+@pytest.mark.parametrize("where", ["embedded", "neo4j"])
+def test_adhoc_queries_are_read_only_unless_write(tmp_path, where, request):
+    uri = str(tmp_path / "g.lbug")
+    if where == "neo4j":
+        uri = request.getfixturevalue("neo4j_store").uri
+    else:
+        assert run("init", "--store", uri).exit_code == 0
+    res = run("query", "--store", uri, "--cypher", "CREATE (:Phone {number: $n})", "-p", "n=x1")
+    assert res.exit_code == 1 and "read-only unless --write" in res.output
+    res = run("query", "--store", uri, "--write", "--cypher", "CREATE (:Phone {number: $n})",
+              "-p", "n=x1")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = _query_json(uri, "--cypher", "MATCH (p:Phone) RETURN p.number AS n")
+    assert rows == [{"n": "x1"}]
+
+
+def test_a_query_that_matches_nothing_says_how_parameters_were_typed(tmp_path):
+    uri = str(tmp_path / "g.lbug")
+    assert run("init", "--store", uri).exit_code == 0
+    res = run("query", "--store", uri, "--cypher", "MATCH (a:Ad {id: $id}) RETURN a.id", "-p",
+              "id=42")  # fmt: skip
+    assert res.exit_code == 0
+    assert "no rows" in res.output and "$id = '42' (str, compared with .id)" in res.output
+    res = run("query", "--store", uri, "--cypher", "MATCH (a:Ad) RETURN a.id", "-p", "x=1")
+    assert res.exit_code == 2 and "not used by the query: x" in res.output
+    res = run("query", "--store", uri, "--cypher",
+              "MATCH (a:Ad) WHERE a.posted_ts > $t RETURN a.id", "-p", "t=soon")  # fmt: skip
+    assert res.exit_code == 2 and "posted_ts is an integer" in res.output
+
+
+def test_times_print_as_iso_in_tables(tmp_path):
+    path = tmp_path / "ads.jsonl"
+    path.write_text(json.dumps(NUMERIC_IDS[0]) + "\n", encoding="utf-8")
+    uri = str(tmp_path / "g.lbug")
+    assert run("load", "ads", str(path), "--store", uri, "--quarantine",
+               str(tmp_path / "q")).exit_code == 0  # fmt: skip
+    res = run("query", "--store", uri, "--cypher", "MATCH (a:Ad) RETURN a.posted_ts AS posted_ts")
+    assert "2017-07-18T14:29:00Z" in res.output and "1500388140" not in res.output
