@@ -603,6 +603,15 @@ def _describe_point(point: dict) -> str:
     return OperatingPoint(**point).describe()
 
 
+def _register_run() -> None:
+    from ownergraph.cli_run import run_cmd
+
+    app.command("run")(run_cmd)
+
+
+_register_run()
+
+
 @app.command("demo")
 def demo_cmd(
     ads: int = typer.Option(8_000, "--ads", help="Ads in the synthetic world."),
@@ -748,18 +757,28 @@ app.add_typer(authors_app, name="authors")
 AUTHORS_MODEL = "./data/authors.joblib"
 
 
-def _authors_ads(ads_path: str | None, store: str | None, limit: int | None):
-    """Labelled ads from a file / world directory, or else from the store."""
+def _authors_ads(
+    ads_path: str | None,
+    store: str | None,
+    limit: int | None,
+    preset: str | None = None,
+    column: list[str] | None = None,
+    fmt: str | None = None,
+):
+    """Labelled ads from a file / world directory (read and mapped as `load ads` does),
+    or else from the store."""
     from ownergraph.graph.store import StoreError, open_store
     from ownergraph.linking.stylometry.data import read_ads, store_ads
+    from ownergraph.loaders.ad_mapping import AdMapping
 
     try:
         if ads_path:
-            return read_ads(ads_path, limit)
-        with open_store(store) as s:
+            mapping = AdMapping.build(preset, _kv(column, "--map"))
+            return read_ads(ads_path, limit, mapping, fmt)
+        with open_store(store, create=False) as s:
             return store_ads(s, limit)
-    except (StoreError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+    except (StoreError, ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 
@@ -805,13 +824,31 @@ def authors_train(
     seed: int = typer.Option(0, help="Split and sampling seed."),
     roc: str | None = typer.Option(None, help="Also write the held-out ROC plot (PNG)."),
     limit: int | None = typer.Option(None, help="Use only the first N ads."),
+    preset: str | None = typer.Option(None, help="--ads column mapping preset (as load ads)."),
+    column: list[str] | None = typer.Option(
+        None, "--map", help="--ads FIELD=COLUMN[:TRANSFORM], repeatable (as load ads)."
+    ),
+    fmt: str | None = typer.Option(None, "--format", help="--ads format: jsonl | csv | parquet."),
+    max_train_pairs: int | None = typer.Option(
+        None,
+        "--max-train-pairs",
+        min=1,
+        help="Sample at most N training pairs (the demo and `run` use 25,000).",
+    ),
 ) -> None:
     """Train the pairwise same-author model (split by component) and save it."""
     from ownergraph.linking.stylometry.evaluate import roc_plot, train_model
 
-    data = _authors_ads(ads, store, limit)
+    data = _authors_ads(ads, store, limit, preset, column, fmt)
     try:
-        model, ev = train_model(data, out, labels=labels, test_size=test_size, random_state=seed)
+        model, ev = train_model(
+            data,
+            out,
+            labels=labels,
+            test_size=test_size,
+            random_state=seed,
+            max_train_pairs=max_train_pairs,
+        )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -331,3 +331,111 @@ def test_times_print_as_iso_in_tables(tmp_path):
                str(tmp_path / "q")).exit_code == 0  # fmt: skip
     res = run("query", "--store", uri, "--cypher", "MATCH (a:Ad) RETURN a.posted_ts AS posted_ts")
     assert "2017-07-18T14:29:00Z" in res.output and "1500388140" not in res.output
+
+
+# ---- 6. one command on your own files ----
+
+
+def _edges(uri: str, rel: str, dst: str) -> list:
+    from ownergraph.graph.store import open_store
+
+    with open_store(uri, create=False) as s:
+        rows = s.query(f"MATCH (a:Ad)-[:{rel}]->(x:{dst}) RETURN a.id AS a, x.id AS x")
+    return sorted((r["a"], r["x"]) for r in rows)
+
+
+@pytest.mark.slow
+def test_run_the_demo_pipeline_and_the_stage_commands_agree(tmp_path):
+    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+    from ownergraph.pipeline import run_pipeline
+    from ownergraph.synth.world import generate_world
+
+    world = tmp_path / "world"
+    generate_world(world, n_ads=1500, seed=3)
+    stages = ("ads", "bitcoin", "wallets", "payments", "authors", "owners")
+    with EmbeddedStore(tmp_path / "demo.lbug") as s:
+        run_pipeline(s, world, work_dir=tmp_path / "demo-run", stages=stages, seed=3)
+    project = tmp_path / "project.toml"
+    project.write_text(
+        f"""
+[store]
+uri = "run.lbug"
+
+[[ads]]
+path = "{world / "ads.jsonl"}"
+
+[bitcoin]
+blocks = ["{world / "bitcoin" / "blocks.jsonl"}"]
+mempool = ["{world / "bitcoin" / "mempool_first_seen.csv"}"]
+processors = "{world / "bitcoin" / "processor_addresses.txt"}"
+rates = "{world / "rates.csv"}"
+prices = "{world / "prices.json"}"
+
+[run]
+seed = 3
+work_dir = "work"
+""",
+        encoding="utf-8",
+    )
+    res = run("run", str(project))
+    assert res.exit_code == 0, res.output
+    demo, mine = str(tmp_path / "demo.lbug"), str(tmp_path / "run.lbug")
+    assert _edges(demo, "WRITTEN_BY", "Author") == _edges(mine, "WRITTEN_BY", "Author")
+    owners = _edges(demo, "BELONGS_TO", "Owner")
+    assert owners and owners == _edges(mine, "BELONGS_TO", "Owner")
+    # the stage command trains the same author model with the same pair cap and seed
+    out = tmp_path / "cli_model.joblib"
+    res = run("authors", "train", "--store", mine, "--seed", "3", "--max-train-pairs", "25000",
+              "--out", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    a = PairwiseAuthorModel.load(tmp_path / "work" / "author_model.joblib")
+    b = PairwiseAuthorModel.load(out)
+    ea, eb = a.metadata_["evaluation"], b.metadata_["evaluation"]
+    assert ea["model/all"] == eb["model/all"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[[ads]]\npath = "nope.csv"\n', "input file not found"),
+        ('[[ads]]\npath = "a.csv"\ncolour = 1\n', "unknown key(s) colour"),
+        ('[[ads]]\npath = "a.csv"\n[run]\nstages = ["payments"]\n', "needs rates, prices"),
+        ("[[ads]\n", "not valid TOML"),
+        ('[run]\nstages = ["ads"]\n', "needs [[ads]] path"),
+    ],
+)
+def test_a_bad_project_file_is_a_clear_error(tmp_path, text, needle):
+    (tmp_path / "a.csv").write_text("id,body\n1,x\n", encoding="utf-8")
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    res = run("run", str(tmp_path / "p.toml"))
+    assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+
+
+def test_run_loads_the_other_site_layout_from_a_project_file(tmp_path):
+    (tmp_path / "p.toml").write_text(
+        f"""
+[store]
+uri = "g.lbug"
+[[ads]]
+path = "{FIXTURE}"
+country = "CA"
+timezone = "America/Toronto"
+[ads.map]
+id = "Post ID"
+title = "Ad Title"
+body = "Description"
+posted_at = "Posted"
+city = "Location"
+age = "Age"
+url = "Ad URL"
+[run]
+stages = ["ads", "owners"]
+""",
+        encoding="utf-8",
+    )
+    res = run("run", str(tmp_path / "p.toml"))
+    assert res.exit_code == 0, res.output
+    assert "read=8, loaded=8, quarantined=0" in res.output
+    rows = _edges(str(tmp_path / "g.lbug"), "BELONGS_TO", "Owner")
+    assert len(rows) == 8
