@@ -223,10 +223,16 @@ def load_ads_cmd(
             total_bad += sm.quarantined
             for reason, n in sm.reasons.items():
                 reasons[reason] = reasons.get(reason, 0) + n
-            for reason, n in sorted(sm.reasons.items(), key=lambda kv: -kv[1]):
-                err.print(f"  quarantined {n}: {escape(reason)}", soft_wrap=True)
-            for reason, n in sorted(sm.dropped.items(), key=lambda kv: -kv[1]):
-                err.print(f"  loaded without a field {n}: {escape(reason)}", soft_wrap=True)
+            for what, counts in (
+                ("quarantined", sm.reasons),
+                ("loaded without a field", sm.dropped),
+            ):
+                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                for reason, n in ranked[:12]:
+                    err.print(f"  {what} {n}: {escape(reason)}", soft_wrap=True)
+                if len(ranked) > 12:
+                    rest = sum(n for _, n in ranked[12:])
+                    err.print(f"  {what} {rest}: {len(ranked) - 12} other reasons")
     console.print(table)
     if q.count:
         console.print(f"rejected records are in [bold]{quarantine}[/bold]")

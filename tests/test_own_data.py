@@ -439,3 +439,36 @@ stages = ["ads", "owners"]
     assert "read=8, loaded=8, quarantined=0" in res.output
     rows = _edges(str(tmp_path / "g.lbug"), "BELONGS_TO", "Owner")
     assert len(rows) == 8
+
+
+# ---- 5. nested JSON by path: the DIG/Memex dump with a preset, no script ----
+
+
+@pytest.mark.realdata
+def test_the_dig_jsonld_dump_loads_with_its_preset(shared_data, tmp_path):
+    path = shared_data / "ads" / "dig_backpage_socal_lasvegas_2014.json"
+    uri = str(tmp_path / "g.lbug")
+    res = run("load", "ads", str(path), "--store", uri, "--preset", "dig-jsonld", "--country",
+              "US", "--quarantine", str(tmp_path / "q.jsonl"))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    # re-crawls of one Backpage ad with a new date are conflicting duplicates: named
+    assert "quarantined 494: duplicate id: conflicts with an earlier record" in res.output
+    rows = _query_json(uri, "--cypher", "MATCH (a:Ad) RETURN count(a) AS n")
+    assert rows == [{"n": 2185}]
+    cities = _query_json(
+        uri, "--cypher", "MATCH (a:Ad) WHERE a.state IS NOT NULL RETURN a.state AS st, "
+        "a.city AS city, count(a) AS n ORDER BY n DESC LIMIT 3"
+    )  # fmt: skip
+    assert {(c["st"], c["city"]) for c in cities} == {
+        ("CA", "San Diego"), ("CA", "Los Angeles"), ("NV", "Las Vegas"),
+    }  # fmt: skip
+
+
+@pytest.mark.realdata
+def test_the_backpage_csv_loads_as_it_is(shared_data, tmp_path):
+    path = shared_data / "ads" / "backpage_women_seeking_men_california.csv"
+    res = run("load", "ads", str(path), "--store", str(tmp_path / "g.lbug"), "--preset",
+              "backpage-csv", "--set", "state=CA", "--quarantine", str(tmp_path / "q"))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.stdout.splitlines() if "backpage" in line)
+    assert [c.strip() for c in row.split("│")[2:5]] == ["6201", "6201", "0"]  # read, loaded, bad
