@@ -472,3 +472,33 @@ def test_the_backpage_csv_loads_as_it_is(shared_data, tmp_path):
     assert res.exit_code == 0, res.output
     row = next(line for line in res.stdout.splitlines() if "backpage" in line)
     assert [c.strip() for c in row.split("│")[2:5]] == ["6201", "6201", "0"]  # read, loaded, bad
+
+
+# ---- 10. no traceback for an input mistake ----
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["load", "ads", "{tmp}/nope.csv"], "nope.csv"),
+        (["load", "ads", "{tmp}"], "error:"),
+        (["load", "ads", "{fixture}", "--map", "id"], "is not KEY=VALUE"),
+        (["load", "ads", "{fixture}", "--map", "colour=Age"], "unknown ad field 'colour'"),
+        (["load", "ads", "{fixture}", "--preset", "craigslist"], "unknown preset 'craigslist'"),
+        (["load", "ads", "{fixture}", "--map", "id=Post ID", "--map", "body=Description",
+          "--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["query", "no_such_query", "--store", "{tmp}/g.lbug"], "unknown query"),
+        (["query", "--cypher", "MATCH (a:Ad RETURN a", "--store", "{store}"], "error:"),
+        (["evaluate", "--kind", "owners", "--truth", "{tmp}"], "no truth found"),
+        (["authors", "train", "--ads", "{fixture}"], "no ad id"),
+        (["run", "{tmp}/missing.toml"], "no such project file"),
+    ],
+)  # fmt: skip
+def test_input_mistakes_get_a_message_not_a_traceback(tmp_path, args, needle):
+    store = tmp_path / "s.lbug"
+    assert run("init", "--store", str(store)).exit_code == 0
+    args = [a.format(tmp=tmp_path, fixture=FIXTURE, store=store) for a in args]
+    res = run(*args)
+    assert res.exit_code != 0
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert needle in res.output and "Traceback" not in res.output
