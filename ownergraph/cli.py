@@ -131,7 +131,11 @@ def load_ads_cmd(
     country: str | None = typer.Option(
         None, help="Country of the ads (ISO code, e.g. CA): places cities given without region."
     ),
-    timezone: str = typer.Option("UTC", help="Time zone of times written without an offset."),
+    timezone: str = typer.Option(
+        "UTC",
+        help="Time zone of times written without an offset (e.g. America/Toronto), or "
+        "'city': each ad's city's zone from the gazetteer.",
+    ),
     date_format: str | None = typer.Option(
         None, "--date-format", help="strptime format of the dates, e.g. '%d.%m.%Y %H:%M'."
     ),
@@ -328,7 +332,7 @@ def query(
                 err.print("the query writes: queries are read-only unless --write")
             raise typer.Exit(1) from exc
     rows = plain_rows(rows, add_iso=as_json)
-    if not rows and cypher is not None:
+    if not rows and cypher is not None and not write:
         hint = no_rows_hint(cypher, params)
     if as_json:
         console.print_json(json.dumps(rows))

@@ -224,6 +224,7 @@ def normalise_place(
     return PlaceResult(cc, reg, city, None, tuple(problems))
 
 
+@lru_cache(maxsize=4096)
 def city_timezone(country: str | None, region: str | None, city: str | None) -> str | None:
     """The time zone of a gazetteer city in its region, or None."""
     if not city:

@@ -295,6 +295,12 @@ def test_adhoc_queries_give_the_same_json_on_both_stores(tmp_path, neo4j_store):
 
 @pytest.mark.parametrize("where", ["embedded", "neo4j"])
 def test_adhoc_queries_are_read_only_unless_write(tmp_path, where, request):
+    import gc
+
+    # Garbage left by earlier tests (test_ads_loader's), collected while this test's
+    # --write runs, was seen to lose that write on the embedded store in-process (never
+    # across processes, as the CLI runs); collect it first. Open question for the store.
+    gc.collect()
     uri = str(tmp_path / "g.lbug")
     if where == "neo4j":
         uri = request.getfixturevalue("neo4j_store").uri
@@ -306,7 +312,7 @@ def test_adhoc_queries_are_read_only_unless_write(tmp_path, where, request):
               "-p", "n=x1")  # fmt: skip
     assert res.exit_code == 0, res.output
     rows = _query_json(uri, "--cypher", "MATCH (p:Phone) RETURN p.number AS n")
-    assert rows == [{"n": "x1"}]
+    assert rows == [{"n": "x1"}], (res.output, res.stderr)
 
 
 def test_a_query_that_matches_nothing_says_how_parameters_were_typed(tmp_path):
@@ -502,3 +508,25 @@ def test_input_mistakes_get_a_message_not_a_traceback(tmp_path, args, needle):
     assert res.exit_code != 0
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert needle in res.output and "Traceback" not in res.output
+
+
+def test_timezone_city_reads_each_ad_in_its_city_zone(embedded_store, tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text(
+        "id,body,posted_at,city,state\n"
+        "t1,call 416 555 0199,2017-07-18 14:29,toronto,ON\n"
+        "v1,call 604 555 0199,2017-07-18 14:29,vancouver,BC\n"
+        "x1,call 604 555 0111,2017-07-18 14:29,nowhereville,BC\n"
+        "z1,call 604 555 0122,2017-07-18T14:29:00+00:00,nowhereville,BC\n",
+        encoding="utf-8",
+    )
+    s = load_ads(embedded_store, path, timezone="city")
+    assert s.loaded == 4
+    ts = {
+        r["i"]: r["t"]
+        for r in embedded_store.query("MATCH (a:Ad) RETURN a.id AS i, a.posted_ts AS t")
+    }
+    assert ts["t1"] == 1500388140 + 4 * 3600  # EDT
+    assert ts["v1"] == 1500388140 + 7 * 3600  # PDT
+    assert ts["x1"] is None and ts["z1"] == 1500388140  # no zone; an offset needs none
+    assert any(r.startswith("posted_at: no time zone") for r in s.dropped)

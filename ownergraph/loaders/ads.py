@@ -25,7 +25,7 @@ from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import MAX_FIELD_CHARS, RawRecord, read_records
-from ownergraph.places import normalise_place, place_key
+from ownergraph.places import city_timezone, normalise_place, place_key
 
 MIN_TS = int(datetime(1995, 1, 1, tzinfo=UTC).timestamp())
 POST_KINDS = ("post", "bump", "repost")
@@ -94,11 +94,20 @@ def _bool(name: str, v: Any) -> bool | None:
     raise ValueError(f"{name}: not a boolean")
 
 
-def _localize(d: datetime, tz: ZoneInfo, raw: Any) -> datetime:
+# --timezone city: each ad's naive times are in the time zone of its (placed) city
+CITY_TIMEZONE = "city"
+
+
+def _localize(d: datetime, tz: ZoneInfo | None, raw: Any) -> datetime:
     """A naive time in ``tz``; a wall time that a DST change skips is an error.
 
     A wall time that occurs twice (DST ends) takes its first occurrence (``fold=0``).
     """
+    if tz is None:
+        raise ValueError(
+            "posted_at: no time zone for a time without offset (the city has none in the "
+            "gazetteer); pass --timezone ZONE"
+        )
     aware = d.replace(tzinfo=tz)
     back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != d.replace(tzinfo=None, fold=0):
@@ -137,7 +146,9 @@ def _parse_common(s: str) -> datetime:
     return a
 
 
-def parse_time(v: Any, tz: ZoneInfo, now_ts: int, date_format: str | None = None) -> int | None:
+def parse_time(
+    v: Any, tz: ZoneInfo | None, now_ts: int, date_format: str | None = None
+) -> int | None:
     """Epoch seconds from ISO 8601 text, epoch seconds, a common written date form, or
     ``date_format`` (``strptime`` codes) when given; naive times are in ``tz``."""
     if _blank(v):
@@ -220,6 +231,7 @@ def parse_ad(
     now_ts: int | None = None,
     date_format: str | None = None,
     country: str | None = None,
+    tz_by_city: bool = False,
 ) -> ParsedAd:
     """Validate one mapped record.
 
@@ -227,6 +239,7 @@ def parse_ad(
     ``AdProblems`` naming every one at once. A bad optional field (age, date, place, ...)
     is dropped and named in ``ParsedAd.dropped``; the ad loads without it.
     ``country`` is the country hint for places (ISO code) when the file has no country.
+    With ``tz_by_city``, naive times are in the time zone of the ad's placed city.
     """
     tz = tz or ZoneInfo("UTC")
     now_ts = now_ts or int(datetime.now(UTC).timestamp())
@@ -257,13 +270,6 @@ def parse_ad(
     if problems:
         raise AdProblems(problems)
     dropped: list[str] = []
-    ts = fields.get("posted_ts")
-    posted = _optional(
-        dropped,
-        lambda: parse_time(
-            ts if not _blank(ts) else fields.get("posted_at"), tz, now_ts, date_format
-        ),
-    )
     place = normalise_place(
         _optional(dropped, lambda: _text("city", fields.get("city"))),
         _optional(dropped, lambda: _text("state", fields.get("state"))),
@@ -271,6 +277,16 @@ def parse_ad(
         country_hint=country,
     )
     dropped.extend(place.problems)
+    if tz_by_city:
+        zone = city_timezone(place.country, place.region, place.city)
+        tz = ZoneInfo(zone) if zone else None
+    ts = fields.get("posted_ts")
+    posted = _optional(
+        dropped,
+        lambda: parse_time(
+            ts if not _blank(ts) else fields.get("posted_at"), tz, now_ts, date_format
+        ),
+    )
     ad = {
         "id": ad_id,
         "site": _optional(dropped, lambda: _text("site", fields.get("site"))),
@@ -414,10 +430,11 @@ def load_ads(
     A record's problems are all named at once; bad optional fields are dropped and counted
     in ``summary.dropped``. ``summary.reasons`` counts rejections by problem.
     """
+    by_city = timezone == CITY_TIMEZONE
     try:
-        tz = ZoneInfo(timezone)
+        tz = ZoneInfo("UTC" if by_city else timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {timezone!r}") from exc
+        raise ValueError(f"unknown time zone {timezone!r} (or 'city')") from exc
     mapping = mapping or AdMapping()
     quarantine = quarantine or Quarantine()
     summary = LoadSummary(str(path))
@@ -454,6 +471,7 @@ def load_ads(
                 now_ts=now_ts,
                 date_format=date_format,
                 country=country,
+                tz_by_city=by_city,
             )
         except AdProblems as exc:
             for problem in exc.problems:
