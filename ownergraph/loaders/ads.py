@@ -77,7 +77,7 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int | None:
         raise ValueError(f"{name}: not an integer")
     i = int(f)
     if not lo <= i <= hi:
-        raise ValueError(f"{name}: {i} outside {lo}..{hi}")
+        raise ValueError(f"{name}: outside {lo}..{hi}")  # no value: it may be a phone
     return i
 
 
