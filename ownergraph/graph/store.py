@@ -184,8 +184,9 @@ def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -
 
         return Neo4jStore(uri, **options)
     if scheme:
+        shown = re.sub(r"//[^/@]*@", "//", uri)  # never print user:password@
         raise StoreError(
-            f"unknown store address {uri!r}: scheme {scheme!r} is not one of "
+            f"unknown store address {shown!r}: scheme {scheme!r} is not one of "
             f"{', '.join(s + '://' for s in NEO4J_SCHEMES)}; an embedded store is a folder path"
         )
     if not create and not Path(uri).expanduser().exists():
