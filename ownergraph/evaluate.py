@@ -308,8 +308,37 @@ def truth_dir(path: str | Path) -> Path:
     raise EvaluationError(f"{p}: no truth found (expected {p}/ads.csv or {p}/truth/ads.csv)")
 
 
+# truth file -> the columns each kind reads from it
+TRUTH_COLUMNS = {
+    "ads.csv": ("ad_id", "owner_id", "author_id", "owner_kind"),
+    "payments.csv": ("txid", "ad_id"),
+    "addresses.csv": ("address", "wallet_id", "entity"),
+}
+
+
+def read_truth(tdir: Path, name: str, dtype: Any = str, **kw: Any) -> pd.DataFrame:
+    """A truth CSV with the columns it must have, or ``EvaluationError`` saying what is wrong
+    (a hand-made truth folder gets a message, not a traceback)."""
+    path = tdir / name
+    try:
+        df = pd.read_csv(path, dtype=dtype, **kw)
+    except FileNotFoundError:
+        raise EvaluationError(f"{path}: missing from the truth folder") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise EvaluationError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in TRUTH_COLUMNS[name] if c not in df.columns]
+    if missing:
+        raise EvaluationError(
+            f"{path}: lacks column(s) {', '.join(missing)} "
+            f"(has {', '.join(map(str, df.columns))}); "
+            f"a truth folder is what 'ownergraph synth' writes; for a real dump use "
+            "--labels identifiers"
+        )
+    return df
+
+
 def load_truth_ads(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(truth_dir(path) / "ads.csv", dtype={"ad_id": str}, keep_default_na=False)
+    return read_truth(truth_dir(path), "ads.csv", {"ad_id": str}, keep_default_na=False)
 
 
 def wallet_truth(addresses: pd.DataFrame, scope: str = "owners") -> pd.Series:
@@ -390,12 +419,12 @@ def evaluate(
         out["recovery_threshold"] = threshold
         return out
     if kind == "payments":
-        tp = pd.read_csv(tdir / "payments.csv", dtype={"txid": str, "ad_id": str})
+        tp = read_truth(tdir, "payments.csv", {"txid": str, "ad_id": str})
         for c in ("txid", "ad_id"):
             if c not in pred.columns:
                 raise EvaluationError(f"payment predictions lack the {c!r} column")
         return link_scores(tp[["txid", "ad_id"]], pred[["txid", "ad_id"]].astype(str))
-    addrs = pd.read_csv(tdir / "addresses.csv", dtype=str, keep_default_na=False)
+    addrs = read_truth(tdir, "addresses.csv", str, keep_default_na=False)
     groups = _grouping(pred, "address")
     out = {}
     for scope in ("owners", "all"):

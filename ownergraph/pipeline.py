@@ -1,8 +1,10 @@
-"""The whole pipeline on one world directory: load, link, group, score, evaluate.
+"""The whole pipeline: load, link, group, score, evaluate.
 
-``run_pipeline`` is what ``ownergraph demo`` runs (after generating a synthetic world);
-a notebook can call it on any directory laid out like a synthetic world (``ads.jsonl``,
-``bitcoin/``, ``rates.csv``, ``prices.json``) with or without ``truth/``.
+``run_project`` runs a ``Project`` (your own files, see ``ownergraph.project``); it is
+what ``ownergraph run project.toml`` calls. ``run_pipeline`` runs a directory laid out
+like a synthetic world (``ads.jsonl``, ``bitcoin/``, ``rates.csv``, ``prices.json``,
+optional ``truth/``) as the same project: ``ownergraph demo`` is ``run`` on a generated
+world, so the two give the same authors and owners on the same data and options.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ownergraph.graph.store import Store
+from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
 
-STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate")
+__all__ = ["AUTHOR_TRAIN_PAIRS", "STAGES", "PipelineResult", "run_pipeline", "run_project"]
 
 
 @dataclass
@@ -50,94 +53,112 @@ def run_pipeline(
     ``work_dir`` receives what the stages write besides the graph (quarantine files,
     the stylometry model); it defaults to ``world/run``.
     """
-    world = Path(world)
-    work = Path(work_dir) if work_dir else world / "run"
-    work.mkdir(parents=True, exist_ok=True)
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {STAGES}")
+    project = Project.from_world(world, work_dir=work_dir, stages=tuple(stages), seed=seed)
+    return run_project(store, project, on_stage=on_stage)
+
+
+def run_project(
+    store: Store, project: Project, *, on_stage: Callable[[str], None] | None = None
+) -> PipelineResult:
+    """Run a project's stages in order on ``store`` (see ``ownergraph.project``)."""
+    work = Path(project.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
     result = PipelineResult()
     store.init_schema()
     ctx: dict[str, Any] = {}
     for name in STAGES:
-        if name not in stages:
+        if name not in project.stages:
             continue
         if on_stage:
             on_stage(name)
         t = time.perf_counter()
-        summary = _STAGE_FUNCS[name](store, world, work, seed, ctx)
+        summary = _STAGE_FUNCS[name](store, project, work, ctx)
         result.stages.append(StageResult(name, time.perf_counter() - t, summary))
         if name == "evaluate":
             result.evaluation = summary
     from ownergraph.graph.owners import list_owners
 
-    if "owners" in stages:
+    if "owners" in project.stages:
         result.top_owners = list_owners(store, sort="score", limit=10)
     return result
 
 
-def _ads(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.loaders.ad_mapping import AdMapping
     from ownergraph.loaders.ads import load_ads
     from ownergraph.loaders.quarantine import Quarantine
 
+    out = {"read": 0, "loaded": 0, "quarantined": 0, "phones": 0, "emails": 0}
+    dropped: dict[str, int] = {}
     with Quarantine(work / "quarantine" / "ads.jsonl") as q:
-        s = load_ads(store, world / "ads.jsonl", quarantine=q)
-    return {
-        "read": s.read,
-        "loaded": s.loaded,
-        "quarantined": s.quarantined,
-        "phones": s.phones,
-        "emails": s.emails,
-    }
+        for a in project.ads:
+            s = load_ads(
+                store,
+                a.path,
+                fmt=a.fmt,
+                mapping=AdMapping.build(a.preset, a.columns, a.constants),
+                default_region=a.phone_region,
+                timezone=a.timezone,
+                date_format=a.date_format,
+                country=a.country,
+                quarantine=q,
+            )
+            for k in out:
+                out[k] += getattr(s, k)
+            for k, v in s.dropped.items():
+                dropped[k] = dropped.get(k, 0) + v
+    if dropped:
+        out["fields dropped"] = sum(dropped.values())
+    return out
 
 
-def _bitcoin(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
 
-    btc = world / "bitcoin"
     tables = load_bitcoin(
-        [btc / "blocks.jsonl"],
-        mempool=[btc / "mempool_first_seen.csv"],
+        list(project.blocks),
+        mempool=list(project.mempool),
         quarantine=work / "quarantine" / "bitcoin.jsonl",
     )
-    processors = read_processors(btc / "processor_addresses.txt")
+    processors = read_processors(project.processors) if project.processors else []
     return write_bitcoin(store, tables, processors=processors)
 
 
-def _wallets(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _wallets(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.graph.bitcoin_graph import cluster_wallets
     from ownergraph.linking.wallets import WalletClusterer
 
     return cluster_wallets(store, WalletClusterer(change_heuristic=True))
 
 
-def _payments(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.linking.payments import LinkConfig, link_payments
     from ownergraph.linking.prices import PriceTable
     from ownergraph.loaders.rates import RateTable
 
-    rates = RateTable.from_csv(world / "rates.csv")
-    prices = PriceTable.from_json(world / "prices.json")
+    rates = RateTable.from_csv(project.rates)
+    prices = PriceTable.from_json(project.prices)
     ctx["rates"], ctx["prices"] = rates, prices
     return link_payments(store, rates, prices, LinkConfig())
 
 
-AUTHOR_TRAIN_PAIRS = 25_000
-
-
-def _authors(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.linking.stylometry.clusters import link_authors
     from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
 
     data = store_ads(store)
-    # Demo budget: at most 25k training pairs, no baseline, every ad featurised once.
+    # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
+    # once (`authors train --max-train-pairs N --seed S` trains the same model).
     model, ev = train_model(
         data,
         work / "author_model.joblib",
-        random_state=seed,
-        max_train_pairs=AUTHOR_TRAIN_PAIRS,
+        random_state=project.seed,
+        max_train_pairs=project.author_train_pairs,
         baseline=False,
         keep_features=True,
     )
@@ -159,18 +180,18 @@ def _flat(ev: Any) -> dict[str, Any]:
     return out
 
 
-def _owners(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.graph.owners import detect_owners
 
-    s = detect_owners(store, seed=seed, rates=ctx.get("rates"), prices=ctx.get("prices"))
+    s = detect_owners(store, seed=project.seed, rates=ctx.get("rates"), prices=ctx.get("prices"))
     return s.to_dict() if hasattr(s, "to_dict") else dict(vars(s))
 
 
-def _evaluate(store: Store, world: Path, work: Path, seed: int, ctx: dict) -> dict[str, Any]:
+def _evaluate(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.evaluate import evaluate, predictions_from_store
 
-    truth = world / "truth"
-    if not truth.is_dir():
+    truth = project.truth
+    if truth is None or not truth.is_dir():
         return {}
     out = {}
     for kind in ("owners", "authors", "payments", "wallets"):

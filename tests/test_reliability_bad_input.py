@@ -152,14 +152,16 @@ def test_offsets_are_honoured_and_impossible_times_are_named(tmp_path, embedded_
     path = tmp_path / "ads.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))  # Infinity is valid here
     s, bad = load(embedded_store, path, tmp_path)
-    assert (s.loaded, s.quarantined) == (4, 6)
+    # a bad time is an optional field: the ad loads without it, the summary names why
+    assert (s.loaded, s.quarantined, bad) == (10, 0, [])
     ts = {
         r["i"]: r["t"]
         for r in embedded_store.query("MATCH (a:Ad) RETURN a.id AS i, a.posted_ts AS t")
     }
-    assert set(ts.values()) == {1462096800}  # all four are the same instant
-    assert [r["line"] for r in bad] == [5, 6, 7, 8, 9, 10]
-    assert all(r["reason"].startswith("posted_at:") for r in bad)
+    assert sorted(t for t in ts.values() if t is not None) == [1462096800] * 4  # one instant
+    assert sum(t is None for t in ts.values()) == 6
+    assert sum(s.dropped.values()) == 6
+    assert all(reason.startswith("posted_at:") for reason in s.dropped)
 
 
 def test_naive_times_take_the_cli_timezone_and_dst_gaps_are_rejected(tmp_path):
@@ -185,13 +187,14 @@ def test_naive_times_take_the_cli_timezone_and_dst_gaps_are_rejected(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    bad = rejected(qpath)
-    assert len(bad) == 1 and bad[0]["line"] == 2 and "DST gap" in bad[0]["reason"]
+    # a time in the DST gap is dropped (an optional field), named in the summary
+    assert "loaded without a field 1: posted_at: local time does not exist" in res.output
+    assert "DST gap" in res.output and not qpath.exists()
     from ownergraph.graph.embedded import EmbeddedStore
 
     with EmbeddedStore(store) as s:
         ts = {r["i"]: r["t"] for r in s.query("MATCH (a:Ad) RETURN a.id AS i, a.posted_ts AS t")}
-    assert ts == {"g1": 1462096800, "g3": 1478421000}
+    assert ts == {"g1": 1462096800, "g2": None, "g3": 1478421000}
     res = runner.invoke(
         app, ["load", "ads", str(path), "--store", str(store), "--timezone", "Mars/Olympus"]
     )
@@ -214,16 +217,17 @@ def test_non_finite_and_huge_numbers_are_quarantined_not_a_crash(tmp_path, embed
     path = tmp_path / "ads.jsonl"
     path.write_text("\n".join(lines) + "\n")
     s, bad = load(embedded_store, path, tmp_path)
-    assert (s.loaded, s.quarantined) == (1, 6)
-    assert [r["reason"].split(":")[0] for r in bad] == [
-        "age",
-        "age",
-        "age",
-        "price_usd",
-        "n_locations",
-        "price_usd",
-    ]
-    assert ad_ids(embedded_store) == ["n7"]
+    # bad optional numbers are dropped, each counted by field and reason; the ads load
+    assert (s.loaded, s.quarantined) == (7, 0)
+    fields = {}
+    for reason, n in s.dropped.items():
+        fields[reason.split(":")[0]] = fields.get(reason.split(":")[0], 0) + n
+    assert fields == {"age": 3, "price_usd": 2, "n_locations": 1}  # an age NaN is blank
+    rows = embedded_store.query(
+        "MATCH (a:Ad) RETURN a.id AS i, a.age AS age, a.price_usd AS p ORDER BY i"
+    )
+    assert [(r["age"], r["p"]) for r in rows if r["i"] != "n7"] == [(None, None)] * 6
+    assert rows[-1]["age"] == 25 and rows[-1]["p"] == 150.0
 
 
 # -- huge fields and lines ------------------------------------------------------------------
@@ -247,8 +251,11 @@ def test_nested_values_are_named_as_wrong_types(tmp_path, embedded_store):
         [ad(1, body={"text": "x"}), ad(2, state=["NV"]), ad(3, sponsored=[1]), ad(4)],
     )
     s, bad = load(embedded_store, tmp_path / "ads.jsonl", tmp_path)
-    assert (s.loaded, s.quarantined) == (1, 3)
-    assert [r["reason"].split(":")[0] for r in bad] == ["body", "state", "sponsored"]
+    # the body is required text: quarantined; a bad state or flag is dropped, the ad loads
+    assert (s.loaded, s.quarantined) == (3, 1)
+    assert [r["reason"].split(":")[0] for r in bad] == ["body"]
+    # without its state, "Las Vegas" fits several regions: flagged, not guessed
+    assert sorted(r.split(":")[0] for r in s.dropped) == ["city", "sponsored", "state"]
 
 
 # -- CSV structure ------------------------------------------------------------------------
@@ -301,13 +308,13 @@ def test_parquet_rows_with_bad_values_are_quarantined_by_row_number(tmp_path, em
     )
     pq.write_table(table, tmp_path / "ads.parquet")
     s, bad = load(embedded_store, tmp_path / "ads.parquet", tmp_path)
-    assert (s.read, s.loaded, s.quarantined) == (4, 1, 3)
-    assert [(r["line"], r["reason"].split(":")[0]) for r in bad] == [
-        (2, "id"),
-        (3, "age"),
-        (4, "posted_at"),
-    ]
-    assert bad[1]["record"]["age"] == "old"  # the parsed row is kept
+    assert (s.read, s.loaded, s.quarantined) == (4, 3, 1)
+    assert [(r["line"], r["reason"].split(":")[0]) for r in bad] == [(2, "id")]
+    assert bad[0]["record"]["age"] == "23"  # the parsed row is kept
+    assert s.dropped == {
+        "age: not a number": 1,
+        "posted_at: not an ISO 8601 time or a real date": 1,
+    }
 
 
 def test_a_corrupt_file_is_named_and_the_other_files_still_load(tmp_path):
@@ -388,15 +395,12 @@ def test_cli_summary_reconciles_and_quarantine_holds_each_record(tmp_path):
     assert res.exit_code == 0, res.output
     row = next(line for line in res.stdout.splitlines() if "mix.jsonl" in line)
     numbers = [w for w in re.split(r"[^\w.]+", row) if w.isdigit()]  # words, not borders
-    assert numbers[:3] == ["8", "6", "2"]  # read, loaded, quarantined
+    assert numbers[:3] == ["8", "7", "1"]  # read, loaded, quarantined
     bad = rejected(qpath)
-    assert [(r["line"], r["reason"].split(":")[0]) for r in bad] == [
-        (3, "malformed JSON"),
-        (6, "age"),
-    ]
+    assert [(r["line"], r["reason"].split(":")[0]) for r in bad] == [(3, "malformed JSON")]
     assert bad[0]["record"] == '{"id": "bad1", "body": \n'
-    assert json.loads(bad[1]["record"])["id"] == "g9"
     assert "quarantined 1: malformed JSON" in res.stderr
+    assert "loaded without a field 1: age:" in res.stderr  # g9 loads without its age
 
 
 def test_cli_strict_stops_at_the_first_bad_record(tmp_path):

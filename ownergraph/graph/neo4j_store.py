@@ -61,6 +61,22 @@ def _userinfo(uri: str) -> tuple[str | None, str | None]:
     return unquote(user) or None, unquote(password) if colon else None
 
 
+CONNECT_ENV = "OWNERGRAPH_NEO4J_CONNECT_SECONDS"
+DEFAULT_CONNECT_SECONDS = 5.0
+
+
+def _connect_seconds(given: float | None) -> float:
+    """How long opening waits for the server: given, else $OWNERGRAPH_NEO4J_CONNECT_SECONDS,
+    else the retry budget when one is set ($OWNERGRAPH_NEO4J_RETRY_SECONDS: a re-run that
+    should ride out a restart), else 5 s (a server that is down fails fast)."""
+    if given is not None:
+        return given
+    for env in (CONNECT_ENV, "OWNERGRAPH_NEO4J_RETRY_SECONDS"):
+        if os.environ.get(env):
+            return float(os.environ[env])
+    return DEFAULT_CONNECT_SECONDS
+
+
 class Neo4jStore(Store):
     """A Neo4j database reached over Bolt."""
 
@@ -75,6 +91,7 @@ class Neo4jStore(Store):
         database: str | None = None,
         batch_size: int = DEFAULT_BATCH,
         retry_seconds: float | None = None,
+        connect_seconds: float | None = None,
         connect_timeout: float = 30.0,
         write_workers: int | None = None,
     ) -> None:
@@ -104,7 +121,21 @@ class Neo4jStore(Store):
             )
         except (ConfigurationError, ValueError) as exc:
             raise StoreError(f"bad Neo4j store URI {self.uri}: {exc}") from None
-        self._wait_until_up(retry)
+        self._wait_until_up(_connect_seconds(connect_seconds))
+        self._check_database()
+
+    def _check_database(self) -> None:
+        try:
+            with self._driver.session(database=self.database) as session:
+                session.run("RETURN 1").consume()
+        except Neo4jError as exc:
+            self._driver.close()
+            if "DatabaseNotFound" in (exc.code or ""):
+                raise StoreError(
+                    f"Neo4j at {self.uri} has no database {self.database!r} "
+                    "(set NEO4J_DATABASE; SHOW DATABASES lists them)"
+                ) from None
+            raise StoreError(f"{exc.code}: {exc.message}") from None
 
     def _wait_until_up(self, seconds: float) -> None:
         deadline = time.monotonic() + max(seconds, 1.0)
@@ -120,8 +151,11 @@ class Neo4jStore(Store):
                 if time.monotonic() >= deadline:
                     self._driver.close()
                     raise StoreError(
-                        f"Neo4j at {self.uri} is not reachable after {seconds:.0f}s: {exc}"
-                    ) from exc
+                        f"Neo4j at {self.uri} is not reachable after {seconds:.0f}s "
+                        f"({' '.join(str(exc).split())}); "
+                        "is the server running and the address right? Start it or fix --store; "
+                        f"{CONNECT_ENV}=SECONDS waits longer"
+                    ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

@@ -88,14 +88,14 @@ SCHEMA = Schema(
             "Ad",
             "id",
             _p(
-                "id site url posted_ts:INT64 title body city state category price_usd:DOUBLE "
-                "name age:INT64 post_kind sponsored:BOOL n_locations:INT64 source"
+                "id site url posted_ts:INT64 title body city state country category "
+                "price_usd:DOUBLE name age:INT64 post_kind sponsored:BOOL n_locations:INT64 source"
             ),
             indexes=("posted_ts", "state"),
         ),
         NodeType("Phone", "number", _p("number region")),
         NodeType("Email", "address", _p("address")),
-        NodeType("Location", "key", _p("key state city")),
+        NodeType("Location", "key", _p("key country state city")),
         NodeType(
             "Author",
             "id",

@@ -9,9 +9,11 @@ with parameters; results come back as a list of dicts or a DataFrame.
 from __future__ import annotations
 
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -169,21 +171,37 @@ class Store(ABC):
         self.close()
 
 
-def open_store(uri: str | None = None, **options: Any) -> Store:
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+# "scheme:/..." or "scheme://...": a URI, never a file name (one letter is a Windows drive)
+_URI_LIKE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(/|$)")
+
+
+def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -> Store:
     """Open a store from a URI: a path (embedded LadybugDB) or ``neo4j://``/``bolt://``.
 
     ``uri`` defaults to ``$OWNERGRAPH_STORE`` then ``./data/graph.lbug``. Neo4j credentials
     come from ``NEO4J_USER``/``NEO4J_PASSWORD`` (never printed); database from
-    ``NEO4J_DATABASE`` (default ``neo4j``).
+    ``NEO4J_DATABASE`` (default ``neo4j``). An unknown scheme (``neo4:/host``) is an error;
+    with ``create=False`` a missing embedded store is an error instead of a new empty one.
     """
     uri = uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
-    if scheme.startswith(("neo4j", "bolt")):
+    m = _URI_LIKE.match(uri)
+    scheme = m[1].lower() if m else ""
+    if scheme in NEO4J_SCHEMES and uri[len(scheme) :].startswith("://"):
         from ownergraph.graph.neo4j_store import Neo4jStore
 
         return Neo4jStore(uri, **options)
     if scheme:
-        raise StoreError(f"unknown store scheme {scheme!r} in store URI (use a path or neo4j://)")
+        shown = re.sub(r"//[^/@]*@", "//", uri)  # never print user:password@
+        raise StoreError(
+            f"unknown store address {shown!r}: scheme {scheme!r} is not one of "
+            f"{', '.join(s + '://' for s in NEO4J_SCHEMES)}; an embedded store is a folder path"
+        )
+    if not create and not Path(uri).expanduser().exists():
+        raise StoreError(
+            f"no store at {uri}: nothing has been loaded there (check --store or "
+            f"${STORE_ENV}; 'ownergraph init --store {uri}' or a load creates one)"
+        )
     from ownergraph.graph.embedded import EmbeddedStore
 
     return EmbeddedStore(uri, **options)

@@ -16,123 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
 from ownergraph.graph.store import Store
 from ownergraph.loaders import identifiers
+from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import MAX_FIELD_CHARS, RawRecord, read_records
-from ownergraph.loaders.us_states import state_code
+from ownergraph.places import city_timezone, normalise_place, place_key
 
-AD_FIELDS = (
-    "id",
-    "site",
-    "url",
-    "posted_at",
-    "posted_ts",
-    "title",
-    "body",
-    "city",
-    "state",
-    "category",
-    "price_usd",
-    "name",
-    "age",
-    "post_kind",
-    "sponsored",
-    "n_locations",
-)
 MIN_TS = int(datetime(1995, 1, 1, tzinfo=UTC).timestamp())
 POST_KINDS = ("post", "bump", "repost")
-
-# Named column mappings for common dumps: target field -> source column or a
-# (source column, transform name) pair.
-PRESETS: dict[str, dict[str, Any]] = {
-    # The Backpage "Women Seeking Men" scrape: id,title,location,body,age,social_link,url.
-    # The city is the Backpage site of the URL (losangeles.backpage.com -> losangeles);
-    # the scrape has no state or time column: pass --set state=CA.
-    "backpage-csv": {
-        "id": "id",
-        "title": "title",
-        "body": "body",
-        "age": "age",
-        "url": "url",
-        "city": ("url", "subdomain"),
-        "site": ("url", "domain"),
-        "category": ("url", "backpage_category"),
-    },
-}
-
-
-def _subdomain(v: Any) -> str | None:
-    host = urlparse(str(v)).hostname or ""
-    parts = host.split(".")
-    return parts[0] if len(parts) > 2 else None
-
-
-def _domain(v: Any) -> str | None:
-    host = urlparse(str(v)).hostname or ""
-    return ".".join(host.split(".")[-2:]) or None
-
-
-def _backpage_category(v: Any) -> str | None:
-    path = [p for p in urlparse(str(v)).path.split("/") if p]
-    if not path:
-        return None
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", path[0]).lower()
-
-
-TRANSFORMS: dict[str, Callable[[Any], Any]] = {
-    "subdomain": _subdomain,
-    "domain": _domain,
-    "backpage_category": _backpage_category,
-}
-
-
-@dataclass(frozen=True)
-class AdMapping:
-    """How input columns become ad fields: renames, transforms and constants."""
-
-    columns: Mapping[str, Any] = field(default_factory=dict)
-    constants: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def build(
-        cls,
-        preset: str | None = None,
-        columns: Mapping[str, str] | None = None,
-        constants: Mapping[str, Any] | None = None,
-    ) -> AdMapping:
-        cols: dict[str, Any] = {}
-        if preset:
-            if preset not in PRESETS:
-                raise ValueError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
-            cols.update(PRESETS[preset])
-        cols.update(columns or {})
-        for target in [*cols, *(constants or {})]:
-            if target not in AD_FIELDS:
-                raise ValueError(f"unknown ad field {target!r} in mapping; fields: {AD_FIELDS}")
-        return cls(cols, dict(constants or {}))
-
-    def apply(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in fields.items() if k in AD_FIELDS} if not self.columns else {}
-        if self.columns:
-            # Unmapped columns that already carry an ad field's name still count.
-            mapped_sources = {s if isinstance(s, str) else s[0] for s in self.columns.values()}
-            out = {k: v for k, v in fields.items() if k in AD_FIELDS and k not in mapped_sources}
-            for target, src in self.columns.items():
-                if isinstance(src, str):
-                    out[target] = fields.get(src)
-                else:
-                    col, fn = src
-                    out[target] = TRANSFORMS[fn](fields.get(col)) if fields.get(col) else None
-        for k, v in self.constants.items():
-            if out.get(k) in (None, ""):
-                out[k] = v
-        return out
 
 
 @dataclass(frozen=True)
@@ -140,6 +36,7 @@ class ParsedAd:
     ad: dict[str, Any]
     phones: list[identifiers.PhoneMatch]
     emails: list[identifiers.EmailMatch]
+    dropped: list[str] = field(default_factory=list)  # optional fields left out, with why
 
 
 def _blank(v: Any) -> bool:
@@ -180,7 +77,7 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int | None:
         raise ValueError(f"{name}: not an integer")
     i = int(f)
     if not lo <= i <= hi:
-        raise ValueError(f"{name}: {i} outside {lo}..{hi}")
+        raise ValueError(f"{name}: outside {lo}..{hi}")  # no value: it may be a phone
     return i
 
 
@@ -197,11 +94,20 @@ def _bool(name: str, v: Any) -> bool | None:
     raise ValueError(f"{name}: not a boolean")
 
 
-def _localize(d: datetime, tz: ZoneInfo, raw: Any) -> datetime:
+# --timezone city: each ad's naive times are in the time zone of its (placed) city
+CITY_TIMEZONE = "city"
+
+
+def _localize(d: datetime, tz: ZoneInfo | None, raw: Any) -> datetime:
     """A naive time in ``tz``; a wall time that a DST change skips is an error.
 
     A wall time that occurs twice (DST ends) takes its first occurrence (``fold=0``).
     """
+    if tz is None:
+        raise ValueError(
+            "posted_at: no time zone for a time without offset (the city has none in the "
+            "gazetteer); pass --timezone ZONE"
+        )
     aware = d.replace(tzinfo=tz)
     back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != d.replace(tzinfo=None, fold=0):
@@ -209,8 +115,42 @@ def _localize(d: datetime, tz: ZoneInfo, raw: Any) -> datetime:
     return aware
 
 
-def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
-    """Epoch seconds from ISO 8601 text or epoch seconds; naive times are in ``tz``."""
+# 3/4/2017: day and month both <= 12 and different, so the order is a guess
+_AMBIGUOUS_DMY = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
+_SENTINELS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
+
+
+def _parse_common(s: str) -> datetime:
+    """A date in a common written form ("Tue 18 Jul 2017 02:29 PM", "Jul 18, 2017 14:29",
+    "2017/07/18 2:29pm"); year, month and day must all be present, and a numeric
+    day/month order that could be either way is an error (use ``--date-format``)."""
+    import warnings
+
+    from dateutil import parser as dparser
+
+    m = _AMBIGUOUS_DMY.search(s)
+    if m and int(m[1]) <= 12 and int(m[2]) <= 12 and m[1] != m[2]:
+        raise ValueError(
+            "posted_at: day/month order is ambiguous; pass --date-format (e.g. %d/%m/%Y)"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unknown zone names ("PST") leave the time naive
+        try:
+            a, b = (dparser.parse(s, default=d) for d in _SENTINELS)
+        except (ValueError, OverflowError, dparser.ParserError):
+            raise ValueError(
+                "posted_at: not a date in a known form; pass --date-format (e.g. %d.%m.%Y %H:%M)"
+            ) from None
+    if (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        raise ValueError("posted_at: incomplete date (year, month and day are needed)")
+    return a
+
+
+def parse_time(
+    v: Any, tz: ZoneInfo | None, now_ts: int, date_format: str | None = None
+) -> int | None:
+    """Epoch seconds from ISO 8601 text, epoch seconds, a common written date form, or
+    ``date_format`` (``strptime`` codes) when given; naive times are in ``tz``."""
     if _blank(v):
         return None
     if isinstance(v, bool):
@@ -224,11 +164,19 @@ def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
         d = v if v.tzinfo else _localize(v, tz, v)
         ts = int(d.timestamp())
     elif isinstance(v, str):
-        s = v.strip().replace("Z", "+00:00").replace("z", "+00:00")
-        try:
-            d = datetime.fromisoformat(s)
-        except ValueError:
-            raise ValueError("posted_at: not an ISO 8601 time or a real date") from None
+        s = v.strip()
+        if date_format:
+            try:
+                d = datetime.strptime(s, date_format)
+            except ValueError:
+                raise ValueError(f"posted_at: does not match --date-format {date_format}") from None
+        else:
+            try:
+                d = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                if re.fullmatch(r"[\d\s:TZz+-]+", s):  # ISO-looking: a wrong date, not a form
+                    raise ValueError("posted_at: not an ISO 8601 time or a real date") from None
+                d = _parse_common(s)
         if d.tzinfo is None:
             d = _localize(d, tz, v)
         ts = int(d.timestamp())
@@ -239,77 +187,140 @@ def parse_time(v: Any, tz: ZoneInfo, now_ts: int) -> int | None:
     return ts
 
 
+class AdProblems(ValueError):
+    """A record that cannot load: every problem of it, each ``field: reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _optional(dropped: list[str], fn: Callable[[], Any]) -> Any:
+    """The value ``fn`` validates, or None with its problem noted in ``dropped``."""
+    try:
+        return fn()
+    except (ValueError, TypeError) as exc:
+        dropped.append(str(exc))
+        return None
+
+
+def _price(v: Any) -> float | None:
+    if _blank(v):
+        return None
+    try:
+        price = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("price_usd: not a number") from None
+    if not 0 <= price < 1e6:
+        raise ValueError("price_usd: outside 0..1,000,000")
+    return price
+
+
+def _kind(v: Any) -> str | None:
+    kind = _text("post_kind", v)
+    if kind is not None and kind.lower() not in POST_KINDS:
+        raise ValueError(f"post_kind: expected one of {POST_KINDS}")
+    return kind.lower() if kind else None
+
+
 def parse_ad(
     fields: Mapping[str, Any],
     *,
     default_region: str = "US",
     tz: ZoneInfo | None = None,
     now_ts: int | None = None,
+    date_format: str | None = None,
+    country: str | None = None,
+    tz_by_city: bool = False,
 ) -> ParsedAd:
-    """Validate one mapped record; raise ``ValueError`` naming the field and the reason."""
+    """Validate one mapped record.
+
+    Only the id and some text (title or body) are required: their problems raise
+    ``AdProblems`` naming every one at once. A bad optional field (age, date, place, ...)
+    is dropped and named in ``ParsedAd.dropped``; the ad loads without it.
+    ``country`` is the country hint for places (ISO code) when the file has no country.
+    With ``tz_by_city``, naive times are in the time zone of the ad's placed city.
+    """
     tz = tz or ZoneInfo("UTC")
     now_ts = now_ts or int(datetime.now(UTC).timestamp())
+    problems: list[str] = []
     ad_id = fields.get("id")
     if isinstance(ad_id, int) and not isinstance(ad_id, bool):
         ad_id = str(ad_id)
     if not isinstance(ad_id, str) or not ad_id.strip():
-        raise ValueError("id: missing or not a string")
-    ad_id = _text("id", ad_id.strip())
-    if len(ad_id) > 256:
-        raise ValueError("id: longer than 256 characters")
-    title, body = _text("title", fields.get("title")), _text("body", fields.get("body"))
-    if title is None and body is None:
-        raise ValueError("title/body: both missing (an ad needs text)")
-    ts = fields.get("posted_ts")
-    posted = parse_time(ts if not _blank(ts) else fields.get("posted_at"), tz, now_ts)
-    state_raw = _text("state", fields.get("state"))
-    state = None
-    if state_raw is not None:
-        state = state_code(state_raw)
-        if state is None:
-            raise ValueError("state: unknown US state")
-    price = fields.get("price_usd")
-    if not _blank(price):
-        try:
-            price = float(price)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError("price_usd: not a number") from None
-        if not 0 <= price < 1e6:
-            raise ValueError("price_usd: outside 0..1,000,000")
+        problems.append("id: missing or not a string")
+        ad_id = None
     else:
-        price = None
-    kind = _text("post_kind", fields.get("post_kind"))
-    if kind is not None and kind.lower() not in POST_KINDS:
-        raise ValueError(f"post_kind: expected one of {POST_KINDS}")
+        try:
+            ad_id = _text("id", ad_id.strip())
+            if len(ad_id) > 256:
+                problems.append("id: longer than 256 characters")
+        except ValueError as exc:
+            problems.append(str(exc))
+    texts = {}
+    for name in ("title", "body"):
+        try:
+            texts[name] = _text(name, fields.get(name))
+        except ValueError as exc:
+            problems.append(str(exc))
+            texts[name] = ""
+    title, body = texts["title"], texts["body"]
+    if title is None and body is None:
+        problems.append("title/body: both missing (an ad needs text)")
+    if problems:
+        raise AdProblems(problems)
+    dropped: list[str] = []
+    place = normalise_place(
+        _optional(dropped, lambda: _text("city", fields.get("city"))),
+        _optional(dropped, lambda: _text("state", fields.get("state"))),
+        _optional(dropped, lambda: _text("country", fields.get("country"))),
+        country_hint=country,
+    )
+    dropped.extend(place.problems)
+    if tz_by_city:
+        zone = city_timezone(place.country, place.region, place.city)
+        tz = ZoneInfo(zone) if zone else None
+    ts = fields.get("posted_ts")
+    posted = _optional(
+        dropped,
+        lambda: parse_time(
+            ts if not _blank(ts) else fields.get("posted_at"), tz, now_ts, date_format
+        ),
+    )
     ad = {
         "id": ad_id,
-        "site": _text("site", fields.get("site")),
-        "url": _text("url", fields.get("url")),
+        "site": _optional(dropped, lambda: _text("site", fields.get("site"))),
+        "url": _optional(dropped, lambda: _text("url", fields.get("url"))),
         "posted_ts": posted,
         "title": title,
         "body": body,
-        "city": (_text("city", fields.get("city")) or "").strip() or None,
-        "state": state,
-        "category": _text("category", fields.get("category")),
-        "price_usd": price,
-        "name": _text("name", fields.get("name")),
-        "age": _int("age", fields.get("age"), 0, 120),
-        "post_kind": kind.lower() if kind else None,
-        "sponsored": _bool("sponsored", fields.get("sponsored")),
-        "n_locations": _int("n_locations", fields.get("n_locations"), 1, 10_000),
+        "city": place.city,
+        "state": place.region,
+        "country": place.country,
+        "category": _optional(dropped, lambda: _text("category", fields.get("category"))),
+        "price_usd": _optional(dropped, lambda: _price(fields.get("price_usd"))),
+        "name": _optional(dropped, lambda: _text("name", fields.get("name"))),
+        "age": _optional(dropped, lambda: _int("age", fields.get("age"), 0, 120)),
+        "post_kind": _optional(dropped, lambda: _kind(fields.get("post_kind"))),
+        "sponsored": _optional(dropped, lambda: _bool("sponsored", fields.get("sponsored"))),
+        "n_locations": _optional(
+            dropped, lambda: _int("n_locations", fields.get("n_locations"), 1, 10_000)
+        ),
     }
     text = "\n".join(t for t in (title, body) if t)
     return ParsedAd(
         ad,
         identifiers.extract_phones(text, default_region=default_region),
         identifiers.extract_emails(text),
+        dropped,
     )
 
 
-def location_key(state: str | None, city: str | None) -> str | None:
+def location_key(state: str | None, city: str | None, country: str | None = None) -> str | None:
+    """The ``Location`` key of an ad's place (see ``ownergraph.places.place_key``)."""
     if not city and not state:
         return None
-    return f"{state or ''}|{' '.join((city or '').split()).casefold()}"
+    return place_key(country, state, city)
 
 
 @dataclass
@@ -322,6 +333,8 @@ class LoadSummary:
     phones: int = 0
     emails: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    # optional fields left out of loaded ads: "field: reason" -> count
+    dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -360,9 +373,11 @@ def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dic
         if redact is not None:
             ad = {**ad, **{k: redact(ad[k]) if ad[k] else ad[k] for k in ("title", "body", "url")}}
         out["Ad"].append(ad)
-        key = location_key(ad["state"], ad["city"])
+        key = location_key(ad["state"], ad["city"], ad["country"])
         if key:
-            out["Location"].append({"key": key, "state": ad["state"], "city": ad["city"]})
+            out["Location"].append(
+                {"key": key, "country": ad["country"], "state": ad["state"], "city": ad["city"]}
+            )
             out["POSTED_IN"].append({"src": ad["id"], "dst": key})
         for ph in p.phones:
             number = _identifier_key(ph.e164, hmac_key)
@@ -401,6 +416,8 @@ def load_ads(
     mapping: AdMapping | None = None,
     default_region: str = "US",
     timezone: str = "UTC",
+    date_format: str | None = None,
+    country: str | None = None,
     quarantine: Quarantine | None = None,
     batch_size: int = 20_000,
     hmac_key: bytes | None = None,
@@ -410,11 +427,14 @@ def load_ads(
 
     Within one file, a repeated id with identical content is merged (counted in
     ``duplicates`` and ``loaded``); a repeated id with different content is quarantined.
+    A record's problems are all named at once; bad optional fields are dropped and counted
+    in ``summary.dropped``. ``summary.reasons`` counts rejections by problem.
     """
+    by_city = timezone == CITY_TIMEZONE
     try:
-        tz = ZoneInfo(timezone)
+        tz = ZoneInfo("UTC" if by_city else timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {timezone!r}") from exc
+        raise ValueError(f"unknown time zone {timezone!r} (or 'city')") from exc
     mapping = mapping or AdMapping()
     quarantine = quarantine or Quarantine()
     summary = LoadSummary(str(path))
@@ -423,6 +443,10 @@ def load_ads(
     source_name = Path(path).name
     batch: list[ParsedAd] = []
     now_ts = int(datetime.now(UTC).timestamp())
+    reasons: dict[str, int] = {}
+
+    def count(reason: str) -> None:
+        reasons[reason] = reasons.get(reason, 0) + 1
 
     def flush() -> None:
         rows = batch_rows(batch, hmac_key)
@@ -436,15 +460,32 @@ def load_ads(
         if progress:
             progress(1)
         if rec.error:
+            count(rec.error.split(":", 1)[0])
             quarantine.add(rec.source, rec.line, rec.raw, rec.error)
             continue
         try:
             parsed = parse_ad(
-                mapping.apply(rec.fields or {}), default_region=default_region, tz=tz, now_ts=now_ts
+                mapping.apply(rec.fields or {}),
+                default_region=default_region,
+                tz=tz,
+                now_ts=now_ts,
+                date_format=date_format,
+                country=country,
+                tz_by_city=by_city,
             )
-        except (ValueError, TypeError) as exc:
+        except AdProblems as exc:
+            for problem in exc.problems:
+                count(problem)
             quarantine.add(rec.source, rec.line, rec.raw or rec.fields, str(exc))
             continue
+        except (ValueError, TypeError) as exc:
+            count(str(exc))
+            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, str(exc))
+            continue
+        if parsed.dropped and quarantine.strict:  # strict: nothing loads incomplete
+            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, "; ".join(parsed.dropped))
+        for problem in parsed.dropped:
+            summary.dropped[problem] = summary.dropped.get(problem, 0) + 1
         parsed.ad["source"] = source_name
         fp = _fingerprint(parsed.ad)
         first = seen.get(parsed.ad["id"])
@@ -453,6 +494,7 @@ def load_ads(
                 summary.duplicates += 1
                 summary.loaded += 1
             else:
+                count("duplicate id: conflicts with an earlier record")
                 quarantine.add(
                     rec.source,
                     rec.line,
@@ -468,12 +510,13 @@ def load_ads(
     if batch:
         flush()
     summary.quarantined = quarantine.count - q_before
-    summary.reasons = dict(quarantine.reasons)
+    summary.reasons = reasons
     return summary
 
 
 __all__ = [
     "AdMapping",
+    "AdProblems",
     "InputError",
     "LoadSummary",
     "ParsedAd",

@@ -1,4 +1,4 @@
-"""Reading records from JSONL, CSV and Parquet, each with its source and line.
+"""Reading records from JSONL (or one JSON array), CSV and Parquet, with source and line.
 
 Readers yield ``RawRecord`` items: either a dict of fields or a reading error (bad
 encoding, malformed JSON, ragged CSV row, truncated file) that the caller quarantines.
@@ -80,9 +80,39 @@ def sniff_encoding(path: Path) -> str:
     return "utf-8"
 
 
+def _starts_with_array(path: Path, enc: str) -> bool:
+    with open(path, encoding=enc, errors="replace") as fh:
+        head = fh.read(4096).lstrip("\ufeff \t\r\n")
+    return head.startswith("[")
+
+
+def _read_json_array(path: Path, enc: str) -> Iterator[RawRecord]:
+    """A JSON file holding one array of objects; ``line`` is the item number (1-based)."""
+    src = str(path)
+    data = path.read_bytes()
+    try:
+        items = json.loads(data.decode(enc))
+    except UnicodeDecodeError as exc:
+        yield RawRecord(src, 1, None, data[:1000], f"invalid {enc.upper()}: byte {exc.start}")
+        return
+    except json.JSONDecodeError as exc:
+        why = f"malformed JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        yield RawRecord(src, exc.lineno, None, data[:1000], why)
+        return
+    for n, obj in enumerate(items, start=1):
+        if isinstance(obj, dict):
+            yield RawRecord(src, n, obj, None)
+        else:
+            why = f"not a JSON object: {type(obj).__name__}"
+            yield RawRecord(src, n, None, json.dumps(obj), why)
+
+
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
     src = str(path)
     enc = sniff_encoding(path)
+    if path.suffix.lower() == ".json" and _starts_with_array(path, enc):
+        yield from _read_json_array(path, "utf-8-sig" if enc == "utf-8" else enc)
+        return
     if enc not in ("utf-8", "utf-8-sig"):
         yield from _read_jsonl_text(path, enc)
         return

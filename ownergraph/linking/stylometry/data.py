@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ownergraph.linking.stylometry.pairs import identifier_components, text_identifiers
+from ownergraph.loaders.ad_mapping import AdMapping
+from ownergraph.loaders.records import read_records
 
 
 @dataclass
@@ -51,20 +52,14 @@ def _text(title: object, body: object) -> str:
     return f"{t}\n{b}"
 
 
-def _frame_ads(df: pd.DataFrame, source: str) -> LabelledAds:
-    for col in ("id", "title", "body"):
-        if col not in df.columns:
-            raise ValueError(f"{source}: missing column {col!r} (need id, title, body)")
-    dup = df["id"].astype(str).duplicated()
-    if dup.any():
-        raise ValueError(f"{source}: duplicate ad id {df['id'].astype(str)[dup].iloc[0]!r}")
-    texts = [_text(t, b) for t, b in zip(df["title"], df["body"], strict=True)]
-    ids = [str(i) for i in df["id"]]
-    return LabelledAds(ids, texts, [text_identifiers(t) for t in texts], None, source)
-
-
-def read_ads(path: str | Path, limit: int | None = None) -> LabelledAds:
-    """Read ads from a CSV or JSONL file, or a synthetic world directory.
+def read_ads(
+    path: str | Path,
+    limit: int | None = None,
+    mapping: AdMapping | None = None,
+    fmt: str | None = None,
+) -> LabelledAds:
+    """Read ads from an ad file (any format and ``mapping`` that ``load ads`` takes), or a
+    synthetic world directory.
 
     Identifier labels are extracted from the text. In a world directory the true
     author of each ad comes from ``truth/ads.csv`` (``ad_id``, ``author_id``).
@@ -85,24 +80,51 @@ def read_ads(path: str | Path, limit: int | None = None) -> LabelledAds:
             ads.authors = pd.factorize(pd.Series([author[i] for i in ads.ids]))[0]
         ads.source = str(path)
         return ads
-    if path.suffix == ".csv":
-        df = pd.read_csv(path, nrows=limit, dtype={"id": str})
-    elif path.suffix in (".jsonl", ".json"):
-        rows = []
-        with path.open() as f:
-            for n, line in enumerate(f, start=1):
-                if limit is not None and len(rows) >= limit:
-                    break
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from e
-        df = pd.DataFrame(rows)
-    else:
-        raise ValueError(f"{path}: unsupported ad file (use .csv, .jsonl or a world directory)")
-    return _frame_ads(df, str(path))
+    return _file_ads(path, limit, mapping, fmt)
+
+
+def _file_ads(
+    path: Path, limit: int | None, mapping: AdMapping | None, fmt: str | None
+) -> LabelledAds:
+    """Ads of a file read as ``load ads`` reads it: the same reader and column mapping.
+
+    A record that the loader would reject (unreadable, no id, no text) is an error here,
+    named by its line: a training set is not silently smaller than the file.
+    """
+    mapping = mapping or AdMapping()
+    ids: list[str] = []
+    texts: list[str] = []
+    seen: set[str] = set()
+    if mapping.columns:
+        from ownergraph.loaders.inspect import file_columns
+
+        missing = mapping.missing(file_columns(path, fmt))
+        if missing:
+            raise ValueError(f"{path}: mapped column(s) not in the file: {', '.join(missing)}")
+    for rec in read_records(path, fmt):
+        if limit is not None and len(ids) >= limit:
+            break
+        if rec.error:
+            raise ValueError(f"{path}:{rec.line}: {rec.error}")
+        fields = mapping.apply(rec.fields or {})
+        ad_id, title, body = fields.get("id"), fields.get("title"), fields.get("body")
+        if ad_id is None or not str(ad_id).strip():
+            raise ValueError(
+                f"{path}:{rec.line}: no ad id (need id, title, body; map them with --map)"
+            )
+        if _blank(title) and _blank(body):
+            raise ValueError(f"{path}:{rec.line}: no text (title/body; map them with --map)")
+        ad_id = str(ad_id)
+        if ad_id in seen:
+            raise ValueError(f"{path}: duplicate ad id {ad_id!r}")
+        seen.add(ad_id)
+        ids.append(ad_id)
+        texts.append(_text(title, body))
+    return LabelledAds(ids, texts, [text_identifiers(t) for t in texts], None, str(path))
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip()
 
 
 def store_ads(store: object, limit: int | None = None) -> LabelledAds:

@@ -1,0 +1,74 @@
+"""``ownergraph run project.toml``: the whole pipeline on your own files, in one command.
+
+A thin layer over ``ownergraph.project.load_project`` and ``ownergraph.pipeline.run_project``
+(registered on the main app by ``ownergraph.cli``).
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+
+def run_cmd(
+    project_file: str = typer.Argument(..., help="The project file (TOML), see below."),
+    store: str | None = typer.Option(
+        None, "--store", help="Overrides the project's store uri (same forms as --store)."
+    ),
+    top: int = typer.Option(10, help="Owner groups to print."),
+) -> None:
+    """Run the whole pipeline on your own files: ads (with their mapping), chain data,
+    mempool logs, rates and prices, named in a small TOML project file.
+
+    TOML tables: ads, one per file (path, map, set, preset, country, timezone,
+    date_format); bitcoin (blocks, mempool, processors, rates, prices); store (uri);
+    run (stages, seed, work_dir, author_train_pairs, truth). See ownergraph/project.py.
+    """
+    from ownergraph.cli import _open, console, err
+    from ownergraph.graph.store import StoreError
+    from ownergraph.loaders.quarantine import InputError
+    from ownergraph.pipeline import run_project
+    from ownergraph.project import ProjectError, load_project
+
+    try:
+        project = load_project(project_file)
+    except ProjectError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    with _open(store or project.store, create=True) as s:
+        try:
+            result = run_project(
+                s, project, on_stage=lambda name: err.print(f"stage: {name}", highlight=False)
+            )
+        except (ProjectError, InputError, StoreError, ValueError, OSError) as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from exc
+        uri = s.uri
+    t = Table("stage", "seconds", "summary", title="pipeline")
+    for st in result.stages:
+        brief = ", ".join(
+            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
+        )
+        t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
+    console.print(t)
+    if result.top_owners:
+        t = Table("#", "owner", "score", "ads", "regions", "why", title="top owner groups")
+        for i, o in enumerate(result.top_owners[:top], start=1):
+            t.add_row(
+                str(i),
+                o["id"],
+                f"{o['score']:.1f}",
+                str(o["ads"]),
+                str(o["states"]),
+                escape(o.get("reasons") or "no flag raised"),
+            )
+        console.print(t)
+    ads = next((st.summary for st in result.stages if st.name == "ads"), None)
+    if ads is not None and ads["loaded"] == 0:
+        err.print(
+            "[red]error:[/red] no ad loaded: map the columns in the ads table (map = { ... }); "
+            "see them with: ownergraph load ads FILE --inspect"
+        )
+        raise typer.Exit(1)
+    console.print(f"store: [bold]{escape(uri)}[/bold] (query it: ownergraph query --store ...)")
