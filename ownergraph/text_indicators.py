@@ -305,3 +305,34 @@ def extract_frame(ads: pd.DataFrame) -> pd.DataFrame:
         },
         index=pd.Index(ads["id"].to_numpy(), name="id"),
     )
+
+
+def group_evidence(ads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a group's ad texts say, with the ads each value comes from: one row per
+    (indicator, value) -- ``{"indicator", "value", "ads": [ad ids], "words"}`` -- for
+    names, ages, ethnicities, incall places and the flags (``value`` "yes", ``words`` the
+    matched words of its first ad). ``ads``: dicts with ``ad``, ``title``, ``body``."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(ind: str, value: object, ad: str, words: str = "") -> None:
+        cell = cells.setdefault((ind, str(value)), {"indicator": ind, "value": str(value),
+                                                    "ads": [], "words": words})  # fmt: skip
+        if ad not in cell["ads"]:
+            cell["ads"].append(ad)
+
+    for a in ads:
+        got = extract(a.get("title"), a.get("body"))
+        ad = str(a.get("ad", a.get("id")))
+        for n in got.names:
+            add("name", n, ad)
+        for v in got.ages:
+            add("age", v, ad)
+        for e in got.ethnicities:
+            add("ethnicity", e, ad)
+        if got.incall:
+            add("incall", got.incall, ad)
+        for k in BOOL_INDICATORS:
+            if getattr(got, k):
+                add(k, "yes", ad, got.evidence.get(k, ""))
+    order = {k: i for i, k in enumerate(("name", "age", "ethnicity", *BOOL_INDICATORS, "incall"))}
+    return sorted(cells.values(), key=lambda c: (order[c["indicator"]], -len(c["ads"]), c["value"]))
