@@ -60,6 +60,7 @@ def test_detect_list_show_report(store_uri: str, tmp_path: Path):
     _run("report", rows[0]["id"], "--out", str(page), "--redact", "--store", store_uri)
     text = page.read_text(encoding="utf-8")
     assert rows[0]["id"] in text and "+17025550147" not in text and "[phone]" in text
+    assert "Read from the ad text" in text and 'href="#ad-a1"' in text
     out = _run("report", "--top", "2", "--out", str(tmp_path / "reports"), "--store", store_uri)
     assert "index.html" in out
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(

@@ -426,7 +426,9 @@ def list_owners(
         "o.cities AS cities, o.active_days AS active_days, o.ads_per_day AS ads_per_day, "
         "o.names AS names, o.ages AS ages, o.phones AS phones, o.emails AS emails, "
         "o.wallets AS wallets, o.btc_spent AS btc_spent, o.usd_spent AS usd_spent, "
-        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method "
+        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method, "
+        "o.reposts AS reposts, o.undated_ads AS undated_ads, o.moves AS moves, "
+        "o.score_mode AS score_mode "
         f"ORDER BY o.{sort} DESC, o.id LIMIT $limit"
     )
     return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
@@ -466,7 +468,8 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
     model, model_info = score_model.read_model(store)
     repeats = store.query(
         "MATCH (a:Ad)-[:BELONGS_TO]->(:Owner {id: $id}) MATCH (a)-[r:REPOST_OF]->(b:Ad) "
-        "RETURN a.id AS ad, b.id AS repeats, r.method AS method, r.confidence AS confidence "
+        "RETURN a.id AS ad, b.id AS repeats, r.method AS method, r.confidence AS confidence, "
+        "r.window_days AS window_days "
         "ORDER BY ad",
         {"id": owner_id},
     )
