@@ -96,7 +96,8 @@ def test_bad_options_and_unknown_owner_are_clear_errors(tmp_path: Path):
     assert res.exit_code == 1 and "no owner group with id 'O-missing'" in res.output
     first = json.loads(_run("owners", "list", "--store", str(path), "--json"))[0]["id"]
     res = runner.invoke(app, ["owners", "label", first, "pimp", "--store", str(path)])
-    assert res.exit_code == 2 and "label must be one of operation, independent, unsure" in res.output
+    assert res.exit_code == 2
+    assert "label must be one of operation, independent, unsure" in res.output
     out = _run("owners", "label", first, "operation", "--store", str(path))
     assert "labelled operation" in out and "the learned score needs 5 of each" in out
     res = runner.invoke(app, ["owners", "show", "O-missing", "--store", str(path)])
