@@ -139,7 +139,7 @@ def _phone_components(ad_ids: pd.Series, links: pd.DataFrame) -> pd.Series:
     return pd.Series([f"G{m}" for m in memb], index=ads)
 
 
-def from_store(store_uri: str, labels_csv: str) -> tuple[pd.DataFrame, np.ndarray]:
+def from_store(store_uri: str, labels_csv: str, min_ads: int) -> tuple[pd.DataFrame, np.ndarray]:
     from ownergraph.graph.store import open_store
 
     labels = pd.read_csv(labels_csv, dtype=str)
@@ -147,14 +147,12 @@ def from_store(store_uri: str, labels_csv: str) -> tuple[pd.DataFrame, np.ndarra
         sys.exit(f"{labels_csv}: needs columns owner_id,label")
     labels = labels[labels["label"].isin(("operation", "independent"))].set_index("owner_id")
     with open_store(store_uri) as s:
-        q = OWNER_INDICATORS_QUERY.replace(
-            "RETURN o.id AS id", "RETURN o.id AS id, o.ads AS ads", 1
-        )  # noqa: E501
-        ind = pd.DataFrame(s.query(q)).set_index("id")
+        ind = pd.DataFrame(s.query(OWNER_INDICATORS_QUERY)).set_index("id")
     unknown = labels.index.difference(ind.index)
     if len(unknown):
         print(f"{len(unknown)} labelled owner ids are not in the store, e.g. {list(unknown[:3])}")
     ind = ind.loc[labels.index.intersection(ind.index)]
+    ind = ind[ind["ads"] >= min_ads]
     y = (labels.loc[ind.index, "label"] == "operation").astype(int).to_numpy()
     return ind, y
 
@@ -193,10 +191,11 @@ def main() -> None:
     if a.labels:
         if not a.store:
             sys.exit("--labels needs --store")
-        ind, y = from_store(a.store, a.labels)
+        ind, y = from_store(a.store, a.labels, a.min_ads)
         res = evaluate(ind, y, a.k, a.boot, 0)
         show(
-            f"labelled groups: {int(y.sum())} operations, {int((1 - y).sum())} independents",
+            f"labelled groups (>= {a.min_ads} counted ads): {int(y.sum())} operations, "
+            f"{int((1 - y).sum())} independents",
             res,
             a.k,
         )  # noqa: E501
