@@ -411,6 +411,10 @@ SORTABLE = (
     "usd_spent",
     "btc_spent",
     "active_days",
+    "reposts",
+    "moves",
+    "ethnicities",
+    "undated_ads",
 )
 
 
