@@ -14,13 +14,21 @@ a real set varies only by the split seed of the TF-IDF measure):
 - ads per phone: share of phones in 1, 2-5, 6-20 and > 20 ads, and the mean;
 - share of ads with any phone or e-mail;
 - text length in characters (title + body, whitespace runs collapsed): quartiles;
-- the share of ads with a structured ``name`` field.
+- the share of ads with a structured ``name`` field;
+- how often the most alike ads cross identifier components (``--model``): the product's
+  stylometry model is trained as ``authors train`` does, and among the candidate pairs
+  linking meets (each ad's nearest stylistic neighbours, a held-out end) the share in one
+  identifier component is read off at 30 % and 50 % of the same-component pairs found,
+  and at best. Low values mean many look-alike ads with different phones: owners with
+  several phones who write alike (operations), or copy-paste templates of unrelated
+  posters. This decides what stylometry can add to hard identifiers, and what can be
+  checked with identifier labels.
 
 Both sides go through the same code: identifiers from ``ownergraph.loaders.identifiers``
 (``text_identifiers`` on ``title + "\\n" + body``), masking from the stylometry module.
 
 Usage: python benchmarks/bench_world_vs_real.py [--ads 8000] [--seeds 1 2 3]
-       [--data ../shared/data/ads] [--config world.json]
+       [--data ../shared/data/ads] [--config world.json] [--model]
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph.linking.stylometry.data import LabelledAds, read_ads
-from ownergraph.linking.stylometry.evaluate import baseline_scores, tpr_at_fpr
+from ownergraph.linking.stylometry.evaluate import baseline_scores, tpr_at_fpr, train_and_evaluate
 from ownergraph.linking.stylometry.masking import prepare_text
 from ownergraph.linking.stylometry.pairs import (
     _shingle_sets,
@@ -154,8 +162,27 @@ def phone_stats(ads: LabelledAds) -> dict[str, float]:
     }
 
 
-def measure(ads: LabelledAds, name_share: float, split_seeds: list[int]) -> dict[str, list]:
-    """Every measure of one set of ads; the TF-IDF one once per split seed."""
+def candidate_same_component(ads: LabelledAds, seed: int) -> dict[str, float]:
+    """Share of the model's accepted candidate pairs in one identifier component, at the
+    thresholds that find 30 % / 50 % of the same-component candidate pairs, and at best
+    (>= 30 accepted pairs)."""
+    _, ev = train_and_evaluate(ads, random_state=seed, baseline=False)
+    c = ev.info["candidate_precision"]["curve"]
+    acc, same = np.asarray(c["accepted"]), np.asarray(c["same"])
+    out = {}
+    for recall in (0.3, 0.5):
+        i = int(np.where(same >= recall * c["positives"])[0].max())
+        out[f"candidates in one component @ {recall:.0%}"] = float(same[i] / max(acc[i], 1))
+    ok = acc >= 30
+    out["candidates in one component, best"] = float((same[ok] / acc[ok]).max())
+    return out
+
+
+def measure(
+    ads: LabelledAds, name_share: float, split_seeds: list[int], model: bool = False
+) -> dict[str, list]:
+    """Every measure of one set of ads; the TF-IDF one (and the model's) once per split
+    seed."""
     masked = [prepare_text(t) for t in ads.texts]
     lengths = np.array([len(" ".join(t.split())) for t in ads.texts])
     out: dict[str, list] = {"ads": [float(len(ads))]}
@@ -172,6 +199,10 @@ def measure(ads: LabelledAds, name_share: float, split_seeds: list[int]) -> dict
     out["length median"] = [float(np.median(lengths))]
     out["length p75"] = [float(np.percentile(lengths, 75))]
     out["structured name share"] = [name_share]
+    if model:
+        runs = [candidate_same_component(ads, s) for s in split_seeds]
+        for k in runs[0]:
+            out[k] = [r[k] for r in runs]
     return out
 
 
@@ -199,6 +230,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--config", type=Path, default=None, help="world config JSON")
     ap.add_argument("--real", nargs="*", default=["ca", "socal", "wa"])
+    ap.add_argument(
+        "--model", action="store_true", help="also train the model: look-alikes across components"
+    )
     args = ap.parse_args()
     cfg = WorldConfig.from_json(args.config) if args.config else WorldConfig()
 
@@ -216,7 +250,7 @@ def main() -> None:
             continue
         t0 = time.perf_counter()
         ads = read(path)
-        cols[f"real {key}"] = measure(ads, names(path), args.seeds)
+        cols[f"real {key}"] = measure(ads, names(path), args.seeds, args.model)
         print(f"real {key}: {len(ads)} ads measured in {time.perf_counter() - t0:.0f}s", flush=True)
 
     runs = []
@@ -225,7 +259,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             world = Path(tmp)
             generate_world(world, args.ads, seed=seed, config=cfg)
-            runs.append(measure(read_ads(world), name_share_world(world), [seed]))
+            runs.append(measure(read_ads(world), name_share_world(world), [seed], args.model))
         print(f"synthetic seed {seed}: measured in {time.perf_counter() - t0:.0f}s", flush=True)
     cols[f"synthetic ({args.ads} ads)"] = merge(runs)
 
