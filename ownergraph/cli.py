@@ -1546,6 +1546,7 @@ def owners_show_cmd(
     import json
     from datetime import UTC, datetime
 
+    from ownergraph.cli_leads import print_text_indicators
     from ownergraph.graph.owners import OwnerNotFound, owner_detail
     from ownergraph.graph.service_tags import owner_service_tags
 
@@ -1569,13 +1570,18 @@ def owners_show_cmd(
     console.print(f"[bold]{o['id']}[/bold]  score {o['score']:.1f}  ({o['method']})")
     for f, r in zip(d["flags"], d["reasons"], strict=False):
         console.print(f"  [red]{f}[/red]: {r}")
-    keys = ["ads", "states", "cities", "active_days", "ads_per_day", "names", "ages", "phones",
-            "emails", "wallets", "btc_spent", "usd_spent", "evidence"]  # fmt: skip
+    keys = ["ads", "reposts", "dated_ads", "undated_ads", "states", "cities", "moves",
+            "active_days", "ads_per_day", "names", "ages", "ethnicities", "third_person",
+            "new_in_town", "several_women", "youth", "shared_incall", "phones", "emails",
+            "wallets", "btc_spent", "usd_spent", "evidence"]  # fmt: skip
     t = Table("indicator", "value", title="indicators")
     for k in keys:
-        t.add_row(k, str(o[k]))
+        t.add_row(k, str(o.get(k)))
+    if (o.get("first_ts") or -1) >= 0:
+        t.add_row("first / last seen", f"{day(o['first_ts'])} / {day(o['last_ts'])}")
     console.print(t)
-    console.print("score parts: " + "; ".join(d["parts"]))
+    print_text_indicators(console, d)
+    console.print(f"score ({o.get('score_mode') or 'default weights'}): " + "; ".join(d["parts"]))
     from rich.table import Column
 
     t = Table(Column("ad", no_wrap=True), Column("posted (UTC)", no_wrap=True), "state", "city",
@@ -1619,6 +1625,19 @@ def owners_show_cmd(
         t.add_row(day(r["day_ts"])[:10], str(r["ads"]), str(r["states"]), str(r["cities"]),
                   str(r["names"]))  # fmt: skip
     console.print(t)
+
+
+@owners_app.command("label")
+def owners_label_cmd(
+    owner_id: str = typer.Argument(..., help="An Owner id, e.g. O-1a2b3c4d5e."),
+    label: str = typer.Argument(..., help="operation | independent | unsure"),
+    store: str | None = StoreOpt,
+) -> None:
+    """Label an owner group, then re-score every group: weights learned from the labels
+    once 5 groups are labelled operation and 5 independent, the documented defaults before."""
+    from ownergraph.cli_leads import label_and_rescore
+
+    label_and_rescore(owner_id, label, store)
 
 
 @app.command("report")

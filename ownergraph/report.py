@@ -107,13 +107,22 @@ def _table(
 
 
 INDICATOR_LABELS = [
-    ("ads", "ads"),
+    ("ads", "ads (reposts counted once)"),
+    ("reposts", "reposts of its ads (not counted)"),
+    ("undated_ads", "ads without a date (not in the rate)"),
     ("states", "distinct states"),
     ("cities", "distinct cities"),
+    ("moves", "city changes in time order"),
     ("active_days", "active days"),
-    ("ads_per_day", "ads per active day"),
-    ("names", "distinct advertised names"),
-    ("ages", "distinct advertised ages"),
+    ("ads_per_day", "dated ads per active day"),
+    ("names", "distinct advertised names (fields and text)"),
+    ("ages", "distinct advertised ages (fields and text)"),
+    ("ethnicities", "distinct ethnicities named in the text"),
+    ("third_person", "share of ads in the third person"),
+    ("new_in_town", "share of ads 'new in town'"),
+    ("several_women", "share of ads offering several women"),
+    ("youth", "share of ads with youth-suggestive words"),
+    ("shared_incall", "incall places given under different names"),
     ("phones", "phone numbers"),
     ("emails", "e-mail addresses"),
     ("wallets", "paying wallets"),
@@ -287,6 +296,29 @@ def build_report(
             '<p class="note">No tagged service among the counterparties of this group\'s '
             "wallets (tags are loaded with <code>btc tags</code>).</p>"
         )
+    text_ind = _table(
+        ["indicator", "value", "ads", "from ads", "matched words"],
+        [
+            [
+                r["indicator"],
+                r["value"],
+                len(r["ads"]),
+                Raw(", ".join(f'<a href="#ad-{_esc(a)}">{_esc(a)}</a>' for a in r["ads"])),
+                r["words"],
+            ]
+            for r in d["text_indicators"]
+        ],
+        "text-indicators",
+    )
+    if d["reposts"]:
+        text_ind += (
+            f'<p class="note" id="reposts">{len(d["reposts"])} ads repeat an earlier ad of '
+            "this group (same text and identifiers within "
+            f"{_esc(_fmt(d['reposts'][0].get('window_days', 30)))} days) and are counted once: "
+            + _esc("; ".join(f"{r['ad']} repeats {r['repeats']}" for r in d["reposts"][:50]))
+            + ("; ..." if len(d["reposts"]) > 50 else "")
+            + "</p>"
+        )
     shown = d["ads"][:MAX_ADS_SHOWN]
     ads = _table(
         [
@@ -364,6 +396,8 @@ def build_report(
         flags=flags,
         reasons=reasons,
         indicators=indicators,
+        text_indicators=text_ind,
+        score_mode=_esc(o.get("score_mode") or "default weights"),
         parts=_esc("; ".join(d["parts"]) or "none"),
         usd_note=_esc(
             "what the group's ad payments were worth: the ad's expected posting cost times "

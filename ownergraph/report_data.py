@@ -249,6 +249,8 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
         "flags": d["flags"],
         "reasons": d["reasons"],
         "parts": d["parts"],
+        "text_indicators": d["text_indicators"],
+        "reposts": d["reposts"],
         "identifiers": [
             {**r, "identifier": red.identifier(r["kind"], r["identifier"])}
             for r in d["identifiers"]

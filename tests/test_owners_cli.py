@@ -41,21 +41,26 @@ def test_detect_list_show_report(store_uri: str, tmp_path: Path):
     out = json.loads(_run("owners", "detect", "--store", store_uri, "--json", "--no-calibrate"))
     assert out["owners"] == 4 and out["largest"] == 6 and out["method"] == "leiden"
     rows = json.loads(_run("owners", "list", "--store", store_uri, "--json", "--top", "5"))
-    assert [r["ads"] for r in rows] == [6, 3]  # groups of >= 2 ads by default
+    # groups of >= 2 ads by default; b2 is a repost of b1, counted once
+    assert [r["ads"] for r in rows] == [6, 2]
     assert rows[0]["flags"] == "many people; many states"
     by_ads = json.loads(
         _run("owners", "list", "--store", store_uri, "--json", "--sort", "ads", "--min-ads", "1")
     )
     assert len(by_ads) == 4
     shown = _run("owners", "show", rows[0]["id"], "--store", store_uri)
-    for text in ("many people", "+17025550147", "W1", "2016-03-02", "timeline"):
+    for text in ("many people", "+17025550147", "W1", "2016-03-02", "timeline",
+                 "read from the ad text", "default weights"):  # fmt: skip
         assert text in shown
+    other = _run("owners", "show", rows[1]["id"], "--store", store_uri)
+    assert "reposts counted once (1): b2 -> b1" in other
     detail = json.loads(_run("owners", "show", rows[0]["id"], "--store", store_uri, "--json"))
     assert len(detail["ads"]) == 6 and detail["wallets"][0]["wallet"] == "W1"
     page = tmp_path / "case.html"
     _run("report", rows[0]["id"], "--out", str(page), "--redact", "--store", store_uri)
     text = page.read_text(encoding="utf-8")
     assert rows[0]["id"] in text and "+17025550147" not in text and "[phone]" in text
+    assert "Read from the ad text" in text and 'href="#ad-a1"' in text
     out = _run("report", "--top", "2", "--out", str(tmp_path / "reports"), "--store", store_uri)
     assert "index.html" in out
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
@@ -87,6 +92,14 @@ def test_bad_options_and_unknown_owner_are_clear_errors(tmp_path: Path):
     assert joined["owners"] == 4 and joined["calibration"]["setting"].startswith("as given")
     res = runner.invoke(app, ["owners", "list", "--store", str(path), "--sort", "evil"])
     assert res.exit_code == 2 and "cannot sort by 'evil'" in res.output
+    res = runner.invoke(app, ["owners", "label", "O-missing", "operation", "--store", str(path)])
+    assert res.exit_code == 1 and "no owner group with id 'O-missing'" in res.output
+    first = json.loads(_run("owners", "list", "--store", str(path), "--json"))[0]["id"]
+    res = runner.invoke(app, ["owners", "label", first, "pimp", "--store", str(path)])
+    assert res.exit_code == 2
+    assert "label must be one of operation, independent, unsure" in res.output
+    out = _run("owners", "label", first, "operation", "--store", str(path))
+    assert "labelled operation" in out and "the learned score needs 5 of each" in out
     res = runner.invoke(app, ["owners", "show", "O-missing", "--store", str(path)])
     assert res.exit_code == 1 and "no owner group with id 'O-missing'" in res.output
     res = runner.invoke(app, ["report", "O-missing", "--store", str(path)])

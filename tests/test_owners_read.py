@@ -78,7 +78,11 @@ def test_indicators_score_and_flags_of_the_operation(detected):
     assert "posted in 3 states (AZ, CA, NV)" in a["reasons"]
     assert a["score"] > top[1]["score"] > 0
     by_ads = list_owners(store, sort="ads", limit=10, min_ads=2)
-    assert [o["ads"] for o in by_ads] == [6, 3]
+    # b2 repeats b1 word for word with the same phone two days later: a repost, counted once
+    assert [o["ads"] for o in by_ads] == [6, 2]
+    rows = store.query("MATCH (a:Ad)-[r:REPOST_OF]->(b:Ad) RETURN a.id AS a, b.id AS b, "
+                       "r.method AS m, r.confidence AS c")  # fmt: skip
+    assert rows == [{"a": "b2", "b": "b1", "m": "same-text-identifiers-window", "c": 1.0}]
     with pytest.raises(ValueError, match="cannot sort by"):
         list_owners(store, sort="ads; DROP")
 

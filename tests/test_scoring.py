@@ -91,10 +91,20 @@ def test_score_is_zero_for_one_person_and_grows_with_each_indicator():
         s = scoring.score(_row(names=names)).iloc[0]
         assert s >= prev
         prev = s
-    assert prev == pytest.approx(100 * 0.25)  # capped: names weigh 25 of 100 points
+    assert prev == pytest.approx(100 * 0.15)  # capped: names weigh 15 of 100 points
     big = _row(names=20, states=9, ads_per_day=12, ages=9, cities=20, phones=9, ads=600,
-               usd_spent=9000.0)  # fmt: skip
+               usd_spent=9000.0, moves=12, ethnicities=5, several_women=0.6,
+               third_person=0.7, youth=1.0, new_in_town=0.5, shared_incall=4)  # fmt: skip
     assert scoring.score(big).iloc[0] == pytest.approx(100.0)
+
+
+def test_no_single_indicator_carries_the_score():
+    assert max(w for w, _, _ in scoring.SCORE_PARTS.values()) <= scoring.MAX_PART_WEIGHT
+    # 2,489 ads in 42 states: each part saturates at its weight
+    inflated = _row(ads=2489, states=42, cities=300, phones=1, names=1)
+    parts = scoring.score_parts(inflated).iloc[0]
+    assert parts.max() <= 100 * scoring.MAX_PART_WEIGHT + 1e-9
+    assert parts["ads"] == pytest.approx(5.0) and parts["states"] == pytest.approx(10.0)
 
 
 def test_explanation_parts_add_up_to_the_score():
@@ -103,6 +113,7 @@ def test_explanation_parts_add_up_to_the_score():
     assert parts.sum() == pytest.approx(scoring.score(row).iloc[0], abs=0.01)
     lines = scoring.explain_score(row.iloc[0])
     assert lines[0].startswith("names=5: +") and len(lines) == 4
+    assert lines[0].endswith("%)")  # each part's share of the score
 
 
 def test_flags_come_with_one_line_reasons():
@@ -117,7 +128,7 @@ def test_flags_come_with_one_line_reasons():
         "advertised 14 distinct names and 9 distinct ages across 6 states",
         "posted in 6 states (AZ, CA, NV, OR, TX, WA)",
         "posted in 11 cities",
-        "300 ads on 20 active days (15.0 per day)",
+        "300 dated ads on 20 active days (15.0 per day)",
         "used 4 phone numbers",
         "spent $2,500 (5.5000 BTC) on ads",
     ]
@@ -125,3 +136,43 @@ def test_flags_come_with_one_line_reasons():
     assert quiet["flags"] == [] and quiet["reasons"] == []
     custom = scoring.flags(_row(names=2), rules=scoring.FlagRules(many_people=2)).iloc[0]
     assert custom["flags"] == ["many people"]
+
+
+def test_reposts_count_once_and_undated_ads_do_not_raise_the_rate():
+    ads = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "posted_ts": [DAY, DAY + 60, None, 2 * DAY],
+            "state": ["TX", "TX", "TX", "TX"],
+            "city": ["Odessa", "Odessa", "Odessa, Texas", "odessa, tx"],
+            "name": [None] * 4,
+            "age": [None] * 4,
+            "title": ["Hi", "Hi", "Hello", "Hey"],
+            "body": ["I'm Nova, 23 yrs old", "I'm Nova, 23 yrs old", "Ask for Jade", "Mia here"],
+        }
+    )
+    member = pd.Series("O", index=["a", "b", "c", "d"])
+    reposts = pd.DataFrame({"src": ["b"], "dst": ["a"]})
+    ind = scoring.compute_indicators(ads, member, reposts=reposts).loc["O"]
+    assert (ind["ads"], ind["reposts"], ind["dated_ads"], ind["undated_ads"]) == (3, 1, 2, 1)
+    assert (ind["active_days"], ind["ads_per_day"]) == (2, 1.0)  # not 3 ads / 2 days
+    assert (ind["first_ts"], ind["last_ts"]) == (DAY, 2 * DAY)
+    assert ind["cities"] == 1 and ind["states"] == 1  # "Odessa, Texas" in TX is Odessa
+    assert ind["names"] == 2 and ind["ages"] == 1  # Nova and Jade from the text; 23
+
+
+def test_text_shares_and_moves():
+    ads = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "posted_ts": [DAY, 2 * DAY, 3 * DAY, 4 * DAY],
+            "state": ["TX", "OK", "TX", "OK"],
+            "city": ["Odessa", "Tulsa", "Odessa", "Tulsa"],
+            "title": ["New in town", "2 girl special", "", ""],
+            "body": ["She is sweet", "", "", ""],
+        }
+    )
+    ind = scoring.compute_indicators(ads, pd.Series("O", index=list("abcd"))).loc["O"]
+    assert ind["moves"] == 3  # Odessa -> Tulsa -> Odessa -> Tulsa: a circuit
+    assert (ind["new_in_town"], ind["several_women"], ind["third_person"]) == (0.25, 0.25, 0.25)
+    assert ind["youth"] == 0.0

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph import text_indicators
 from ownergraph.graph import calibration as cal
 from ownergraph.graph import communities as cm
-from ownergraph.graph import joins, scoring
+from ownergraph.graph import joins, reposts, score_model, scoring
 from ownergraph.graph.store import Store
 from ownergraph.linking.prices import PriceTable
 
@@ -34,7 +35,7 @@ ADS_QUERY = (
     "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
     "a.city AS city, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
     "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
-    "a.n_locations AS n_locations"
+    "a.n_locations AS n_locations, a.title AS title, a.body AS body"
 )
 PAYMENTS_QUERY = (
     "MATCH (t:Tx)-[pf:PAID_FOR]->(a:Ad) "
@@ -64,6 +65,8 @@ class OwnerSummary:
     flagged: int = 0
     soft_joins: dict[str, int] = field(default_factory=dict)  # cores joined, per soft kind
     calibration: dict[str, Any] = field(default_factory=dict)  # setting chosen, and why
+    reposts: int = 0  # ads that repeat an earlier ad (REPOST_OF), counted once
+    score: dict[str, Any] = field(default_factory=dict)  # default or learned, and how well
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +86,8 @@ def read_ads(store: Store) -> pd.DataFrame:
         "post_kind",
         "sponsored",
         "n_locations",
+        "title",
+        "body",
     ]
     return pd.DataFrame(store.query(ADS_QUERY), columns=cols).sort_values("id")
 
@@ -216,8 +221,12 @@ def detect_owners(
     joined = joined.set_index("ad")
     payments = read_payments(store)
     membership = assigned.set_index("ad")["owner"]
-    ind = scoring.compute_indicators(ads, membership, evidence, payments, rates, prices)
-    ind["score"] = scoring.score(ind)
+    repeats = reposts.find_reposts(ads, evidence)
+    ind = scoring.compute_indicators(
+        ads, membership, evidence, payments, rates, prices, reposts=repeats
+    )
+    ind["score"], mode, score_info = score_model.scores(store, ind)
+    ind["score_mode"] = mode
     states = (
         ads.assign(owner=membership.reindex(ads["id"]).to_numpy())
         .dropna(subset=["state"])
@@ -255,6 +264,8 @@ def detect_owners(
     store.delete_nodes("Owner")
     store.upsert_nodes("Owner", owners)
     store.upsert_edges("BELONGS_TO", edges)
+    store.delete_edges("REPOST_OF")
+    store.upsert_edges("REPOST_OF", repeats)
     sizes = owners["ads"]
     kept = evidence[evidence["kind"].isin(active)]
     return OwnerSummary(
@@ -275,6 +286,8 @@ def detect_owners(
         flagged=int((owners["flags"] != "").sum()),
         soft_joins=joins.merges_by_kind(joined.reset_index()),
         calibration=_calibration_summary(calibration, method),
+        reposts=len(repeats),
+        score={"mode": mode, **{k: v for k, v in score_info.items() if k != "weights"}},
         seconds=round(time.perf_counter() - t0, 3),
     )
 
@@ -398,6 +411,10 @@ SORTABLE = (
     "usd_spent",
     "btc_spent",
     "active_days",
+    "reposts",
+    "moves",
+    "ethnicities",
+    "undated_ads",
 )
 
 
@@ -413,7 +430,9 @@ def list_owners(
         "o.cities AS cities, o.active_days AS active_days, o.ads_per_day AS ads_per_day, "
         "o.names AS names, o.ages AS ages, o.phones AS phones, o.emails AS emails, "
         "o.wallets AS wallets, o.btc_spent AS btc_spent, o.usd_spent AS usd_spent, "
-        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method "
+        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method, "
+        "o.reposts AS reposts, o.undated_ads AS undated_ads, o.moves AS moves, "
+        "o.score_mode AS score_mode "
         f"ORDER BY o.{sort} DESC, o.id LIMIT $limit"
     )
     return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
@@ -436,7 +455,12 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "o.ads_per_day AS ads_per_day, o.names AS names, o.ages AS ages, o.phones AS phones, "
         "o.emails AS emails, o.wallets AS wallets, o.btc_spent AS btc_spent, "
         "o.usd_spent AS usd_spent, o.evidence AS evidence, o.flags AS flags, "
-        "o.reasons AS reasons, o.method AS method, o.soft_joins AS soft_joins",
+        "o.reasons AS reasons, o.method AS method, o.soft_joins AS soft_joins, "
+        "o.reposts AS reposts, o.dated_ads AS dated_ads, o.undated_ads AS undated_ads, "
+        "o.first_ts AS first_ts, o.last_ts AS last_ts, o.moves AS moves, "
+        "o.ethnicities AS ethnicities, o.third_person AS third_person, "
+        "o.new_in_town AS new_in_town, o.several_women AS several_women, o.youth AS youth, "
+        "o.shared_incall AS shared_incall, o.score_mode AS score_mode",
         {"id": owner_id},
     )
     if not rows:
@@ -444,12 +468,27 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
     owner = rows[0]
     p = {"owner_id": owner_id}
     links = run_named(store, "owner_evidence_links", p)
+    ads = run_named(store, "owner_ads", {**p, "limit": 100_000})
+    model, model_info = score_model.read_model(store)
+    repeats = store.query(
+        "MATCH (a:Ad)-[:BELONGS_TO]->(:Owner {id: $id}) MATCH (a)-[r:REPOST_OF]->(b:Ad) "
+        "RETURN a.id AS ad, b.id AS repeats, r.method AS method, r.confidence AS confidence, "
+        "r.window_days AS window_days "
+        "ORDER BY ad",
+        {"id": owner_id},
+    )
+    counted = {r["ad"] for r in repeats}
     return {
         "owner": owner,
         "flags": [f for f in (owner["flags"] or "").split(LIST_SEP) if f],
         "reasons": [r for r in (owner["reasons"] or "").split(LIST_SEP) if r],
-        "parts": scoring.explain_score(pd.Series(owner)),
-        "ads": run_named(store, "owner_ads", {**p, "limit": 100_000}),
+        "parts": scoring.explain_score(pd.Series(owner), model),
+        "score_model": {k: v for k, v in model_info.items() if k != "intercept"},
+        "ads": ads,
+        "text_indicators": text_indicators.group_evidence(
+            [a for a in ads if a["ad"] not in counted]
+        ),
+        "reposts": repeats,
         "identifiers": run_named(store, "owner_identifiers", p),
         "wallets": run_named(store, "owner_wallets", p),
         "timeline": run_named(store, "owner_timeline", p),

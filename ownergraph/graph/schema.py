@@ -124,9 +124,23 @@ SCHEMA = Schema(
                 "id ads:INT64 states:INT64 cities:INT64 active_days:INT64 ads_per_day:DOUBLE "
                 "names:INT64 ages:INT64 phones:INT64 emails:INT64 wallets:INT64 "
                 "btc_spent:DOUBLE usd_spent:DOUBLE evidence score:DOUBLE flags reasons "
-                "method soft_joins:INT64"
+                "method soft_joins:INT64 reposts:INT64 dated_ads:INT64 undated_ads:INT64 "
+                "first_ts:INT64 last_ts:INT64 moves:INT64 ethnicities:INT64 "
+                "third_person:DOUBLE new_in_town:DOUBLE several_women:DOUBLE youth:DOUBLE "
+                "shared_incall:INT64 score_mode"
             ),
             indexes=("score",),
+        ),
+        # An analyst's label of an owner group (kept across re-detection: same id, same
+        # smallest ad) and the fitted score model (one node, id "current").
+        NodeType("OwnerLabel", "owner_id", _p("owner_id label labelled_ts:INT64 ads:INT64")),
+        NodeType(
+            "ScoreModel",
+            "id",
+            _p(
+                "id weights intercept:DOUBLE cv_auc:DOUBLE cv_auc_sd:DOUBLE n_labels:INT64 "
+                "n_operation:INT64 n_independent:INT64 regularisation:DOUBLE fitted_ts:INT64"
+            ),
         ),
     ),
     rels=(
@@ -150,5 +164,6 @@ SCHEMA = Schema(
             _p("lag_s:INT64 usd_error:DOUBLE candidates:INT64 ambiguous:BOOL " + PROVENANCE),
         ),
         RelType("BELONGS_TO", "Ad", "Owner", _p("core via precision:DOUBLE " + PROVENANCE)),
+        RelType("REPOST_OF", "Ad", "Ad", _p("window_days:DOUBLE " + PROVENANCE)),
     ),
 )

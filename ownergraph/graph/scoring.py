@@ -1,11 +1,23 @@
 """Owner-group indicators, an explainable score, and flags with one-line reasons.
 
-Indicators per group (all computed from the group's ads and the links they carry):
+Indicators per group, over its *counted* ads: reposts (``REPOST_OF``, see
+:mod:`ownergraph.graph.reposts`) are left out of every indicator and counted in
+``reposts`` only.
 
-- ``ads``; ``states``, ``cities`` (distinct ``Ad.state`` / ``(state, city)``);
-- ``active_days``: distinct UTC calendar days with at least one ad;
-  ``ads_per_day`` = ads / active_days (the posting rate on days the group was active);
-- ``names``, ``ages``: distinct advertised names (case-folded) and ages;
+- ``ads``: counted ads; ``reposts``: ads left out as reposts of one of them;
+- ``dated_ads``, ``undated_ads``, ``first_ts``, ``last_ts``: ads with and without a
+  posting time, and the first/last posting time (UTC seconds; ``-1`` when none is dated);
+- ``active_days``: distinct UTC days with at least one dated ad; ``ads_per_day`` =
+  ``dated_ads / active_days`` (undated ads never raise the rate; 0 without dated ads);
+- ``states``, ``cities``: distinct places by one key (:func:`ownergraph.place_keys.place_key`:
+  "Odessa" and "Odessa, Texas" in TX are one city); ``moves``: changes of the main city
+  along the group's stays in time order (:func:`ownergraph.movement.stays`) -- a circuit;
+- ``names``, ``ages``: distinct advertised names (case-folded) and ages, from the
+  structured fields and from the text (:mod:`ownergraph.text_indicators`);
+  ``ethnicities``: distinct ethnicities/nationalities named in the text;
+- ``third_person``, ``new_in_town``, ``several_women``, ``youth``: share of the counted
+  ads whose text has the indicator (0-1); ``shared_incall``: incall places (from the
+  text) that ads under two or more different names give;
 - ``phones``, ``emails``, ``wallets``: distinct identifiers / paying wallets of its ads;
 - ``btc_spent``: satoshis that the group's paying transactions (``PAID_FOR``, each
   transaction once) sent to payment-processor addresses (``Address.processor``), in BTC;
@@ -15,11 +27,14 @@ Indicators per group (all computed from the group's ads and the links they carry
   ``1 + PAID_FOR.usd_error`` -- the USD value the payment matcher measured;
 - ``evidence``: evidence kinds that join at least two of the group's ads.
 
-Score (0-100): a weighted mean of log-scaled indicators. Each indicator beyond its
-"normal" value for one person (1 name, 1 state, ...) is scaled as
-``min(1, log(1 + x - base) / log(1 + cap - base))``, where ``cap`` is a level that counts
-as clearly high. Weights and caps are in :data:`SCORE_PARTS`; :func:`explain_score`
-returns each part's contribution.
+Score (0-100), default recipe: a weighted sum of saturated indicators. Each indicator
+beyond its "normal" value for one person (1 name, 1 state, ...) is scaled as
+``min(1, log(1 + x - base) / log(1 + cap - base))``: it saturates at ``cap``, so one
+inflated indicator (thousands of ads, dozens of states) adds at most its weight. No
+weight exceeds 0.15: no single indicator gives more than 15 of the 100 points. Weights,
+bases and caps are in :data:`SCORE_PARTS`; :func:`explain_score` returns each part's
+points and its share of the score. With analyst labels the weights are learned instead
+(:mod:`ownergraph.graph.score_model`), on the same saturated parts.
 """
 
 from __future__ import annotations
@@ -30,28 +45,50 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph import movement, place_keys
+from ownergraph import text_indicators as ti
 from ownergraph.linking.prices import PriceTable
 
-# indicator -> (weight, base, cap): the score's documented, fixed recipe.
+# indicator -> (weight, base, cap): the score's documented default recipe.
 SCORE_PARTS: dict[str, tuple[float, float, float]] = {
-    "names": (0.25, 1, 10),  # many different people advertised
-    "states": (0.20, 1, 8),  # travel across states
-    "ads_per_day": (0.20, 1, 10),  # posting rate
-    "ages": (0.10, 1, 8),
-    "cities": (0.10, 1, 15),
-    "phones": (0.05, 1, 8),
-    "ads": (0.05, 1, 500),
-    "usd_spent": (0.05, 0, 5000),
+    "names": (0.15, 1, 8),  # many different people advertised
+    "ages": (0.10, 1, 6),  # many different ages advertised
+    "phones": (0.10, 1, 6),  # phones rotated
+    "states": (0.10, 1, 6),  # travel across states
+    "moves": (0.10, 0, 8),  # a circuit: city changes in time order
+    "ads_per_day": (0.10, 1, 6),  # posting rate on dated active days
+    "cities": (0.05, 1, 10),
+    "ethnicities": (0.05, 1, 4),
+    "several_women": (0.05, 0, 0.5),  # share of ads offering several women
+    "third_person": (0.04, 0, 0.5),  # share of ads written about her, not by her
+    "youth": (0.03, 0, 0.5),  # share of ads with youth-suggestive wording
+    "new_in_town": (0.02, 0, 0.5),
+    "shared_incall": (0.02, 0, 3),
+    "ads": (0.05, 1, 200),
+    "usd_spent": (0.04, 0, 2000),
 }
+MAX_PART_WEIGHT = 0.15
 
 INDICATORS = (
     "ads",
+    "reposts",
+    "dated_ads",
+    "undated_ads",
+    "first_ts",
+    "last_ts",
     "states",
     "cities",
+    "moves",
     "active_days",
     "ads_per_day",
     "names",
     "ages",
+    "ethnicities",
+    "third_person",
+    "new_in_town",
+    "several_women",
+    "youth",
+    "shared_incall",
     "phones",
     "emails",
     "wallets",
@@ -59,6 +96,12 @@ INDICATORS = (
     "usd_spent",
     "evidence",
 )
+INT_INDICATORS = (
+    "ads", "reposts", "dated_ads", "undated_ads", "first_ts", "last_ts", "states", "cities",
+    "moves", "active_days", "names", "ages", "ethnicities", "shared_incall", "phones",
+    "emails", "wallets",
+)  # fmt: skip
+SHARE_INDICATORS = ti.BOOL_INDICATORS
 
 DAY = 86_400
 
@@ -86,29 +129,50 @@ def compute_indicators(
     payments: pd.DataFrame | None = None,
     rates: Any = None,
     prices: PriceTable | None = None,
+    reposts: pd.DataFrame | None = None,
+    text: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Indicators per owner group, indexed by owner id (sorted).
 
-    ``ads``: one row per ad (id, posted_ts, state, city, name, age; price_usd, category,
-    post_kind, sponsored, n_locations for expected costs). ``membership``: owner id per ad
-    id. ``links``: (ad, kind, hub) for kinds phone/email/wallet/author. ``payments``:
-    (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
+    ``ads``: one row per ad (id, posted_ts, state, city, name, age, title, body; price_usd,
+    category, post_kind, sponsored, n_locations for expected costs). ``membership``: owner
+    id per ad id. ``links``: (ad, kind, hub) for kinds phone/email/wallet/author.
+    ``payments``: (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
     to processors by the tx. ``rates``: a ``RateTable`` or a (time_ts, usd_per_btc)
-    frame. Every ad must have an owner.
+    frame. ``reposts``: (src, dst) repost -> the ad it repeats; reposts are not counted.
+    ``text``: :func:`ownergraph.text_indicators.extract_frame` of the ads (computed here
+    from ``title``/``body`` when not given). Every ad must have an owner.
     """
     ads = ads.drop_duplicates("id").set_index("id")
     missing = ads.index.difference(membership.index)
     if len(missing):
         raise ValueError(f"{len(missing)} ads have no owner group, e.g. {list(missing[:3])}")
+    all_ads = ads  # payments count for reposts too: each one paid for a posting
+    owner_all = membership.reindex(ads.index)
+    n_reposts = pd.Series(dtype="int64")
+    if reposts is not None and len(reposts):
+        is_repost = ads.index.isin(reposts["src"])
+        n_reposts = owner_all[is_repost].value_counts()
+        all_owners = owner_all.unique()
+        ads = ads[~is_repost]
+    else:
+        all_owners = owner_all.unique()
+    if text is None:
+        text = ti.extract_frame(ads.reset_index())
+    text = text.reindex(ads.index)
     owner = membership.reindex(ads.index)
+    keys = [
+        place_keys.place_key(st, c)
+        for st, c in zip(_col(ads, "state"), _col(ads, "city"), strict=True)
+    ]  # noqa: E501
+    ts = pd.to_numeric(_col(ads, "posted_ts"), errors="coerce")
     df = pd.DataFrame(
         {
             "owner": owner.to_numpy(),
-            "day": pd.to_numeric(ads.get("posted_ts"), errors="coerce").floordiv(DAY),
-            "state": _blank_str(ads.get("state", pd.Series(pd.NA, index=ads.index))),
-            "city": _blank_str(ads.get("city", pd.Series(pd.NA, index=ads.index))).str.lower(),
-            "name": _blank_str(ads.get("name", pd.Series(pd.NA, index=ads.index))).str.casefold(),
-            "age": pd.to_numeric(ads.get("age"), errors="coerce"),
+            "ts": ts.to_numpy(),
+            "day": ts.floordiv(DAY).to_numpy(),
+            "state": [k[0] for k in keys],
+            "city": [k[1] for k in keys],
         },
         index=ads.index,
     )
@@ -117,14 +181,26 @@ def compute_indicators(
     out = pd.DataFrame(
         {
             "ads": g.size(),
+            "dated_ads": g["ts"].count(),
+            "first_ts": g["ts"].min(),
+            "last_ts": g["ts"].max(),
             "states": g["state"].nunique(),
             "cities": g["place"].nunique(),
             "active_days": g["day"].nunique(),
-            "names": g["name"].nunique(),
-            "ages": g["age"].nunique(),
         }
     )
-    out["ads_per_day"] = out["ads"] / out["active_days"].where(out["active_days"] > 0, 1)
+    out = out.reindex(sorted(all_owners, key=str)) if len(out) < len(all_owners) else out
+    out[["ads", "dated_ads", "states", "cities", "active_days"]] = out[
+        ["ads", "dated_ads", "states", "cities", "active_days"]
+    ].fillna(0)
+    out[["first_ts", "last_ts"]] = out[["first_ts", "last_ts"]].fillna(-1)
+    out["reposts"] = n_reposts.reindex(out.index, fill_value=0)
+    out["undated_ads"] = out["ads"] - out["dated_ads"]
+    out["ads_per_day"] = (
+        out["dated_ads"] / out["active_days"].where(out["active_days"] > 0)
+    ).fillna(0.0)  # noqa: E501
+    out["moves"] = _moves(df).reindex(out.index, fill_value=0)
+    _text_indicators(out, ads, text, owner)
     links = links if links is not None else pd.DataFrame(columns=["ad", "kind", "hub"])
     lk = links.assign(owner=membership.reindex(links["ad"]).to_numpy())
     for kind, col in (("phone", "phones"), ("email", "emails"), ("wallet", "wallets")):
@@ -136,14 +212,68 @@ def compute_indicators(
         lambda s: ",".join(k for k in _KIND_ORDER if k in set(s))
     )
     out["evidence"] = ev.reindex(out.index).fillna("")
-    btc, usd = _spending(ads, membership, payments, rates, prices or PriceTable())
+    btc, usd = _spending(all_ads, membership, payments, rates, prices or PriceTable())
     out["btc_spent"] = btc.reindex(out.index, fill_value=0.0)
     out["usd_spent"] = usd.reindex(out.index, fill_value=0.0)
     out.index.name = "owner"
-    return out[list(INDICATORS)].astype(
-        {c: "int64" for c in ("ads", "states", "cities", "active_days", "names", "ages")}
-        | {"phones": "int64", "emails": "int64", "wallets": "int64"}
+    return out[list(INDICATORS)].astype({c: "int64" for c in INT_INDICATORS})
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype=object)
+
+
+def _moves(df: pd.DataFrame) -> pd.Series:
+    """City changes along each group's stays in time order (dated ads with a city)."""
+    dated = df.dropna(subset=["ts", "city"])
+    out = {}
+    for o, g in dated.groupby("owner", sort=False):
+        if g["place"].nunique() < 2:
+            out[o] = 0
+            continue
+        rows = [
+            {"posted_ts": int(t), "city": c, "state": s or ""}
+            for t, c, s in zip(g["ts"], g["city"], g["state"], strict=True)
+        ]
+        out[o] = max(0, len(movement.stays(rows)) - 1)
+    return pd.Series(out, dtype="int64")
+
+
+def _distinct(values: pd.Series, owner: pd.Series) -> pd.Series:
+    """Distinct values per owner of a column of tuples (or scalars; missing skipped)."""
+    ex = pd.DataFrame({"owner": owner.to_numpy(), "v": values.to_numpy()}).explode("v")
+    ex = ex.dropna(subset=["v"])
+    return ex.groupby("owner")["v"].nunique()
+
+
+def _text_indicators(
+    out: pd.DataFrame, ads: pd.DataFrame, text: pd.DataFrame, owner: pd.Series
+) -> None:
+    """names, ages, ethnicities, the shares and shared_incall, from fields and text."""
+    name_field = _col(ads, "name").astype("string").str.strip().str.casefold().replace("", pd.NA)
+    text_names = text["text_names"].map(
+        lambda t: tuple(n.casefold() for n in t) if isinstance(t, tuple) else ()
+    )  # noqa: E501
+    pairs = zip(name_field, text_names, strict=True)
+    names = [tuple({*(() if pd.isna(f) else (f,)), *t}) for f, t in pairs]
+    age_field = pd.to_numeric(_col(ads, "age"), errors="coerce")
+    ages = [
+        tuple({*(() if pd.isna(a) else (int(a),)), *(t if isinstance(t, tuple) else ())})
+        for a, t in zip(age_field, text["text_ages"], strict=True)
+    ]
+    idx = out.index
+    out["names"] = _distinct(pd.Series(names, index=ads.index), owner).reindex(idx, fill_value=0)
+    out["ages"] = _distinct(pd.Series(ages, index=ads.index), owner).reindex(idx, fill_value=0)
+    out["ethnicities"] = _distinct(text["ethnicities"], owner).reindex(idx, fill_value=0)
+    for k in SHARE_INDICATORS:
+        share = text[k].fillna(False).astype(float).groupby(owner.to_numpy()).mean()
+        out[k] = share.reindex(idx, fill_value=0.0).round(4)
+    inc = pd.DataFrame(
+        {"owner": owner.to_numpy(), "incall": text["incall"].to_numpy(), "name": names}
     )
+    inc = inc.dropna(subset=["incall"]).explode("name").dropna(subset=["name"])
+    per = inc.groupby(["owner", "incall"])["name"].nunique()
+    out["shared_incall"] = (per >= 2).groupby(level=0).sum().reindex(idx, fill_value=0)
 
 
 _KIND_ORDER = ("phone", "email", "wallet", "author")
@@ -206,15 +336,29 @@ def _expected_cost(ad: object, prices: PriceTable) -> float:
     )
 
 
+def scaled_parts(ind: pd.DataFrame) -> pd.DataFrame:
+    """Each :data:`SCORE_PARTS` indicator saturated to 0-1 (the features of both the
+    default recipe and the learned model); a missing indicator counts 0."""
+    out = {}
+    for col, (_, base, cap) in SCORE_PARTS.items():
+        v = (
+            pd.to_numeric(ind[col], errors="coerce")
+            if col in ind
+            else pd.Series(0.0, index=ind.index)
+        )  # noqa: E501
+        x = (v.astype(float).fillna(base) - base).clip(lower=0)
+        out[col] = np.minimum(1.0, np.log1p(x) / np.log1p(cap - base))
+    return pd.DataFrame(out, index=ind.index)
+
+
 def score_parts(ind: pd.DataFrame) -> pd.DataFrame:
-    """Each score part's contribution (points out of 100) per group."""
+    """Each score part's contribution (points out of 100) per group, default recipe."""
     total = sum(w for w, _, _ in SCORE_PARTS.values())
-    parts = {}
-    for col, (w, base, cap) in SCORE_PARTS.items():
-        x = (ind[col].astype(float) - base).clip(lower=0)
-        scaled = np.minimum(1.0, np.log1p(x) / np.log1p(cap - base))
-        parts[col] = 100.0 * w / total * scaled
-    return pd.DataFrame(parts, index=ind.index)
+    scaled = scaled_parts(ind)
+    return pd.DataFrame(
+        {col: 100.0 * w / total * scaled[col] for col, (w, _, _) in SCORE_PARTS.items()},
+        index=ind.index,
+    )
 
 
 def score(ind: pd.DataFrame) -> pd.Series:
@@ -222,10 +366,21 @@ def score(ind: pd.DataFrame) -> pd.Series:
     return score_parts(ind).sum(axis=1).round(2)
 
 
-def explain_score(ind_row: pd.Series) -> list[str]:
-    """One line per score part that contributes, largest first."""
-    parts = score_parts(ind_row.to_frame().T).iloc[0].sort_values(ascending=False)
-    return [f"{k}={_fmt(ind_row[k])}: +{v:.1f}" for k, v in parts.items() if v > 0]
+def explain_score(ind_row: pd.Series, model: Any = None) -> list[str]:
+    """One line per score part that contributes, largest first, with its share of the
+    score: ``names=5: +11.6 (28%)``. ``model``: a fitted
+    :class:`ownergraph.graph.score_model.LeadScorer` (learned weights), else the default
+    recipe."""
+    frame = ind_row.to_frame().T
+    if model is not None:
+        return model.explain(frame).iloc[0]
+    parts = score_parts(frame).iloc[0].sort_values(ascending=False)
+    total = parts.sum()
+    return [
+        f"{k}={_fmt(ind_row.get(k))}: +{v:.1f} ({100 * v / total:.0f}%)"
+        for k, v in parts.items()
+        if v > 0
+    ]
 
 
 def _fmt(v: object) -> str:
@@ -265,9 +420,12 @@ def flags(
             rs.append(f"posted in {_n(r['cities'], 'city', 'cities')}")
         if r["ads_per_day"] >= rules.high_rate:
             fl.append("high rate")
+            dated = r.get("dated_ads", r["ads"])
+            undated = int(r.get("undated_ads", 0) or 0)
             rs.append(
-                f"{_n(r['ads'], 'ad')} on {_n(r['active_days'], 'active day')} "
-                f"({r['ads_per_day']:.1f} per day)"
+                f"{_n(dated, 'dated ad')} on {_n(r['active_days'], 'active day')} "
+                f"({r['ads_per_day']:.1f} per day"
+                + (f"; {undated} undated not counted)" if undated else ")")
             )
         if r["phones"] >= rules.many_phones:
             fl.append("many phones")
