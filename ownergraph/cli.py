@@ -6,12 +6,17 @@ library function that a notebook can call too.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ownergraph.defaults import BTC_PARSE_WORKERS, HIDE_SHARE, TARGET_PRECISION
+
+if TYPE_CHECKING:
+    from ownergraph.pipeline import PipelineResult
 
 app = typer.Typer(
     help="ownergraph: group online sex ads by their true owner in a property graph.",
@@ -622,6 +627,17 @@ def _register_run() -> None:
 _register_run()
 
 
+def pipeline_table(result: PipelineResult) -> Table:
+    """The stages of a pipeline run (``demo``, ``run``): seconds and a brief summary."""
+    t = Table("stage", "seconds", "summary", title="pipeline")
+    for st in result.stages:
+        brief = ", ".join(
+            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
+        )
+        t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
+    return t
+
+
 @app.command("demo")
 def demo_cmd(
     ads: int = typer.Option(8_000, "--ads", help="Ads in the synthetic world."),
@@ -690,13 +706,7 @@ def demo_cmd(
                 report_path = write_report(
                     s, result.top_owners[0]["id"], root / "top-owner-report.html"
                 )
-    t = Table("stage", "seconds", "summary", title="pipeline")
-    for st in result.stages:
-        brief = ", ".join(
-            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
-        )
-        t.add_row(st.name, f"{st.seconds:.1f}", brief)
-    console.print(t)
+    console.print(pipeline_table(result))
     if result.top_owners:
         t = Table(
             "#",

@@ -25,7 +25,7 @@ def run_cmd(
     date_format); bitcoin (blocks, mempool, processors, rates, prices); store (uri);
     run (stages, seed, work_dir, author_train_pairs, truth). See ownergraph/project.py.
     """
-    from ownergraph.cli import _open, console, err
+    from ownergraph.cli import _open, console, err, pipeline_table
     from ownergraph.graph.store import StoreError
     from ownergraph.loaders.quarantine import InputError
     from ownergraph.pipeline import run_project
@@ -45,13 +45,7 @@ def run_cmd(
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(1) from exc
         uri = s.uri
-    t = Table("stage", "seconds", "summary", title="pipeline")
-    for st in result.stages:
-        brief = ", ".join(
-            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
-        )
-        t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
-    console.print(t)
+    console.print(pipeline_table(result))
     if result.top_owners:
         t = Table("#", "owner", "score", "ads", "regions", "why", title="top owner groups")
         for i, o in enumerate(result.top_owners[:top], start=1):
