@@ -9,6 +9,7 @@ is a short window: most posters show one or two ads, operations a handful."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class WorldConfig:
     """Share of operations with a central booking phone shown on some of their ads."""
     op_booking_ad_rate: float = 0.3
     """Share of such an operation's ads that show the booking phone (half of them alone)."""
+    op_booking_period_days: float = math.inf
+    """Mean days an operation keeps one booking phone before it replaces it (inf: never).
+    For a week after a change, about a third of its booking ads show the old line too."""
     indep_phone_switch_rate: float = 0.1
     """Share of independents who change their phone once during their life."""
     two_phone_rate: float = 0.06
@@ -161,5 +165,7 @@ class WorldConfig:
             raise ValueError("world config: need btc_usd_low < btc_usd_start < btc_usd_high")
         if self.shared_line_owners < 1.0:
             raise ValueError("world config shared_line_owners: must be at least 1")
+        if not self.op_booking_period_days > 0:
+            raise ValueError("world config: op_booking_period_days must be > 0 (inf: never)")
         if self.days <= 0 or self.op_people_max < 2 or self.op_writers_max < 1:
             raise ValueError("world config: need days > 0, op_people_max >= 2, writers >= 1")

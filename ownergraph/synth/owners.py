@@ -256,6 +256,9 @@ class Owner:
         self.booking = None
         if op and rng.random() < cfg.op_booking_line_share:
             self.booking = self._new_phone(self.home)
+        self.booking_until = t0 + self._booking_period()
+        self.old_booking: str | None = None
+        self.booking_ts = -math.inf
         self.switch_ts = math.inf
         self.old_phone: str | None = None
         self.persona_ts = math.inf
@@ -312,6 +315,10 @@ class Owner:
             writer=rng.randrange(len(self.writers)),
             category=category,
         )
+
+    def _booking_period(self) -> float:
+        period = self.cfg.op_booking_period_days
+        return math.inf if math.isinf(period) else self.rng.expovariate(1.0 / (period * DAY))
 
     def _new_phone(self, city: City) -> str:
         digits = self.phonebook.new(self.rng.choice(city.area_codes))
@@ -379,7 +386,12 @@ class Owner:
                 return [p.phone, old]
         phones = [p.phone]
         if self.booking and rng.random() < cfg.op_booking_ad_rate:
+            if t > self.booking_until:  # the operation replaces its booking line
+                self.old_booking, self.booking = self.booking, self._new_phone(self.home)
+                self.booking_ts, self.booking_until = t, t + self._booking_period()
             phones = [self.booking] if rng.random() < 0.5 else [p.phone, self.booking]
+            if t < self.booking_ts + 7 * DAY and rng.random() < 0.35:
+                phones.append(self.old_booking)  # "new number!": the old line bridges
         elif rng.random() < cfg.two_phone_rate and self.booking:
             phones = [p.phone, self.booking]
         return phones
