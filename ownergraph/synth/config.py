@@ -33,6 +33,8 @@ class WorldConfig:
     op_people_median: float = 6.0
     op_people_max: int = 40
     op_writers_max: int = 3
+    op_single_writer_share: float | None = None
+    """Share of operations whose ads one writer writes (None: 2 in 5, the rest 2 or 3)."""
     op_phone_period_days: float = 12.0
     """Mean days a person of an operation keeps one phone before it is rotated."""
     op_burner_rate: float = 0.08
@@ -165,6 +167,9 @@ class WorldConfig:
             raise ValueError("world config: need btc_usd_low < btc_usd_start < btc_usd_high")
         if self.shared_line_owners < 1.0:
             raise ValueError("world config shared_line_owners: must be at least 1")
+        share = self.op_single_writer_share
+        if share is not None and not 0.0 <= share <= 1.0:
+            raise ValueError(f"world config op_single_writer_share={share!r}: within [0, 1]")
         if not self.op_booking_period_days > 0:
             raise ValueError("world config: op_booking_period_days must be > 0 (inf: never)")
         if self.days <= 0 or self.op_people_max < 2 or self.op_writers_max < 1:

@@ -207,7 +207,12 @@ class Owner:
 
         # writers
         if op:
-            n_writers = min(rng.choice((1, 1, 2, 2, 3)), cfg.op_writers_max)
+            if cfg.op_single_writer_share is None:
+                n_writers = min(rng.choice((1, 1, 2, 2, 3)), cfg.op_writers_max)
+            elif rng.random() < cfg.op_single_writer_share:
+                n_writers = 1
+            else:
+                n_writers = min(rng.choice((2, 3)), cfg.op_writers_max)
             self.writers = []
             for k in range(n_writers):
                 base = None  # some operations build their ads on a circulating template
