@@ -5,7 +5,7 @@ the hash it commits to (``KIND_P2PKH``/``KIND_P2SH`` + 20 bytes, ``KIND_WITNESS_
 or 32 bytes, ``KIND_WITNESS_V1`` + 32 bytes). ``encode_keys`` turns the distinct keys of a
 whole batch into mainnet address strings at once: Base58Check by long division in
 base 58^4 over all keys in numpy, bech32/bech32m checksums over all keys in numpy. The
-result is the same as ``embit``'s (``tests/test_bitcoin_fast.py`` checks it).
+result is the same as ``embit``'s (``tests/test_bitcoin_bulk.py`` checks it).
 """
 
 from __future__ import annotations

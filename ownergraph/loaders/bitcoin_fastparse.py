@@ -6,8 +6,9 @@ transaction only what the tables need: inputs (previous outpoint, the address ke
 scriptSig/witness proves) and outputs (value, script type, address key). Addresses are
 encoded later for a whole batch at once (``ownergraph.loaders.bitcoin_addresses``). It is
 about 10x faster than building ``embit`` objects; ``embit`` remains the reference
-(``parser="embit"``), and ``tests/test_bitcoin_fast.py`` checks that both give the same
-tables on the real blocks.
+(``parser="embit"``), and ``tests/test_bitcoin_bulk.py`` checks that both give the same
+tables on the real blocks and a synthetic chain. An input that spends an output parsed
+before (``known``) is not hashed at all: its address comes from that output.
 """
 
 from __future__ import annotations
