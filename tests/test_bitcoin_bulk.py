@@ -62,6 +62,15 @@ def test_bulk_parser_equals_reference_on_a_chain(chain: Path) -> None:
     assert tables.summary.inputs_unresolved == 0
 
 
+def test_outpoint_memory_bound_changes_nothing(chain: Path, monkeypatch) -> None:
+    """Past ``BTC_KNOWN_OUTPOINTS`` the parser hashes inputs again: same tables."""
+    import ownergraph.loaders.bitcoin_raw as raw
+
+    full = load_bitcoin([chain], verify_merkle=False, workers=1)
+    monkeypatch.setattr(raw, "BTC_KNOWN_OUTPOINTS", 50)
+    _same_tables(full, load_bitcoin([chain], verify_merkle=False, workers=1))
+
+
 @pytest.mark.parametrize("name", ["block413567.raw", "block702861_segwit.raw"])
 def test_bulk_parser_equals_reference_on_real_blocks(shared_data: Path, name: str) -> None:
     tables = _parses_alike(shared_data / "bitcoin" / name)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from embit.transaction import Transaction
 
+from ownergraph.defaults import BTC_KNOWN_OUTPOINTS
 from ownergraph.loaders.bitcoin_addresses import encode_keys
 from ownergraph.loaders.bitcoin_batch import (
     Batch,
@@ -317,8 +318,8 @@ def add_raw_block(
     else:
         batch.skip("merkle", NO_VERIFY_MERKLE)
     if parser == "fast":
-        if known is not None:
-            known.update(cols.outpoints)
+        if known is not None and len(known) < BTC_KNOWN_OUTPOINTS:
+            known.update(cols.outpoints)  # bounded memory; past it inputs are hashed
         batch.txs_read += len(cols.txid)
         batch.add_columns(cols, height, block_ts)
         return
