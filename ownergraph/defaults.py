@@ -7,3 +7,6 @@ TARGET_PRECISION = 0.8
 HIDE_SHARE = 0.2
 # Bitcoin raw/blk loads: processes parsing blocks in parallel (0: one per CPU core).
 BTC_PARSE_WORKERS = 0
+# Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them
+# are resolved without hashing (~120 bytes each: 20M is ~2.4 GB); past it, inputs are hashed.
+BTC_KNOWN_OUTPOINTS = 20_000_000

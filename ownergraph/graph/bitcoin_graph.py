@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ownergraph.graph.store import Store
 from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
@@ -67,6 +69,14 @@ def pays_rows(outputs: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"txid": "src", "address": "dst"})[["src", "dst", "sat", "vout"]]
 
 
+def _distinct_sorted(*columns: pd.Series) -> pd.Index:
+    """The distinct strings of ``columns``, sorted (through Arrow: ~3x faster than
+    ``Index.union``, which also keeps duplicates)."""
+    both = pa.chunked_array([pa.array(c, pa.string()) for c in columns], pa.string())
+    unique = pc.unique(both)
+    return pd.Index(pd.array(pc.take(unique, pc.sort_indices(unique)), dtype="string"))
+
+
 def _chunks(df: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:
     """Parts of ``size`` rows; ``size <= 0``: the whole frame (one bulk COPY on a fresh
     embedded store; the stores batch their own writes)."""
@@ -107,8 +117,8 @@ def write_bitcoin(
     txs = txs.assign(coinjoin=(kind != "").to_numpy(), coinjoin_kind=kind.to_numpy())
     spent = spent_in_rows(tables.inputs)
     pays = pays_rows(tables.outputs)
-    addresses = pd.Index(spent["src"]).union(pd.Index(pays["dst"]))
-    addr = pd.DataFrame({"address": addresses.astype("string")})
+    addresses = _distinct_sorted(spent["src"], pays["dst"])
+    addr = pd.DataFrame({"address": addresses})
     if processors is not None:
         proc = pd.Index(list(processors), dtype="string")
         extra = proc.difference(addresses)

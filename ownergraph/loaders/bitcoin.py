@@ -161,6 +161,7 @@ def iter_batches(
     network: str | None = None,
     parser: str = "fast",
     workers: int = BTC_PARSE_WORKERS,
+    known: set[bytes] | None = None,
 ) -> Iterator[Batch]:
     """Parsed transactions, file by file, in batches of about ``batch_txs``.
 
@@ -168,7 +169,11 @@ def iter_batches(
     else mainnet's). ``network`` (main/test/signet/regtest): whose proof-of-work limit raw
     headers meet (default: the ``blk`` magic's network; for a ``raw`` file the loosest,
     regtest's). ``workers``: processes parsing a ``blk`` file's blocks (0: one per core).
+    ``known``: outpoints of the outputs parsed so far (default: a new set for these files),
+    so that the inputs spending them are resolved from the outputs instead of hashed.
     """
+    if known is None:
+        known = set()
     if fmt not in FORMATS:
         raise ValueError(f"unknown Bitcoin format {fmt!r}; expected one of {FORMATS}")
     if network is not None and network not in POW_LIMITS:
@@ -184,7 +189,7 @@ def iter_batches(
         else:
             m = magic or _file_magic(path)
             yield from iter_raw_batches(
-                path, kind, q, batch_txs, m, verify_merkle, network, parser, workers
+                path, kind, q, batch_txs, m, verify_merkle, network, parser, workers, known
             )
 
 
@@ -332,6 +337,7 @@ def load_bitcoin(
         seen = read_first_seen(mempool, q) if mempool else None
 
         empty: list[str] = []
+        known: set[bytes] = set()  # outpoints parsed so far, across the files
 
         def batches() -> Iterator[Batch]:
             for path in paths:
@@ -345,6 +351,7 @@ def load_bitcoin(
                     network=network,
                     parser=parser,
                     workers=workers,
+                    known=known,
                 ):
                     loaded += b.n_txs
                     if progress is not None:

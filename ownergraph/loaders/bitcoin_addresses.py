@@ -5,7 +5,7 @@ the hash it commits to (``KIND_P2PKH``/``KIND_P2SH`` + 20 bytes, ``KIND_WITNESS_
 or 32 bytes, ``KIND_WITNESS_V1`` + 32 bytes). ``encode_keys`` turns the distinct keys of a
 whole batch into mainnet address strings at once: Base58Check by long division in
 base 58^4 over all keys in numpy, bech32/bech32m checksums over all keys in numpy. The
-result is the same as ``embit``'s (``tests/test_bitcoin_fast.py`` checks it).
+result is the same as ``embit``'s (``tests/test_bitcoin_bulk.py`` checks it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
 
 KIND_P2PKH, KIND_P2SH, KIND_WITNESS_V0, KIND_WITNESS_V1 = 0, 1, 2, 3
 _VERSION_BYTE = {KIND_P2PKH: 0x00, KIND_P2SH: 0x05}
@@ -30,18 +31,27 @@ _POLY = np.array(
 _B58_4 = np.uint64(58**4)
 
 
-def _base58check(payloads: list[bytes]) -> list[str]:
-    """Base58Check of equal-length payloads, vectorised."""
-    rows = [p + hashlib.sha256(hashlib.sha256(p).digest()).digest()[:4] for p in payloads]
-    width = len(rows[0])
+def _base58check(version: int, progs: np.ndarray) -> list[str]:
+    """Base58Check of ``version`` + each row of ``progs`` (equal-length hashes), vectorised
+    but for the checksums (two SHA-256 per row)."""
+    m = len(progs)
+    payload = np.empty((m, progs.shape[1] + 1), np.uint8)
+    payload[:, 0] = version
+    payload[:, 1:] = progs
+    buf, w = payload.tobytes(), payload.shape[1]
+    sha = hashlib.sha256
+    chk = b"".join([sha(sha(buf[i : i + w]).digest()).digest()[:4] for i in range(0, len(buf), w)])
+    rows = np.concatenate([payload, np.frombuffer(chk, np.uint8).reshape(m, 4)], axis=1)
+    width = rows.shape[1]
     limbs = (width + 3) // 4  # big-endian 32-bit limbs, zero-padded in front
-    pad = b"\x00" * (4 * limbs - width)
-    num = np.frombuffer(b"".join(pad + r for r in rows), ">u4").reshape(-1, limbs).astype(np.uint64)
+    padded = np.zeros((m, 4 * limbs), np.uint8)
+    padded[:, 4 * limbs - width :] = rows
+    num = padded.view(">u4").astype(np.uint64)
     n_digits = int(width * 8 / np.log2(58)) + 1
     passes = (n_digits + 3) // 4
-    out = np.zeros((len(rows), passes * 4), dtype=np.uint8)
+    out = np.zeros((m, passes * 4), dtype=np.uint8)
     for p in range(passes):
-        rem = np.zeros(len(rows), dtype=np.uint64)
+        rem = np.zeros(m, dtype=np.uint64)
         for j in range(limbs):  # long division by 58^4: rem * 2^32 + limb < 2^56
             cur = (rem << np.uint64(32)) + num[:, j]
             num[:, j] = cur // _B58_4
@@ -50,28 +60,37 @@ def _base58check(payloads: list[bytes]) -> list[str]:
         for d in range(4):  # least significant digit last
             out[:, col - 1 - d] = (rem % 58).astype(np.uint8)
             rem //= np.uint64(58)
-    text = _B58[out].view(f"S{passes * 4}").ravel()
-    zeros = [len(r) - len(r.lstrip(b"\x00")) for r in rows]
-    return [
-        "1" * z + t.lstrip(b"1").decode("ascii") for z, t in zip(zeros, text.tolist(), strict=True)
-    ]
+    # leading zero bytes become leading "1"s (digit 0) and the number's leading zero
+    # digits are dropped: the text starts at (first non-zero digit - zero bytes)
+    nonzero = rows != 0
+    zeros = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), width)
+    digits = out != 0
+    lead = np.where(digits.any(axis=1), digits.argmax(axis=1), out.shape[1])
+    start = lead - zeros
+    text = _B58[out].view(f"S{passes * 4}").ravel().tolist()
+    if (start < 0).any():  # more zero bytes than zero digits: never for 21+4 bytes
+        return [
+            "1" * int(z) + t.lstrip(b"1").decode("ascii")
+            for z, t in zip(zeros.tolist(), text, strict=True)
+        ]
+    return [t[s:].decode("ascii") for t, s in zip(text, start.tolist(), strict=True)]
 
 
 def _hrp_values(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
-def _bech32(hrp: str, version: int, programs: list[bytes]) -> list[str]:
-    """SegWit addresses of equal-length programs, vectorised (bech32 v0, bech32m v1+)."""
-    width = len(programs[0])
+def _bech32(hrp: str, version: int, raw: np.ndarray) -> list[str]:
+    """SegWit addresses of the rows of ``raw`` (equal-length programs), vectorised (bech32
+    v0, bech32m v1+)."""
+    width = raw.shape[1]
     k = (8 * width + 4) // 5
-    raw = np.frombuffer(b"".join(programs), np.uint8).reshape(-1, width)
     bits = np.unpackbits(raw, axis=1)
     bits = np.pad(bits, ((0, 0), (0, 5 * k - 8 * width)))
     weights = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
-    data = (bits.reshape(len(programs), k, 5) * weights).sum(axis=2).astype(np.uint32)
-    data = np.concatenate([np.full((len(programs), 1), version, np.uint32), data], axis=1)
-    chk = np.ones(len(programs), dtype=np.uint32)
+    data = (bits.reshape(len(raw), k, 5) * weights).sum(axis=2).astype(np.uint32)
+    data = np.concatenate([np.full((len(raw), 1), version, np.uint32), data], axis=1)
+    chk = np.ones(len(raw), dtype=np.uint32)
     for v in _hrp_values(hrp):
         chk = ((chk & 0x1FFFFFF) << 5) ^ np.uint32(v) ^ _POLY[chk >> 25]
     for j in range(data.shape[1]):
@@ -88,17 +107,23 @@ def _bech32(hrp: str, version: int, programs: list[bytes]) -> list[str]:
 
 def encode_keys(keys: Iterable[bytes], hrp: str = "bc") -> dict[bytes, str]:
     """Address string of each distinct key (mainnet unless ``hrp`` says otherwise for
-    SegWit; Base58 version bytes are mainnet's)."""
-    groups: dict[tuple[int, int], list[bytes]] = {}
-    for key in set(keys):
-        groups.setdefault((key[0], len(key)), []).append(key)
-    out: dict[bytes, str] = {}
-    for (kind, _n), ks in groups.items():
-        progs = [k[1:] for k in ks]
+    SegWit; Base58 version bytes are mainnet's). Keys are grouped by kind and length in
+    Arrow/numpy, each group encoded as one matrix."""
+    distinct = list(set(keys))
+    if not distinct:
+        return {}
+    arr = pa.array(distinct, pa.large_binary())
+    offsets = np.frombuffer(arr.buffers()[1], np.int64)[: len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    group = data[starts].astype(np.int64) * 256 + lengths
+    texts = np.empty(len(distinct), dtype=object)
+    for g in np.unique(group).tolist():
+        idx = np.flatnonzero(group == g)
+        kind, n = divmod(g, 256)
+        progs = data[starts[idx, None] + np.arange(1, n)]  # (keys, hash bytes)
         if kind in _VERSION_BYTE:
-            vb = bytes([_VERSION_BYTE[kind]])
-            texts = _base58check([vb + p for p in progs])
+            texts[idx] = _base58check(_VERSION_BYTE[kind], progs)
         else:
-            texts = _bech32(hrp, kind - KIND_WITNESS_V0, progs)
-        out.update(zip(ks, texts, strict=True))
-    return out
+            texts[idx] = _bech32(hrp, kind - KIND_WITNESS_V0, progs)
+    return dict(zip(distinct, texts.tolist(), strict=True))

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from embit.transaction import Transaction
 
+from ownergraph.defaults import BTC_KNOWN_OUTPOINTS
 from ownergraph.loaders.bitcoin_addresses import encode_keys
 from ownergraph.loaders.bitcoin_batch import (
     Batch,
@@ -220,9 +221,10 @@ def parse_block_fast(
     unit: str = "file offset",
     verify_header: bool = True,
     network: str | None = None,
+    known: set[bytes] | frozenset[bytes] = frozenset(),
 ) -> tuple[str, int, int | None, Columns]:
     """``parse_block`` with the bulk parser (``bitcoin_fastparse``): the same checks and
-    messages, the transactions column-wise."""
+    messages, the transactions column-wise (``known``: see ``read_transactions``)."""
     header, version, block_ts, block_hash = _read_header(data, verify_header, network)
     try:
         n, pos = _fast_varint(data, HEADER_SIZE)
@@ -230,7 +232,7 @@ def parse_block_fast(
         raise ValueError(f"truncated: needed 1 byte at {unit} {base + HEADER_SIZE}") from None
     if n == 0 or n * 60 > len(data):
         raise ValueError(f"implausible transaction count {n} for {len(data)} bytes")
-    txs, end, coinbase_script = read_transactions(data, pos, n, base, unit)
+    txs, end, coinbase_script = read_transactions(data, pos, n, base, unit, known)
     left = len(data) - end
     if left:
         at = base + end
@@ -285,17 +287,20 @@ def add_raw_block(
     unit: str = "file offset",
     network: str | None = None,
     parser: str = "fast",
+    known: set[bytes] | None = None,
 ) -> None:
     """Parse one serialized block into ``batch`` (or quarantine it whole).
 
     ``parser``: ``"fast"`` (bulk path; addresses as keys, encoded per batch) or
-    ``"embit"`` (the reference).
+    ``"embit"`` (the reference). ``known``: outpoints of the blocks accepted so far (the
+    fast parser skips deriving the addresses of inputs that spend them, and adds this
+    block's outputs once it is accepted).
     """
     batch.blocks_read += 1
     try:
         if parser == "fast":
             block_hash, block_ts, height, cols = parse_block_fast(
-                data, verify_merkle, base, unit, network=network
+                data, verify_merkle, base, unit, network=network, known=known or frozenset()
             )
         else:
             block_hash, block_ts, height, txs = parse_block(
@@ -313,6 +318,8 @@ def add_raw_block(
     else:
         batch.skip("merkle", NO_VERIFY_MERKLE)
     if parser == "fast":
+        if known is not None and len(known) < BTC_KNOWN_OUTPOINTS:
+            known.update(cols.outpoints)  # bounded memory; past it inputs are hashed
         batch.txs_read += len(cols.txid)
         batch.add_columns(cols, height, block_ts)
         return
@@ -389,6 +396,7 @@ def _parse_fast(
         )
     except ValueError as exc:
         return str(exc)
+    cols.outpoints = set()  # not sent back: the parent does not derive addresses
     keys = {k for k in cols.in_key if isinstance(k, bytes)}
     keys.update(k for k in cols.out_key if isinstance(k, bytes))
     text = encode_keys(keys)
@@ -443,13 +451,15 @@ def iter_raw_batches(
     network: str | None = None,
     parser: str = "fast",
     workers: int = 1,
+    known: set[bytes] | None = None,
 ) -> Iterator[Batch]:
     """Batches of about ``batch_txs`` transactions from a ``raw`` or ``blk`` file.
 
     ``network``: whose proof-of-work limit applies (``blk``: from the magic by default).
     ``workers``: processes parsing a ``blk`` file's blocks in parallel with the bulk
     parser (0: one per core; 1: in this process). Blocks come back in file order, so
-    the tables are the same.
+    the tables are the same. ``known``: outpoints loaded so far (see ``add_raw_block``;
+    one process only).
     """
     batch = Batch()
     source = str(path)
@@ -486,7 +496,9 @@ def iter_raw_batches(
                 pending.append((where, data, fut))
                 yield from drain(window)
                 continue
-            add_raw_block(batch, data, source, where, q, verify_merkle, base, unit, network, parser)
+            add_raw_block(
+                batch, data, source, where, q, verify_merkle, base, unit, network, parser, known
+            )
             if batch.n_txs >= batch_txs:
                 yield batch
                 batch = Batch()

@@ -1,0 +1,113 @@
+"""The bulk chain-load path changes speed, not results.
+
+- Parsing: the bulk parser in one process (which skips hashing the public keys of inputs
+  that spend outputs already parsed), in worker processes, and the ``embit`` reference
+  give the same tables, on a synthetic chain in ``blk`` format and on the real blocks.
+- Writing: a whole-table first load (LadybugDB ``COPY`` into empty tables, Neo4j
+  ``CREATE``) gives the same nodes, edges and properties as the general upsert path
+  (small batches, so all but the first go through key lookups / ``MERGE``), on both
+  stores.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ownergraph.graph.bitcoin_graph import write_bitcoin
+from ownergraph.graph.store import Store
+from ownergraph.loaders.bitcoin import BitcoinTables, load_bitcoin
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("txs", "inputs", "outputs")
+
+
+def _write_chain(path: Path, n_blocks: int, txs_per_block: int) -> int:
+    spec = importlib.util.spec_from_file_location(
+        "synth_raw_chain", ROOT / "benchmarks" / "synth_raw_chain.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_chain(path, n_blocks, txs_per_block)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("chain") / "blk00000.dat"
+    _write_chain(path, 3, 120)
+    return path
+
+
+def _same_tables(a: BitcoinTables, b: BitcoinTables) -> None:
+    for name in TABLES:
+        left, right = getattr(a, name), getattr(b, name)
+        pd.testing.assert_frame_equal(left, right, check_exact=True, obj=name)
+    assert a.summary.as_dict() == b.summary.as_dict()
+
+
+def _parses_alike(path: Path) -> BitcoinTables:
+    one = load_bitcoin([path], verify_merkle=False, workers=1)
+    _same_tables(one, load_bitcoin([path], verify_merkle=False, workers=2))
+    _same_tables(one, load_bitcoin([path], verify_merkle=False, workers=1, parser="embit"))
+    return one
+
+
+def test_bulk_parser_equals_reference_on_a_chain(chain: Path) -> None:
+    tables = _parses_alike(chain)
+    # the chain spends its own outputs: those inputs are resolved, not hashed
+    assert (tables.inputs["address_source"] == "prevout").sum() > 300
+    assert tables.summary.inputs_unresolved == 0
+
+
+def test_outpoint_memory_bound_changes_nothing(chain: Path, monkeypatch) -> None:
+    """Past ``BTC_KNOWN_OUTPOINTS`` the parser hashes inputs again: same tables."""
+    import ownergraph.loaders.bitcoin_raw as raw
+
+    full = load_bitcoin([chain], verify_merkle=False, workers=1)
+    monkeypatch.setattr(raw, "BTC_KNOWN_OUTPOINTS", 50)
+    _same_tables(full, load_bitcoin([chain], verify_merkle=False, workers=1))
+
+
+@pytest.mark.parametrize("name", ["block413567.raw", "block702861_segwit.raw"])
+def test_bulk_parser_equals_reference_on_real_blocks(shared_data: Path, name: str) -> None:
+    tables = _parses_alike(shared_data / "bitcoin" / name)
+    # a lone block spends outputs from elsewhere: addresses come from the scripts
+    assert tables.summary.inputs_from_script > 1000
+
+
+def _dump(store: Store) -> dict[str, pd.DataFrame]:
+    """Every Bitcoin node and edge with all its properties, in a canonical order."""
+    out = {}
+    for label in ("Tx", "Address"):
+        node = store.schema.node(label)
+        ret = ", ".join(f"n.{p} AS {p}" for p in node.prop_names)
+        df = store.query_df(f"MATCH (n:{label}) RETURN {ret}")
+        out[label] = df.sort_values(node.key).reset_index(drop=True)
+    for rel_type in ("SPENT_IN", "PAYS"):
+        rel = store.schema.rel(rel_type)
+        src, dst = store.schema.node(rel.src), store.schema.node(rel.dst)
+        ret = "".join(f", e.{p} AS {p}" for p in rel.prop_names)
+        df = store.query_df(
+            f"MATCH (a:{rel.src})-[e:{rel_type}]->(b:{rel.dst}) "
+            f"RETURN a.{src.key} AS src, b.{dst.key} AS dst{ret}"
+        )
+        out[rel_type] = df.sort_values(["src", "dst"]).reset_index(drop=True)
+    return out
+
+
+def test_bulk_write_equals_the_upsert_path(store: Store, chain: Path) -> None:
+    tables = load_bitcoin([chain], verify_merkle=False, workers=1)
+    processors = [tables.outputs["address"].dropna().iloc[5]]
+    write_bitcoin(store, tables, processors=processors)  # whole tables: COPY / CREATE
+    bulk = _dump(store)
+    for label in ("Tx", "Address"):
+        store.delete_nodes(label)
+    write_bitcoin(store, tables, batch_size=97, processors=processors)  # lookups / MERGE
+    upsert = _dump(store)
+    assert len(bulk["Tx"]) == len(tables.txs) and len(bulk["PAYS"]) > len(tables.txs)
+    assert bulk["Address"]["processor"].sum() == 1
+    for name, df in bulk.items():
+        pd.testing.assert_frame_equal(df, upsert[name], obj=name)
