@@ -9,7 +9,6 @@ is a short window: most posters show one or two ads, operations a handful."""
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -33,17 +32,20 @@ class WorldConfig:
     op_people_median: float = 6.0
     op_people_max: int = 40
     op_writers_max: int = 3
-    op_single_writer_share: float | None = None
-    """Share of operations whose ads one writer writes (None: 2 in 5, the rest 2 or 3)."""
-    op_phone_period_days: float = 12.0
+    op_single_writer_share: float | None = 0.75
+    """Share of operations whose ads one writer writes (the rest have 2 or 3 writers; None:
+    the pre-2026-12 draw, 2 in 5)."""
+    op_phone_period_days: float = 25.0
     """Mean days a person of an operation keeps one phone before it is rotated."""
-    op_burner_rate: float = 0.08
+    op_burner_rate: float = 0.05
     """Share of an operation's ads that show a burner phone used only once."""
-    op_booking_line_share: float = 0.5
-    """Share of operations with a central booking phone shown on some of their ads."""
-    op_booking_ad_rate: float = 0.3
+    op_booking_line_share: float = 1.0
+    """Share of operations with a central booking phone shown on their ads. Calibrated
+    (2026-12) so that, as on the real Backpage sets, the model's most alike candidate pairs
+    mostly share an identifier component (``bench_world_vs_real.py --model``)."""
+    op_booking_ad_rate: float = 0.9
     """Share of such an operation's ads that show the booking phone (half of them alone)."""
-    op_booking_period_days: float = math.inf
+    op_booking_period_days: float = 10.0
     """Mean days an operation keeps one booking phone before it replaces it (inf: never).
     For a week after a change, about a third of its booking ads show the old line too."""
     indep_phone_switch_rate: float = 0.1
