@@ -627,6 +627,16 @@ def _register_run() -> None:
 _register_run()
 
 
+def _register_images() -> None:
+    from ownergraph.cli_images import images_app, load_images_cmd
+
+    load_app.command("images")(load_images_cmd)
+    app.add_typer(images_app, name="images")
+
+
+_register_images()
+
+
 def pipeline_table(result: PipelineResult) -> Table:
     """The stages of a pipeline run (``demo``, ``run``): seconds and a brief summary."""
     t = Table("stage", "seconds", "summary", title="pipeline")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate")
+STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
 # Training pairs the author stage samples at most (the demo's budget; None = all).
 AUTHOR_TRAIN_PAIRS = 25_000
 _AD_KEYS = {
@@ -87,6 +87,7 @@ class Project:
     work_dir: Path = Path("run")
     author_train_pairs: int | None = AUTHOR_TRAIN_PAIRS
     truth: Path | None = None
+    images: Path | None = None  # a folder of ad pictures keyed by ad id (hashed, never kept)
 
     @classmethod
     def from_world(
@@ -112,6 +113,7 @@ class Project:
             seed=seed,
             work_dir=Path(work_dir) if work_dir else w / "run",
             truth=truth if truth.is_dir() else None,
+            images=w / "images" if (w / "images").is_dir() else None,
         )
 
     def check(self) -> None:

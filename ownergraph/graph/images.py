@@ -12,6 +12,7 @@ it), and marks groups shown under too many unrelated phone/e-mail groups as ``ge
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from ownergraph import identifier_labels as il
 from ownergraph.graph import communities as cm
 from ownergraph.graph.store import Store
 from ownergraph.linking import image_match as im
+from ownergraph.loaders.quarantine import Quarantine
 
 IMAGES_QUERY = (
     "MATCH (i:Image) RETURN i.hash AS pdq, i.phash AS phash, i.pdq_quality AS pdq_quality, "
@@ -108,3 +110,61 @@ def link_images(
         "radii": radii.as_dict(),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def load_images(
+    store: Store,
+    *,
+    folder: str | Path | None = None,
+    ads: str | Path | None = None,
+    column: str | None = None,
+    id_column: str = "id",
+    hashes: str | Path | None = None,
+    base_dir: str | Path | None = None,
+    crops: bool = True,
+    workers: int = 0,
+    quarantine: Quarantine | None = None,
+    link: bool = True,
+    hashed_to: str | Path | None = None,
+) -> dict[str, Any]:
+    """``ownergraph load images``: hash a folder keyed by ad id, or the pictures an ads
+    file references (``ads`` + ``column``), or load a shared hash list (``hashes``); write
+    the hashes (only) to the store; then, with ``link``, match and group every picture
+    in the store (:func:`link_images`). ``hashed_to``: a CSV (ref, ad, pdq) of which file
+    got which hash, for evaluation against a world's truth (outside the store). Returns a summary; every reference is loaded or
+    quarantined with its reason."""
+    from ownergraph.loaders import images as li
+
+    if sum(x is not None for x in (folder, ads, hashes)) != 1:
+        raise ValueError("give exactly one of a folder, an ads file (with a column) or a hash list")
+    if ads is not None and not column:
+        raise ValueError("an ads file needs --column: the field that holds the picture references")
+    q = quarantine or Quarantine()
+    before = q.count
+    t0 = time.perf_counter()
+    summary = li.ImageLoadSummary()
+    if hashes is not None:
+        rows = li.read_hash_list(hashes, q)
+        summary.refs = len(rows) + (q.count - before)
+        method = "hash list"
+    else:
+        if folder is not None:
+            refs = li.refs_from_folder(folder)
+        else:
+            refs = li.refs_from_ads(ads, column, id_column=id_column, quarantine=q)
+            base_dir = base_dir or Path(ads).parent
+        summary.refs = len(refs) + (q.count - before)
+        rows = li.hash_refs(refs, base_dir=base_dir, crops=crops, workers=workers, quarantine=q)
+        summary.hashed = len(rows)
+        method = "pdq"
+        if hashed_to is not None:
+            rows[["ref", "ad", "pdq"]].to_csv(hashed_to, index=False)
+        rows = rows.drop(columns="ref")
+    summary.loaded, summary.images = li.write_images(store, rows, method=method, quarantine=q)
+    summary.quarantined = q.count - before
+    summary.reasons = dict(q.reasons)
+    summary.seconds = round(time.perf_counter() - t0, 3)
+    out = summary.as_dict()
+    if link:
+        out["link"] = link_images(store)
+    return out

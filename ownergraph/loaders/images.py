@@ -150,7 +150,7 @@ def hash_refs(
     quarantine: Quarantine | None = None,
 ) -> pd.DataFrame:
     """Hash the local pictures the references name; rows ad, pdq, pdq_quality, phash,
-    crops (``;``-joined). URLs and missing files are quarantined, never fetched."""
+    crops (``;``-joined), and ref (the reference: never written to the store). URLs and missing files are quarantined, never fetched."""
     q = quarantine or Quarantine()
     base = Path(base_dir) if base_dir else Path(".")
     todo: list[tuple[ImageRef, str]] = []
@@ -176,9 +176,9 @@ def hash_refs(
         if error:
             q.add(SOURCE, r.where, None, error)
             continue
-        rows.append({"ad": r.ad, "pdq": h.pdq, "pdq_quality": h.pdq_quality,
+        rows.append({"ref": r.ref, "ad": r.ad, "pdq": h.pdq, "pdq_quality": h.pdq_quality,
                      "phash": h.phash, "crops": ";".join(h.crops)})  # fmt: skip
-    return pd.DataFrame(rows, columns=["ad", "pdq", "pdq_quality", "phash", "crops"])
+    return pd.DataFrame(rows, columns=["ref", "ad", "pdq", "pdq_quality", "phash", "crops"])
 
 
 def _check_hex(value: Any, bits: int, what: str) -> str:

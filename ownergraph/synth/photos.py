@@ -73,8 +73,8 @@ def picture(k: int, seed: int = 0) -> Image.Image:
     src = _photo(PHOTOS[int(rng.integers(len(PHOTOS)))])
     pw, ph = int(w * rng.uniform(0.4, 0.8)), int(h * rng.uniform(0.3, 0.6))
     sx, sy = int(rng.integers(0, w - pw + 1)), int(rng.integers(0, h - ph + 1))
-    img.paste(src.crop((sx, sy, sx + pw, sy + ph)), (int(rng.integers(0, w - pw + 1)),
-                                                      int(rng.integers(0, h - ph + 1))))  # fmt: skip
+    at = (int(rng.integers(0, w - pw + 1)), int(rng.integers(0, h - ph + 1)))
+    img.paste(src.crop((sx, sy, sx + pw, sy + ph)), at)
     face = _faces()[int(rng.integers(200))]
     fs = int(rng.integers(110, 190))
     fimg = Image.fromarray((face * 255).astype(np.uint8)).resize((fs, fs)).convert("RGB")
