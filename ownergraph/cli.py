@@ -1628,6 +1628,15 @@ def owners_show_cmd(
     for r in d["identifiers"]:
         t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))
     console.print(t)
+    if d.get("images"):
+        t = Table("picture (hash group)", "ads", "ads in other groups", "hashes", "generic",
+                  "match precision", title="pictures (hashes only)")  # fmt: skip
+        for r in d["images"]:
+            gen = f"yes: {r['generic_reason']}" if r["generic"] else "no"
+            conf = "" if r["confidence"] is None else f"{r['confidence']:.3f}"
+            t.add_row(r["picture"], str(r["ads"]), str(r["ads_elsewhere"]), str(r["hashes"]),
+                      gen, conf)  # fmt: skip
+        console.print(t)
     t = Table("wallet", "addresses", "txs", "ads paid", "first", "last", title="wallets")
     for r in d["wallets"]:
         t.add_row(r["wallet"], str(r["addresses"] or ""), str(r["txs"]), str(r["ads"]),

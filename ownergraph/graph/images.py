@@ -131,8 +131,8 @@ def load_images(
     file references (``ads`` + ``column``), or load a shared hash list (``hashes``); write
     the hashes (only) to the store; then, with ``link``, match and group every picture
     in the store (:func:`link_images`). ``hashed_to``: a CSV (ref, ad, pdq) of which file
-    got which hash, for evaluation against a world's truth (outside the store). Returns a summary; every reference is loaded or
-    quarantined with its reason."""
+    got which hash, for evaluation against a world's truth (outside the store). Returns a
+    summary; every reference is loaded or quarantined with its reason."""
     from ownergraph.loaders import images as li
 
     if sum(x is not None for x in (folder, ads, hashes)) != 1:

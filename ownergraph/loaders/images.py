@@ -150,7 +150,8 @@ def hash_refs(
     quarantine: Quarantine | None = None,
 ) -> pd.DataFrame:
     """Hash the local pictures the references name; rows ad, pdq, pdq_quality, phash,
-    crops (``;``-joined), and ref (the reference: never written to the store). URLs and missing files are quarantined, never fetched."""
+    crops (``;``-joined), and ref (the reference: never written to the store). URLs and
+    missing files are quarantined, never fetched."""
     q = quarantine or Quarantine()
     base = Path(base_dir) if base_dir else Path(".")
     todo: list[tuple[ImageRef, str]] = []
