@@ -27,7 +27,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ownergraph.linking.image_hashes import PDQ_BITS, PHASH_BITS, bits_from_hex
+from ownergraph.linking.image_hashes import N_QUERIES, PDQ_BITS, PHASH_BITS, bits_from_hex
 
 EXACT_MAX = 200_000  # up to this many hashes: exact (flat) search
 IVF_CELLS = 4096
@@ -107,7 +107,7 @@ def match_pictures(pictures: pd.DataFrame, radii: Radii | None = None) -> pd.Dat
     """Matching pairs of pictures: columns a, b (row positions, a < b), method, distance.
 
     ``pictures``: columns pdq, pdq_quality, phash, crops (the crop hashes joined by
-    ``;``, trimmed and mirrored first; empty when not computed). Pictures below
+    ``;``, the query hashes first; empty when not computed). Pictures below
     :data:`MIN_PDQ_QUALITY` are not matched. A pair found by several matchers is kept
     once, by the first of pdq, phash, crops.
     """
@@ -122,14 +122,14 @@ def match_pictures(pictures: pd.DataFrame, radii: Radii | None = None) -> pd.Dat
                                     "distance": p["distance"]}))  # fmt: skip
     sub = pictures.iloc[ok]
     crops = sub["crops"].fillna("").str.split(";")
-    has = np.array([len(c) > 2 for c in crops])
+    has = np.array([len(c) > N_QUERIES for c in crops])
     if has.any():
         owner_rows, hashes, q_rows, q_hashes = [], [], [], []
         for pos, cs in zip(ok[has], crops[has], strict=True):
             owner_rows += [pos] * len(cs)
             hashes += cs
-            q_rows += [pos, pos]
-            q_hashes += cs[:2]
+            q_rows += [pos] * N_QUERIES
+            q_hashes += cs[:N_QUERIES]
         owner_rows, q_rows = np.asarray(owner_rows), np.asarray(q_rows)
         p = pairs_within(
             bits_from_hex(hashes, PHASH_BITS), radii.crops, bits_from_hex(q_hashes, PHASH_BITS)
