@@ -23,7 +23,7 @@ import pytest
 from PIL import ImageOps
 
 from ownergraph.graph import communities as cm
-from ownergraph.graph.images import link_images, load_images
+from ownergraph.graph.images import load_images
 from ownergraph.graph.owners import detect_owners, owner_detail
 from ownergraph.graph.store import Store
 from ownergraph.linking import image_match as im
