@@ -654,10 +654,15 @@ def demo_cmd(
     seed: int = typer.Option(1, "--seed", help="World seed (same seed, same world)."),
     out: str = typer.Option("./data/demo", "--out", help="Folder for the world, store, report."),
     stages: str = typer.Option(
-        ",".join(("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate")),
+        ",".join(
+            ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+        ),
         help="Comma-separated stages to run.",
     ),
     top: int = typer.Option(10, help="Owner groups to print."),
+    photo_ads: int = typer.Option(
+        1500, "--photo-ads", help="Ads that get pictures (drawn, then hashed; 0: none)."
+    ),
 ) -> None:
     """Run the whole pipeline on a generated world; print top owner groups and evaluation.
 
@@ -701,6 +706,18 @@ def demo_cmd(
             f"({w.n_operations} operations), {w.n_paid_ads:,} paid in BTC "
             f"-> {world}"
         )
+        if photo_ads > 0:
+            from ownergraph.synth.photos import add_photos
+
+            ptask = bar.add_task("pictures", total=None)
+            info = add_photos(
+                world, seed=seed, max_ads=photo_ads,
+                progress=lambda done, total: bar.update(ptask, completed=done, total=total),
+            )  # fmt: skip
+            console.print(
+                f"pictures: {info['files']:,} files of {info['pictures']:,} pictures on "
+                f"{info['ads']:,} ads (hashed by the images stage, never stored)"
+            )
         names = tuple(x.strip() for x in stages.split(",") if x.strip())
         stage_task = bar.add_task("pipeline", total=len(names))
 
@@ -763,6 +780,12 @@ def demo_cmd(
                 extra = "every PAID_FOR edge, ambiguity sets included"
             elif kind == "payments (definite)":
                 extra = "PAID_FOR edges with ambiguous = false"
+            elif kind == "images":
+                extra = (
+                    f"picture pairs; ad pairs linked {m.get('ad_pairs_linked')}, same owner "
+                    f"{_f(m.get('ad_pair_precision'))}; generic P/R "
+                    f"{_f(m.get('generic_precision'))}/{_f(m.get('generic_recall'))}"
+                )
             t.add_row(kind, _f(p), _f(r), _f(f), extra)
         console.print(t)
     console.print(

@@ -179,9 +179,12 @@ def add_photos(
     seed: int = 0,
     config: PhotoConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_ads: int | None = None,
 ) -> dict[str, int]:
     """Write pictures for every ad of a generated world to ``world/images/<ad_id>/<n>.jpg``
-    and their truth to ``world/truth/images.csv``; returns counts."""
+    and their truth to ``world/truth/images.csv``; returns counts. ``max_ads``: only
+    owners drawn at random (seeded) until they post this many ads get pictures (drawing
+    and hashing pictures is CPU heavy)."""
     cfg = config or PhotoConfig()
     world = Path(world)
     with (world / "truth" / "ads.csv").open(encoding="utf-8") as f:
@@ -195,7 +198,17 @@ def add_photos(
     next_picture = len(PHOTOS)  # the shipped photographs are stock; owners get procedural
     out_dir = world / "images"
     rows, files = [], 0
-    for oi, (owner, owner_ads) in enumerate(sorted(by_owner.items())):
+    owners = sorted(by_owner.items())
+    if max_ads is not None:
+        order = _rng(seed, "photo-owners").permutation(len(owners))
+        kept, total = [], 0
+        for i in order:
+            if total + len(owners[i][1]) > max_ads:
+                continue
+            kept.append(owners[i])
+            total += len(owners[i][1])
+        owners = sorted(kept)
+    for oi, (owner, owner_ads) in enumerate(owners):
         rng = _rng(seed, "owner", owner)
         n_own = max(1, round(len(owner_ads) / cfg.ads_per_picture))
         own = list(range(next_picture, next_picture + n_own))
@@ -221,9 +234,10 @@ def add_photos(
                 rows.append([ad, f"images/{ad}/{n}.jpg", pid, ed, is_stock, owner])
                 files += 1
         if progress:
-            progress(oi + 1, len(by_owner))
+            progress(oi + 1, len(owners))
     with (world / "truth" / "images.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(TRUTH_COLUMNS)
         w.writerows(rows)
-    return {"files": files, "pictures": len({r[2] for r in rows}), "ads": len(ads)}
+    n_ads = sum(len(a) for _, a in owners)
+    return {"files": files, "pictures": len({r[2] for r in rows}), "ads": n_ads}
