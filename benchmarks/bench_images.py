@@ -223,11 +223,12 @@ def owners_benchmark(ads: int, seed: int) -> None:
         t = pd.read_csv(root / "world" / "truth" / "images.csv")
         own = t[~t["stock"]].groupby("picture_id")["ad_id"].nunique()
         shared = own[own > 1]
+        stock_owners = t[t["stock"]].groupby("picture_id")["owner_id"].nunique().tolist()
         print(f"world: median {int(t.groupby('ad_id').size().median())} pictures per ad; "
               f"ads per reused own picture: median {shared.median():.0f}, "
               f"{dict(sorted(collections.Counter(shared.clip(upper=10)).items()))} "
               f"(SoCal/LV: 2-5, median 3); stock pictures shown by "
-              f"{t[t['stock']].groupby('picture_id')['owner_id'].nunique().tolist()} owners")  # fmt: skip
+              f"{stock_owners} owners")  # fmt: skip
         rows = []
         with EmbeddedStore(root / "g.lbug") as s:
             r = run_pipeline(s, root / "world", work_dir=root / "run", seed=seed,
