@@ -249,3 +249,14 @@ def test_generic_groups_counts_components_not_ads():
     out = im.generic_groups(links, min_components=4).set_index("group")
     assert out.loc["g1", "generic"] == False  # noqa: E712 - 5 ads, 2 components
     assert out.loc["g2", "generic"] == True  # noqa: E712
+
+
+def test_project_file_images_folder_adds_the_stage(tmp_path: Path, folder: Path):
+    from ownergraph.project import load_project
+
+    (tmp_path / "ads.jsonl").write_text('{"id": "a1", "title": "t", "body": "b"}\n')
+    (tmp_path / "p.toml").write_text(
+        f'[[ads]]\npath = "ads.jsonl"\n\n[images]\nfolder = "{folder}"\n'
+    )
+    p = load_project(tmp_path / "p.toml")
+    assert p.images == folder and p.stages == ("ads", "authors", "images", "owners")
