@@ -260,3 +260,15 @@ def test_project_file_images_folder_adds_the_stage(tmp_path: Path, folder: Path)
     )
     p = load_project(tmp_path / "p.toml")
     assert p.images == folder and p.stages == ("ads", "authors", "images", "owners")
+
+
+def test_a_picture_an_owner_reuses_under_many_phones_is_not_generic():
+    # owner X posts pictures p, q, r under phones 1-5 (rotating burners); stock s is
+    # shown by five owners (phones 11-15) who share nothing else, and by X's phone 1
+    rows = [("p", f"x{i}", i) for i in range(1, 6)] + [("q", f"y{i}", i) for i in (1, 2, 3)]
+    rows += [("r", f"z{i}", i) for i in (3, 4, 5)] + [("s", f"s{i}", i) for i in range(11, 16)]
+    rows += [("s", "x1", 1)]
+    links = pd.DataFrame(rows, columns=["group", "ad", "component"])
+    out = im.generic_groups(links, min_components=4).set_index("group")
+    assert out.loc["p", "corroboration"] == 1.0 and not out.loc["p", "generic"]
+    assert out.loc["s", "generic"] and out.loc["s", "components"] == 6

@@ -13,8 +13,9 @@ Pure algorithms on arrays and DataFrames (no store).
 - :func:`picture_groups`: connected components of the matches (one group = one
   picture as far as the hashes can tell).
 - :func:`generic_groups`: groups that unrelated owners share (stock photos, logos,
-  badges, placeholders): shown by many identifier components, or too flat to match
-  (PDQ quality below 50). They never link ads.
+  badges, placeholders): shown by many identifier components that no other shared
+  picture ties together, or too flat to match (PDQ quality below 50). They never link
+  ads.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ MIN_PDQ_QUALITY = 50
 # URL there is shown under at most 3 phone groups except stock/placeholder images (see
 # benchmarks/bench_images.py).
 GENERIC_MIN_COMPONENTS = 4
+# ... unless more than this share of those groups is tied together by other shared
+# pictures (see generic_groups: an owner who changes phones reuses several pictures).
+MIN_CORROBORATION = 0.5
 TARGET_PAIR_PRECISION = 0.999
 
 
@@ -157,25 +161,58 @@ def picture_groups(n: int, pairs: pd.DataFrame) -> np.ndarray:
 def generic_groups(
     links: pd.DataFrame,
     min_components: int = GENERIC_MIN_COMPONENTS,
+    min_corroboration: float = MIN_CORROBORATION,
 ) -> pd.DataFrame:
     """Per image group: how many ads and identifier components show it, and whether it is
     generic. ``links``: columns group, ad, component (identifier component of the ad, or
     null for an ad without a phone or e-mail). Returns columns group, ads, components,
-    generic, reason."""
+    corroboration, generic, reason.
+
+    A group shown under at least ``min_components`` components is generic unless those
+    components are *corroborated*: an owner who changes phones posts several of their own
+    pictures under them, a stock photo's owners share nothing else. Corroboration = the
+    share of the group's components in its largest block tied together by other picture
+    groups (each sharing two or more of the components and lying mostly among them); at
+    or below ``min_corroboration`` (default: half) the group is generic."""
+    comps = (
+        links.dropna(subset=["component"])
+        .groupby("group")["component"]
+        .agg(lambda c: frozenset(c.astype(np.int64)))
+    )
     g = links.groupby("group")
-    out = pd.DataFrame(
-        {
-            "ads": g["ad"].nunique(),
-            "components": g["component"].nunique(),
-        }
-    ).reset_index()
-    out["generic"] = out["components"] >= min_components
+    out = pd.DataFrame({"ads": g["ad"].nunique(), "components": g["component"].nunique()})
+    out["corroboration"] = 1.0
+    multi = comps[comps.map(len) >= 2]
+    by_comp: dict[int, list] = {}
+    for name, cs in multi.items():
+        for c in cs:
+            by_comp.setdefault(c, []).append(name)
+    for name in out.index[out["components"] >= min_components]:
+        mine = comps[name]
+        parent = {c: c for c in mine}
+        for other in {h for c in mine for h in by_comp.get(c, ()) if h != name}:
+            inter = sorted(mine & multi[other])
+            if len(inter) >= 2 and len(inter) * 2 >= len(multi[other]):
+                for c in inter[1:]:
+                    parent[_root(parent, c)] = _root(parent, inter[0])
+        block = pd.Series([_root(parent, c) for c in mine]).value_counts().iloc[0]
+        out.loc[name, "corroboration"] = block / len(mine)
+    out["generic"] = (out["components"] >= min_components) & (
+        out["corroboration"] <= min_corroboration
+    )
     out["reason"] = np.where(
         out["generic"],
         "shown under " + out["components"].astype(str) + " unrelated phone/e-mail groups",
         "",
     )
-    return out
+    return out.rename_axis("group").reset_index()
+
+
+def _root(parent: dict[int, int], c: int) -> int:
+    while parent[c] != c:
+        parent[c] = parent[parent[c]]
+        c = parent[c]
+    return c
 
 
 def calibrate_radius(
