@@ -247,6 +247,8 @@ def owners_benchmark(ads: int, seed: int) -> None:
                 m = evaluate(
                     "owners", root / "world" / "truth", predictions_from_store(s, "owners")
                 )
+                if weights is None:
+                    print(f"calibration: {summ.calibration.get('reason')}")
                 rows.append({"setting": label, "B3 precision": round(m["bcubed_precision"], 4),
                              "B3 recall": round(m["bcubed_recall"], 4),
                              "B3 F1": round(m["bcubed_f1"], 4),
@@ -300,9 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--planted", type=int, default=100_000)
     ap.add_argument("--skip-million", action="store_true")
     ap.add_argument("--skip-world", action="store_true")
+    ap.add_argument("--skip-photos", action="store_true")
     a = ap.parse_args(argv)
     real_reuse()
-    photo_benchmark(a.seeds, a.pictures)
+    if not a.skip_photos:
+        photo_benchmark(a.seeds, a.pictures)
     if not a.skip_world:
         owners_benchmark(a.world_ads, a.world_seed)
     if not a.skip_million:

@@ -167,7 +167,7 @@ class PhotoConfig:
     ads_per_picture: float = 3.0
     # share of owners who also show a stock picture, and how many stock pictures exist
     stock_owner_share: float = 0.15
-    n_stock: int = 6
+    n_stock: int = len(STOCK_KINDS)  # one of each kind: two logos would be one picture
     edit_weights: tuple[tuple[str, float], ...] = tuple(EDIT_WEIGHTS.items())
 
 
