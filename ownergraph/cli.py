@@ -413,6 +413,9 @@ def synth_cmd(
         None, "--config", help="JSON object overriding WorldConfig parameters."
     ),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
+    photo_ads: int = typer.Option(
+        0, "--photo-ads", min=0, help="Ads that get pictures (images/, truth/images.csv)."
+    ),
 ) -> None:
     """Generate a synthetic world with ground truth (ads, Bitcoin, rates, truth/)."""
     from pathlib import Path
@@ -445,6 +448,14 @@ def synth_cmd(
             config=cfg,
             progress=lambda d, _t: bar.update(task, completed=d),
         )
+        if photo_ads:
+            from ownergraph.synth.photos import add_photos
+
+            ptask = bar.add_task("drawing pictures", total=None)
+            photos = add_photos(
+                out_dir, seed=seed, max_ads=photo_ads,
+                progress=lambda d, t: bar.update(ptask, completed=d, total=t),
+            )  # fmt: skip
     c = summary.chain
     table = Table(title=f"world in {out} (seed {seed})", show_header=False)
     for k, v in (
@@ -457,6 +468,9 @@ def synth_cmd(
         ("seconds", summary.seconds),
     ):
         table.add_row(k, str(v))
+    if photo_ads:
+        table.add_row("pictures", f"{photos['files']} files of {photos['pictures']} on "
+                      f"{photos['ads']} ads")  # fmt: skip
     console.print(table)
 
 
