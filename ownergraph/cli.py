@@ -413,6 +413,9 @@ def synth_cmd(
         None, "--config", help="JSON object overriding WorldConfig parameters."
     ),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty folder."),
+    photo_ads: int = typer.Option(
+        0, "--photo-ads", min=0, help="Ads that get pictures (images/, truth/images.csv)."
+    ),
 ) -> None:
     """Generate a synthetic world with ground truth (ads, Bitcoin, rates, truth/)."""
     from pathlib import Path
@@ -445,6 +448,14 @@ def synth_cmd(
             config=cfg,
             progress=lambda d, _t: bar.update(task, completed=d),
         )
+        if photo_ads:
+            from ownergraph.synth.photos import add_photos
+
+            ptask = bar.add_task("drawing pictures", total=None)
+            photos = add_photos(
+                out_dir, seed=seed, max_ads=photo_ads,
+                progress=lambda d, t: bar.update(ptask, completed=d, total=t),
+            )  # fmt: skip
     c = summary.chain
     table = Table(title=f"world in {out} (seed {seed})", show_header=False)
     for k, v in (
@@ -457,6 +468,9 @@ def synth_cmd(
         ("seconds", summary.seconds),
     ):
         table.add_row(k, str(v))
+    if photo_ads:
+        table.add_row("pictures", f"{photos['files']} files of {photos['pictures']} on "
+                      f"{photos['ads']} ads")  # fmt: skip
     console.print(table)
 
 
@@ -627,6 +641,16 @@ def _register_run() -> None:
 _register_run()
 
 
+def _register_images() -> None:
+    from ownergraph.cli_images import images_app, load_images_cmd
+
+    load_app.command("images")(load_images_cmd)
+    app.add_typer(images_app, name="images")
+
+
+_register_images()
+
+
 def pipeline_table(result: PipelineResult) -> Table:
     """The stages of a pipeline run (``demo``, ``run``): seconds and a brief summary."""
     t = Table("stage", "seconds", "summary", title="pipeline")
@@ -644,10 +668,15 @@ def demo_cmd(
     seed: int = typer.Option(1, "--seed", help="World seed (same seed, same world)."),
     out: str = typer.Option("./data/demo", "--out", help="Folder for the world, store, report."),
     stages: str = typer.Option(
-        ",".join(("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate")),
+        ",".join(
+            ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+        ),
         help="Comma-separated stages to run.",
     ),
     top: int = typer.Option(10, help="Owner groups to print."),
+    photo_ads: int = typer.Option(
+        1500, "--photo-ads", help="Ads that get pictures (drawn, then hashed; 0: none)."
+    ),
 ) -> None:
     """Run the whole pipeline on a generated world; print top owner groups and evaluation.
 
@@ -691,6 +720,18 @@ def demo_cmd(
             f"({w.n_operations} operations), {w.n_paid_ads:,} paid in BTC "
             f"-> {world}"
         )
+        if photo_ads > 0:
+            from ownergraph.synth.photos import add_photos
+
+            ptask = bar.add_task("pictures", total=None)
+            info = add_photos(
+                world, seed=seed, max_ads=photo_ads,
+                progress=lambda done, total: bar.update(ptask, completed=done, total=total),
+            )  # fmt: skip
+            console.print(
+                f"pictures: {info['files']:,} files of {info['pictures']:,} pictures on "
+                f"{info['ads']:,} ads (hashed by the images stage, never stored)"
+            )
         names = tuple(x.strip() for x in stages.split(",") if x.strip())
         stage_task = bar.add_task("pipeline", total=len(names))
 
@@ -753,6 +794,12 @@ def demo_cmd(
                 extra = "every PAID_FOR edge, ambiguity sets included"
             elif kind == "payments (definite)":
                 extra = "PAID_FOR edges with ambiguous = false"
+            elif kind == "images":
+                extra = (
+                    f"picture pairs; ad pairs linked {m.get('ad_pairs_linked')}, same owner "
+                    f"{_f(m.get('ad_pair_precision'))}; generic P/R "
+                    f"{_f(m.get('generic_precision'))}/{_f(m.get('generic_recall'))}"
+                )
             t.add_row(kind, _f(p), _f(r), _f(f), extra)
         console.print(t)
     console.print(
@@ -1618,6 +1665,15 @@ def owners_show_cmd(
     for r in d["identifiers"]:
         t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))
     console.print(t)
+    if d.get("images"):
+        t = Table("picture (hash group)", "ads", "ads in other groups", "hashes", "generic",
+                  "match precision", title="pictures (hashes only)")  # fmt: skip
+        for r in d["images"]:
+            gen = f"yes: {r['generic_reason']}" if r["generic"] else "no"
+            conf = "" if r["confidence"] is None else f"{r['confidence']:.3f}"
+            t.add_row(r["picture"], str(r["ads"]), str(r["ads_elsewhere"]), str(r["hashes"]),
+                      gen, conf)  # fmt: skip
+        console.print(t)
     t = Table("wallet", "addresses", "txs", "ads paid", "first", "last", title="wallets")
     for r in d["wallets"]:
         t.add_row(r["wallet"], str(r["addresses"] or ""), str(r["txs"]), str(r["ads"]),

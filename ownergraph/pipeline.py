@@ -180,6 +180,21 @@ def _flat(ev: Any) -> dict[str, Any]:
     return out
 
 
+def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.graph.images import load_images
+    from ownergraph.loaders.quarantine import Quarantine
+
+    if project.images is None:
+        return {}
+    with Quarantine(work / "quarantine" / "images.jsonl") as q:
+        out = load_images(
+            store, folder=project.images, quarantine=q, hashed_to=work / "images_hashed.csv"
+        )
+    link = out.pop("link")
+    out.pop("reasons", None)
+    return out | {f"link_{k}": v for k, v in link.items() if not isinstance(v, dict)}
+
+
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.graph.owners import detect_owners
 
@@ -198,13 +213,17 @@ def _evaluate(store: Store, project: Project, work: Path, ctx: dict) -> dict[str
         pred = predictions_from_store(store, kind)
         if len(pred):  # a stage that did not run has nothing to score
             out[kind] = evaluate(kind, truth, pred)
+    if (truth / "images.csv").exists() and (work / "images_hashed.csv").exists():
+        from ownergraph.evaluate_images import evaluate_images
+
+        out["images"] = evaluate_images(store, truth, work / "images_hashed.csv")
     if "payments" in out:  # links that are the only candidate of their ad and of their tx
         definite = store.query_df(
             "MATCH (t:Tx)-[p:PAID_FOR]->(a:Ad) WHERE p.ambiguous = false "
             "RETURN t.txid AS txid, a.id AS ad_id"
         )
         out["payments (definite)"] = evaluate("payments", truth, definite)
-        order = ("owners", "authors", "payments", "payments (definite)", "wallets")
+        order = ("owners", "authors", "payments", "payments (definite)", "wallets", "images")
         out = {k: out[k] for k in order if k in out}
     return out
 
@@ -215,6 +234,7 @@ _STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "wallets": _wallets,
     "payments": _payments,
     "authors": _authors,
+    "images": _images,
     "owners": _owners,
     "evaluate": _evaluate,
 }

@@ -21,8 +21,11 @@ the file's folder::
     rates = "rates.csv"
     prices = "prices.json"
 
+    [images]                           # optional: ad pictures, hashed (never kept)
+    folder = "pictures"                # <folder>/<ad id>/*.jpg or <folder>/<ad id>.jpg
+
     [run]
-    stages = ["ads", "bitcoin", "wallets", "payments", "authors", "owners"]
+    stages = ["ads", "bitcoin", "wallets", "payments", "authors", "images", "owners"]
     seed = 0
     work_dir = "run"                   # quarantine files and the author model
     author_train_pairs = 25000         # as `authors train --max-train-pairs`
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate")
+STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
 # Training pairs the author stage samples at most (the demo's budget; None = all).
 AUTHOR_TRAIN_PAIRS = 25_000
 _AD_KEYS = {
@@ -87,6 +90,7 @@ class Project:
     work_dir: Path = Path("run")
     author_train_pairs: int | None = AUTHOR_TRAIN_PAIRS
     truth: Path | None = None
+    images: Path | None = None  # a folder of ad pictures keyed by ad id (hashed, never kept)
 
     @classmethod
     def from_world(
@@ -112,6 +116,7 @@ class Project:
             seed=seed,
             work_dir=Path(work_dir) if work_dir else w / "run",
             truth=truth if truth.is_dir() else None,
+            images=w / "images" if (w / "images").is_dir() else None,
         )
 
     def check(self) -> None:
@@ -162,7 +167,7 @@ def load_project(path: str | Path) -> Project:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{path}: not valid TOML ({exc})") from None
     base = path.parent
-    _unknown(doc, {"store", "ads", "bitcoin", "run"}, str(path))
+    _unknown(doc, {"store", "ads", "bitcoin", "images", "run"}, str(path))
     ads = []
     for i, a in enumerate(doc.get("ads", []), start=1):
         if not isinstance(a, dict) or "path" not in a:
@@ -185,6 +190,8 @@ def load_project(path: str | Path) -> Project:
     _unknown(btc, _BTC_KEYS, "[bitcoin]")
     run = doc.get("run", {})
     _unknown(run, _RUN_KEYS, "[run]")
+    pictures = doc.get("images", {})
+    _unknown(pictures, {"folder"}, "[images]")
     store = doc.get("store", {})
     _unknown(store, {"uri"}, "[store]")
     uri = store.get("uri")
@@ -196,6 +203,8 @@ def load_project(path: str | Path) -> Project:
         default_stages[1:1] = ["bitcoin", "wallets"]
         if one["rates"] and one["prices"]:
             default_stages.insert(3, "payments")
+    if pictures.get("folder"):
+        default_stages.insert(default_stages.index("owners"), "images")
     truth = base / run["truth"] if run.get("truth") else None
     if truth is not None:
         default_stages.append("evaluate")
@@ -213,6 +222,7 @@ def load_project(path: str | Path) -> Project:
         work_dir=base / run.get("work_dir", "run"),
         author_train_pairs=None if pairs in (0, None) else int(pairs),
         truth=truth,
+        images=base / pictures["folder"] if pictures.get("folder") else None,
     )
     project.check()
     return project

@@ -262,6 +262,19 @@ def build_report(
         ],  # fmt: skip
         "identifiers",
     )
+    images = _table(
+        ["picture (hash group)", "ads in this group", "ads in other groups", "hashes",
+         "generic", "why generic", "match precision"],
+        [
+            [r["picture"], r["ads"], r["ads_elsewhere"], r["hashes"],
+             "yes" if r["generic"] else "no", r["generic_reason"],
+             "" if r["confidence"] is None else f"{float(r['confidence']):.3f}"]
+            for r in d.get("images", [])
+        ],
+        "images",
+    )  # fmt: skip
+    if not d.get("images"):
+        images = '<p class="note">No picture hashes loaded for this group.</p>'
     wallets = _table(
         ["wallet", "addresses", "paying txs", "ads paid", "first payment", "last payment"],
         [
@@ -413,6 +426,7 @@ def build_report(
         redacted_values=(" Values are redacted labels." if redact else ""),
         links=links,
         identifiers=identifiers,
+        images=images,
         wallets=wallets,
         services=services,
         n_ads=len(d["ads"]),

@@ -33,7 +33,7 @@ HARD_KINDS = ("phone", "email")
 _BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)  # scraped bodies keep the site's line breaks
 NOT_MEASURED = "not measured"
 NODE_SPACING = 60.0  # layout span = NODE_SPACING * sqrt(nodes): small groups draw large
-LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
+LAYOUT_WEIGHT = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5, "image": 1.0}
 
 
 def _prop(store: Store, var: str, rel_type: str, prop: str) -> str:
@@ -142,7 +142,18 @@ def evidence_links(store: Store, owner_id: str) -> list[dict[str, Any]]:
                 "precision": prec,
             }
         )
-    order = {"phone": 0, "email": 1, "author": 2, "wallet": 3}
+    q = (
+        f"{member}MATCH (a)-[r:HAS_IMAGE]->(i:Image) "
+        "WHERE i.generic IS NULL OR i.generic = false "
+        "RETURN a.id AS ad, coalesce(i.picture, i.hash) AS hub, r.method AS method, "
+        "r.confidence AS confidence, i.picture_confidence AS precision"
+    )
+    for r in store.query(q, p):
+        conf = (r["confidence"] or 0.0) * (r["precision"] if r["precision"] is not None else 1.0)
+        prec = _precision(r["precision"], "hash matcher pair precision, synthetic photo set")
+        out.append({"ad": r["ad"], "hub": r["hub"], "kind": "image", "method": r["method"],
+                    "confidence": round(conf, 6), "detail": "", "precision": prec})  # fmt: skip
+    order = {"phone": 0, "email": 1, "author": 2, "wallet": 3, "image": 4}
     out.sort(key=lambda r: (order[r["kind"]], str(r["hub"]), r["ad"], r["detail"]))
     return out
 
@@ -256,6 +267,7 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
             for r in d["identifiers"]
         ],
         "wallets": d["wallets"],
+        "images": d.get("images", []),
         "service_tags": [
             {**r, "first": _time(r["first_ts"])} for r in owner_service_tags(store, owner_id)
         ],

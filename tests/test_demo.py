@@ -27,7 +27,8 @@ def test_demo_runs_every_stage_and_prints_groups_and_evaluation(
     text = " ".join(r.output.split())
     # rows are read by their words, whatever the table borders look like
     pipeline = r.output.split("top owner groups", 1)[0]
-    for stage in ("ads", "bitcoin", "wallets", "payments", "authors", "owners", "evaluate"):
+    stages = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+    for stage in stages:
         assert re.search(rf"^\W*{stage}\W+[0-9.]+\W", pipeline, re.M), stage
     assert "why they scored high: 1. O-" in text
     assert "evaluation vs truth" in text and "payments (definite)" in text
@@ -50,6 +51,10 @@ def test_demo_runs_every_stage_and_prints_groups_and_evaluation(
     # authors are linked where the data reaches the target precision, else it says why
     assert counts["Author"] > 0 or "linked=False, reason=no threshold reaches" in text
     assert counts["Wallet"] > 0 and counts["BELONGS_TO"] == 800
+    # pictures: hashed into Image nodes, matched, and scored against the world's truth
+    assert counts["Image"] > 0 and counts["HAS_IMAGE"] > counts["Image"] // 2
+    images_row = re.search(r"^\W*images\W+([0-9.]+)\W+([0-9.]+)\W", evaluation, re.M)
+    assert images_row and float(images_row.group(1)) >= 0.9, evaluation
     # the README's queries on the demo's store, as written (OWNER_ID: the top group)
     block = readme_block("./data/demo/graph.lbug")
     said = run_block(block.replace("OWNER_ID", top), tmp_path)

@@ -51,7 +51,7 @@ def test_leiden_with_all_evidence_recovers_the_owners(detected):
     store, summary = detected
     assert _groups(store) == _truth_groups()
     assert summary.owners == 4 and summary.groups == 2 and summary.largest == 6
-    assert summary.links == {"phone": 9, "email": 2, "wallet": 2, "author": 6}
+    assert summary.links == {"phone": 9, "email": 2, "wallet": 2, "author": 6, "image": 0}
     # every ad has exactly one owner, with provenance
     rows = store.query(
         "MATCH (a:Ad)-[b:BELONGS_TO]->(:Owner) RETURN a.id AS ad, b.method AS m, "

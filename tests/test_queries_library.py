@@ -57,6 +57,9 @@ CASES = [
     ("owner_soft_joins-B", "owner_soft_joins", {"owner_id": "O-B"}),
     ("top_owners", "top_owners", {}),
     ("authors_across_phones", "authors_across_phones", {"min_phones": 1}),
+    # this world has no pictures (tests/test_images.py checks the answers with pictures)
+    ("owner_images", "owner_images", {"owner_id": "O-A"}),
+    ("ads_sharing_image", "ads_sharing_image", {"ad_id": "a1"}),
 ]
 
 # case -> (columns, rows), worked out by hand from tests/test_owners_world.py.
@@ -303,6 +306,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         ("author", "phones", "ads", "min_confidence"),
         [("U1", 1, 2, 0.9), ("U2", 1, 2, 0.85), ("U3", 1, 2, 0.1)],
     ),
+    "owner_images": (
+        ("picture", "ads", "ads_elsewhere", "hashes", "generic", "generic_reason", "confidence"),
+        [],
+    ),
+    "ads_sharing_image": (("ad", "picture", "generic", "hash", "matched_hash"), []),
 }
 
 

@@ -125,6 +125,40 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
     return out
 
 
+def image_settings(settings: list[Setting]) -> list[Setting]:
+    """The settings plus, for each, picture evidence (near-duplicate groups of
+    ``ownergraph.graph.images``) either only attaching ads without a hard identifier, or
+    joining cores (at the setting's resolution; hard identifiers alone: at each resolution)
+    while keeping B-cubed precision within the slack of the attaching variant: a reused
+    photo is similarity evidence, like a style, under the same do-no-harm rule."""
+    out = list(settings)
+    for s in settings:
+        kinds = (*s.weights.active(), "image")
+        att = Setting(
+            f"{s.name} +image attaching",
+            cm.EvidenceWeights.only(*kinds),
+            s.resolution,
+            s.support_power,
+            attach_only=(*s.attach_only, "image"),
+            attach_margin=s.attach_margin,
+            reference=None if s.reference is None else f"{s.reference} +image attaching",
+        )
+        out.append(att)
+        for res in RESOLUTIONS if s is HARD_ONLY else (s.resolution,):
+            out.append(
+                Setting(
+                    f"{s.name} +image joining @{res:g}",
+                    cm.EvidenceWeights.only(*kinds),
+                    res,
+                    s.support_power,
+                    attach_only=s.attach_only,
+                    attach_margin=s.attach_margin,
+                    reference=att.name,
+                )
+            )
+    return out
+
+
 @dataclass
 class Calibration:
     """The setting owner detection uses and the measurements behind the choice."""
@@ -264,7 +298,10 @@ def calibrate(
     """
     ads = np.asarray(ads, dtype=object)
     present = tuple(k for k in cm.KINDS if (evidence["kind"] == k).any())
-    settings = settings or candidate_settings(present)
+    if settings is None:
+        settings = candidate_settings(present)
+        if "image" in present:
+            settings = image_settings(settings)
     if len(settings) == 1 or not any(s.soft for s in settings):
         return Calibration(HARD_ONLY, "no soft evidence in the store", target, slack)
     comp = il.identifier_components(ads, evidence)

@@ -66,7 +66,7 @@ import pandas as pd
 
 from ownergraph.graph.store import Store
 
-KINDS = ("phone", "email", "wallet", "author")
+KINDS = ("phone", "email", "wallet", "author", "image")
 HARD_KINDS = ("phone", "email")
 METHODS = ("leiden", "components", "gds-leiden")
 # Author (stylometry) links between two cores count in proportion to support ** power,
@@ -85,6 +85,11 @@ DEFAULT_LEVELS = 3
 ATTACH_ONLY_KINDS = ("author",)
 DEFAULT_ATTACH_MARGIN = 2.0
 
+IMAGE_EVIDENCE = (
+    "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE h.generic IS NULL OR h.generic = false "
+    "RETURN a.id AS ad, coalesce(h.picture, h.hash) AS hub, "
+    "max(e.confidence * coalesce(h.picture_confidence, 1.0)) AS confidence"
+)
 # One read query per kind: rows (ad, hub, confidence).
 EVIDENCE_QUERIES: dict[str, str] = {
     "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) "
@@ -96,6 +101,8 @@ EVIDENCE_QUERIES: dict[str, str] = {
     "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
     "-[pf:PAID_FOR]->(a:Ad) WHERE t.coinjoin IS NULL OR t.coinjoin = false "
     "RETURN a.id AS ad, h.id AS hub, max(pf.confidence * iw.confidence) AS confidence",
+    # a picture's near-duplicate group (ownergraph.graph.images); generic ones never count
+    "image": IMAGE_EVIDENCE,
 }
 # Rows with a null confidence (both factors of a wallet path, for wallets).
 NULL_CONFIDENCE_QUERIES: dict[str, str] = {
@@ -108,6 +115,8 @@ NULL_CONFIDENCE_QUERIES: dict[str, str] = {
     "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
     "-[pf:PAID_FOR]->(a:Ad) WHERE pf.confidence IS NULL OR iw.confidence IS NULL "
     "RETURN a.id AS ad, h.id AS hub LIMIT 3",
+    "image": "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE e.confidence IS NULL "
+    "RETURN a.id AS ad, h.hash AS hub LIMIT 3",
 }
 
 
@@ -128,6 +137,7 @@ class EvidenceWeights:
     email: float = 1.0
     wallet: float = 1.0
     author: float = 1.0
+    image: float = 1.0
 
     def __post_init__(self) -> None:
         for k, v in asdict(self).items():
@@ -737,6 +747,9 @@ _GDS_PARTS = {
     "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
     "-[pf:PAID_FOR]->(a:Ad) WHERE t.coinjoin IS NULL OR t.coinjoin = false "
     "RETURN a, h, max(pf.confidence * iw.confidence) AS c",
+    # GDS projects nodes: pictures by exact hash (near-duplicate groups are a property)
+    "image": "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE h.generic IS NULL OR "
+    "h.generic = false RETURN a, h, e.confidence AS c",
 }
 
 

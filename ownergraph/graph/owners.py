@@ -495,4 +495,5 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "places": run_named(store, "top_cities_per_owner", {**p, "limit": 1000}),
         "links": links,
         "soft_joins": run_named(store, "owner_soft_joins", p),
+        "images": run_named(store, "owner_images", p),
     }

@@ -131,6 +131,17 @@ SCHEMA = Schema(
             ),
             indexes=("score",),
         ),
+        # A picture, by its hashes only (key: PDQ hex; never pixels, file names or URLs).
+        # picture: the near-duplicate group it matched into (ownergraph.graph.images);
+        # generic: shown by unrelated owners (stock photo, logo, badge), never evidence.
+        NodeType(
+            "Image",
+            "hash",
+            _p(
+                "hash phash pdq_quality:INT64 crops source picture picture_confidence:DOUBLE "
+                "ads:INT64 components:INT64 generic:BOOL generic_reason"
+            ),
+        ),
         # An analyst's label of an owner group (kept across re-detection: same id, same
         # smallest ad) and the fitted score model (one node, id "current").
         NodeType("OwnerLabel", "owner_id", _p("owner_id label labelled_ts:INT64 ads:INT64")),
@@ -165,5 +176,9 @@ SCHEMA = Schema(
         ),
         RelType("BELONGS_TO", "Ad", "Owner", _p("core via precision:DOUBLE " + PROVENANCE)),
         RelType("REPOST_OF", "Ad", "Ad", _p("window_days:DOUBLE " + PROVENANCE)),
+        RelType("HAS_IMAGE", "Ad", "Image", _p(PROVENANCE)),
+        # two pictures matched as one: method pdq | phash | crops, Hamming distance,
+        # confidence = the matcher's measured pair precision at its radius
+        RelType("SIMILAR_TO", "Image", "Image", _p("distance:INT64 " + PROVENANCE)),
     ),
 )

@@ -5,7 +5,7 @@
   "use strict";
   const DATA = JSON.parse(document.getElementById("case-data").textContent);
   const KIND_COLOUR = { ad: "#4C8EDA", phone: "#F79767", email: "#57C7E3",
-                        author: "#8DCC93", wallet: "#FFC454" };
+                        author: "#8DCC93", wallet: "#FFC454", image: "#A5ABB6" };
   const SVG = "http://www.w3.org/2000/svg";
 
   function el(tag, attrs, parent, text) {
@@ -151,6 +151,8 @@
           height: 20 } },
         { selector: 'node[kind = "wallet"]', style: { shape: "diamond", width: 20,
           height: 20 } },
+        { selector: 'node[kind = "image"]', style: { shape: "rectangle", width: 18,
+          height: 18 } },
         { selector: "edge", style: { width: "mapData(confidence, 0, 1, 0.3, 2)",
           opacity: "mapData(confidence, 0, 1, 0.15, 0.7)", "line-color": "#8a8f98",
           "curve-style": "haystack" } },

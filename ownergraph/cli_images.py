@@ -1,0 +1,89 @@
+"""``ownergraph load images`` and ``ownergraph images link``: pictures as hashes
+(registered on the main app by ``ownergraph.cli``)."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+images_app = typer.Typer(help="Pictures as evidence: hashes only.", no_args_is_help=True)
+
+
+def load_images_cmd(
+    folder: str | None = typer.Option(
+        None, "--folder", help="A folder keyed by ad id: DIR/<ad>/*.jpg or DIR/<ad>.jpg."
+    ),
+    ads: str | None = typer.Option(
+        None, "--ads", help="An ads file whose --column holds picture paths."
+    ),
+    column: str | None = typer.Option(
+        None, "--column", help="Field with the references (dotted path; lists walked)."
+    ),
+    id_column: str = typer.Option("id", "--id-column", help="Field with the ad id."),
+    hashes: str | None = typer.Option(
+        None, "--hashes", help="A shared hash list (CSV: ad_id,pdq[,phash,pdq_quality,crops])."
+    ),
+    base_dir: str | None = typer.Option(
+        None,
+        "--base-dir",
+        help="Relative references are under this folder (default: the ads file's).",
+    ),
+    crops: bool = typer.Option(True, "--crops/--no-crops", help="Hash crops (second matcher)."),
+    workers: int = typer.Option(0, "--workers", help="Hashing processes (0: one per core)."),
+    link: bool = typer.Option(True, "--link/--no-link", help="Match and group afterwards."),
+    quarantine: str = typer.Option(
+        "./quarantine/images.jsonl", "--quarantine", help="Where rejected references go."
+    ),
+    store: str | None = typer.Option(None, "--store", envvar="OWNERGRAPH_STORE"),
+) -> None:
+    """Hash ad pictures (PDQ, pHash, crops) and store only the hashes: Image nodes and
+    (Ad)-[:HAS_IMAGE]->(Image). URLs are never fetched; no picture is copied anywhere."""
+    from pathlib import Path
+
+    from ownergraph.cli import _open, console, err
+    from ownergraph.graph.images import load_images
+    from ownergraph.loaders.quarantine import InputError, Quarantine
+
+    with _open(store, create=True) as s, Quarantine(Path(quarantine)) as q:
+        s.init_schema()
+        try:
+            out = load_images(
+                s, folder=folder, ads=ads, column=column, id_column=id_column, hashes=hashes,
+                base_dir=base_dir, crops=crops, workers=workers, quarantine=q, link=link,
+            )  # fmt: skip
+        except (ValueError, FileNotFoundError, InputError) as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+    console.print(
+        f"pictures: {out['refs']:,} references, {out['hashed']:,} hashed, "
+        f"{out['loaded']:,} ad links to {out['images']:,} images loaded, "
+        f"{out['quarantined']:,} quarantined"
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in out['reasons'].items())}) -> {quarantine}"
+            if out["quarantined"]
+            else ""
+        )  # fmt: skip
+    )
+    if "link" in out:
+        _print_link(console, out["link"])
+
+
+def _print_link(console, s: dict) -> None:
+    console.print(
+        f"matching: {s['images']:,} images, {s['matches']:,} matching pairs "
+        f"{s.get('matches_by_method', {})}, {s['groups']:,} picture groups "
+        f"({s.get('shared_groups', 0):,} shown by several ads), "
+        f"{s['generic_groups']:,} generic (never evidence)"
+    )
+
+
+@images_app.command("link")
+def images_link_cmd(
+    store: str | None = typer.Option(None, "--store", envvar="OWNERGRAPH_STORE"),
+) -> None:
+    """Match the store's pictures again (PDQ, pHash, crops), group them, mark generic ones."""
+    from ownergraph.cli import _open, console
+    from ownergraph.graph.images import link_images
+
+    with _open(store) as s:
+        _print_link(console, link_images(s))
