@@ -1635,6 +1635,16 @@ def owners_show_cmd(
         t.add_row(day(r["day_ts"])[:10], str(r["ads"]), str(r["states"]), str(r["cities"]),
                   str(r["names"]))  # fmt: skip
     console.print(t)
+    console.print(f"id since run: {o.get('since_run') or 'unknown (before ids were kept)'}")
+    if d["history"]:
+        t = Table("when (UTC)", "run", "change", "earlier id", "later id", "ads moved",
+                  "ads before", "ads after", title="id history (merges and splits)")  # fmt: skip
+        for r in d["history"]:
+            t.add_row(day(r["ts"]), r["run"] or "", r["kind"], r["old_id"], r["new_id"],
+                      str(r["shared"]), str(r["old_ads"]), str(r["new_ads"]))  # fmt: skip
+        console.print(t)
+    else:
+        console.print("no merge or split recorded for this id")
 
 
 @owners_app.command("label")
