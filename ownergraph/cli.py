@@ -619,9 +619,12 @@ def _describe_point(point: dict) -> str:
 
 
 def _register_run() -> None:
+    from ownergraph.cli_daily import runs_cmd, watch_app
     from ownergraph.cli_run import run_cmd
 
     app.command("run")(run_cmd)
+    app.command("runs")(runs_cmd)
+    app.add_typer(watch_app, name="watch")
 
 
 _register_run()

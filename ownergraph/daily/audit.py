@@ -84,8 +84,11 @@ def start_run(
 def finish_run(
     store: Store, rec: RunRecord, counts: dict[str, Any], status: str = "done"
 ) -> dict[str, int]:
-    """Stamp the run id on what the run made and record its counts; returns the stamps."""
-    stamped = store.stamp_run(rec.id)
+    """Stamp the run id on what the run made and record its counts; returns the stamps.
+
+    A failed run stamps nothing: what it loaded stays unstamped, so the next incremental
+    run takes it as new (and its input files are not counted as loaded)."""
+    stamped = store.stamp_run(rec.id) if status == "done" else {}
     rec.counts = {**counts, "stamped": stamped}
     store.upsert_nodes("Run", [_row(rec, status, finished_ts=int(time.time()))])
     return stamped
