@@ -40,7 +40,6 @@ def run_cmd(
     run (stages, seed, work_dir, author_train_pairs, truth). See ownergraph/project.py.
     """
     import json
-    import sys
 
     from ownergraph.cli import _hmac_key, _open, console, err, pipeline_table
     from ownergraph.daily.incremental import IncrementalError
@@ -61,7 +60,12 @@ def run_cmd(
                 project,
                 on_stage=lambda name: err.print(f"stage: {name}", highlight=False),
                 incremental=incremental,
-                command="ownergraph " + " ".join(sys.argv[1:]),
+                command=" ".join(
+                    ["ownergraph run", project_file]
+                    + (["--store", store] if store else [])
+                    + (["--incremental"] if incremental else [])
+                    + (["--alerts", alerts] if alerts else [])
+                ),
                 hmac_key=_hmac_key(),
                 alert_log=alerts,
             )

@@ -316,6 +316,8 @@ def update_owners(
 
     t0 = time.perf_counter()
     setting, precision = _load_setting(work)
+    if not ads:
+        return {"new ads": 0, "groups replaced": 0}
     evidence = cm.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
     scope, old_groups = touched_ads(store, evidence, ads)
     every = ow.read_ads(store)
