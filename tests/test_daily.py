@@ -264,3 +264,47 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     run_project(store, _world_project(world_days, tmp_path / "w"))  # full re-run
     assert _groups(store) == incremental  # same groups, same ids
     assert store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"] == paid
+
+
+def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path):
+    """The author stage of an incremental run: new ads only are featurised, scored against
+    the saved index and attached to the existing Author clusters (embedded store; the
+    linking path is store-independent and the store writes are the tested upserts)."""
+    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.linking.stylometry.attach import AuthorIndex
+    from ownergraph.synth.days import split_world
+    from ownergraph.synth.world import generate_world
+
+    generate_world(tmp_path / "world", n_ads=3000, seed=3)
+    ts = sorted(
+        datetime.fromisoformat(json.loads(x)["posted_at"]).timestamp()
+        for x in (tmp_path / "world" / "ads.jsonl").read_text().splitlines()
+    )
+    days = split_world(tmp_path / "world", tmp_path / "days", [int(ts[int(len(ts) * 0.9)])])
+    p0 = Project(ads=(AdInput(days[0] / "ads.jsonl"),), stages=("ads", "authors"), seed=3,
+                 work_dir=tmp_path / "w")  # fmt: skip
+    p1 = Project(ads=tuple(AdInput(d / "ads.jsonl") for d in days), stages=("ads", "authors"),
+                 seed=3, work_dir=tmp_path / "w")  # fmt: skip
+    with EmbeddedStore(tmp_path / "g.lbug") as s:
+        full = run_project(s, p0)
+        assert full.stages[1].summary["linked"] is True
+        index = tmp_path / "w" / "author_index"
+        part0 = (index / "part-0000.feats.joblib").stat().st_mtime_ns
+        before = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
+        r = run_project(s, p1, incremental=True)
+        a = r.stages[1].summary
+        assert a["new ads"] == 300 and a["joined existing authors"] > 0
+        assert (index / "part-0000.feats.joblib").stat().st_mtime_ns == part0  # untouched
+        assert AuthorIndex.parts(index) == [0, 1]
+        after = {
+            x["a"]: x["u"]
+            for x in s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
+        }
+        # earlier links are kept; every joined new ad points at an existing Author
+        assert all(after[x["a"]] == x["u"] for x in before)
+        old_authors = {x["u"] for x in before}
+        joined = [v for k, v in after.items() if k not in {x["a"] for x in before}]
+        assert sum(v in old_authors for v in joined) == a["joined existing authors"]
+        sizes = s.query("MATCH (u:Author) OPTIONAL MATCH (a:Ad)-[:WRITTEN_BY]->(u) "
+                        "RETURN u.size AS size, count(a) AS n")  # fmt: skip
+        assert all(x["size"] == x["n"] for x in sizes)

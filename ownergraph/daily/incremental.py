@@ -41,6 +41,17 @@ class IncrementalError(RuntimeError):
     """An incremental run that cannot proceed (names what is missing and what to run)."""
 
 
+def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> pd.DataFrame:
+    """Rows of a ``MATCH (a:Ad) RETURN ...`` query for the given ad ids only."""
+    q = query.replace("MATCH (a:Ad) RETURN", "MATCH (a:Ad) WHERE a.id IN $ids RETURN", 1)
+    if q == query:
+        raise ValueError("read_some needs a query starting with MATCH (a:Ad) RETURN")
+    rows: list[dict] = []
+    for i in range(0, len(ids), 20_000):
+        rows += store.query(q, {"ids": ids[i : i + 20_000]})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def new_ads(store: Store) -> list[str]:
     """Ads not yet stamped with a run: the ones this run loaded."""
     return sorted(
@@ -102,8 +113,7 @@ def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> 
     from ownergraph.linking import payments as pm
 
     cfg = pm.LinkConfig()
-    every = pm.read_ads(store)
-    mine = every[every["id"].isin(set(ads))]
+    mine = read_some(store, pm.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
     mine = mine[mine["posted_ts"].notna()]
     pays, _ = pm.read_payments(store)
     if len(mine) == 0 or len(pays) == 0:
@@ -320,8 +330,8 @@ def update_owners(
         return {"new ads": 0, "groups replaced": 0}
     evidence = cm.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
     scope, old_groups = touched_ads(store, evidence, ads)
-    every = ow.read_ads(store)
-    sub = every[every["id"].isin(set(scope))].reset_index(drop=True)
+    sub = read_some(store, ow.ADS_QUERY, scope, ow.AD_COLUMNS).sort_values("id")
+    sub = sub.reset_index(drop=True)
     ev = evidence[evidence["ad"].isin(set(scope))].reset_index(drop=True)
     ad_ids = sub["id"].to_numpy(dtype=object)
     attrs = sub.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]

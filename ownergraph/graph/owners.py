@@ -74,23 +74,25 @@ class OwnerSummary:
         return asdict(self)
 
 
+AD_COLUMNS = [
+    "id",
+    "posted_ts",
+    "state",
+    "city",
+    "name",
+    "age",
+    "price_usd",
+    "category",
+    "post_kind",
+    "sponsored",
+    "n_locations",
+    "title",
+    "body",
+]
+
+
 def read_ads(store: Store) -> pd.DataFrame:
-    cols = [
-        "id",
-        "posted_ts",
-        "state",
-        "city",
-        "name",
-        "age",
-        "price_usd",
-        "category",
-        "post_kind",
-        "sponsored",
-        "n_locations",
-        "title",
-        "body",
-    ]
-    return pd.DataFrame(store.query(ADS_QUERY), columns=cols).sort_values("id")
+    return pd.DataFrame(store.query(ADS_QUERY), columns=AD_COLUMNS).sort_values("id")
 
 
 def read_payments(store: Store) -> pd.DataFrame:
