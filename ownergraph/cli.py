@@ -633,9 +633,12 @@ def _describe_point(point: dict) -> str:
 
 
 def _register_run() -> None:
+    from ownergraph.cli_daily import runs_cmd, watch_app
     from ownergraph.cli_run import run_cmd
 
     app.command("run")(run_cmd)
+    app.command("runs")(runs_cmd)
+    app.add_typer(watch_app, name="watch")
 
 
 _register_run()
@@ -1691,6 +1694,16 @@ def owners_show_cmd(
         t.add_row(day(r["day_ts"])[:10], str(r["ads"]), str(r["states"]), str(r["cities"]),
                   str(r["names"]))  # fmt: skip
     console.print(t)
+    console.print(f"id since run: {o.get('since_run') or 'unknown (before ids were kept)'}")
+    if d["history"]:
+        t = Table("when (UTC)", "run", "change", "earlier id", "later id", "ads moved",
+                  "ads before", "ads after", title="id history (merges and splits)")  # fmt: skip
+        for r in d["history"]:
+            t.add_row(day(r["ts"]), r["run"] or "", r["kind"], r["old_id"], r["new_id"],
+                      str(r["shared"]), str(r["old_ads"]), str(r["new_ads"]))  # fmt: skip
+        console.print(t)
+    else:
+        console.print("no merge or split recorded for this id")
 
 
 @owners_app.command("label")

@@ -17,6 +17,20 @@ def run_cmd(
         None, "--store", help="Overrides the project's store uri (same forms as --store)."
     ),
     top: int = typer.Option(10, help="Owner groups to print."),
+    incremental: bool = typer.Option(
+        False,
+        "--incremental",
+        help="Load only input files no earlier run loaded; update links and the owner "
+        "groups the new rows touch (the store must hold a full run).",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the run id, stage summaries and watch hits as JSON."
+    ),
+    alerts: str | None = typer.Option(
+        None,
+        "--alerts",
+        help="Append-only JSON Lines log of watch hits (default WORK_DIR/alerts.jsonl).",
+    ),
 ) -> None:
     """Run the whole pipeline on your own files: ads (with their mapping), chain data,
     mempool logs, rates and prices, named in a small TOML project file.
@@ -25,7 +39,10 @@ def run_cmd(
     date_format); bitcoin (blocks, mempool, processors, rates, prices); store (uri);
     run (stages, seed, work_dir, author_train_pairs, truth). See ownergraph/project.py.
     """
-    from ownergraph.cli import _open, console, err, pipeline_table
+    import json
+
+    from ownergraph.cli import _hmac_key, _open, console, err, pipeline_table
+    from ownergraph.daily.incremental import IncrementalError
     from ownergraph.graph.store import StoreError
     from ownergraph.loaders.quarantine import InputError
     from ownergraph.pipeline import run_project
@@ -39,13 +56,38 @@ def run_cmd(
     with _open(store or project.store, create=True) as s:
         try:
             result = run_project(
-                s, project, on_stage=lambda name: err.print(f"stage: {name}", highlight=False)
+                s,
+                project,
+                on_stage=lambda name: err.print(f"stage: {name}", highlight=False),
+                incremental=incremental,
+                command=" ".join(
+                    ["ownergraph run", project_file]
+                    + (["--store", store] if store else [])
+                    + (["--incremental"] if incremental else [])
+                    + (["--alerts", alerts] if alerts else [])
+                ),
+                hmac_key=_hmac_key(),
+                alert_log=alerts,
             )
-        except (ProjectError, InputError, StoreError, ValueError, OSError) as exc:
+        except (
+            ProjectError, IncrementalError, InputError, StoreError, ValueError, OSError
+        ) as exc:  # fmt: skip
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(1) from exc
         uri = s.uri
+    if as_json:
+        out = {
+            "run": result.run_id,
+            "store": uri,
+            "stages": [{"name": st.name, "seconds": round(st.seconds, 3), "summary": st.summary}
+                       for st in result.stages],
+            "hits": result.hits,
+            "top_owners": result.top_owners[:top],
+        }  # fmt: skip
+        console.print_json(json.dumps(out, default=str))
+        return
     console.print(pipeline_table(result))
+    print_hits(console, result.hits)
     if result.top_owners:
         t = Table("#", "owner", "score", "ads", "regions", "why", title="top owner groups")
         for i, o in enumerate(result.top_owners[:top], start=1):
@@ -66,3 +108,15 @@ def run_cmd(
         )
         raise typer.Exit(1)
     console.print(f"store: [bold]{escape(uri)}[/bold] (query it: ownergraph query --store ...)")
+
+
+def print_hits(console, hits: list[dict]) -> None:  # noqa: ANN001 - a rich Console
+    """Watch hits of a run, one row each (nothing when there are none)."""
+    if not hits:
+        console.print("watches: no new hit")
+        return
+    t = Table("watch", "kind", "value", "note", "hit", "subject", "group", title="watch hits")
+    for h in hits:
+        t.add_row(h["watch"], h["watch_kind"], escape(h["value"]), escape(h["note"] or ""),
+                  h["hit"], escape(h["subject"]), h["owner"] or "")  # fmt: skip
+    console.print(t)

@@ -33,6 +33,8 @@ class PipelineResult:
     stages: list[StageResult] = field(default_factory=list)
     evaluation: dict[str, dict[str, Any]] = field(default_factory=dict)
     top_owners: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str = ""
+    hits: list[dict[str, Any]] = field(default_factory=list)  # new watch hits
 
     @property
     def seconds(self) -> float:
@@ -61,29 +63,84 @@ def run_pipeline(
 
 
 def run_project(
-    store: Store, project: Project, *, on_stage: Callable[[str], None] | None = None
+    store: Store,
+    project: Project,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+    incremental: bool = False,
+    command: str | None = None,
+    hmac_key: bytes | None = None,
+    alert_log: str | Path | None = None,
 ) -> PipelineResult:
-    """Run a project's stages in order on ``store`` (see ``ownergraph.project``)."""
+    """Run a project's stages in order on ``store`` (see ``ownergraph.project``).
+
+    Every run is recorded as a ``Run`` node (``ownergraph.daily.audit``) and ends by
+    checking the watches (``ownergraph.daily.watches``; new hits in ``result.hits`` and
+    appended to ``alert_log``, default ``work_dir/alerts.jsonl``). ``incremental``: load
+    only the input files no earlier run loaded and update the derived results for the new
+    rows (``ownergraph.daily.incremental``); the store must hold a full run's result.
+    """
+    from ownergraph.daily import audit, watches
+    from ownergraph.daily.incremental import IncrementalError
+    from ownergraph.project import input_files, only_files
+
     work = Path(project.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     result = PipelineResult()
     store.init_schema()
-    ctx: dict[str, Any] = {}
-    for name in STAGES:
-        if name not in project.stages:
-            continue
-        if on_stage:
-            on_stage(name)
-        t = time.perf_counter()
-        summary = _STAGE_FUNCS[name](store, project, work, ctx)
-        result.stages.append(StageResult(name, time.perf_counter() - t, summary))
-        if name == "evaluate":
-            result.evaluation = summary
+    files = input_files(project)
+    if incremental:
+        done = audit.loaded_inputs(store)
+        if not done:
+            raise IncrementalError(
+                "--incremental needs a store that a full run (ownergraph run PROJECT) "
+                "finished; none is recorded in this store"
+            )
+        files = [f for f in files if f["sha256"] not in done]
+        project = only_files(project, {f["path"] for f in files})
+    rec = audit.start_run(
+        store,
+        command or f"run_project({'incremental' if incremental else 'full'})",
+        mode="incremental" if incremental else "full",
+        stages=project.stages,
+        user=project.user,
+        inputs=files,
+    )
+    result.run_id = rec.id
+    ctx: dict[str, Any] = {"run_id": rec.id, "incremental": incremental}
+    funcs = _INCREMENTAL_FUNCS if incremental else _STAGE_FUNCS
+    try:
+        for name in STAGES:
+            if name not in project.stages:
+                continue
+            if on_stage:
+                on_stage(name)
+            t = time.perf_counter()
+            summary = funcs.get(name, _STAGE_FUNCS[name])(store, project, work, ctx)
+            result.stages.append(StageResult(name, time.perf_counter() - t, summary))
+            if name == "evaluate":
+                result.evaluation = summary
+        result.hits = watches.check_watches(
+            store, rec.id, hmac_key=hmac_key, alert_log=alert_log or work / "alerts.jsonl"
+        )
+    except BaseException:
+        audit.finish_run(store, rec, _counts(result), status="failed")
+        raise
+    audit.finish_run(store, rec, {**_counts(result), "watch hits": len(result.hits)})
     from ownergraph.graph.owners import list_owners
 
     if "owners" in project.stages:
         result.top_owners = list_owners(store, sort="score", limit=10)
     return result
+
+
+def _counts(result: PipelineResult) -> dict[str, Any]:
+    """The numbers of each stage's summary (for the Run node)."""
+    return {
+        st.name: {k: v for k, v in st.summary.items() if isinstance(v, int | float)}
+        | {"seconds": round(st.seconds, 2)}
+        for st in result.stages
+    }
 
 
 def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -162,7 +219,14 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         baseline=False,
         keep_features=True,
     )
-    summary = link_authors(store, model, ads=data, features=ev.features)
+    from ownergraph.daily.incremental import save_author_index
+    from ownergraph.linking.stylometry.candidates import CandidateSearch
+
+    search = CandidateSearch(n_threads=1 if len(data.ids) < 50_000 else 2)
+    feats = ev.features
+    summary = link_authors(store, model, ads=data, features=feats, search=search)
+    # for --incremental runs: the index, or why nothing was linked
+    save_author_index(work, search if summary.get("linked") else None, data, feats, summary)
     summary = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
     summary.update({f"heldout_{k}": v for k, v in _flat(ev).items()})
     return summary
@@ -196,9 +260,17 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import save_owner_setting
     from ownergraph.graph.owners import detect_owners
 
-    s = detect_owners(store, seed=project.seed, rates=ctx.get("rates"), prices=ctx.get("prices"))
+    s = detect_owners(
+        store,
+        seed=project.seed,
+        rates=ctx.get("rates"),
+        prices=ctx.get("prices"),
+        run_id=ctx.get("run_id"),
+    )
+    save_owner_setting(work, s)  # for --incremental runs
     return s.to_dict() if hasattr(s, "to_dict") else dict(vars(s))
 
 
@@ -227,6 +299,62 @@ def _evaluate(store: Store, project: Project, work: Path, ctx: dict) -> dict[str
         out = {k: out[k] for k in order if k in out}
     return out
 
+
+def _new_ads(store: Store, ctx: dict) -> list[str]:
+    from ownergraph.daily.incremental import new_ads
+
+    if "new_ads" not in ctx:
+        ctx["new_ads"] = new_ads(store)
+    return ctx["new_ads"]
+
+
+def _bitcoin_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import load_new_bitcoin
+
+    if not project.blocks and not project.mempool:
+        return {"new chain files": 0}
+    return load_new_bitcoin(store, project, work)
+
+
+def _ads_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    out = _ads(store, project, work, ctx) if project.ads else {"new ad files": 0}
+    out["new ads"] = len(_new_ads(store, ctx))
+    return out
+
+
+def _payments_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import link_new_payments
+    from ownergraph.linking.prices import PriceTable
+    from ownergraph.loaders.rates import RateTable
+
+    rates = RateTable.from_csv(project.rates)
+    prices = PriceTable.from_json(project.prices)
+    ctx["rates"], ctx["prices"] = rates, prices
+    return link_new_payments(store, _new_ads(store, ctx), rates, prices)
+
+
+def _authors_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import link_new_authors
+
+    return link_new_authors(store, work, _new_ads(store, ctx))
+
+
+def _owners_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import update_owners
+
+    return update_owners(
+        store, work, _new_ads(store, ctx), seed=project.seed, rates=ctx.get("rates"),
+        prices=ctx.get("prices"), run_id=ctx["run_id"],
+    )  # fmt: skip
+
+
+_INCREMENTAL_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
+    "ads": _ads_new,
+    "bitcoin": _bitcoin_new,
+    "payments": _payments_new,
+    "authors": _authors_new,
+    "owners": _owners_new,
+}
 
 _STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "ads": _ads,

@@ -30,6 +30,7 @@ the file's folder::
     work_dir = "run"                   # quarantine files and the author model
     author_train_pairs = 25000         # as `authors train --max-train-pairs`
     truth = "truth"                    # optional: a synthetic world's truth folder
+    user = "analyst@org"               # recorded on the run (audit); $OWNERGRAPH_USER wins
 
 ``Project.from_world`` describes a synthetic world folder the same way: the demo is
 ``run`` on a generated world.
@@ -50,7 +51,7 @@ _AD_KEYS = {
     "phone_region",
 }  # fmt: skip
 _BTC_KEYS = {"blocks", "mempool", "processors", "rates", "prices"}
-_RUN_KEYS = {"stages", "seed", "work_dir", "author_train_pairs", "truth"}
+_RUN_KEYS = {"stages", "seed", "work_dir", "author_train_pairs", "truth", "user"}
 _NEEDS = {
     "ads": ("ads",),
     "bitcoin": ("blocks",),
@@ -91,6 +92,7 @@ class Project:
     author_train_pairs: int | None = AUTHOR_TRAIN_PAIRS
     truth: Path | None = None
     images: Path | None = None  # a folder of ad pictures keyed by ad id (hashed, never kept)
+    user: str | None = None  # who runs it (audit), unless $OWNERGRAPH_USER is set
 
     @classmethod
     def from_world(
@@ -141,6 +143,36 @@ class Project:
         for f in files:
             if not f.exists():
                 raise ProjectError(f"input file not found: {f}")
+
+
+def input_files(project: Project) -> list[dict[str, Any]]:
+    """Every input file of a project with its kind, size and SHA-256 (for the audit and
+    for incremental runs, which skip files an earlier run loaded)."""
+    import hashlib
+
+    items = [("ads", a.path) for a in project.ads]
+    items += [("blocks", p) for p in project.blocks] + [("mempool", p) for p in project.mempool]
+    out = []
+    for kind, path in items:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out.append({"kind": kind, "path": str(path), "bytes": path.stat().st_size,
+                    "sha256": h.hexdigest()})  # fmt: skip
+    return out
+
+
+def only_files(project: Project, paths: set[str]) -> Project:
+    """The project restricted to the given ad, block and mempool files."""
+    from dataclasses import replace
+
+    return replace(
+        project,
+        ads=tuple(a for a in project.ads if str(a.path) in paths),
+        blocks=tuple(p for p in project.blocks if str(p) in paths),
+        mempool=tuple(p for p in project.mempool if str(p) in paths),
+    )
 
 
 def _paths(base: Path, v: Any, key: str) -> tuple[Path, ...]:
@@ -223,6 +255,7 @@ def load_project(path: str | Path) -> Project:
         author_train_pairs=None if pairs in (0, None) else int(pairs),
         truth=truth,
         images=base / pictures["folder"] if pictures.get("folder") else None,
+        user=run.get("user"),
     )
     project.check()
     return project

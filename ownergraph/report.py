@@ -290,6 +290,22 @@ def build_report(
         ],  # fmt: skip
         "wallets",
     )
+    history = _table(
+        ["when (UTC)", "run", "change", "earlier id", "later id", "ads moved", "ads before",
+         "ads after"],
+        [
+            [r["when"], r["run"], r["kind"], r["old_id"], r["new_id"], r["shared"],
+             r["old_ads"], r["new_ads"]]
+            for r in d["history"]
+        ],
+        "history",
+    )  # fmt: skip
+    o_since = d["owner"].get("since_run") or "before ids were kept across runs"
+    history = (
+        f'<p class="note">This id exists since run {_esc(o_since)}; a group keeps its id '
+        "while it keeps more than half of its ads. Merges and splits that led to or from "
+        "it:</p>" + (history if d["history"] else '<p class="note">none recorded.</p>')
+    )
     services = _table(
         ["wallet", "direction", "service", "category", "transactions", "BTC",
          "first (UTC)", "tag found by", "tag source", "tag confidence"],
@@ -429,6 +445,7 @@ def build_report(
         images=images,
         wallets=wallets,
         services=services,
+        history=history,
         n_ads=len(d["ads"]),
         ads=ads,
         data_json=_json_script(d),

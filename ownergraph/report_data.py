@@ -272,6 +272,7 @@ def case_data(store: Store, owner_id: str, red: Redactor) -> dict[str, Any]:
             {**r, "first": _time(r["first_ts"])} for r in owner_service_tags(store, owner_id)
         ],
         "timeline": d["timeline"],
+        "history": [{**r, "when": _time(r["ts"])} for r in d.get("history", [])],
         "ads": ads,
         "links": shown_links,
         "hubs": sorted(hubs.values(), key=lambda h: (h["kind"], -h["ads"], h["label"])),

@@ -147,7 +147,7 @@ def test_dump_sees_a_changed_property_and_a_swapped_edge(embedded_store):
     s.upsert_nodes("Phone", [{"number": "+1"}, {"number": "+2"}])
     s.upsert_edges("HAS_PHONE", [{"src": "a1", "dst": "+1", "method": "plain", "confidence": 1}])
     before = dump(s)
-    assert before["HAS_PHONE"] == [("a1", "+1", "plain", 1.0)]
+    assert before["HAS_PHONE"] == [("a1", "+1", "plain", 1.0, None)]  # run: not stamped
     s.upsert_nodes("Ad", [{"id": "a2", "age": 31}])
     assert dump(s) != before
     s.upsert_nodes("Ad", [{"id": "a2", "age": 30}])

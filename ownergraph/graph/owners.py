@@ -68,28 +68,31 @@ class OwnerSummary:
     reposts: int = 0  # ads that repeat an earlier ad (REPOST_OF), counted once
     score: dict[str, Any] = field(default_factory=dict)  # default or learned, and how well
     seconds: float = 0.0
+    setting: dict[str, Any] = field(default_factory=dict)  # the partition's setting (reusable)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+AD_COLUMNS = [
+    "id",
+    "posted_ts",
+    "state",
+    "city",
+    "name",
+    "age",
+    "price_usd",
+    "category",
+    "post_kind",
+    "sponsored",
+    "n_locations",
+    "title",
+    "body",
+]
+
+
 def read_ads(store: Store) -> pd.DataFrame:
-    cols = [
-        "id",
-        "posted_ts",
-        "state",
-        "city",
-        "name",
-        "age",
-        "price_usd",
-        "category",
-        "post_kind",
-        "sponsored",
-        "n_locations",
-        "title",
-        "body",
-    ]
-    return pd.DataFrame(store.query(ADS_QUERY), columns=cols).sort_values("id")
+    return pd.DataFrame(store.query(ADS_QUERY), columns=AD_COLUMNS).sort_values("id")
 
 
 def read_payments(store: Store) -> pd.DataFrame:
@@ -168,6 +171,7 @@ def detect_owners(
     rules: scoring.FlagRules | None = None,
     calibrate: bool = True,
     author_joins: bool = False,
+    run_id: str | None = None,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -181,6 +185,7 @@ def detect_owners(
     store's own identifier-labelled ads (:mod:`ownergraph.graph.calibration`).
     ``author_joins``: author links may join cores when supported (the previous default),
     taken as given, not calibrated.
+    ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
@@ -218,14 +223,109 @@ def detect_owners(
         weights = found.setting.weights
         if calibration is not None:
             active = weights.active()
+    setting = None if method == "gds-leiden" else found.setting
+    g = group_rows(store, ads, evidence, assigned, joined, method, rates, prices, rules,
+                   run_id=run_id)  # fmt: skip
+    owners, repeats, payments, mode, score_info = (
+        g.owners,
+        g.reposts,
+        g.payments,
+        g.score_mode,
+        g.score_info,
+    )
+    joined = g.joined
+    # Replace the previous result: everything is computed before anything is deleted.
+    store.delete_nodes("Owner")
+    store.upsert_nodes("Owner", owners)
+    store.upsert_edges("BELONGS_TO", g.edges)
+    store.delete_edges("REPOST_OF")
+    store.upsert_edges("REPOST_OF", repeats)
+    if len(g.history):
+        store.upsert_nodes("OwnerChange", g.history)
+    sizes = owners["ads"]
+    kept = evidence[evidence["kind"].isin(active)]
+    return OwnerSummary(
+        method=method,
+        resolution=None if method == "components" else resolution,
+        weights=asdict(weights),
+        ads=len(ads),
+        owners=len(owners),
+        groups=int((sizes >= 2).sum()),
+        singletons=int((sizes == 1).sum()),
+        largest=int(sizes.max()) if len(sizes) else 0,
+        links={k: int((kept["kind"] == k).sum()) for k in active},
+        graph_vertices=graph.n_ads + len(graph.hubs),
+        graph_edges=graph.n_edges,
+        payments_without_processor_output=int(
+            payments.drop_duplicates("txid")["processor_outputs"].eq(0).sum()
+        ),
+        flagged=int((owners["flags"] != "").sum()),
+        soft_joins=joins.merges_by_kind(joined.reset_index()),
+        calibration=_calibration_summary(calibration, method),
+        reposts=len(repeats),
+        score={"mode": mode, **{k: v for k, v in score_info.items() if k != "weights"}},
+        seconds=round(time.perf_counter() - t0, 3),
+        setting={} if setting is None else asdict(setting),
+    )
+
+
+@dataclass
+class GroupRows:
+    """What a partition writes: Owner rows, BELONGS_TO and REPOST_OF edges, id history."""
+
+    owners: pd.DataFrame
+    edges: pd.DataFrame
+    reposts: pd.DataFrame
+    history: pd.DataFrame
+    joined: pd.DataFrame
+    payments: pd.DataFrame
+    score_mode: str
+    score_info: dict[str, Any]
+
+
+def group_rows(
+    store: Store,
+    ads: pd.DataFrame,
+    evidence: pd.DataFrame,
+    assigned: pd.DataFrame,
+    joined: pd.DataFrame,
+    method: str,
+    rates: Any = None,
+    prices: PriceTable | None = None,
+    rules: scoring.FlagRules | None = None,
+    *,
+    run_id: str | None = None,
+    previous: pd.DataFrame | None = None,
+    payments: pd.DataFrame | None = None,
+    refit_score: bool = True,
+) -> GroupRows:
+    """Indicators, score, flags and edges of a partition (``assigned``: ad, owner,
+    confidence), with owner ids kept from the store's earlier groups
+    (:mod:`ownergraph.graph.owner_history`). ``previous``: the earlier groups of these
+    ads (default: all of the store's); ``refit_score`` False scores with the stored model
+    instead of fitting it again (an update of some groups)."""
+    from ownergraph.graph import owner_history
+
+    prev = owner_history.previous_owners(store) if previous is None else previous
+    old_sizes = None
+    if previous is not None and len(prev):
+        old_sizes = owner_history.group_sizes(store, sorted(set(prev["owner"])))
+    final, since, history = owner_history.stable_ids(
+        assigned, prev, run_id=run_id or "", used=owner_history.used_ids(store),
+        old_sizes=old_sizes,
+    )  # fmt: skip
+    assigned = assigned.assign(owner=final.reindex(assigned["owner"]).to_numpy())
     joined = joined.set_index("ad")
-    payments = read_payments(store)
+    payments = read_payments(store) if payments is None else payments
     membership = assigned.set_index("ad")["owner"]
     repeats = reposts.find_reposts(ads, evidence)
     ind = scoring.compute_indicators(
         ads, membership, evidence, payments, rates, prices, reposts=repeats
     )
-    ind["score"], mode, score_info = score_model.scores(store, ind)
+    if refit_score:
+        ind["score"], mode, score_info = score_model.scores(store, ind)
+    else:
+        ind["score"], mode, score_info = score_model.stored_scores(store, ind)
     ind["score_mode"] = mode
     states = (
         ads.assign(owner=membership.reindex(ads["id"]).to_numpy())
@@ -260,36 +360,10 @@ def detect_owners(
             "precision": j["precision"].to_numpy(),
         }
     )
-    # Replace the previous result: everything is computed before anything is deleted.
-    store.delete_nodes("Owner")
-    store.upsert_nodes("Owner", owners)
-    store.upsert_edges("BELONGS_TO", edges)
-    store.delete_edges("REPOST_OF")
-    store.upsert_edges("REPOST_OF", repeats)
-    sizes = owners["ads"]
-    kept = evidence[evidence["kind"].isin(active)]
-    return OwnerSummary(
-        method=method,
-        resolution=None if method == "components" else resolution,
-        weights=asdict(weights),
-        ads=len(ads),
-        owners=len(owners),
-        groups=int((sizes >= 2).sum()),
-        singletons=int((sizes == 1).sum()),
-        largest=int(sizes.max()) if len(sizes) else 0,
-        links={k: int((kept["kind"] == k).sum()) for k in active},
-        graph_vertices=graph.n_ads + len(graph.hubs),
-        graph_edges=graph.n_edges,
-        payments_without_processor_output=int(
-            payments.drop_duplicates("txid")["processor_outputs"].eq(0).sum()
-        ),
-        flagged=int((owners["flags"] != "").sum()),
-        soft_joins=joins.merges_by_kind(joined.reset_index()),
-        calibration=_calibration_summary(calibration, method),
-        reposts=len(repeats),
-        score={"mode": mode, **{k: v for k, v in score_info.items() if k != "weights"}},
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    owners["since_run"] = since.reindex(owners["id"]).to_numpy()
+    if run_id:
+        owners["run"] = run_id
+    return GroupRows(owners, edges, repeats, history, joined, payments, mode, score_info)
 
 
 @dataclass
@@ -460,7 +534,8 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "o.first_ts AS first_ts, o.last_ts AS last_ts, o.moves AS moves, "
         "o.ethnicities AS ethnicities, o.third_person AS third_person, "
         "o.new_in_town AS new_in_town, o.several_women AS several_women, o.youth AS youth, "
-        "o.shared_incall AS shared_incall, o.score_mode AS score_mode",
+        "o.shared_incall AS shared_incall, o.score_mode AS score_mode, o.run AS run, "
+        "o.since_run AS since_run",
         {"id": owner_id},
     )
     if not rows:
@@ -496,4 +571,11 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
         "links": links,
         "soft_joins": run_named(store, "owner_soft_joins", p),
         "images": run_named(store, "owner_images", p),
+        "history": _history(store, owner_id),
     }
+
+
+def _history(store: Store, owner_id: str) -> list[dict[str, Any]]:
+    from ownergraph.graph.owner_history import owner_history
+
+    return owner_history(store, owner_id)

@@ -79,8 +79,9 @@ def _p(spec: str) -> tuple[Prop, ...]:
     return tuple(out)
 
 
-# Provenance carried by every derived edge: which method made it, with what confidence.
-PROVENANCE = "method confidence:DOUBLE"
+# Provenance carried by every derived edge: which method made it, with what confidence,
+# and in which run (the id of its ``Run`` node, see ``ownergraph.audit``).
+PROVENANCE = "method confidence:DOUBLE run"
 
 SCHEMA = Schema(
     nodes=(
@@ -89,7 +90,8 @@ SCHEMA = Schema(
             "id",
             _p(
                 "id site url posted_ts:INT64 title body city state country category "
-                "price_usd:DOUBLE name age:INT64 post_kind sponsored:BOOL n_locations:INT64 source"
+                "price_usd:DOUBLE name age:INT64 post_kind sponsored:BOOL n_locations:INT64 "
+                "source run"
             ),
             indexes=("posted_ts", "state"),
         ),
@@ -110,7 +112,7 @@ SCHEMA = Schema(
             _p(
                 "txid first_seen_ts:INT64 block_ts:INT64 block_height:INT64 "
                 "fee_sat:INT64 n_inputs:INT64 n_outputs:INT64 "
-                "coinjoin:BOOL coinjoin_kind"
+                "coinjoin:BOOL coinjoin_kind run"
             ),
             indexes=("first_seen_ts",),
         ),
@@ -127,7 +129,7 @@ SCHEMA = Schema(
                 "method soft_joins:INT64 reposts:INT64 dated_ads:INT64 undated_ads:INT64 "
                 "first_ts:INT64 last_ts:INT64 moves:INT64 ethnicities:INT64 "
                 "third_person:DOUBLE new_in_town:DOUBLE several_women:DOUBLE youth:DOUBLE "
-                "shared_incall:INT64 score_mode"
+                "shared_incall:INT64 score_mode run since_run"
             ),
             indexes=("score",),
         ),
@@ -152,6 +154,26 @@ SCHEMA = Schema(
                 "id weights intercept:DOUBLE cv_auc:DOUBLE cv_auc_sd:DOUBLE n_labels:INT64 "
                 "n_operation:INT64 n_independent:INT64 regularisation:DOUBLE fitted_ts:INT64"
             ),
+        ),
+        # Daily operation: one node per writing run (who, when, command, counts), the
+        # history of owner ids (which ids became which), watches and their hits.
+        NodeType(
+            "Run",
+            "id",
+            _p(
+                "id who command mode status started_ts:INT64 finished_ts:INT64 stages counts inputs"
+            ),
+        ),
+        NodeType(
+            "OwnerChange",
+            "id",
+            _p("id run ts:INT64 kind old_id new_id shared:INT64 old_ads:INT64 new_ads:INT64"),
+        ),
+        NodeType("Watch", "id", _p("id kind value digest:BOOL note created_ts:INT64 who")),
+        NodeType(
+            "WatchHit",
+            "id",
+            _p("id watch run ts:INT64 kind subject owner baseline:BOOL"),
         ),
     ),
     rels=(

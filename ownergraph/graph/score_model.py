@@ -227,6 +227,15 @@ def scores(store: Store, ind: pd.DataFrame) -> tuple[pd.Series, str, dict[str, A
     return model.score_100(ind), score_mode(info), info
 
 
+def stored_scores(store: Store, ind: pd.DataFrame) -> tuple[pd.Series, str, dict[str, Any]]:
+    """Scores of the groups in ``ind`` by the stored model (or the default recipe), without
+    fitting again: for an update of some groups, whose labels are not all in ``ind``."""
+    model, info = read_model(store)
+    if model is None:
+        return scoring.score(ind), DEFAULT_MODE, {}
+    return model.score_100(ind), score_mode(info), info
+
+
 OWNER_INDICATORS_QUERY = "MATCH (o:Owner) RETURN o.id AS id, " + ", ".join(
     f"o.{c} AS {c}" for c in scoring.SCORE_PARTS
 )

@@ -128,6 +128,48 @@ class Store(ABC):
     def delete_nodes(self, label: str) -> None:
         """Delete every node of a label and its edges."""
 
+    def delete_keys(self, label: str, keys: Iterable[str], chunk: int = 10_000) -> None:
+        """Delete the nodes of ``label`` with the given keys, and their edges."""
+        node = self.schema.node(label)
+        keys = list(keys)
+        for i in range(0, len(keys), chunk):
+            self.query(
+                f"MATCH (n:{label}) WHERE n.{node.key} IN $keys DETACH DELETE n",
+                {"keys": keys[i : i + chunk]},
+                write=True,
+            )
+
+    def delete_edges_from(
+        self, rel_type: str, src_keys: Iterable[str], chunk: int = 10_000
+    ) -> None:
+        """Delete the edges of ``rel_type`` that start at the given source keys."""
+        rel = self.schema.rel(rel_type)
+        key = self.schema.node(rel.src).key
+        keys = list(src_keys)
+        for i in range(0, len(keys), chunk):
+            self.query(
+                f"MATCH (a:{rel.src})-[e:{rel.type}]->(:{rel.dst}) WHERE a.{key} IN $keys DELETE e",
+                {"keys": keys[i : i + chunk]},
+                write=True,
+            )
+
+    def stamp_run(self, run_id: str) -> dict[str, int]:
+        """Write ``run = run_id`` on every node and derived edge that has a ``run``
+        property and none yet (what this run created); returns how many, per type."""
+        out: dict[str, int] = {}
+        for n in self.schema.nodes:
+            if "run" in n.prop_names:
+                q = f"MATCH (n:{n.label}) WHERE n.run IS NULL SET n.run = $run RETURN count(n) AS c"
+                out[n.label] = int(self.query(q, {"run": run_id}, write=True)[0]["c"])
+        for r in self.schema.rels:
+            if "run" in r.prop_names:
+                q = (
+                    f"MATCH (:{r.src})-[e:{r.type}]->(:{r.dst}) WHERE e.run IS NULL "
+                    "SET e.run = $run RETURN count(e) AS c"
+                )
+                out[r.type] = int(self.query(q, {"run": run_id}, write=True)[0]["c"])
+        return {k: v for k, v in out.items() if v}
+
     @abstractmethod
     def query(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False

@@ -1,0 +1,1 @@
+"""Daily operation: audit of writing runs, stable owner ids, watches, incremental runs."""

@@ -1,0 +1,374 @@
+"""Incremental runs: a day's new ads and blocks added to a store a full run made.
+
+``ownergraph run project.toml --incremental`` (:func:`ownergraph.pipeline.run_project`
+with ``incremental=True``) loads only the input files no finished run has loaded (by
+SHA-256), then:
+
+- ads: identifiers are extracted for the new rows only (the loader);
+- bitcoin: the new block and mempool files; wallets are re-clustered over the whole chain
+  (the clustering is a single pass over the graph; see the benchmark for its share);
+- payments: the new ads are matched against the processor payments and their links
+  added (old ads' links are kept; a new transaction that also fits an old ad is not
+  marked ambiguous with it here, which is where a full re-run can differ);
+- authors: the new ads alone are featurised and linked to existing Author clusters
+  through the saved model and the saved candidate index
+  (:mod:`ownergraph.linking.stylometry.attach`);
+- owners: the groups the new evidence touches (every group of an ad that shares a phone,
+  e-mail, wallet or author with a new ad) are partitioned again, with the setting the
+  last full run chose, and replaced; other groups are left as they are.
+
+New ads are those without a ``run`` stamp (the audit stamps every ad at the end of the
+run that loaded it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ownergraph.graph.store import Store
+
+AUTHOR_INDEX = "author_index"
+OWNER_SETTING = "owner_setting.json"
+
+
+class IncrementalError(RuntimeError):
+    """An incremental run that cannot proceed (names what is missing and what to run)."""
+
+
+def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> pd.DataFrame:
+    """Rows of a ``MATCH (a:Ad) RETURN ...`` query for the given ad ids only."""
+    q = query.replace("MATCH (a:Ad) RETURN", "MATCH (a:Ad) WHERE a.id IN $ids RETURN", 1)
+    if q == query:
+        raise ValueError("read_some needs a query starting with MATCH (a:Ad) RETURN")
+    rows: list[dict] = []
+    for i in range(0, len(ids), 20_000):
+        rows += store.query(q, {"ids": ids[i : i + 20_000]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def new_ads(store: Store) -> list[str]:
+    """Ads not yet stamped with a run: the ones this run loaded."""
+    return sorted(
+        r["id"] for r in store.query("MATCH (a:Ad) WHERE a.run IS NULL RETURN a.id AS id")
+    )
+
+
+# -- bitcoin ----------------------------------------------------------------------------
+
+
+def resolve_from_store(store: Store, tables: Any) -> int:
+    """Fill the address and value of inputs that spend outputs loaded by an earlier run
+    (a day's blocks spend yesterday's outputs); returns how many were resolved."""
+    inp = tables.inputs
+    todo = inp["address"].isna() | (inp["address_source"] != "prevout")
+    todo &= inp["prev_txid"].notna()
+    prev = sorted(set(inp.loc[todo, "prev_txid"]))
+    rows = []
+    for i in range(0, len(prev), 20_000):
+        rows += store.query(
+            "MATCH (t:Tx)-[e:PAYS]->(a:Address) WHERE t.txid IN $ids "
+            "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
+            {"ids": prev[i : i + 20_000]},
+        )
+    if not rows:
+        return 0
+    known = pd.DataFrame(rows).astype({"prev_vout": "int64"})
+    key = inp[["prev_txid", "prev_vout"]].astype({"prev_vout": "Int64"})
+    m = key.merge(known, on=["prev_txid", "prev_vout"], how="left")
+    hit = todo.to_numpy() & m["a"].notna().to_numpy()
+    inp.loc[hit, "address"] = m.loc[hit, "a"].to_numpy()
+    inp.loc[hit, "sat"] = m.loc[hit, "s"].to_numpy()
+    inp.loc[hit, "address_source"] = "prevout"
+    return int(hit.sum())
+
+
+def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
+    """Load the new chain files, resolving inputs from the stored chain, and write them."""
+    from ownergraph.graph.bitcoin_graph import write_bitcoin
+    from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
+
+    tables = load_bitcoin(
+        list(project.blocks),
+        mempool=list(project.mempool),
+        quarantine=work / "quarantine" / "bitcoin.jsonl",
+    )
+    resolved = resolve_from_store(store, tables)
+    processors = read_processors(project.processors) if project.processors else []
+    out = write_bitcoin(store, tables, processors=processors)
+    out["inputs resolved from the stored chain"] = resolved
+    return out
+
+
+# -- payments --------------------------------------------------------------------------
+
+
+def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> dict[str, Any]:
+    """Match the new ads against the processor payments; add their PAID_FOR links."""
+    from ownergraph.linking import payments as pm
+
+    cfg = pm.LinkConfig()
+    mine = read_some(store, pm.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
+    mine = mine[mine["posted_ts"].notna()]
+    pays, _ = pm.read_payments(store)
+    if len(mine) == 0 or len(pays) == 0:
+        return {"new ads considered": len(mine), "PAID_FOR added": 0}
+    lo = int(mine["posted_ts"].min()) - 86_400
+    hi = int(mine["posted_ts"].max()) + 86_400
+    ts = pays["first_seen_ts"].fillna(pays.get("block_ts"))
+    pays = pays[(ts >= lo) & (ts <= hi)].reset_index(drop=True)
+    matcher = cfg.matcher(prices)
+    links = matcher.match(mine.reset_index(drop=True), pays, rates)
+    edges = pd.DataFrame(
+        {
+            "src": links["txid"].astype("string").to_numpy(),
+            "dst": links["ad_id"].astype("string").to_numpy(),
+            **{c: links[c].to_numpy() for c in pm.PAID_FOR_PROPS},
+        }
+    )
+    n = store.upsert_edges("PAID_FOR", edges) if len(edges) else 0
+    return {
+        "new ads considered": len(mine),
+        "payments in their window": len(pays),
+        "PAID_FOR added": int(n),
+        "linked new ads": int(links["ad_id"].nunique()) if len(links) else 0,
+    }
+
+
+# -- authors ---------------------------------------------------------------------------
+
+
+def save_author_index(work: Path, search: Any, data: Any, features: Any, summary: dict) -> None:
+    """After a full author run: the fitted search, every ad's embedding and features; or,
+    when nothing was linked (``search`` None), why, so that incremental runs link nothing."""
+    import shutil
+
+    from ownergraph.linking.stylometry.attach import AuthorIndex
+
+    folder = work / AUTHOR_INDEX
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    if search is None or features is None or not summary.get("linked"):
+        reason = summary.get("reason") or "the full run linked no author"
+        (folder / "unlinked.json").write_text(json.dumps({"reason": reason}))
+        return
+    emb = search.embed(features)
+    AuthorIndex(search, list(data.ids), emb, features).save(folder)
+
+
+def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]:
+    """Link the new ads to the saved Author clusters (no old ad is featurised again)."""
+    import hashlib
+
+    from ownergraph.linking.stylometry.attach import AuthorIndex, attach
+    from ownergraph.linking.stylometry.data import _text
+    from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+
+    folder = work / AUTHOR_INDEX
+    if (folder / "unlinked.json").exists():
+        reason = json.loads((folder / "unlinked.json").read_text())["reason"]
+        return {"new ads": len(ads), "linked": False, "reason": reason}
+    if not (folder / "search.joblib").exists() or not (work / "author_model.joblib").exists():
+        raise IncrementalError(
+            f"no saved author model and candidate index in {work}: run the full pipeline "
+            "once (ownergraph run PROJECT) before --incremental"
+        )
+    t0 = time.perf_counter()
+    index = AuthorIndex.load(folder)
+    known = set(index.ids)
+    ads = [a for a in ads if a not in known]
+    if not ads:
+        return {"new ads": 0}
+    model = PairwiseAuthorModel.load(work / "author_model.joblib")
+    rows = []
+    for i in range(0, len(ads), 20_000):
+        rows += store.query(
+            "MATCH (a:Ad) WHERE a.id IN $ids RETURN a.id AS id, a.title AS title, a.body AS body",
+            {"ids": ads[i : i + 20_000]},
+        )
+    text = {r["id"]: _text(r["title"], r["body"]) for r in rows}
+    new_feats = model.transform_texts([text[a] for a in ads])
+    t_feat = time.perf_counter()
+    old = {
+        r["ad"]: r["author"]
+        for r in store.query(
+            "MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author"
+        )
+    }
+    authors = store.query(
+        "MATCH (u:Author) RETURN u.id AS id, u.size AS size, u.threshold AS threshold, "
+        "u.expected_precision AS ep, u.target_precision AS tp, u.basis AS basis, u.model AS model"
+    )
+    if not authors:
+        return {"new ads": len(ads), "linked": False, "reason": "no Author cluster to link to"}
+    ref = authors[0]
+    old_author = np.array([old.get(a) for a in index.ids], dtype=object)
+    n_old = len(index.ids)
+    got, feats, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))
+    all_ids = index.ids + ads
+    # save this batch as a new part of the index (the old parts are not rewritten)
+    part = AuthorIndex(index.search, ads, emb_new, feats.take(np.arange(n_old, len(all_ids))))
+    part.save(folder, part=max(AuthorIndex.parts(folder)) + 1)
+    edges, nodes = [], []
+    sizes = {a["id"]: int(a["size"]) for a in authors}
+    prov = {"method": METHOD, "confidence": ref["ep"], "precision": ref["ep"]}
+    for i, au in enumerate(got.author):
+        if au is not None:
+            sizes[au] += 1
+            edges.append(
+                {"src": ads[i], "dst": au, "p": round(float(got.p_best[n_old + i]), 6), **prov}
+            )
+    for rows_ in got.new_clusters:
+        members = sorted(all_ids[r] for r in rows_)
+        aid = "author-" + hashlib.sha1("|".join(members).encode()).hexdigest()[:16]
+        sizes[aid] = len(members)
+        nodes.append(
+            {"id": aid, "size": len(members), "threshold": ref["threshold"],
+             "expected_precision": ref["ep"], "target_precision": ref["tp"],
+             "basis": ref["basis"], "model": ref["model"]}
+        )  # fmt: skip
+        for r in rows_:
+            edges.append(
+                {"src": all_ids[r], "dst": aid, "p": round(float(got.p_best[r]), 6), **prov}
+            )
+    changed = [{"id": k, "size": v} for k, v in sizes.items()]
+    store.upsert_nodes("Author", pd.DataFrame(changed + []))
+    if nodes:
+        store.upsert_nodes("Author", pd.DataFrame(nodes))
+    if edges:
+        store.upsert_edges("WRITTEN_BY", pd.DataFrame(edges))
+    return {
+        "new ads": len(ads),
+        "candidates": got.candidates,
+        "pairs above threshold": got.accepted,
+        "joined existing authors": int(sum(a is not None for a in got.author)),
+        "new authors": len(nodes),
+        "bridges (new ad linking two authors; joined the stronger)": got.bridges,
+        "seconds features": round(t_feat - t0, 2),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+# -- owners ----------------------------------------------------------------------------
+
+
+def save_owner_setting(work: Path, summary: Any) -> None:
+    """The setting (and measured precision) the full run's owner detection used."""
+    data = {
+        "setting": summary.setting,
+        "calibration": summary.calibration,
+        "method": summary.method,
+    }
+    (work / OWNER_SETTING).write_text(json.dumps(data, default=str, indent=1))
+
+
+def _load_setting(work: Path) -> tuple[Any, dict[str, float | None]]:
+    from ownergraph.graph import calibration as cal
+    from ownergraph.graph import communities as cm
+
+    path = work / OWNER_SETTING
+    if not path.exists():
+        raise IncrementalError(
+            f"no saved owner setting in {work}: run the full pipeline once before --incremental"
+        )
+    data = json.loads(path.read_text())
+    s = dict(data["setting"])
+    s["weights"] = cm.EvidenceWeights(**s["weights"])
+    s["attach_only"] = tuple(s.get("attach_only") or ())
+    precision = (data.get("calibration") or {}).get("measured_precision") or {}
+    return cal.Setting(**s), precision
+
+
+def touched_ads(
+    store: Store, evidence: pd.DataFrame, ads: list[str]
+) -> tuple[list[str], list[str]]:
+    """The ads whose groups the new ads' evidence touches, and those groups' ids."""
+    from ownergraph.graph.owner_history import previous_owners
+
+    new = set(ads)
+    hubs = evidence.loc[evidence["ad"].isin(new), ["kind", "hub"]].drop_duplicates()
+    near = evidence.merge(hubs, on=["kind", "hub"])["ad"]
+    near_ids = sorted(set(near) - new)
+    prev = previous_owners(store, near_ids)
+    groups = sorted(set(prev["owner"]))
+    members = []
+    for i in range(0, len(groups), 20_000):
+        members += [
+            r["ad"]
+            for r in store.query(
+                "MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) WHERE o.id IN $ids RETURN a.id AS ad",
+                {"ids": groups[i : i + 20_000]},
+            )
+        ]
+    return sorted(new | set(near_ids) | set(members)), groups
+
+
+def update_owners(
+    store: Store,
+    work: Path,
+    ads: list[str],
+    *,
+    seed: int = 0,
+    rates: Any = None,
+    prices: Any = None,
+    run_id: str = "",
+) -> dict[str, Any]:
+    """Re-partition the groups the new ads touch and replace them (see the module notes)."""
+    from ownergraph.graph import communities as cm
+    from ownergraph.graph import joins
+    from ownergraph.graph import owners as ow
+    from ownergraph.graph.owner_history import previous_owners
+
+    t0 = time.perf_counter()
+    setting, precision = _load_setting(work)
+    if not ads:
+        return {"new ads": 0, "groups replaced": 0}
+    evidence = cm.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
+    scope, old_groups = touched_ads(store, evidence, ads)
+    sub = read_some(store, ow.ADS_QUERY, scope, ow.AD_COLUMNS).sort_values("id")
+    sub = sub.reset_index(drop=True)
+    ev = evidence[evidence["ad"].isin(set(scope))].reset_index(drop=True)
+    ad_ids = sub["id"].to_numpy(dtype=object)
+    attrs = sub.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
+    assigned, graph = ow._partition_with(ad_ids, ev, setting, seed, cm.HARD_KINDS, attrs)
+    joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, cm.HARD_KINDS)
+    prev = previous_owners(store, list(ad_ids))
+    pays = ow.read_payments(store)
+    pays = pays[pays["ad"].isin(set(scope))].reset_index(drop=True)
+    g = ow.group_rows(
+        store, sub, ev, assigned, joined, "leiden", rates, prices,
+        run_id=run_id, previous=prev, payments=pays, refit_score=False,
+    )  # fmt: skip
+    store.delete_keys("Owner", old_groups)
+    store.upsert_nodes("Owner", g.owners)
+    store.upsert_edges("BELONGS_TO", g.edges)
+    store.delete_edges_from("REPOST_OF", list(ad_ids))
+    if len(g.reposts):
+        store.upsert_edges("REPOST_OF", g.reposts)
+    if len(g.history):
+        store.upsert_nodes("OwnerChange", g.history)
+    return {
+        "new ads": len(ads),
+        "ads re-grouped": len(ad_ids),
+        "groups replaced": len(old_groups),
+        "groups written": len(g.owners),
+        "id changes": len(g.history),
+        "setting": setting.name,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+__all__ = [
+    "IncrementalError",
+    "link_new_authors",
+    "link_new_payments",
+    "new_ads",
+    "save_author_index",
+    "save_owner_setting",
+    "update_owners",
+]
