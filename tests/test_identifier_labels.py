@@ -344,3 +344,23 @@ def test_an_embedded_store_from_before_the_new_properties_migrates(tmp_path: Pat
         {"ad": "x", "u": "old", "t": None, "b": None, "p": None, "wp": 0.5},
         {"ad": "y", "u": "new", "t": 0.8, "b": "b", "p": 0.85, "wp": 0.99},
     ]
+
+
+def test_an_embedded_store_from_before_a_new_table_gets_it_when_opened(tmp_path: Path) -> None:
+    """Tables added to the schema later (Image, Run, ...) are created when an older store
+    is opened, so reading the new evidence is an empty answer, not a binder error."""
+    import ladybug as lb
+
+    from ownergraph.graph.embedded import EmbeddedStore
+
+    path = tmp_path / "old.lbug"
+    db = lb.Database(str(path))
+    conn = lb.Connection(db)
+    conn.execute("CREATE NODE TABLE Ad(id STRING, title STRING, PRIMARY KEY(id))")
+    conn.execute("CREATE (:Ad {id: 'x'})")
+    conn.close()
+    db.close()
+    with EmbeddedStore(path) as s:
+        rows = s.query("MATCH (a:Ad)-[:HAS_IMAGE]->(i:Image) RETURN a.id AS ad, i.hash AS h")
+        assert rows == []
+        assert s.query("MATCH (a:Ad) RETURN a.id AS id") == [{"id": "x"}]

@@ -51,11 +51,15 @@ class EmbeddedStore(Store):
 
     # -- schema ---------------------------------------------------------------------
     def _add_missing_columns(self) -> None:
-        """Migrate a store made by an older version: add the schema's new properties to
-        its existing tables (as nulls). Tables that do not exist yet are left to
-        :meth:`init_schema`."""
+        """Migrate a store made by an older version: create the schema's new tables and
+        add its new properties to existing tables (as nulls). A store with no table at all
+        is left to :meth:`init_schema`."""
         tables = {r["name"] for r in self._run("CALL show_tables() RETURN name", None)}
         added = False
+        declared = {n.label for n in self.schema.nodes} | {r.type for r in self.schema.rels}
+        if tables and declared - tables:  # a store made before a table was added (Image, ...)
+            self.init_schema()  # CREATE ... IF NOT EXISTS: adds only the missing tables
+            added = True
         for name, props in [(n.label, n.props) for n in self.schema.nodes] + [
             (r.type, r.props) for r in self.schema.rels
         ]:
@@ -67,8 +71,15 @@ class EmbeddedStore(Store):
                     self._conn.execute(f"ALTER TABLE {name} ADD {p.name} {p.type}")
                     added = True
         if added:  # a fresh connection avoids cached plans from before the DDL
-            self._conn = lb.Connection(self._db)
+            self._reconnect()
         self._column_order.clear()
+
+    def _reconnect(self) -> None:
+        """Replace the connection, closing the old one first: a connection left open when
+        the database closes is destroyed later by the garbage collector, and that was seen
+        to lose a later write to the same path in the same process."""
+        old, self._conn = self._conn, lb.Connection(self._db)
+        old.close()
 
     def _columns(self, table: str, declared: list[str]) -> list[str]:
         """The table's property columns in stored order (a migrated table has its added
@@ -92,7 +103,7 @@ class EmbeddedStore(Store):
             )
         # LadybugDB indexes the primary key only; secondary indexes in the schema are
         # Neo4j-side. A fresh connection avoids cached plans from before the DDL.
-        self._conn = lb.Connection(self._db)
+        self._reconnect()
         self._column_order.clear()
 
     # -- reads ----------------------------------------------------------------------
