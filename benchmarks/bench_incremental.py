@@ -34,20 +34,9 @@ STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "owners")
 
 
 def project(days: list[Path], work: Path, seed: int):
-    from ownergraph.project import AdInput, Project
+    from ownergraph.project import Project
 
-    d0 = days[0]
-    return Project(
-        ads=tuple(AdInput(d / "ads.jsonl") for d in days),
-        blocks=tuple(d / "bitcoin" / "blocks.jsonl" for d in days),
-        mempool=tuple(d / "bitcoin" / "mempool_first_seen.csv" for d in days),
-        processors=d0 / "bitcoin" / "processor_addresses.txt",
-        rates=d0 / "rates.csv",
-        prices=d0 / "prices.json",
-        stages=STAGES,
-        seed=seed,
-        work_dir=work,
-    )
+    return Project.from_days(days, work_dir=work, stages=STAGES, seed=seed)
 
 
 def step(args: argparse.Namespace) -> None:

@@ -39,7 +39,7 @@ the file's folder::
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,20 +105,35 @@ class Project:
     ) -> Project:
         """A synthetic world folder (``ownergraph synth``) as a project."""
         w = Path(world)
-        btc = w / "bitcoin"
         truth = w / "truth"
-        return cls(
-            ads=(AdInput(w / "ads.jsonl"),),
-            blocks=(btc / "blocks.jsonl",),
-            mempool=(btc / "mempool_first_seen.csv",),
-            processors=btc / "processor_addresses.txt",
-            rates=w / "rates.csv",
-            prices=w / "prices.json",
-            stages=tuple(stages),
-            seed=seed,
-            work_dir=Path(work_dir) if work_dir else w / "run",
+        return replace(
+            cls.from_days([w], work_dir=work_dir or w / "run", stages=stages, seed=seed),
             truth=truth if truth.is_dir() else None,
             images=w / "images" if (w / "images").is_dir() else None,
+        )
+
+    @classmethod
+    def from_days(
+        cls,
+        days: list[Path],
+        *,
+        work_dir: str | Path,
+        stages: tuple[str, ...] = STAGES,
+        seed: int = 0,
+    ) -> Project:
+        """World-shaped folders (one per day, ``synth.days.split_world``) as one project:
+        every day's ads, blocks and mempool log; processors, rates and prices of the first."""
+        d0 = Path(days[0])
+        return cls(
+            ads=tuple(AdInput(Path(d) / "ads.jsonl") for d in days),
+            blocks=tuple(Path(d) / "bitcoin" / "blocks.jsonl" for d in days),
+            mempool=tuple(Path(d) / "bitcoin" / "mempool_first_seen.csv" for d in days),
+            processors=d0 / "bitcoin" / "processor_addresses.txt",
+            rates=d0 / "rates.csv",
+            prices=d0 / "prices.json",
+            stages=tuple(stages),
+            seed=seed,
+            work_dir=Path(work_dir),
         )
 
     def check(self) -> None:

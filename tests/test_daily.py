@@ -240,18 +240,8 @@ def world_days(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _world_project(days: list[Path], work: Path) -> Project:
-    d0 = days[0]
-    return Project(
-        ads=tuple(AdInput(d / "ads.jsonl") for d in days),
-        blocks=tuple(d / "bitcoin" / "blocks.jsonl" for d in days),
-        mempool=tuple(d / "bitcoin" / "mempool_first_seen.csv" for d in days),
-        processors=d0 / "bitcoin" / "processor_addresses.txt",
-        rates=d0 / "rates.csv",
-        prices=d0 / "prices.json",
-        stages=("ads", "bitcoin", "wallets", "payments", "owners"),
-        seed=5,
-        work_dir=work,
-    )
+    stages = ("ads", "bitcoin", "wallets", "payments", "owners")
+    return Project.from_days(days, work_dir=work, stages=stages, seed=5)
 
 
 def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, world_days):
