@@ -53,8 +53,12 @@ class RunRecord:
 
 
 def new_run_id(ts: float | None = None) -> str:
-    t = time.gmtime(ts if ts is not None else time.time())
-    return "run-" + time.strftime("%Y%m%dT%H%M%SZ", t) + "-" + uuid.uuid4().hex[:6]
+    """``run-<UTC time to the microsecond>-<random>``: ids sort in start order, so two
+    runs started within one second still list in the order they ran."""
+    ts = ts if ts is not None else time.time()
+    micro = int(ts % 1 * 1e6)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ts)) + f".{micro:06d}Z"
+    return f"run-{stamp}-{uuid.uuid4().hex[:6]}"
 
 
 def start_run(
