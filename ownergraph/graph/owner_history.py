@@ -92,16 +92,20 @@ def stable_ids(
     keep = shared[shared["shared"] * 2 > shared["old_ads"]]
     keep = keep.sort_values(["owner", "shared", "old"], ascending=[True, False, True])
     keep = keep.drop_duplicates("owner")
-    final = pd.Series(dict(zip(keep["owner"], keep["old"], strict=True)), dtype=object)
-    taken = set(final)
-    since: dict[str, str] = {o: since_old.get(o) or run_id for o in final}
-    for prov in anchor.index:
-        if prov in final.index:
+    # dicts, not Series, while growing: a Series grows by copying (quadratic at 50k groups)
+    ids: dict[str, str] = dict(zip(keep["owner"], keep["old"], strict=True))
+    taken = set(ids.values())
+    since: dict[str, str] = {o: since_old.get(o) or run_id for o in ids.values()}
+    avoid = used | taken
+    for prov, first_ad in anchor.items():
+        if prov in ids:
             continue
-        oid = _fresh(anchor[prov], run_id, used | taken)
+        oid = _fresh(first_ad, run_id, avoid)
         taken.add(oid)
-        final[prov] = oid
+        avoid.add(oid)
+        ids[prov] = oid
         since[oid] = run_id
+    final = pd.Series(ids, dtype=object)
     now = int(time.time())
     shared["new_id"] = final.reindex(shared["owner"]).to_numpy()
     shared["new_ads"] = new_sizes.reindex(shared["owner"]).to_numpy()
@@ -109,11 +113,12 @@ def stable_ids(
     most = shared.sort_values(["old", "shared", "new_id"], ascending=[True, False, True])
     most = most.drop_duplicates("old").set_index("old")["new_id"]
     rows = []
+    old_ids = set(previous["owner"])
     for r in moved.itertuples(index=False):
         if r.old in taken:
             kind = "split"
         elif most.get(r.old) == r.new_id:
-            kind = "merged" if r.new_id in set(previous["owner"]) else "became"
+            kind = "merged" if r.new_id in old_ids else "became"
         else:
             kind = "split"
         rows.append(

@@ -124,6 +124,28 @@ def partition(
     whose columns (default use: ``name``, ``city``) corroborate author links; without it
     author links count unsupported (see :func:`ownergraph.graph.communities.core_graph`).
     """
+    membership, graph = memberships(
+        ads, evidence, method, weights, resolution, seed, must_link, attributes,
+        support_power, attach_only, attach_margin,
+    )  # fmt: skip
+    return _assignment(graph, membership), graph
+
+
+def memberships(
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    method: str = "leiden",
+    weights: cm.EvidenceWeights | None = None,
+    resolution: float = DEFAULT_RESOLUTION,
+    seed: int = 0,
+    must_link: tuple[str, ...] = cm.HARD_KINDS,
+    attributes: pd.DataFrame | None = None,
+    support_power: float = cm.DEFAULT_SUPPORT_POWER,
+    attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
+    attach_margin: float = cm.DEFAULT_ATTACH_MARGIN,
+) -> tuple[np.ndarray, cm.EvidenceGraph]:
+    """The partition of :func:`partition` as group codes aligned with the sorted ads,
+    without owner ids and confidences (what calibration needs, a hundred times a run)."""
     weights = weights or cm.EvidenceWeights()
     if method == "components":
         hard = {k: (getattr(weights, k) if k in cm.HARD_KINDS else 0.0) for k in cm.KINDS}
@@ -145,7 +167,7 @@ def partition(
         membership = cm.components(graph)
     else:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
-    return _assignment(graph, membership), graph
+    return membership, graph
 
 
 def _assignment(graph: cm.EvidenceGraph, membership: np.ndarray) -> pd.DataFrame:
@@ -405,8 +427,11 @@ def find_owners(
     if calibrate:
 
         def run(a: np.ndarray, ev: pd.DataFrame, s: cal.Setting) -> np.ndarray:
-            got, _ = _partition_with(a, ev, s, seed, must_link, attrs)
-            return pd.factorize(got["owner"])[0]
+            membership, _ = memberships(
+                a, ev, "leiden", s.weights, s.resolution, seed, must_link, attrs,
+                s.support_power, s.attach_only, s.attach_margin,
+            )  # fmt: skip
+            return pd.factorize(membership)[0]
 
         calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
         setting = calibration.setting
