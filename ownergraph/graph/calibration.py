@@ -50,6 +50,7 @@ SUPPORT_POWERS = (cm.DEFAULT_SUPPORT_POWER, 0.0)  # author joins: supported / as
 ATTACH_MARGINS = (1.0, cm.DEFAULT_ATTACH_MARGIN)  # author attachments: best group / 2x
 MIN_HIDDEN = 20  # fewer hidden ads than this: too few to measure, hard identifiers only
 DRAWS = 2  # hiding draws averaged for choosing, and as many fresh ones for checking
+CHECK_TRIES = 3  # admissible settings checked, best F1 first, until one holds
 # the 95 % lower bound of the pooled re-attachment precision must reach target - this
 # (with ~200 attached ads a precision of 0.97 has a lower bound of about 0.94)
 LOWER_MARGIN = 0.05
@@ -91,7 +92,9 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
             out.append(Setting(f"+wallet @{res:g}", cm.EvidenceWeights.only(*hard, "wallet"), res))
     if not author:
         return out
-    wallet_res: tuple[float | None, ...] = RESOLUTIONS if wallet else (None,)
+    # author evidence with wallets at each resolution, and without wallets (at 100k ads
+    # wallets re-attached at 0.915 while author attachments alone reached the target)
+    wallet_res: tuple[float | None, ...] = (None, *RESOLUTIONS) if wallet else (None,)
     for wres in wallet_res:
         kinds = (*hard, "wallet", "author") if wres is not None else (*hard, "author")
         head = f"+wallet @{wres:g} " if wres is not None else ""
@@ -106,22 +109,24 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
                     attach_margin=m,
                 )
             )
-    for res in RESOLUTIONS:
-        for pw in SUPPORT_POWERS:
-            kinds = (*hard, "wallet", "author") if wallet else (*hard, "author")
-            head = "+wallet " if wallet else ""
-            support = "supported" if pw else "unsupported"
-            ref = f"+wallet @{res:g} " if wallet else ""
-            out.append(
-                Setting(
-                    f"{head}+author joining cores ({support}) @{res:g}",
-                    cm.EvidenceWeights.only(*kinds),
-                    res,
-                    pw,
-                    attach_only=(),
-                    reference=f"{ref}+author attaching (margin {ATTACH_MARGINS[0]:g})",
+    for with_wallet in (True, False) if wallet else (False,):
+        for res in RESOLUTIONS:
+            for pw in SUPPORT_POWERS:
+                kinds = (*hard, "wallet", "author") if with_wallet else (*hard, "author")
+                head = "+wallet " if with_wallet else ""
+                support = "supported" if pw else "unsupported"
+                # the same evidence only attaching: wallets at this resolution, or no wallet
+                ref = f"+wallet @{res:g} " if with_wallet else ""
+                out.append(
+                    Setting(
+                        f"{head}+author joining cores ({support}) @{res:g}",
+                        cm.EvidenceWeights.only(*kinds),
+                        res,
+                        pw,
+                        attach_only=(),
+                        reference=f"{ref}+author attaching (margin {ATTACH_MARGINS[0]:g})",
+                    )
                 )
-            )
     return out
 
 
@@ -324,7 +329,6 @@ def calibrate(
         return mask
 
     cal_draws = [draw() for _ in range(DRAWS)]
-    chk_draws = [draw() for _ in range(DRAWS)]
     rows = _measure(comp, labelled, cal_draws, ads, evidence, settings, run)
     base = rows[0]
     by_name = {r["setting"]: r for r in rows}
@@ -342,25 +346,36 @@ def calibrate(
             f"{slack:g} of hard identifiers and re-attachment precision >= {target:g}"
         )
         return result
-    best = max(ok, key=lambda i: (rows[i]["f1"], -i))
-    s = settings[best]
-    check = [HARD_ONLY] + [x for x in settings if x.name == s.reference] + [s]
-    chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, check, run)
-    for r in chk_rows:
-        result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
-    ref_row = chk_rows[1] if len(chk_rows) == 3 else None
-    if not _admissible(chk_rows[-1], chk_rows[0], target, slack, ref_row):
-        result.reason = (
-            f"{s.name} was admissible on the calibration draws but not on the check draws "
+    # best F1 first; one that fails its check draws gives way to the next (each on fresh
+    # check draws, at most CHECK_TRIES): at 100k ads the best setting sat at 0.951 on the
+    # calibration draws and 0.949 on the check draws, and all soft evidence was dropped
+    order = sorted(ok, key=lambda i: (-rows[i]["f1"], i))[:CHECK_TRIES]
+    failed: list[str] = []
+    for best in order:
+        s = settings[best]
+        chk_draws = [draw() for _ in range(DRAWS)]
+        check = [HARD_ONLY] + [x for x in settings if x.name == s.reference] + [s]
+        chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, check, run)
+        for r in chk_rows:
+            result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
+        ref_row = chk_rows[1] if len(chk_rows) == 3 else None
+        if _admissible(chk_rows[-1], chk_rows[0], target, slack, ref_row):
+            break
+        failed.append(
+            f"{s.name} was admissible on the calibration draws but not on its check draws "
             f"(re-attachment precision {_fmt(chk_rows[-1]['reattach_precision'])}, B-cubed "
             f"precision {_fmt(chk_rows[-1]['precision'])})"
         )
+    else:
+        result.reason = "; ".join(failed)
         return result
     result.setting = s
     result.reason = (
-        f"best admissible F1 on the calibration draws ({rows[best]['f1']:.3f} vs "
+        f"{'next ' if failed else ''}best admissible F1 on the calibration draws "
+        f"({rows[best]['f1']:.3f} vs "
         f"{base['f1']:.3f} hard only), admissible on the check draws (re-attachment "
         f"precision {_fmt(chk_rows[-1]['reattach_precision'])})"
+        + (f"; tried first: {'; '.join(failed)}" if failed else "")
     )
     kp: dict[str, list[float]] = {}
     for hidden, pred in zip(chk_draws, chk_rows[-1]["_preds"], strict=True):
