@@ -284,7 +284,7 @@ def full_run(args: argparse.Namespace, ids, texts, authors, model, thr: float) -
     print(
         f"\n== author linking of {len(texts):,} ads ({args.jobs} worker processes) ==", flush=True
     )
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_stylometry_"))
     store = EmbeddedStore(tmp / "graph.lbug")

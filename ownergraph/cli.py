@@ -45,7 +45,7 @@ def _open(store: str | None, *, create: bool = False):
     Only commands that load (``init``, ``load``, ``run``) pass ``create``: a read of a
     mistyped path is an error, not a new empty store.
     """
-    from ownergraph.graph.store import StoreError, open_store
+    from ownergraph.store.base import StoreError, open_store
 
     try:
         return open_store(store, create=create)
@@ -156,11 +156,11 @@ def load_ads_cmd(
 
     from rich.progress import Progress
 
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.ad_mapping import AdMapping
     from ownergraph.loaders.ads import load_ads
     from ownergraph.loaders.inspect import file_columns
     from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.store.base import StoreError
 
     if inspect:
         for path in paths:
@@ -290,10 +290,10 @@ def query(
     import json
     from pathlib import Path
 
-    from ownergraph.graph.store import StoreError
     from ownergraph.queries.adhoc import bind_adhoc, looks_like_write, no_rows_hint
     from ownergraph.queries.registry import QueryError, load_queries
     from ownergraph.queries.results import plain_rows, table_value
+    from ownergraph.store.base import StoreError
 
     hint = None
     if cypher is not None:
@@ -691,9 +691,9 @@ def demo_cmd(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ownergraph.graph.embedded import EmbeddedStore
     from ownergraph.pipeline import run_pipeline
     from ownergraph.report import write_report
+    from ownergraph.store.embedded import EmbeddedStore
     from ownergraph.synth.world import generate_world
 
     root = Path(out)
@@ -837,9 +837,9 @@ def _authors_ads(
 ):
     """Labelled ads from a file / world directory (read and mapped as `load ads` does),
     or else from the store."""
-    from ownergraph.graph.store import StoreError, open_store
     from ownergraph.linking.stylometry.data import read_ads, store_ads
     from ownergraph.loaders.ad_mapping import AdMapping
+    from ownergraph.store.base import StoreError, open_store
 
     try:
         if ads_path:
@@ -984,10 +984,10 @@ def authors_link(
     jobs: int = typer.Option(2, help="Worker processes for featurising."),
 ) -> None:
     """Link the store's ads into Author clusters (replaces Author / WRITTEN_BY)."""
-    from ownergraph.graph.store import StoreError, open_store
     from ownergraph.linking.stylometry.candidates import CandidateSearch
     from ownergraph.linking.stylometry.clusters import link_authors
     from ownergraph.linking.stylometry.model import ModelError, PairwiseAuthorModel
+    from ownergraph.store.base import StoreError, open_store
 
     try:
         m = PairwiseAuthorModel.load(model)
@@ -1093,8 +1093,6 @@ def btc_load_cmd(
 
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from ownergraph.graph.bitcoin_graph import write_bitcoin
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.bitcoin import (
         BitcoinFormatError,
         load_bitcoin,
@@ -1104,6 +1102,8 @@ def btc_load_cmd(
     from ownergraph.loaders.bitcoin_node import RpcError
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+    from ownergraph.stages.bitcoin import write_bitcoin
+    from ownergraph.store.base import StoreError
 
     if bool(paths) == bool(rpc):
         err.print("[red]error:[/red] give chain files or --rpc URL (with --from-height)")
@@ -1297,9 +1297,9 @@ def btc_cluster_cmd(
     batch_size: int = typer.Option(50_000, help="Rows per write batch."),
 ) -> None:
     """Cluster addresses into wallets (multi-input, optional change) and write them."""
-    from ownergraph.graph.bitcoin_graph import cluster_wallets
-    from ownergraph.graph.store import StoreError
     from ownergraph.linking.wallets import WalletClusterer
+    from ownergraph.stages.bitcoin import cluster_wallets
+    from ownergraph.store.base import StoreError
 
     clusterer = WalletClusterer(
         change_heuristic=change,
@@ -1331,10 +1331,10 @@ def btc_tags_cmd(
     """Load service tags (exchanges, wallet services, processors) onto addresses."""
     from pathlib import Path
 
-    from ownergraph.graph.service_tags import write_tags
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.loaders.tags import read_tags
+    from ownergraph.stages.service_tags import write_tags
+    from ownergraph.store.base import StoreError
 
     with Quarantine(Path(quarantine)) as q:
         try:
@@ -1408,11 +1408,11 @@ def btc_link_cmd(
     ),
 ) -> None:
     """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""
-    from ownergraph.graph.store import StoreError
     from ownergraph.linking.payments import LinkConfig, PaymentInputError, link_payments
     from ownergraph.linking.prices import PriceTable
     from ownergraph.loaders.bitcoin import BitcoinFormatError, read_processors
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+    from ownergraph.store.base import StoreError
 
     if processors and discover:
         err.print("[red]error:[/red] give --processors or --discover, not both")
@@ -1515,10 +1515,10 @@ def owners_detect_cmd(
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
     import json
 
-    from ownergraph.graph.communities import KINDS, EvidenceError, EvidenceWeights
-    from ownergraph.graph.owners import detect_owners
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+    from ownergraph.owners.communities import KINDS, EvidenceError, EvidenceWeights
+    from ownergraph.stages.owners import detect_owners
+    from ownergraph.store.base import StoreError
 
     try:
         if authors not in ("attach", "join"):
@@ -1568,8 +1568,8 @@ def owners_list_cmd(
     """The top owner groups, highest first."""
     import json
 
-    from ownergraph.graph.owners import list_owners
-    from ownergraph.graph.store import StoreError
+    from ownergraph.stages.owners import list_owners
+    from ownergraph.store.base import StoreError
 
     with _open(store) as s:
         try:
@@ -1607,8 +1607,8 @@ def owners_show_cmd(
     from datetime import UTC, datetime
 
     from ownergraph.cli_leads import print_text_indicators
-    from ownergraph.graph.owners import OwnerNotFound, owner_detail
-    from ownergraph.graph.service_tags import owner_service_tags
+    from ownergraph.stages.owners import OwnerNotFound, owner_detail
+    from ownergraph.stages.service_tags import owner_service_tags
 
     with _open(store) as s:
         try:
@@ -1739,8 +1739,8 @@ def report_cmd(
     store: str | None = StoreOpt,
 ) -> None:
     """Write a self-contained HTML case report for one owner group (or the top N)."""
-    from ownergraph.graph.owners import OwnerNotFound
     from ownergraph.report import write_index, write_report
+    from ownergraph.stages.owners import OwnerNotFound
 
     if (owner_id is None) == (top is None):
         err.print("[red]error:[/red] give an owner id or --top N (not both)")

@@ -43,10 +43,10 @@ def run_cmd(
 
     from ownergraph.cli import _hmac_key, _open, console, err, pipeline_table
     from ownergraph.daily.incremental import IncrementalError
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.quarantine import InputError
     from ownergraph.pipeline import run_project
     from ownergraph.project import ProjectError, load_project
+    from ownergraph.store.base import StoreError
 
     try:
         project = load_project(project_file)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ownergraph.graph.store import Store
 from ownergraph.redaction import Redactor
+from ownergraph.store.base import Store
 
 AD_PROPS = (
     "id",

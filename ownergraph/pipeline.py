@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ownergraph.graph.store import Store
 from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
+from ownergraph.store.base import Store
 
 __all__ = ["AUTHOR_TRAIN_PAIRS", "STAGES", "PipelineResult", "run_pipeline", "run_project"]
 
@@ -127,7 +127,7 @@ def run_project(
         audit.finish_run(store, rec, _counts(result), status="failed")
         raise
     audit.finish_run(store, rec, {**_counts(result), "watch hits": len(result.hits)})
-    from ownergraph.graph.owners import list_owners
+    from ownergraph.stages.owners import list_owners
 
     if "owners" in project.stages:
         result.top_owners = list_owners(store, sort="score", limit=10)
@@ -173,8 +173,8 @@ def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any
 
 
 def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
+    from ownergraph.stages.bitcoin import write_bitcoin
 
     tables = load_bitcoin(
         list(project.blocks),
@@ -186,8 +186,8 @@ def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
 
 
 def _wallets(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.bitcoin_graph import cluster_wallets
     from ownergraph.linking.wallets import WalletClusterer
+    from ownergraph.stages.bitcoin import cluster_wallets
 
     return cluster_wallets(store, WalletClusterer(change_heuristic=True))
 
@@ -245,8 +245,8 @@ def _flat(ev: Any) -> dict[str, Any]:
 
 
 def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.images import load_images
     from ownergraph.loaders.quarantine import Quarantine
+    from ownergraph.stages.images import load_images
 
     if project.images is None:
         return {}
@@ -261,7 +261,7 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import save_owner_setting
-    from ownergraph.graph.owners import detect_owners
+    from ownergraph.stages.owners import detect_owners
 
     s = detect_owners(
         store,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ownergraph.graph.bitcoin_graph import (
+from ownergraph.linking.wallets import WalletClusterer
+from ownergraph.loaders.bitcoin import BitcoinTables, LoadSummary
+from ownergraph.loaders.bitcoin_batch import typed
+from ownergraph.stages.bitcoin import (
     cluster_wallets,
     pays_rows,
     read_bitcoin,
@@ -12,9 +15,6 @@ from ownergraph.graph.bitcoin_graph import (
     write_bitcoin,
     write_wallets,
 )
-from ownergraph.linking.wallets import WalletClusterer
-from ownergraph.loaders.bitcoin import BitcoinTables, LoadSummary
-from ownergraph.loaders.bitcoin_batch import typed
 
 A, B, C, D, P, Q, S = (f"1{c}" + "z" * 32 for c in "ABCDPQS")
 M, N, R, X, Y = (f"1{c}" + "m" * 32 for c in "MNRXY")

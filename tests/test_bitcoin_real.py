@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ownergraph.graph.bitcoin_graph import cluster_wallets, write_bitcoin
 from ownergraph.linking.coinjoin import detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import load_bitcoin
 from ownergraph.loaders.bitcoin_dumplings import dumplings_tables, iter_dumplings_zip
 from ownergraph.loaders.bitcoin_emulation import iter_emulation_runs
+from ownergraph.stages.bitcoin import cluster_wallets, write_bitcoin
 
 # What the rules flag on the real blocks, read one by one (see the README).
 FLAGGED = {

@@ -271,7 +271,7 @@ def test_cli_btc_link(tmp_path: Path):
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     path = tmp_path / "g.lbug"
     with EmbeddedStore(path) as s:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from test_owners_world import ADS, DAY, T0, TXS, build_world, write_owners
 
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.store import Store
 from ownergraph.queries.registry import load_queries, run_named
+from ownergraph.store.base import Store
+from ownergraph.store.embedded import EmbeddedStore
 
 TS = {ad: int(T0 + off * DAY) for ad, off, *_ in ADS}  # posted_ts of each ad
 SEEN = {tx: int(T0 + off * DAY) for tx, (_, _, off, _) in TXS.items()}  # first_seen_ts
@@ -347,7 +347,7 @@ def embedded_answers(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.fixture(scope="module")
 def neo4j_answers(neo4j_uri: str) -> Iterator[dict]:
-    from ownergraph.graph.neo4j_store import Neo4jStore
+    from ownergraph.store.neo4j import Neo4jStore
 
     store = Neo4jStore(neo4j_uri)
     while store.query(

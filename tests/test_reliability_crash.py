@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from test_reliability_common import cli_cmd, cli_env, dump, make_ads, write_jsonl
 
-from ownergraph.graph.store import open_store
 from ownergraph.loaders.ads import load_ads
+from ownergraph.store.base import open_store
 
 N_ADS = 800
 BATCH = 40

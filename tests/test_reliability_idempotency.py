@@ -19,7 +19,7 @@ from test_reliability_common import dump
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
+from ownergraph.store.base import open_store
 
 runner = CliRunner()
 N_ADS = 300

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 from test_reliability_common import NEO4J_DEV, cli_cmd, cli_env, dump, make_ads, write_jsonl
 
-from ownergraph.graph.store import open_store
 from ownergraph.loaders.ads import load_ads
+from ownergraph.store.base import open_store
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 

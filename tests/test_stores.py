@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.store import StoreError
+from ownergraph.store.base import StoreError
+from ownergraph.store.schema import SCHEMA
 
 
 def nonzero(counts: dict[str, int]) -> dict[str, int]:

@@ -554,7 +554,7 @@ def test_authors_cli_train_evaluate_link_on_store(store, world: LabelledAds, tmp
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     _load_ads(store, world, len(world), phones=True)
     uri = store.uri

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 USER_ENV = "OWNERGRAPH_USER"
 _CREDENTIALS = re.compile(r"//[^/@\s]*@")

@@ -25,8 +25,8 @@ from typing import Any
 
 import phonenumbers
 
-from ownergraph.graph.store import Store
 from ownergraph.loaders.identifiers import hash_identifier
+from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "address", "owner", "ad")
 DIGESTED = ("phone", "email", "address")  # identifiers; wallets, owners, ads are local ids

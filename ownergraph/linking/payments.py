@@ -1089,7 +1089,7 @@ def link_payments(
     say = progress or (lambda _msg: None)
     summary: dict[str, Any] = {}
     if cfg.discover:
-        from ownergraph.graph.bitcoin_graph import read_bitcoin
+        from ownergraph.stages.bitcoin import read_bitcoin
 
         say("reading chain data for processor discovery")
         inputs, outputs, txs, _ = read_bitcoin(store)

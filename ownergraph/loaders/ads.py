@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from ownergraph.graph.store import Store
 from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import MAX_FIELD_CHARS, RawRecord, read_records
 from ownergraph.places import city_timezone, normalise_place, place_key
+from ownergraph.store.base import Store
 
 MIN_TS = int(datetime(1995, 1, 1, tzinfo=UTC).timestamp())
 POST_KINDS = ("post", "bump", "repost")

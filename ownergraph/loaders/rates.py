@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph.store import DEFAULT_STORE, STORE_ENV
+from ownergraph.store.base import DEFAULT_STORE, STORE_ENV
 
 Method = Literal["linear", "previous"]
 RATE_COLUMNS = ("usd_per_btc", "rate")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from ownergraph.graph.schema import SCHEMA, NodeType, RelType, Schema
+from ownergraph.store.schema import SCHEMA, NodeType, RelType, Schema
 
 Rows = pd.DataFrame | Iterable[Mapping[str, Any]]
 
@@ -230,7 +230,7 @@ def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -
     m = _URI_LIKE.match(uri)
     scheme = m[1].lower() if m else ""
     if scheme in NEO4J_SCHEMES and uri[len(scheme) :].startswith("://"):
-        from ownergraph.graph.neo4j_store import Neo4jStore
+        from ownergraph.store.neo4j import Neo4jStore
 
         return Neo4jStore(uri, **options)
     if scheme:
@@ -244,6 +244,6 @@ def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -
             f"no store at {uri}: nothing has been loaded there (check --store or "
             f"${STORE_ENV}; 'ownergraph init --store {uri}' or a load creates one)"
         )
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     return EmbeddedStore(uri, **options)

@@ -17,8 +17,8 @@ import ladybug as lb
 import pandas as pd
 import pyarrow as pa
 
-from ownergraph.graph.schema import NodeType, RelType
-from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph.store.schema import NodeType, RelType
 
 LOOKUP_CHUNK = 50_000
 

@@ -64,7 +64,7 @@ import leidenalg
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "author", "image")
 HARD_KINDS = ("phone", "email")
@@ -101,7 +101,7 @@ EVIDENCE_QUERIES: dict[str, str] = {
     "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
     "-[pf:PAID_FOR]->(a:Ad) WHERE t.coinjoin IS NULL OR t.coinjoin = false "
     "RETURN a.id AS ad, h.id AS hub, max(pf.confidence * iw.confidence) AS confidence",
-    # a picture's near-duplicate group (ownergraph.graph.images); generic ones never count
+    # a picture's near-duplicate group (ownergraph.stages.images); generic ones never count
     "image": IMAGE_EVIDENCE,
 }
 # Rows with a null confidence (both factors of a wallet path, for wallets).
@@ -633,7 +633,7 @@ def attach_orphans(
     when that is at least ``margin`` times the second best (an orphan between two groups
     stays alone). Two groups that have identifiers are never joined here: whether two
     phones belong to one owner cannot be checked against identifier labels, whereas an
-    attached ad can (re-attachment, :mod:`ownergraph.graph.calibration`).
+    attached ad can (re-attachment, :mod:`ownergraph.owners.calibration`).
     """
     membership = np.asarray(membership, dtype=np.int64).copy()
     if graph.n_edges == 0:

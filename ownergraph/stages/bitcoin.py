@@ -25,10 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ownergraph.graph.store import Store
 from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import BitcoinTables
+from ownergraph.store.base import Store
 
 DEFAULT_BATCH = 0  # rows per upsert call; 0: a whole table at once (the store batches)
 TX_PROPS = (

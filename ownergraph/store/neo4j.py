@@ -28,8 +28,8 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from ownergraph.graph.schema import RelType
-from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph.store.schema import RelType
 
 # Rows per transaction. Measured on the dev server (2 cores, 100k ads of 13 properties):
 # 10k-row transactions ran at ~13k rows/s, 5k at ~19k, 2.5k with two writers at ~25k.

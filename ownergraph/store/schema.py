@@ -134,7 +134,7 @@ SCHEMA = Schema(
             indexes=("score",),
         ),
         # A picture, by its hashes only (key: PDQ hex; never pixels, file names or URLs).
-        # picture: the near-duplicate group it matched into (ownergraph.graph.images);
+        # picture: the near-duplicate group it matched into (ownergraph.stages.images);
         # generic: shown by unrelated owners (stock photo, logo, badge), never evidence.
         NodeType(
             "Image",
