@@ -365,7 +365,7 @@ def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dic
     }
     redact = None
     if hmac_key:
-        from ownergraph.report import Redactor
+        from ownergraph.redaction import Redactor
 
         redact = Redactor(True).text
     for p in parsed:
