@@ -6,13 +6,14 @@ library function that a notebook can call too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ownergraph import defaults
 from ownergraph.defaults import BTC_PARSE_WORKERS, HIDE_SHARE, TARGET_PRECISION
 
 if TYPE_CHECKING:
@@ -66,9 +67,9 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
 
 
 def _hmac_key() -> bytes | None:
-    import os
+    from ownergraph import settings
 
-    key = os.environ.get("OWNERGRAPH_HMAC_KEY")
+    key = settings.get("OWNERGRAPH_HMAC_KEY")
     return key.encode("utf-8") if key else None
 
 
@@ -149,7 +150,7 @@ def load_ads_cmd(
     max_bad: int | None = typer.Option(
         None, "--max-bad", min=0, help="Fail (exit 1) when more records than this are rejected."
     ),
-    batch_size: int = typer.Option(20_000, help="Ads per write batch."),
+    batch_size: int = typer.Option(defaults.ADS_BATCH, help="Ads per write batch."),
 ) -> None:
     """Load ads, extract phones and e-mails, and link them in the graph."""
     from pathlib import Path
@@ -659,7 +660,9 @@ def pipeline_table(result: PipelineResult) -> Table:
     t = Table("stage", "seconds", "summary", title="pipeline")
     for st in result.stages:
         brief = ", ".join(
-            f"{k}={v}" for k, v in list(st.summary.items())[:6] if not isinstance(v, dict)
+            f"{k}={v}"
+            for k, v in [(k, v) for k, v in st.summary.items() if v is not None][:6]
+            if not isinstance(v, dict)
         )
         t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
     return t
@@ -671,9 +674,7 @@ def demo_cmd(
     seed: int = typer.Option(1, "--seed", help="World seed (same seed, same world)."),
     out: str = typer.Option("./data/demo", "--out", help="Folder for the world, store, report."),
     stages: str = typer.Option(
-        ",".join(
-            ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
-        ),
+        ",".join(defaults.STAGES),
         help="Comma-separated stages to run.",
     ),
     top: int = typer.Option(10, help="Owner groups to print."),
@@ -693,16 +694,14 @@ def demo_cmd(
 
     from ownergraph.pipeline import run_pipeline
     from ownergraph.report import write_report
-    from ownergraph.store.embedded import EmbeddedStore
+    from ownergraph.store.base import open_store, remove_store
     from ownergraph.synth.world import generate_world
 
     root = Path(out)
     world, store_path = root / "world", root / "graph.lbug"
-    for old in (world, store_path, Path(f"{store_path}.wal")):
-        if old.is_dir():
-            shutil.rmtree(old)
-        elif old.exists():
-            old.unlink()
+    if world.is_dir():
+        shutil.rmtree(world)
+    remove_store(store_path)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -741,7 +740,7 @@ def demo_cmd(
         def on_stage(name: str) -> None:
             bar.update(stage_task, description=f"stage: {name}", advance=0)
 
-        with EmbeddedStore(store_path) as s:
+        with open_store(str(store_path)) as s:
             result = run_pipeline(
                 s, world, work_dir=root / "run", stages=names, seed=seed, on_stage=on_stage
             )
@@ -837,8 +836,9 @@ def _authors_ads(
 ):
     """Labelled ads from a file / world directory (read and mapped as `load ads` does),
     or else from the store."""
-    from ownergraph.linking.stylometry.data import read_ads, store_ads
+    from ownergraph.linking.stylometry.data import read_ads
     from ownergraph.loaders.ad_mapping import AdMapping
+    from ownergraph.stages.authors import store_ads
     from ownergraph.store.base import StoreError, open_store
 
     try:
@@ -976,17 +976,19 @@ def authors_link(
         help="Instead: the threshold for this random-pair FPR (0.01 or 0.001) measured at "
         "training; its candidate-pair precision is stored.",
     ),
-    k: int = typer.Option(20, help="Nearest neighbours per ad in the candidate search."),
+    k: int = typer.Option(
+        defaults.AUTHOR_NEIGHBOURS, help="Nearest neighbours per ad in the candidate search."
+    ),
     cluster: str = typer.Option("leiden", help="leiden | components."),
     resolution: float = typer.Option(
-        0.0005, help="Leiden CPM resolution (higher: smaller clusters)."
+        defaults.AUTHOR_RESOLUTION, help="Leiden CPM resolution (higher: smaller clusters)."
     ),
     jobs: int = typer.Option(2, help="Worker processes for featurising."),
 ) -> None:
     """Link the store's ads into Author clusters (replaces Author / WRITTEN_BY)."""
     from ownergraph.linking.stylometry.candidates import CandidateSearch
-    from ownergraph.linking.stylometry.clusters import link_authors
     from ownergraph.linking.stylometry.model import ModelError, PairwiseAuthorModel
+    from ownergraph.stages.authors import link_authors
     from ownergraph.store.base import StoreError, open_store
 
     try:
@@ -1042,6 +1044,18 @@ def _rpc_client(url: str, cookie: str | None):
         raise typer.Exit(2) from exc
 
 
+def _advance(bar: Any, task: Any) -> Any:
+    """A stage Progress ``(name, done, total)`` that advances one rich bar over several
+    tables (each reports its own running ``done``)."""
+    last: dict[str, int] = {}
+
+    def progress(name: str, done: int, _total: int | None) -> None:
+        bar.advance(task, done - last.get(name, 0))
+        last[name] = done
+
+    return progress
+
+
 @btc_app.command("load")
 def btc_load_cmd(
     paths: list[str] | None = typer.Argument(
@@ -1074,10 +1088,12 @@ def btc_load_cmd(
         "(default: from the blk magic, or the node's chain with --rpc; else any network's).",
     ),
     batch_size: int = typer.Option(
-        0, help="Rows per write call (0: whole tables; the store batches its writes)."
+        defaults.CHAIN_WRITE_BATCH,
+        help="Rows per write call (0: whole tables; the store batches its writes).",
     ),
     coinjoin_min: int = typer.Option(
-        3, help="JoinMarket rule: a CoinJoin has at least this many equal outputs."
+        defaults.COINJOIN_MIN_EQUAL,
+        help="JoinMarket rule: a CoinJoin has at least this many equal outputs.",
     ),
     workers: int = typer.Option(
         BTC_PARSE_WORKERS, help="Processes parsing a blk file's blocks (0: one per core)."
@@ -1159,7 +1175,7 @@ def btc_load_cmd(
                     tables,
                     batch_size,
                     procs,
-                    progress=lambda _n, k: bar.advance(wtask, k),
+                    progress=_advance(bar, wtask),
                     coinjoin_min_equal=coinjoin_min,
                 )
         except (InputError, ValueError, OSError, StoreError, RpcError) as exc:
@@ -1294,7 +1310,9 @@ def btc_cluster_cmd(
     round_sat: int | None = typer.Option(
         None, help="Change must be the only non-multiple of this many sat (off by default)."
     ),
-    batch_size: int = typer.Option(50_000, help="Rows per write batch."),
+    batch_size: int = typer.Option(
+        defaults.CHAIN_WRITE_BATCH, help="Rows per write call (0: whole tables)."
+    ),
 ) -> None:
     """Cluster addresses into wallets (multi-input, optional change) and write them."""
     from ownergraph.linking.wallets import WalletClusterer
@@ -1315,9 +1333,24 @@ def btc_cluster_cmd(
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
     t = Table("", "count", title="btc cluster" + (" (with change)" if change else ""))
-    for k, v in counts.items():
-        t.add_row(k, f"{v:,}")
+    for k, v in counts.to_dict().items():
+        t.add_row(WALLET_LABELS[k], f"{v:,}")
     console.print(t)
+
+
+WALLET_LABELS = {  # WalletsSummary field -> the label `btc cluster` prints
+    "addresses": "addresses",
+    "processor_addresses": "processor addresses",
+    "wallets": "wallets (all)",
+    "wallets_several": "wallets with >1 address",
+    "largest_wallet": "largest wallet",
+    "multi_input_links": "multi-input links",
+    "change_links": "change links",
+    "coinjoin_txs": "coinjoin txs",
+    "coinjoin_merged": "coinjoin txs merged (guard off)",
+    "wallet_nodes_written": "Wallet nodes written",
+    "in_wallet_written": "IN_WALLET edges written",
+}
 
 
 @btc_app.command("tags")
@@ -1375,18 +1408,24 @@ def btc_link_cmd(
         False, "--discover", help="Discover processor addresses with the sweep heuristic."
     ),
     min_sweep_inputs: int = typer.Option(
-        3, help="--discover: inputs of a sweep that seeds the processor set."
+        defaults.SWEEP_MIN_INPUTS,
+        help="--discover: inputs of a sweep that seeds the processor set.",
     ),
     window: str = typer.Option(
-        "0:120", help="LO:HI seconds: first-seen time of the tx, this long before the ad."
+        "{}:{}".format(*defaults.PAY_WINDOW),
+        help="LO:HI seconds: first-seen time of the tx, this long before the ad.",
     ),
-    tolerance: float = typer.Option(0.02, help="Relative USD tolerance for ordinary ads."),
-    sponsored_tolerance: float = typer.Option(0.05, help="Relative USD tolerance, sponsored."),
+    tolerance: float = typer.Option(
+        defaults.PAY_TOLERANCE, help="Relative USD tolerance for ordinary ads."
+    ),
+    sponsored_tolerance: float = typer.Option(
+        defaults.PAY_SPONSORED_TOLERANCE, help="Relative USD tolerance, sponsored."
+    ),
     rounding_sat: int | None = typer.Option(
         None, help="Processors round invoices up to a multiple of this many satoshi."
     ),
     block_slack: int = typer.Option(
-        1800,
+        defaults.PAY_BLOCK_SLACK_S,
         help="Seconds: a tx the mempool log missed (first-seen = its block time) was first "
         "seen up to this long before its block (links marked /block-time, fit halved).",
     ),
@@ -1408,10 +1447,11 @@ def btc_link_cmd(
     ),
 ) -> None:
     """Link ads to the Bitcoin transactions that paid for them (PAID_FOR, replaced)."""
-    from ownergraph.linking.payments import LinkConfig, PaymentInputError, link_payments
+    from ownergraph.linking.payments import PaymentInputError
     from ownergraph.linking.prices import PriceTable
     from ownergraph.loaders.bitcoin import BitcoinFormatError, read_processors
     from ownergraph.loaders.rates import RateError, RateTable, sidecar_path
+    from ownergraph.stages.payments import LinkConfig, link_payments
     from ownergraph.store.base import StoreError
 
     if processors and discover:
@@ -1450,15 +1490,44 @@ def btc_link_cmd(
         try:
             with console.status("linking payments") as status:
                 summary = link_payments(
-                    s, rate_table, table, cfg, progress=lambda m: status.update(m)
+                    s, rate_table, table, cfg, progress=lambda m, _d, _t: status.update(m)
                 )
         except (PaymentInputError, RateError, ValueError, StoreError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
     t = Table("", "count", title=f"btc link (window {cfg.window[0]}..{cfg.window[1]} s)")
-    for k, v in summary.items():
-        t.add_row(k, f"{v:,}")
+    labels = PAYMENT_LABELS | {
+        "one_to_one_dropped": f"links dropped by one-to-one ({summary.one_to_one})"
+    }
+    for k, v in summary.to_dict().items():
+        if k in labels and v is not None:
+            t.add_row(labels[k], f"{v:,}")
     console.print(t)
+
+
+PAYMENT_LABELS = {  # PaymentsSummary field -> the label `btc link` prints
+    "processors_discovered": "processor addresses discovered",
+    "processors_given": "processor addresses in the set",
+    "processors_in_graph": "processor addresses in graph",
+    "processor_flags_set": "processor flags set",
+    "processor_flags_cleared": "processor flags cleared",
+    "ads_untimed": "ads without a posting time (cannot be matched)",
+    "payments_internal": "processor-paying txs spending from a processor (left out)",
+    "ads": "ads considered",
+    "payments": "payments considered",
+    "window_pairs": "pairs in time window",
+    "links": "candidate pairs (links)",
+    "linked_ads": "linked ads",
+    "ambiguous_ads": "ambiguous ads",
+    "ambiguous_links": "ambiguous links",
+    "definite_links": "definite links (the only candidate, not likely chance)",
+    "lone_ambiguous": "lone candidates left ambiguous (likely chance or block-timed)",
+    "definite_expected_wrong": "estimated wrong among definite links",
+    "payments_with_payer": "payments with a known payer (wallet or input address)",
+    "block_timed_links": "block-timed links (tx missing from the mempool log)",
+    "paid_for_written": "PAID_FOR written",
+    "linked_ads_written": "linked ads (written)",
+}
 
 
 # ---- section: owners / report ----
@@ -1549,10 +1618,10 @@ def owners_detect_cmd(
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
     if as_json:
-        console.print_json(json.dumps(summary.as_dict()))
+        console.print_json(json.dumps(summary.to_dict()))
         return
     t = Table("", "value", title=f"owner groups ({summary.method})")
-    for k, v in summary.as_dict().items():
+    for k, v in summary.to_dict().items():
         t.add_row(k, ", ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else str(v))
     console.print(t)
 

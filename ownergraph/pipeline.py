@@ -189,24 +189,23 @@ def _wallets(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     from ownergraph.linking.wallets import WalletClusterer
     from ownergraph.stages.bitcoin import cluster_wallets
 
-    return cluster_wallets(store, WalletClusterer(change_heuristic=True))
+    return cluster_wallets(store, WalletClusterer(change_heuristic=True)).to_dict()
 
 
 def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.linking.payments import LinkConfig, link_payments
     from ownergraph.linking.prices import PriceTable
     from ownergraph.loaders.rates import RateTable
+    from ownergraph.stages.payments import LinkConfig, link_payments
 
     rates = RateTable.from_csv(project.rates)
     prices = PriceTable.from_json(project.prices)
     ctx["rates"], ctx["prices"] = rates, prices
-    return link_payments(store, rates, prices, LinkConfig())
+    return link_payments(store, rates, prices, LinkConfig()).to_dict()
 
 
 def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.stages.authors import link_authors, store_ads
 
     data = store_ads(store)
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
@@ -271,7 +270,7 @@ def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
         run_id=ctx.get("run_id"),
     )
     save_owner_setting(work, s)  # for --incremental runs
-    return s.to_dict() if hasattr(s, "to_dict") else dict(vars(s))
+    return s.to_dict()
 
 
 def _evaluate(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:

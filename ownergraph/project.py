@@ -43,7 +43,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+from ownergraph import defaults
+
+STAGES = defaults.STAGES
 # Training pairs the author stage samples at most (the demo's budget; None = all).
 AUTHOR_TRAIN_PAIRS = 25_000
 _AD_KEYS = {

@@ -114,10 +114,7 @@ def neo4j_store(neo4j_uri: str) -> Iterator[Store]:
 
 
 def _wipe(store: Store) -> None:
-    while store.query(
-        "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True
-    )[0]["c"]:
-        pass
+    store.clear()
 
 
 @pytest.fixture(params=["embedded", "neo4j"])

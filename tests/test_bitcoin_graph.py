@@ -107,7 +107,7 @@ def test_write_bitcoin_and_wallets_are_idempotent(store):
     written = write_bitcoin(store, t, batch_size=3, processors=[P, Q])
     assert written == {"Tx": 4, "Address": 12, "SPENT_IN": 6, "PAYS": 11}
     counts = cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)
-    assert counts["coinjoin txs"] == 1 and counts["change links"] == 1
+    assert counts.coinjoin_txs == 1 and counts.change_links == 1
     first = snapshot(store)
     write_bitcoin(store, t, batch_size=3, processors=[P, Q])
     cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)

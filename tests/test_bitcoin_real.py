@@ -73,7 +73,7 @@ def test_real_block_flags_and_graph_path_agree(btc: Path, name: str, embedded_st
     write_bitcoin(embedded_store, t)
     graph = WalletClusterer(change_heuristic=True)
     counts = cluster_wallets(embedded_store, graph)
-    assert counts["change links"] == lib.n_edges_["change"] > 0
+    assert counts.change_links == lib.n_edges_["change"] > 0
     assert graph.labels_.sort_index().astype(str).equals(lib.labels_.sort_index().astype(str))
 
 

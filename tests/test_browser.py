@@ -114,8 +114,8 @@ def demo_neo4j(neo4j_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             # The default cut (a target precision among candidate pairs) links nothing on
             # this small world; the guide's author examples need Authors to run on, so link
             # at the model's FPR-1 % cut, as a user can, and detect owners again.
-            from ownergraph.linking.stylometry.clusters import link_authors
             from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+            from ownergraph.stages.authors import link_authors
             from ownergraph.stages.owners import detect_owners
 
             model = PairwiseAuthorModel.load(folder / "run" / "author_model.joblib")

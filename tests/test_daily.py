@@ -277,9 +277,8 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
     from ownergraph.daily.incremental import save_author_index
     from ownergraph.linking.stylometry.attach import AuthorIndex
     from ownergraph.linking.stylometry.candidates import CandidateSearch
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.stages.authors import link_authors, store_ads
     from ownergraph.store.embedded import EmbeddedStore
     from ownergraph.synth.days import split_world
     from ownergraph.synth.world import generate_world

@@ -217,10 +217,9 @@ def _load_world(store, n_groups: int = 40) -> None:
 
 
 def test_link_authors_links_nothing_where_the_target_is_unreachable(store, tmp_path) -> None:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+    from ownergraph.stages.authors import link_authors, store_ads
 
     _load_world(store)
     model, _ = train_model(

@@ -30,9 +30,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "fetch_evidence / fetch_ad_ids / gds_version / gds_leiden read the store; they move "
         "to stages/ once the lead's calibration-speed edits of communities.py are merged"
     ),
-    ("ownergraph.linking.payments", "ownergraph.stages.bitcoin"): (
-        "link_payments and the other store reads/writes of payments.py move to stages/payments.py"
-    ),
 }
 
 

@@ -24,7 +24,7 @@ def detected(
         from ownergraph.store.neo4j import Neo4jStore
 
         store = Neo4jStore(request.getfixturevalue("neo4j_uri"))
-        store.query("MATCH (n) DETACH DELETE n", write=True)
+        store.clear()
     store.init_schema()
     build_world(store)
     summary = detect_owners(store, calibrate=False)  # too few ads to calibrate on

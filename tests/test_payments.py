@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from ownergraph.linking.payments import (
     DEFAULT_MAX_COINCIDENCE,
     METHOD,
-    LinkConfig,
     PaymentInputError,
     PaymentMatcher,
     coincidence,
@@ -25,6 +24,7 @@ from ownergraph.linking.payments import (
 )
 from ownergraph.linking.prices import PriceTable
 from ownergraph.loaders.rates import RateError
+from ownergraph.stages.payments import LinkConfig
 
 RATE = 500.0  # USD per BTC, flat unless a test says otherwise
 FLAT = pd.DataFrame({"time_ts": [0, 10_000_000], "usd_per_btc": [RATE, RATE]})

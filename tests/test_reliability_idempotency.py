@@ -51,10 +51,9 @@ def cli_stage(*args: str) -> Callable[[str, Path], None]:
 
 
 def authors_stage(uri: str, w: Path) -> None:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+    from ownergraph.stages.authors import link_authors, store_ads
 
     with open_store(uri) as s:
         model, _ = train_model(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ownergraph import settings
 from ownergraph.store.base import Store
 
 USER_ENV = "OWNERGRAPH_USER"
@@ -26,7 +26,7 @@ _CREDENTIALS = re.compile(r"//[^/@\s]*@")
 
 def who(configured: str | None = None) -> str:
     """The person (or service) a run is recorded under."""
-    name = os.environ.get(USER_ENV) or configured
+    name = settings.get(USER_ENV) or configured
     if not name:
         try:
             name = getpass.getuser()

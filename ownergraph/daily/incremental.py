@@ -111,11 +111,12 @@ def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
 def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> dict[str, Any]:
     """Match the new ads against the processor payments; add their PAID_FOR links."""
     from ownergraph.linking import payments as pm
+    from ownergraph.stages import payments as stage
 
-    cfg = pm.LinkConfig()
-    mine = read_some(store, pm.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
+    cfg = stage.LinkConfig()
+    mine = read_some(store, stage.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
     mine = mine[mine["posted_ts"].notna()]
-    pays, _ = pm.read_payments(store)
+    pays, _ = stage.read_payments(store)
     if len(mine) == 0 or len(pays) == 0:
         return {"new ads considered": len(mine), "PAID_FOR added": 0}
     lo = int(mine["posted_ts"].min()) - 86_400

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from ownergraph import defaults
 from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
@@ -419,7 +420,7 @@ def load_ads(
     date_format: str | None = None,
     country: str | None = None,
     quarantine: Quarantine | None = None,
-    batch_size: int = 20_000,
+    batch_size: int = defaults.ADS_BATCH,
     hmac_key: bytes | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> LoadSummary:

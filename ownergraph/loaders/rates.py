@@ -19,7 +19,6 @@ see ``sidecar_path``); with Neo4j the later steps take ``--rates`` again.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ownergraph import settings
 from ownergraph.store.base import DEFAULT_STORE, STORE_ENV
 
 Method = Literal["linear", "previous"]
@@ -172,7 +172,7 @@ class RateTable:
 
 def sidecar_path(store_uri: str | None) -> Path | None:
     """Where an embedded store keeps its rates (``<store>.rates.parquet``); None for Neo4j."""
-    uri = store_uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    uri = store_uri or settings.get(STORE_ENV) or DEFAULT_STORE
     if "://" in uri:
         return None
     return Path(f"{uri.rstrip('/')}.rates.parquet")

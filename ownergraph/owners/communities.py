@@ -731,7 +731,7 @@ def owner_ids(ads: np.ndarray, membership: np.ndarray) -> np.ndarray:
 
 def gds_version(store: Store) -> str | None:
     """The GDS version of a Neo4j store, or None when GDS is absent (or not Neo4j)."""
-    if getattr(store, "dialect", "") != "neo4j":
+    if "gds" not in store.capabilities:
         return None
     try:
         rows = store.query("CALL gds.version() YIELD gdsVersion RETURN gdsVersion AS v")

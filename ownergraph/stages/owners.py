@@ -23,6 +23,7 @@ from ownergraph.owners import calibration as cal
 from ownergraph.owners import communities as cm
 from ownergraph.owners import joins, reposts, scoring
 from ownergraph.stages import score_model
+from ownergraph.stages.base import StageSummary
 from ownergraph.store.base import Store
 
 # CPM resolution of method "leiden": evidence needed per pair of ads to keep two cores in
@@ -48,7 +49,7 @@ PAYMENTS_QUERY = (
 
 
 @dataclass
-class OwnerSummary:
+class OwnerSummary(StageSummary):
     """What a detection run did (printed by the CLI, returned to callers)."""
 
     method: str

@@ -7,6 +7,7 @@ Times are integer epoch seconds (``*_ts``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 TYPES = ("STRING", "INT64", "DOUBLE", "BOOL")
@@ -38,6 +39,12 @@ class NodeType:
             if p.name == name:
                 return p
         raise KeyError(f"{self.label} has no property {name!r}")
+
+    def returns(self, props: Iterable[str] | None = None, var: str = "n") -> str:
+        """A RETURN list ``n.a AS a, n.b AS b`` of ``props`` (default: all), each checked
+        against the schema, so a read cannot ask for a property the schema lacks."""
+        names = self.prop_names if props is None else [self.prop(p).name for p in props]
+        return ", ".join(f"{var}.{p} AS {p}" for p in names)
 
 
 @dataclass(frozen=True)
