@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ownergraph.errors import OwnergraphError
 from ownergraph.redaction import Redactor
 from ownergraph.store.base import Store
 from ownergraph.store.schema import SCHEMA
@@ -31,8 +32,10 @@ TEXT_PROPS = ("title", "body")
 CHUNK = 5_000
 
 
-class ExportError(LookupError):
+class ExportError(OwnergraphError, LookupError):
     """The owner or some of the ads to export do not exist (names them)."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 @dataclass

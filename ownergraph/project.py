@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ownergraph import defaults
+from ownergraph.errors import OwnergraphError
 
 STAGES = defaults.STAGES
 # Training pairs the author stage samples at most (the demo's budget; None = all).
@@ -62,8 +63,10 @@ _NEEDS = {
 }
 
 
-class ProjectError(ValueError):
+class ProjectError(OwnergraphError, ValueError):
     """A project file that cannot run: names the key and the reason."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@
 The rules, each over every ``import`` statement anywhere in a module (inside functions
 too, and under ``TYPE_CHECKING``):
 
-* ``store`` imports nothing of ownergraph but itself, ``defaults`` and ``settings``;
+* ``store`` imports nothing of ownergraph but itself, ``defaults``, ``settings``, ``errors``;
 * ``linking`` and ``owners`` never import ``store`` or ``stages``;
 * ``loaders`` never import ``stages``, ``owners`` or the report;
 * nothing outside the CLI imports the CLI.
@@ -91,7 +91,9 @@ def violations(graph: dict[str, set[str]], top: str = "ownergraph") -> set[tuple
         for dst in targets:
             if _in(dst, src) or _in(src, dst):  # a package and its own modules
                 continue
-            if _in(src, p("store")) and not _in(dst, p("store"), p("defaults"), p("settings")):
+            if _in(src, p("store")) and not _in(
+                dst, p("store"), p("defaults"), p("settings"), p("errors")
+            ):
                 bad.add((src, dst))
             elif _in(src, p("linking"), p("owners")) and _in(dst, p("store"), p("stages")):
                 bad.add((src, dst))

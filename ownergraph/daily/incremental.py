@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph.errors import OwnergraphError
 from ownergraph.store.base import Store
 
 AUTHOR_INDEX = "author_index"
 OWNER_SETTING = "owner_setting.json"
 
 
-class IncrementalError(RuntimeError):
+class IncrementalError(OwnergraphError, RuntimeError):
     """An incremental run that cannot proceed (names what is missing and what to run)."""
 
 

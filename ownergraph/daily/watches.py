@@ -25,6 +25,7 @@ from typing import Any
 
 import phonenumbers
 
+from ownergraph.errors import OwnergraphError
 from ownergraph.loaders.identifiers import hash_identifier
 from ownergraph.store.base import Store
 
@@ -33,8 +34,10 @@ DIGESTED = ("phone", "email", "address")  # identifiers; wallets, owners, ads ar
 DIGEST_PREFIX = "hmac-sha256:"
 
 
-class WatchError(ValueError):
+class WatchError(OwnergraphError, ValueError):
     """A watch that cannot be added (names the value and the reason)."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 def normalise(kind: str, value: str, region: str = "US") -> str:

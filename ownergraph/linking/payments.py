@@ -101,6 +101,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ownergraph import defaults
+from ownergraph.errors import OwnergraphError
 from ownergraph.linking.prices import POST_KINDS, PriceTable
 from ownergraph.loaders.rates import RateError, RateTable
 
@@ -124,7 +125,7 @@ PAID_FOR_PROPS = ("lag_s", "usd_error", "candidates", "ambiguous", "method", "co
 Rates = RateTable | pd.DataFrame | str | Path
 
 
-class PaymentInputError(ValueError):
+class PaymentInputError(OwnergraphError, ValueError):
     """An ad or payment row is unusable; the message names the record and the reason."""
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ownergraph import settings
+from ownergraph.errors import OwnergraphError
 from ownergraph.loaders.bitcoin_batch import Batch
 from ownergraph.loaders.bitcoin_rpc import add_rpc_value
 from ownergraph.loaders.quarantine import Quarantine
@@ -51,7 +52,7 @@ DEFAULT_TIMEOUT_S = 30.0
 ZMQ_FLUSH_S = 0.5  # ZMQ arrivals are written (and fsynced) at least this often
 
 
-class RpcError(RuntimeError):
+class RpcError(OwnergraphError, RuntimeError):
     """A failed RPC call: names the endpoint (without credentials) and the method."""
 
 

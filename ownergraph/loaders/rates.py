@@ -27,13 +27,14 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import settings
+from ownergraph.errors import OwnergraphError
 from ownergraph.store.base import DEFAULT_STORE, STORE_ENV
 
 Method = Literal["linear", "previous"]
 RATE_COLUMNS = ("usd_per_btc", "rate")
 
 
-class RateError(ValueError):
+class RateError(OwnergraphError, ValueError):
     """A rate file is malformed, or a time has no rate (outside range / too stale)."""
 
 

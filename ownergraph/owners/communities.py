@@ -64,6 +64,7 @@ import leidenalg
 import numpy as np
 import pandas as pd
 
+from ownergraph.errors import OwnergraphError
 from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "author", "image")
@@ -120,7 +121,7 @@ NULL_CONFIDENCE_QUERIES: dict[str, str] = {
 }
 
 
-class EvidenceError(ValueError):
+class EvidenceError(OwnergraphError, ValueError):
     """Evidence that cannot be used as is (e.g. a link without a confidence)."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import text_indicators
+from ownergraph.errors import OwnergraphError
 from ownergraph.linking.prices import PriceTable
 from ownergraph.owners import calibration as cal
 from ownergraph.owners import communities as cm
@@ -514,7 +515,7 @@ def list_owners(
     return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
 
 
-class OwnerNotFound(LookupError):
+class OwnerNotFound(OwnergraphError, LookupError):
     """No Owner node has the given id."""
 
 

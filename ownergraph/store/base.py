@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ownergraph import settings
+from ownergraph.errors import OwnergraphError
 from ownergraph.store.schema import SCHEMA, NodeType, RelType, Schema
 
 Rows = pd.DataFrame | Iterable[Mapping[str, Any]]
@@ -27,7 +28,7 @@ STORE_ENV = "OWNERGRAPH_STORE"
 DEFAULT_STORE = settings.BY_NAME[STORE_ENV].default or ""
 
 
-class StoreError(RuntimeError):
+class StoreError(OwnergraphError, RuntimeError):
     """A store could not be opened or a write/read failed (message names the cause)."""
 
 

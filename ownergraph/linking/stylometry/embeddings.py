@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from ownergraph import settings
+from ownergraph.errors import OwnergraphError
 
 MODELS = ("minilm",)
 BATCH = 64
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(OwnergraphError, RuntimeError):
     """The embedding model's package is not installed (message says what to install)."""
 
 
