@@ -51,9 +51,16 @@ def run_block(block: str, cwd: Path) -> str:
     return res.stdout
 
 
+COMPOSE = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+#: the docker-compose file's usage comment, as a block of commands
+COMPOSE_BLOCK = "\n".join(
+    line.removeprefix("#").strip() for line in COMPOSE.splitlines() if line.startswith("#")
+)
+
+
 def _command_lines() -> list[list[str]]:
     lines = []
-    for block in BLOCKS:
+    for block in [*BLOCKS, COMPOSE_BLOCK]:
         for line in block.replace("\\\n", " ").splitlines():
             if line.startswith("ownergraph "):
                 words = shlex.split(line, comments=True)
@@ -66,6 +73,7 @@ def _command_lines() -> list[list[str]]:
 def test_every_readme_command_and_option_exists():
     lines = _command_lines()
     assert len(lines) >= 15
+    assert ["ownergraph", "init", "--store", "neo4j://localhost:7687"] in lines  # compose
     root = typer.main.get_command(app)
     for words in lines:
         cmd, rest = root, words[1:]
