@@ -91,6 +91,7 @@ links as ``reference_match``, a naive nested loop kept for tests and benchmarks.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -343,8 +344,11 @@ class MatchStats:
 class PaymentMatcher(BaseEstimator):
     """Match ads to the Bitcoin transactions that paid for them (see the module docstring).
 
-    ``match(ads, payments, rates)`` returns one row per (ad, tx) link (``LINK_COLUMNS``);
-    the same result is kept in ``links_`` and counts in ``stats_``. Payments may carry
+    ``match(ads, payments, rates)`` returns one row per (ad, tx) link (``LINK_COLUMNS``),
+    ``match_stats`` the links and their counts (:class:`MatchStats`). The matcher is
+    stateless, like scikit-learn's ``Normalizer``: ``fit`` only validates the parameters,
+    and a match leaves the estimator as it was (each call works on a private copy that
+    holds its arrays). Payments may carry
     ``block_ts`` (block-timed payments) and ``payer`` (who paid: strata of the coincidence
     estimate). ``max_coincidence=None`` makes every lone candidate definite.
     """
@@ -408,12 +412,25 @@ class PaymentMatcher(BaseEstimator):
             raise ValueError(f"null_windows must be >= 1, got {self.null_windows}")
         return lo, hi
 
-    def fit(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> PaymentMatcher:
-        self.match(ads, payments, rates)
+    def fit(self, ads: Any = None, payments: Any = None, rates: Any = None) -> PaymentMatcher:
+        """Validate the parameters; the matcher learns nothing from data."""
+        self._check()
         return self
 
     def match(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> pd.DataFrame:
         """Links between ``ads`` and ``payments`` (see ``LINK_COLUMNS``)."""
+        return self.match_stats(ads, payments, rates)[0]
+
+    def match_stats(
+        self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates
+    ) -> tuple[pd.DataFrame, MatchStats]:
+        """The links (``match``) and their counts; the estimator is left unchanged."""
+        return copy.copy(self)._match(ads, payments, rates)
+
+    def _match(
+        self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates
+    ) -> tuple[pd.DataFrame, MatchStats]:
+        """The match, on a per-call copy (``match_stats``): ``_round_usd`` lives here."""
         import time
 
         started = time.perf_counter()
@@ -483,9 +500,7 @@ class PaymentMatcher(BaseEstimator):
         stats.ambiguous_links = int(links["ambiguous"].sum())
         stats.ambiguous_ads = int(links.loc[links["ambiguous"], "ad_id"].nunique())
         stats.seconds = time.perf_counter() - started
-        self.links_ = links
-        self.stats_ = stats
-        return links
+        return links, stats
 
     def _check_rate_coverage(self, pay, p, t, usd, lo, hi) -> None:
         """A payment without a rate is an error when some ad's window holds it."""

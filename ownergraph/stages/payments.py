@@ -235,8 +235,7 @@ def link_payments(
     summary.payments_internal = internal
     say("matching", 0, len(ads))
     matcher = cfg.matcher(price_table)
-    links = matcher.match(ads, payments, rates)
-    st = matcher.stats_
+    links, st = matcher.match_stats(ads, payments, rates)
     lone = (links["candidates"] == 1) & (links["tx_candidates"] == 1) & links["ambiguous"]
     summary = replace(
         summary,
