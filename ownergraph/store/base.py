@@ -205,6 +205,12 @@ class Store(ABC):
             out[r.type] = int(self.query(q)[0]["c"])
         return out
 
+    def keys(self, label: str) -> set[str]:
+        """Every key of ``label`` (the images loader skips hashes it already holds)."""
+        node = self.schema.node(label)
+        rows = self.query(f"MATCH (n:{label}) RETURN n.{node.key} AS k")
+        return {r["k"] for r in rows}
+
     def clear(self) -> None:
         """Delete every node and edge (the schema stays): a fresh start for tests and demos."""
         for r in self.schema.rels:
