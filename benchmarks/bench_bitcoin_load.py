@@ -52,9 +52,9 @@ def child(path: str, store: str, workers: int, tables_out: str) -> None:
     import logging
 
     logging.getLogger("neo4j").setLevel(logging.ERROR)  # "relationship type does not exist"
-    from ownergraph.graph.bitcoin_graph import write_bitcoin
-    from ownergraph.graph.store import open_store
     from ownergraph.loaders.bitcoin import load_bitcoin
+    from ownergraph.stages.bitcoin import write_bitcoin
+    from ownergraph.store.base import open_store
 
     s = open_store(store)
     if store.startswith(("bolt://", "neo4j://")):

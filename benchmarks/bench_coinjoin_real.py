@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ownergraph.graph.bitcoin_graph import cluster_wallets, write_bitcoin
-from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.linking.coinjoin import coinjoin_features, detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import load_bitcoin
 from ownergraph.loaders.bitcoin_dumplings import dumplings_tables, iter_dumplings_zip
 from ownergraph.loaders.bitcoin_emulation import iter_emulation_runs
+from ownergraph.stages.bitcoin import cluster_wallets, write_bitcoin
+from ownergraph.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = ("block413567.raw", "block702861_segwit.raw")

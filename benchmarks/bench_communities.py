@@ -2,7 +2,7 @@
 
 Prints, measured in one run:
 1. [full] what ``ownergraph owners detect`` runs (method "leiden":
-   :func:`~ownergraph.graph.communities.owner_communities`: hard-identifier cores, author
+   :func:`~ownergraph.owners.communities.owner_communities`: hard-identifier cores, author
    links weighted by name/city support, Leiden with the CPM objective on the core graph,
    igraph's C implementation, default resolution) on the full ad+hub evidence graph
    (default 10M edges), target <= 60 s; with ``--full-modularity`` also plain Leiden
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
-from ownergraph.graph import communities as cm
+from ownergraph.owners import communities as cm
 
 KIND_W = {"phone": 1.0, "email": 1.0, "wallet": 1.0, "author": 0.5}
 

@@ -91,8 +91,8 @@ class Meter:
 
 def run_one(n_ads: int, seed: int, root: Path, photo_ads: int) -> dict[str, Any]:
     """World + pipeline at one size, in this process; returns the measurements."""
-    from ownergraph.graph.store import open_store
     from ownergraph.pipeline import STAGES, run_pipeline
+    from ownergraph.store.base import open_store
     from ownergraph.synth.world import generate_world
 
     meter = Meter()

@@ -4,9 +4,9 @@ Loads a world into a Neo4j that has Graph Data Science (the whole pipeline, ever
 kind), then partitions the same evidence three ways and prints pairwise ARI / NMI and
 B-cubed F1 against the truth:
 
-- ``leiden-modularity``: :func:`~ownergraph.graph.communities.leiden` (igraph, modularity
+- ``leiden-modularity``: :func:`~ownergraph.owners.communities.leiden` (igraph, modularity
   on the ad+hub graph) - the objective GDS Leiden optimises;
-- ``gds-leiden``: :func:`~ownergraph.graph.communities.gds_leiden` (modularity, in Neo4j);
+- ``gds-leiden``: :func:`~ownergraph.owners.communities.gds_leiden` (modularity, in Neo4j);
 - ``leiden`` (the product default: cores + support-weighted authors + CPM).
 
 The Neo4j database is wiped first: never point it at a server that holds anything else.
@@ -26,11 +26,11 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from ownergraph.evaluate import cluster_scores, load_truth_ads
-from ownergraph.graph import communities as cm
-from ownergraph.graph.owners import partition, read_ads
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.store import open_store
+from ownergraph.owners import communities as cm
 from ownergraph.pipeline import run_pipeline
+from ownergraph.stages.owners import partition, read_ads
+from ownergraph.store.base import open_store
+from ownergraph.store.schema import SCHEMA
 
 
 def main() -> None:

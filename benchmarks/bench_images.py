@@ -206,10 +206,10 @@ def photo_benchmark(seeds: list[int], n: int) -> None:
 
 
 def owners_benchmark(ads: int, seed: int) -> None:
-    from ownergraph.graph import communities as cm
-    from ownergraph.graph.embedded import EmbeddedStore
-    from ownergraph.graph.images import link_images
+    from ownergraph.owners import communities as cm
     from ownergraph.pipeline import run_pipeline
+    from ownergraph.stages.images import link_images
+    from ownergraph.store.embedded import EmbeddedStore
     from ownergraph.synth.photos import add_photos
     from ownergraph.synth.world import generate_world
 
@@ -241,7 +241,7 @@ def owners_benchmark(ads: int, seed: int) -> None:
                                                                       "image")),
             ):  # fmt: skip
                 from ownergraph.evaluate import evaluate, predictions_from_store
-                from ownergraph.graph.owners import detect_owners
+                from ownergraph.stages.owners import detect_owners
 
                 summ = detect_owners(s, weights=weights, seed=seed)
                 m = evaluate(

@@ -43,8 +43,8 @@ def step(args: argparse.Namespace) -> None:
     """One step in this process; prints one JSON line with seconds, peak RSS, stages."""
     from bench_stylometry import PeakMemory
 
-    from ownergraph.graph.store import open_store
     from ownergraph.pipeline import run_project
+    from ownergraph.store.base import open_store
 
     days = [Path(d) for d in args.days.split(",")]
     mem = PeakMemory()
@@ -82,7 +82,7 @@ def run_step(name: str, days: list[Path], uri: str, work: Path, seed: int) -> di
 def groups(uri: str):
     import pandas as pd
 
-    from ownergraph.graph.store import open_store
+    from ownergraph.store.base import open_store
 
     with open_store(uri) as s:
         df = s.query_df("MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) RETURN a.id AS ad, o.id AS owner")

@@ -37,8 +37,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from ownergraph.graph import reposts, scoring
-from ownergraph.graph.score_model import OWNER_INDICATORS_QUERY, LeadScorer
+from ownergraph.owners import reposts, scoring
+from ownergraph.stages.score_model import OWNER_INDICATORS_QUERY, LeadScorer
 
 SINGLE = (*scoring.SCORE_PARTS, "ads")
 K_DEFAULT = 100
@@ -140,7 +140,7 @@ def _phone_components(ad_ids: pd.Series, links: pd.DataFrame) -> pd.Series:
 
 
 def from_store(store_uri: str, labels_csv: str, min_ads: int) -> tuple[pd.DataFrame, np.ndarray]:
-    from ownergraph.graph.store import open_store
+    from ownergraph.store.base import open_store
 
     labels = pd.read_csv(labels_csv, dtype=str)
     if not {"owner_id", "label"} <= set(labels.columns):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.store import node_frame
+from ownergraph.store.base import node_frame
+from ownergraph.store.embedded import EmbeddedStore
+from ownergraph.store.schema import SCHEMA
 
 WORDS = (
     "new in town sweet upscale discreet real pics incall outcall available now "
@@ -103,7 +103,7 @@ def bench_embedded(df: pd.DataFrame, sample: int) -> dict[str, float]:
 
 
 def bench_neo4j(df: pd.DataFrame, uri: str, sample: int) -> dict[str, float]:
-    from ownergraph.graph.neo4j_store import Neo4jStore
+    from ownergraph.store.neo4j import Neo4jStore
 
     s = Neo4jStore(uri)
     while s.query("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True)[

@@ -29,9 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 from ownergraph.evaluate import cluster_scores, load_truth_ads
-from ownergraph.graph import communities as cm
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.owners import DEFAULT_RESOLUTION, find_owners, partition, read_ads
+from ownergraph.owners import communities as cm
+from ownergraph.stages.owners import DEFAULT_RESOLUTION, find_owners, partition, read_ads
+from ownergraph.store.embedded import EmbeddedStore
 
 
 def sh(*args: str, env: dict[str, str]) -> float:

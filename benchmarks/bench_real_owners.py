@@ -28,7 +28,7 @@ import real_ads  # noqa: E402
 
 from ownergraph.defaults import TARGET_PRECISION  # noqa: E402
 from ownergraph.evaluate_identifiers import read_store, run_seed  # noqa: E402
-from ownergraph.graph.embedded import EmbeddedStore  # noqa: E402
+from ownergraph.store.embedded import EmbeddedStore  # noqa: E402
 
 ROWS = [
     ("B-cubed precision", "precision"),

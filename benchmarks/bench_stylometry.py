@@ -43,15 +43,11 @@ from ownergraph.linking.stylometry.candidates import (
     knn_recall,
     pairs_from_knn,
 )
-from ownergraph.linking.stylometry.clusters import (
-    author_frames,
-    compact_texts,
-    link_texts,
-    write_authors,
-)
+from ownergraph.linking.stylometry.clusters import author_frames, compact_texts, link_texts
 from ownergraph.linking.stylometry.data import LabelledAds
 from ownergraph.linking.stylometry.evaluate import train_model
 from ownergraph.linking.stylometry.pairs import text_identifiers
+from ownergraph.stages.authors import write_authors
 
 
 class PeakMemory(threading.Thread):
@@ -284,7 +280,7 @@ def full_run(args: argparse.Namespace, ids, texts, authors, model, thr: float) -
     print(
         f"\n== author linking of {len(texts):,} ads ({args.jobs} worker processes) ==", flush=True
     )
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_stylometry_"))
     store = EmbeddedStore(tmp / "graph.lbug")

@@ -10,3 +10,23 @@ BTC_PARSE_WORKERS = 0
 # Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them
 # are resolved without hashing (~120 bytes each: 20M is ~2.4 GB); past it, inputs are hashed.
 BTC_KNOWN_OUTPOINTS = 20_000_000
+
+# The stages a project or the demo runs, in order (ownergraph.project, `ownergraph demo`).
+STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+# Ads loads: ads per write batch.
+ADS_BATCH = 20_000
+# Chain and wallet writes: rows per upsert call (0: a whole table; the store batches).
+CHAIN_WRITE_BATCH = 0
+# CoinJoin (JoinMarket rule): at least this many equal outputs.
+COINJOIN_MIN_EQUAL = 3
+# Processor discovery: invoice-like inputs a sweep needs to seed the processor set.
+SWEEP_MIN_INPUTS = 3
+# Payment matching: first-seen time of the tx LO..HI seconds before the ad; relative USD
+# tolerance (ordinary / sponsored ads); block-timed txs seen up to this long before.
+PAY_WINDOW = (0, 120)
+PAY_TOLERANCE = 0.02
+PAY_SPONSORED_TOLERANCE = 0.05
+PAY_BLOCK_SLACK_S = 1800
+# Author linking: nearest neighbours per ad in the candidate search; Leiden CPM resolution.
+AUTHOR_NEIGHBOURS = 20
+AUTHOR_RESOLUTION = 0.0005

@@ -30,11 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph.errors import OwnergraphError
+
 KINDS = ("owners", "authors", "payments", "wallets")
 
 
-class EvaluationError(ValueError):
+class EvaluationError(OwnergraphError, ValueError):
     """Inputs that cannot be scored (message names the records and the reason)."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 # ---------------------------------------------------------------------------

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import identifier_labels as il
-from ownergraph.graph import communities as cm
-from ownergraph.graph.owners import find_owners, read_ads
-from ownergraph.graph.store import Store
+from ownergraph.owners import communities as cm
+from ownergraph.stages.owners import find_owners, read_ads
+from ownergraph.store.base import Store
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 GROUPINGS = ("owners", "authors", "components", "alone")

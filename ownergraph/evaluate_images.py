@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 
 def _pairs(groups: pd.Series) -> set[tuple[int, int]]:

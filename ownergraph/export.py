@@ -21,33 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ownergraph.graph.store import Store
+from ownergraph.errors import OwnergraphError
 from ownergraph.redaction import Redactor
+from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
-AD_PROPS = (
-    "id",
-    "site",
-    "url",
-    "posted_ts",
-    "title",
-    "body",
-    "city",
-    "state",
-    "category",
-    "price_usd",
-    "name",
-    "age",
-    "post_kind",
-    "sponsored",
-    "n_locations",
-    "source",
-)
+# every Ad property but the run that wrote it and the country (stated by the location)
+AD_PROPS = tuple(p for p in SCHEMA.node("Ad").prop_names if p not in ("country", "run"))
 TEXT_PROPS = ("title", "body")
 CHUNK = 5_000
 
 
-class ExportError(LookupError):
+class ExportError(OwnergraphError, LookupError):
     """The owner or some of the ads to export do not exist (names them)."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 @dataclass
@@ -100,7 +88,7 @@ def export_records(
     """One record per ad, in the order of ``ad_ids``; ``ExportError`` names missing ids."""
     red = Redactor(redact, hmac_key)
     ids = list(dict.fromkeys(ad_ids))
-    cols = ", ".join(f"a.{p} AS {p}" for p in AD_PROPS)
+    cols = SCHEMA.node("Ad").returns(AD_PROPS, "a")
     for chunk in _chunks(ids):
         ads = {
             r["id"]: r

@@ -12,10 +12,11 @@ is quiet unless ``OWNERGRAPH_LOG_LEVEL`` (default WARNING) is INFO or DEBUG.
 from __future__ import annotations
 
 import logging
-import os
 import re
 
-SECRET_ENV = ("NEO4J_PASSWORD", "OWNERGRAPH_HMAC_KEY", "NEO4J_AUTH")
+from ownergraph import settings
+
+SECRET_ENV = settings.SECRETS  # redacted wherever they appear
 REDACTED = "[redacted]"
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _PHONE = re.compile(r"(?<!\w)\+?\d(?:[\s().\-/*]{0,3}\d){6,}(?!\w)")
@@ -38,7 +39,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
-        env = tuple(os.environ.get(k, "") for k in SECRET_ENV)
+        env = settings.secret_values()
         self.secrets = tuple(s for s in (*secrets, *env) if s and len(s) >= 4)
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -57,7 +58,7 @@ def configure_logging(level: str | int | None = None) -> logging.Handler:
     for h in root.handlers:
         if h.get_name() == _HANDLER_NAME:
             return h
-    level = level or os.environ.get("OWNERGRAPH_LOG_LEVEL", "WARNING")
+    level = level or settings.get("OWNERGRAPH_LOG_LEVEL") or "WARNING"
     handler = logging.StreamHandler()
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ownergraph.graph.store import Store
 from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
+from ownergraph.store.base import Store
 
 __all__ = ["AUTHOR_TRAIN_PAIRS", "STAGES", "PipelineResult", "run_pipeline", "run_project"]
 
@@ -127,7 +127,7 @@ def run_project(
         audit.finish_run(store, rec, _counts(result), status="failed")
         raise
     audit.finish_run(store, rec, {**_counts(result), "watch hits": len(result.hits)})
-    from ownergraph.graph.owners import list_owners
+    from ownergraph.stages.owners import list_owners
 
     if "owners" in project.stages:
         result.top_owners = list_owners(store, sort="score", limit=10)
@@ -173,8 +173,8 @@ def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any
 
 
 def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
+    from ownergraph.stages.bitcoin import write_bitcoin
 
     tables = load_bitcoin(
         list(project.blocks),
@@ -186,27 +186,26 @@ def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
 
 
 def _wallets(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.bitcoin_graph import cluster_wallets
     from ownergraph.linking.wallets import WalletClusterer
+    from ownergraph.stages.bitcoin import cluster_wallets
 
-    return cluster_wallets(store, WalletClusterer(change_heuristic=True))
+    return cluster_wallets(store, WalletClusterer(change_heuristic=True)).to_dict()
 
 
 def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.linking.payments import LinkConfig, link_payments
     from ownergraph.linking.prices import PriceTable
     from ownergraph.loaders.rates import RateTable
+    from ownergraph.stages.payments import LinkConfig, link_payments
 
     rates = RateTable.from_csv(project.rates)
     prices = PriceTable.from_json(project.prices)
     ctx["rates"], ctx["prices"] = rates, prices
-    return link_payments(store, rates, prices, LinkConfig())
+    return link_payments(store, rates, prices, LinkConfig()).to_dict()
 
 
 def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.stages.authors import link_authors, store_ads
 
     data = store_ads(store)
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
@@ -245,8 +244,8 @@ def _flat(ev: Any) -> dict[str, Any]:
 
 
 def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.graph.images import load_images
     from ownergraph.loaders.quarantine import Quarantine
+    from ownergraph.stages.images import load_images
 
     if project.images is None:
         return {}
@@ -261,7 +260,7 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import save_owner_setting
-    from ownergraph.graph.owners import detect_owners
+    from ownergraph.stages.owners import detect_owners
 
     s = detect_owners(
         store,
@@ -271,7 +270,7 @@ def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
         run_id=ctx.get("run_id"),
     )
     save_owner_setting(work, s)  # for --incremental runs
-    return s.to_dict() if hasattr(s, "to_dict") else dict(vars(s))
+    return s.to_dict()
 
 
 def _evaluate(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:

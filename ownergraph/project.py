@@ -43,7 +43,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
+from ownergraph import defaults
+from ownergraph.errors import OwnergraphError
+
+STAGES = defaults.STAGES
 # Training pairs the author stage samples at most (the demo's budget; None = all).
 AUTHOR_TRAIN_PAIRS = 25_000
 _AD_KEYS = {
@@ -60,8 +63,10 @@ _NEEDS = {
 }
 
 
-class ProjectError(ValueError):
+class ProjectError(OwnergraphError, ValueError):
     """A project file that cannot run: names the key and the reason."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 @dataclass(frozen=True)

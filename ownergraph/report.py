@@ -26,11 +26,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from ownergraph.graph.owners import list_owners
-from ownergraph.graph.store import Store
 from ownergraph.movement import DAY
 from ownergraph.redaction import Redactor
 from ownergraph.report_data import case_data
+from ownergraph.stages.owners import list_owners
+from ownergraph.store.base import Store
 
 __all__ = ["Redactor", "build_report", "write_report", "write_index"]
 

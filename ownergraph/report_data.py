@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ownergraph import geo, movement
-from ownergraph.graph.owners import owner_detail
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.service_tags import owner_service_tags
-from ownergraph.graph.store import Store
 from ownergraph.loaders.us_states import STATES
 from ownergraph.redaction import Redactor
+from ownergraph.stages.owners import owner_detail
+from ownergraph.stages.service_tags import owner_service_tags
+from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
 HARD_KINDS = ("phone", "email")
 _BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)  # scraped bodies keep the site's line breaks

@@ -23,8 +23,8 @@ import pytest
 from btcd_node import BtcdNode
 from hypothesis import HealthCheck, settings
 
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
+from ownergraph.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
@@ -104,7 +104,7 @@ def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 @pytest.fixture
 def neo4j_store(neo4j_uri: str) -> Iterator[Store]:
-    from ownergraph.graph.neo4j_store import Neo4jStore
+    from ownergraph.store.neo4j import Neo4jStore
 
     store = Neo4jStore(neo4j_uri)
     _wipe(store)
@@ -114,10 +114,7 @@ def neo4j_store(neo4j_uri: str) -> Iterator[Store]:
 
 
 def _wipe(store: Store) -> None:
-    while store.query(
-        "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c", write=True
-    )[0]["c"]:
-        pass
+    store.clear()
 
 
 @pytest.fixture(params=["embedded", "neo4j"])

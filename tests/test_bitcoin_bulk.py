@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ownergraph.graph.bitcoin_graph import write_bitcoin
-from ownergraph.graph.store import Store
 from ownergraph.loaders.bitcoin import BitcoinTables, load_bitcoin
+from ownergraph.stages.bitcoin import write_bitcoin
+from ownergraph.store.base import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("txs", "inputs", "outputs")

@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
 from ownergraph.loaders.rates import RateTable
+from ownergraph.store.base import open_store
 
 A, B, P = "1A" + "a" * 32, "1B" + "b" * 32, "1P" + "p" * 32
 TX = [f"{i:064x}" for i in range(1, 6)]

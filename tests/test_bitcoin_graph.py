@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ownergraph.graph.bitcoin_graph import (
+from ownergraph.linking.wallets import WalletClusterer
+from ownergraph.loaders.bitcoin import BitcoinTables, LoadSummary
+from ownergraph.loaders.bitcoin_batch import typed
+from ownergraph.stages.bitcoin import (
     cluster_wallets,
     pays_rows,
     read_bitcoin,
@@ -12,9 +15,6 @@ from ownergraph.graph.bitcoin_graph import (
     write_bitcoin,
     write_wallets,
 )
-from ownergraph.linking.wallets import WalletClusterer
-from ownergraph.loaders.bitcoin import BitcoinTables, LoadSummary
-from ownergraph.loaders.bitcoin_batch import typed
 
 A, B, C, D, P, Q, S = (f"1{c}" + "z" * 32 for c in "ABCDPQS")
 M, N, R, X, Y = (f"1{c}" + "m" * 32 for c in "MNRXY")
@@ -107,7 +107,7 @@ def test_write_bitcoin_and_wallets_are_idempotent(store):
     written = write_bitcoin(store, t, batch_size=3, processors=[P, Q])
     assert written == {"Tx": 4, "Address": 12, "SPENT_IN": 6, "PAYS": 11}
     counts = cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)
-    assert counts["coinjoin txs"] == 1 and counts["change links"] == 1
+    assert counts.coinjoin_txs == 1 and counts.change_links == 1
     first = snapshot(store)
     write_bitcoin(store, t, batch_size=3, processors=[P, Q])
     cluster_wallets(store, WalletClusterer(change_heuristic=True), batch_size=2)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ownergraph.graph.bitcoin_graph import cluster_wallets, write_bitcoin
 from ownergraph.linking.coinjoin import detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import load_bitcoin
 from ownergraph.loaders.bitcoin_dumplings import dumplings_tables, iter_dumplings_zip
 from ownergraph.loaders.bitcoin_emulation import iter_emulation_runs
+from ownergraph.stages.bitcoin import cluster_wallets, write_bitcoin
 
 # What the rules flag on the real blocks, read one by one (see the README).
 FLAGGED = {
@@ -73,7 +73,7 @@ def test_real_block_flags_and_graph_path_agree(btc: Path, name: str, embedded_st
     write_bitcoin(embedded_store, t)
     graph = WalletClusterer(change_heuristic=True)
     counts = cluster_wallets(embedded_store, graph)
-    assert counts["change links"] == lib.n_edges_["change"] > 0
+    assert counts.change_links == lib.n_edges_["change"] > 0
     assert graph.labels_.sort_index().astype(str).equals(lib.labels_.sort_index().astype(str))
 
 

@@ -9,12 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
-from ownergraph.linking.payments import (
-    DEFAULT_BLOCK_SLACK_S,
-    PaymentMatcher,
-    payments_from_tables,
-)
+from ownergraph.linking.payments import DEFAULT_BLOCK_SLACK_S, PaymentMatcher, payments_from_tables
+from ownergraph.store.base import open_store
 from ownergraph.synth.tables import read_world_tables
 
 

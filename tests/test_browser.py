@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from ownergraph.graph.schema import SCHEMA
+from ownergraph.store.schema import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_DIR = ROOT / "browser"
@@ -102,7 +102,7 @@ def demo_neo4j(neo4j_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """The demo world (3,000 ads) in the test Neo4j; yields the Bolt URI."""
     from conftest import DEMO_SEED, _wipe, build_demo
 
-    from ownergraph.graph.neo4j_store import Neo4jStore
+    from ownergraph.store.neo4j import Neo4jStore
 
     store = Neo4jStore(neo4j_uri)
     try:
@@ -114,9 +114,9 @@ def demo_neo4j(neo4j_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             # The default cut (a target precision among candidate pairs) links nothing on
             # this small world; the guide's author examples need Authors to run on, so link
             # at the model's FPR-1 % cut, as a user can, and detect owners again.
-            from ownergraph.graph.owners import detect_owners
-            from ownergraph.linking.stylometry.clusters import link_authors
             from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+            from ownergraph.stages.authors import link_authors
+            from ownergraph.stages.owners import detect_owners
 
             model = PairwiseAuthorModel.load(folder / "run" / "author_model.joblib")
             link_authors(store, model, target_fpr=0.01, n_jobs=1, model_name="browser-test")

@@ -17,10 +17,10 @@ from btcd_node import PASSWORD, USER, address, key, p2pkh, sign_p2pkh
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.loaders.bitcoin import load_bitcoin_node
 from ownergraph.loaders.bitcoin_mempool import read_first_seen
 from ownergraph.loaders.bitcoin_node import MempoolLog, RpcClient, RpcEndpoint, RpcError
+from ownergraph.store.embedded import EmbeddedStore
 
 FEE = 10_000
 RATE = 500.0  # USD per BTC in the rates file

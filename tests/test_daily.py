@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from ownergraph.cli import app
 from ownergraph.daily import audit, watches
 from ownergraph.evaluate import cluster_scores
-from ownergraph.graph.owners import owner_detail
-from ownergraph.graph.store import Store
 from ownergraph.pipeline import run_project
 from ownergraph.project import AdInput, Project, load_project
+from ownergraph.stages.owners import owner_detail
+from ownergraph.store.base import Store
 
 runner = CliRunner()
 KEY = "k" * 32
@@ -96,7 +96,7 @@ def test_daily_operation_end_to_end(store: Store, tmp_path: Path, days, monkeypa
         store.close()  # the CLI opens the embedded store itself (one writer at a time)
     res = _run(store, _project(tmp_path, [d0], uri))
     assert res.exit_code == 0, res.output
-    from ownergraph.graph.store import open_store
+    from ownergraph.store.base import open_store
 
     with open_store(uri) as s:
         g0 = _groups(s)
@@ -275,12 +275,11 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
     the saved index and attached to the existing Author clusters (embedded store; the
     linking path is store-independent and the store writes are the tested upserts)."""
     from ownergraph.daily.incremental import save_author_index
-    from ownergraph.graph.embedded import EmbeddedStore
     from ownergraph.linking.stylometry.attach import AuthorIndex
     from ownergraph.linking.stylometry.candidates import CandidateSearch
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.stages.authors import link_authors, store_ads
+    from ownergraph.store.embedded import EmbeddedStore
     from ownergraph.synth.days import split_world
     from ownergraph.synth.world import generate_world
 

@@ -12,8 +12,8 @@ from test_readme import readme_block, run_block
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
 from ownergraph.queries.registry import run_named
+from ownergraph.store.base import open_store
 
 
 @pytest.mark.slow

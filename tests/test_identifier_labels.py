@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 
 from ownergraph import identifier_labels as il
-from ownergraph.graph import calibration as cal
-from ownergraph.graph import communities as cm
-from ownergraph.graph.joins import core_joins, merges_by_kind
 from ownergraph.linking.stylometry.operating_point import (
     MIN_ACCEPTED,
     at_threshold,
     operating_point,
     precision_curve,
 )
+from ownergraph.owners import calibration as cal
+from ownergraph.owners import communities as cm
+from ownergraph.owners.joins import core_joins, merges_by_kind
 from ownergraph.stats import wilson_lower
 
 
@@ -217,10 +217,9 @@ def _load_world(store, n_groups: int = 40) -> None:
 
 
 def test_link_authors_links_nothing_where_the_target_is_unreachable(store, tmp_path) -> None:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+    from ownergraph.stages.authors import link_authors, store_ads
 
     _load_world(store)
     model, _ = train_model(
@@ -244,7 +243,7 @@ def test_link_authors_links_nothing_where_the_target_is_unreachable(store, tmp_p
 
 
 def test_owners_detect_records_how_each_ad_joined_and_the_calibration(store) -> None:
-    from ownergraph.graph.owners import detect_owners, owner_detail
+    from ownergraph.stages.owners import detect_owners, owner_detail
 
     _load_world(store, 40)
     # author hubs: each persona's five ads (the fifth has no phone)
@@ -281,7 +280,7 @@ def test_evaluate_identifiers_cli_on_a_store(store, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     _load_world(store, 40)
     uri = store.uri
@@ -309,7 +308,7 @@ def test_an_embedded_store_from_before_the_new_properties_migrates(tmp_path: Pat
     (null on old rows) when opened, and new rows are written in the table's own order."""
     import ladybug as lb
 
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     path = tmp_path / "old.lbug"
     db = lb.Database(str(path))
@@ -351,7 +350,7 @@ def test_an_embedded_store_from_before_a_new_table_gets_it_when_opened(tmp_path:
     is opened, so reading the new evidence is an empty answer, not a binder error."""
     import ladybug as lb
 
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     path = tmp_path / "old.lbug"
     db = lb.Database(str(path))

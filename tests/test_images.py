@@ -22,16 +22,16 @@ import pandas as pd
 import pytest
 from PIL import ImageOps
 
-from ownergraph.graph import communities as cm
-from ownergraph.graph.images import load_images
-from ownergraph.graph.owners import detect_owners, owner_detail
-from ownergraph.graph.store import Store
 from ownergraph.linking import image_match as im
 from ownergraph.linking.image_hashes import hamming, hash_picture
 from ownergraph.loaders.images import read_hash_list
 from ownergraph.loaders.quarantine import Quarantine
+from ownergraph.owners import communities as cm
 from ownergraph.queries.registry import run_named
 from ownergraph.report import write_report
+from ownergraph.stages.images import load_images
+from ownergraph.stages.owners import detect_owners, owner_detail
+from ownergraph.store.base import Store
 from ownergraph.synth.photos import edit, picture, stock_picture
 
 PHONES = {"a1": "+17025550101", "a2": "+17025550102", "a3": "+17025550102",

@@ -348,7 +348,7 @@ def test_times_print_as_iso_in_tables(tmp_path):
 
 
 def _edges(uri: str, rel: str, dst: str) -> list:
-    from ownergraph.graph.store import open_store
+    from ownergraph.store.base import open_store
 
     with open_store(uri, create=False) as s:
         rows = s.query(f"MATCH (a:Ad)-[:{rel}]->(x:{dst}) RETURN a.id AS a, x.id AS x")
@@ -357,9 +357,9 @@ def _edges(uri: str, rel: str, dst: str) -> list:
 
 @pytest.mark.slow
 def test_run_the_demo_pipeline_and_the_stage_commands_agree(tmp_path):
-    from ownergraph.graph.embedded import EmbeddedStore
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
     from ownergraph.pipeline import run_pipeline
+    from ownergraph.store.embedded import EmbeddedStore
     from ownergraph.synth.world import generate_world
 
     world = tmp_path / "world"

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from test_owners_world import ADS, TRUTH, build_world
 
-from ownergraph.graph import communities as cm
-from ownergraph.graph.owners import detect_owners, partition
+from ownergraph.owners import communities as cm
+from ownergraph.stages.owners import detect_owners, partition
 
 
 def _groups(store) -> set[frozenset[str]]:

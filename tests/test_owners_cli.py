@@ -10,7 +10,7 @@ from test_owners_world import build_world
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.embedded import EmbeddedStore
+from ownergraph.store.embedded import EmbeddedStore
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_owners_world import TRUTH, build_world
 
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.owners import OwnerSummary, detect_owners, list_owners, owner_detail
-from ownergraph.graph.store import Store
+from ownergraph.stages.owners import OwnerSummary, detect_owners, list_owners, owner_detail
+from ownergraph.store.base import Store
+from ownergraph.store.embedded import EmbeddedStore
 
 
 @pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -21,10 +21,10 @@ def detected(
     if request.param == "embedded":
         store: Store = EmbeddedStore(Path(tmp_path_factory.mktemp("owners")) / "g.lbug")
     else:
-        from ownergraph.graph.neo4j_store import Neo4jStore
+        from ownergraph.store.neo4j import Neo4jStore
 
         store = Neo4jStore(request.getfixturevalue("neo4j_uri"))
-        store.query("MATCH (n) DETACH DELETE n", write=True)
+        store.clear()
     store.init_schema()
     build_world(store)
     summary = detect_owners(store, calibrate=False)  # too few ads to calibrate on

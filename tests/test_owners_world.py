@@ -15,7 +15,7 @@ identifier is shared across groups) for the query tests, independent of owner de
 
 from __future__ import annotations
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 DAY = 86_400
 T0 = 1_456_790_400  # 2016-03-01T00:00:00Z

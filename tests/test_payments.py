@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from ownergraph.linking.payments import (
     DEFAULT_MAX_COINCIDENCE,
     METHOD,
-    LinkConfig,
     PaymentInputError,
     PaymentMatcher,
     coincidence,
@@ -25,6 +24,7 @@ from ownergraph.linking.payments import (
 )
 from ownergraph.linking.prices import PriceTable
 from ownergraph.loaders.rates import RateError
+from ownergraph.stages.payments import LinkConfig
 
 RATE = 500.0  # USD per BTC, flat unless a test says otherwise
 FLAT = pd.DataFrame({"time_ts": [0, 10_000_000], "usd_per_btc": [RATE, RATE]})
@@ -478,6 +478,22 @@ def test_huge_spans_fall_back_to_the_window_strategy():
     ads = [ad("a1", 10_000), ad("a2", 10**12 + 50)]
     txs = [tx("t1", 9_990, sat_for(12.0)), tx("t2", 10**12, sat_for(12.0)), tx("big", 5, 10**13)]
     m = PaymentMatcher(window=(0, 60))
-    links = m.match(pd.DataFrame(ads), pd.DataFrame(txs), rates)
+    links, stats = m.match_stats(pd.DataFrame(ads), pd.DataFrame(txs), rates)
     assert pairs(links) == {("a1", "t1"), ("a2", "t2")}
-    assert m.stats_.pairs_evaluated == m.stats_.window_pairs  # the window path ran
+    assert stats.pairs_evaluated == stats.window_pairs  # the window path ran
+
+
+def test_the_matcher_is_stateless():
+    # fit only validates; a match leaves the estimator exactly as it was (no links_,
+    # stats_ or per-call arrays on it), so one matcher can match twice in a row
+    rates = pd.DataFrame({"time_ts": [0, 10**6], "usd_per_btc": [RATE, RATE]})
+    ads = pd.DataFrame([ad("a1", 10_000)])
+    txs = pd.DataFrame([tx("t1", 9_990, sat_for(12.0))])
+    m = PaymentMatcher(window=(0, 60), rounding_sat=1000)
+    before = dict(vars(m))
+    assert m.fit() is m and vars(m) == before
+    first = m.match(ads, txs, rates)
+    assert vars(m) == before
+    assert m.match(ads, txs, rates).equals(first)
+    with pytest.raises(ValueError, match="tolerance must be in"):
+        PaymentMatcher(tolerance=2.0).fit()

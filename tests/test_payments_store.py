@@ -8,15 +8,13 @@ import pandas as pd
 import pytest
 
 from ownergraph.linking.payments import (
-    LinkConfig,
     PaymentInputError,
     PaymentMatcher,
-    link_payments,
     payments_from_tables,
-    read_payments,
     resolve_one_to_one,
 )
 from ownergraph.linking.processors import discover_processors, processor_scores
+from ownergraph.stages.payments import LinkConfig, link_payments, read_payments
 
 RATES = pd.DataFrame({"time_ts": [0, 1_000_000], "usd_per_btc": [500.0, 500.0]})
 
@@ -82,10 +80,10 @@ def paid_for(store) -> list[dict]:
 def test_link_payments_writes_and_replaces_paid_for(store):
     build_graph(store)
     summary = link_payments(store, RATES)
-    assert summary["payments considered"] == 4  # the sweep pays no processor address
-    assert summary["ads considered"] == 3
-    assert summary["ads without a posting time (cannot be matched)"] == 1
-    assert summary["linked ads"] == 2 and summary["ambiguous ads"] == 1
+    assert summary.payments == 4  # the sweep pays no processor address
+    assert summary.ads == 3
+    assert summary.ads_untimed == 1
+    assert summary.linked_ads == 2 and summary.ambiguous_ads == 1
     rows = paid_for(store)
     assert [(r["ad"], r["tx"], r["lag"], r["n"], r["amb"]) for r in rows] == [
         ("a1", "p1", 20, 1, False),
@@ -104,7 +102,7 @@ def test_link_payments_writes_and_replaces_paid_for(store):
         ("a2", "p2", True),
     ]
     assert after[1]["method"] == "btc-time-amount+1to1-greedy"
-    assert summary["PAID_FOR written"] == 2
+    assert summary.paid_for_written == 2
 
 
 def test_block_timed_payment_links_only_with_a_slack(store):
@@ -116,7 +114,7 @@ def test_block_timed_payment_links_only_with_a_slack(store):
     link_payments(store, RATES, config=LinkConfig(block_slack_s=None))
     assert "a3" not in {r["ad"] for r in paid_for(store)}
     summary = link_payments(store, RATES)  # the default: 1,800 s
-    assert summary["block-timed links (tx missing from the mempool log)"] == 1
+    assert summary.block_timed_links == 1
     [row] = [r for r in paid_for(store) if r["ad"] == "a3"]
     assert (row["tx"], row["lag"], row["method"]) == ("p5", -100, "btc-time-amount/block-time")
     assert row["c"] == pytest.approx(0.5)
@@ -142,14 +140,14 @@ def test_payers_are_wallets_else_input_addresses(store):
     assert payer["p1"] == payer["p2"] == "wallet:w1" and payer["p3"] == "address:x"
     assert pd.isna(payer["p4"])  # no input known
     summary = link_payments(store, RATES)
-    assert summary["payments with a known payer (wallet or input address)"] == 3
+    assert summary.payments_with_payer == 3
 
 
 def test_given_processor_set_replaces_the_flags(store):
     build_graph(store)
     summary = link_payments(store, RATES, config=LinkConfig(processors=["inv1", "inv9"]))
-    assert summary["processor addresses in graph"] == 1
-    assert summary["processor flags cleared"] == 3
+    assert summary.processors_in_graph == 1
+    assert summary.processor_flags_cleared == 3
     flagged = store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
     assert flagged == [{"a": "inv1"}]
     assert [(r["ad"], r["tx"]) for r in paid_for(store)] == [("a1", "p1")]
@@ -168,7 +166,7 @@ def test_discover_on_the_store(embedded_store):
     cfg = LinkConfig(discover=True, discover_options={"min_inputs": 2})
     summary = link_payments(embedded_store, RATES, config=cfg)
     # the sweep reveals inv1 and inv2; inv3/inv4 were never swept, so they are not found
-    assert summary["processor addresses discovered"] == 2
+    assert summary.processors_discovered == 2
     assert [(r["ad"], r["tx"]) for r in paid_for(embedded_store)] == [("a1", "p1"), ("a2", "p2")]
 
 
@@ -271,7 +269,7 @@ def test_cli_btc_link(tmp_path: Path):
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     path = tmp_path / "g.lbug"
     with EmbeddedStore(path) as s:

@@ -21,6 +21,12 @@ from ownergraph.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```bash\n(.*?)^```", README, re.S | re.M)
+#: the bash blocks of docs/*.md (the method and results moved there): commands checked too
+DOC_BLOCKS = [
+    b
+    for doc in sorted((ROOT / "docs").glob("*.md"))
+    for b in re.findall(r"^```bash\n(.*?)^```", doc.read_text(encoding="utf-8"), re.S | re.M)
+]
 #: In the stage block: the top owner group, known once `owners detect` has run.
 TOP_OWNER = (
     '"$(ownergraph query top_owners -p limit=1 --json "${S[@]}"'
@@ -51,9 +57,16 @@ def run_block(block: str, cwd: Path) -> str:
     return res.stdout
 
 
+COMPOSE = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+#: the docker-compose file's usage comment, as a block of commands
+COMPOSE_BLOCK = "\n".join(
+    line.removeprefix("#").strip() for line in COMPOSE.splitlines() if line.startswith("#")
+)
+
+
 def _command_lines() -> list[list[str]]:
     lines = []
-    for block in BLOCKS:
+    for block in [*BLOCKS, *DOC_BLOCKS, COMPOSE_BLOCK]:
         for line in block.replace("\\\n", " ").splitlines():
             if line.startswith("ownergraph "):
                 words = shlex.split(line, comments=True)
@@ -66,6 +79,7 @@ def _command_lines() -> list[list[str]]:
 def test_every_readme_command_and_option_exists():
     lines = _command_lines()
     assert len(lines) >= 15
+    assert ["ownergraph", "init", "--store", "neo4j://localhost:7687"] in lines  # compose
     root = typer.main.get_command(app)
     for words in lines:
         cmd, rest = root, words[1:]
@@ -103,3 +117,25 @@ def test_the_stage_by_stage_block_runs_as_written(tmp_path: Path) -> None:
         assert (world / made).exists(), made
     html = (world / "case.html").read_text(encoding="utf-8")
     assert not re.search(r"\+1\d{10}", html)  # --redact: no phone number in the report
+
+
+def _stage_rows() -> list[tuple[str, str, str, str]]:
+    section = README.split("## The pipeline, stage by stage", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| (\w[\w ]*) \| `([^`]+)` \| `(\w+)` \| `([\w.]+)` \|$", section, re.M)
+
+
+def test_the_stages_table_names_real_commands_functions_and_modules() -> None:
+    import importlib
+
+    rows = _stage_rows()
+    names = [r[0] for r in rows]
+    assert names[:8] == [
+        "ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate"
+    ]  # fmt: skip
+    root = typer.main.get_command(app)
+    for _, command, function, module in rows:
+        cmd = root
+        for word in command.split()[1:]:
+            cmd = cmd.commands[word]  # a KeyError names a command that does not exist
+        assert not hasattr(cmd, "commands"), command
+        assert callable(getattr(importlib.import_module(module), function)), (module, function)

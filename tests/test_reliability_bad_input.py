@@ -190,7 +190,7 @@ def test_naive_times_take_the_cli_timezone_and_dst_gaps_are_rejected(tmp_path):
     # a time in the DST gap is dropped (an optional field), named in the summary
     assert "loaded without a field 1: posted_at: local time does not exist" in res.output
     assert "DST gap" in res.output and not qpath.exists()
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     with EmbeddedStore(store) as s:
         ts = {r["i"]: r["t"] for r in s.query("MATCH (a:Ad) RETURN a.id AS i, a.posted_ts AS t")}
@@ -340,7 +340,7 @@ def test_a_corrupt_file_is_named_and_the_other_files_still_load(tmp_path):
     )
     assert res.exit_code == 1
     assert "cut.parquet" in res.stderr and "nope.jsonl" in res.stderr
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     with EmbeddedStore(store) as s:
         assert ad_ids(s) == ["g1", "g2"]
@@ -420,7 +420,7 @@ def test_cli_strict_stops_at_the_first_bad_record(tmp_path):
     )
     assert res.exit_code == 1
     assert f"{path}:3: malformed JSON" in " ".join(res.stderr.split())
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     with EmbeddedStore(tmp_path / "g.lbug") as s:
         assert ad_ids(s) == ["ad0", "ad1"]  # what came before, nothing after

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 NEO4J_DEV = ROOT / "neo4j-dev" / "neo4j-dev"

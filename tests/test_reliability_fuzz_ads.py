@@ -23,10 +23,10 @@ from fuzzing import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ownergraph.graph.embedded import EmbeddedStore
 from ownergraph.loaders.ads import AD_FIELDS, MIN_TS, load_ads, parse_ad
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import read_records
+from ownergraph.store.embedded import EmbeddedStore
 
 FUZZ = settings(max_examples=examples(60))
 SLOW = settings(max_examples=examples(10))  # each example writes to a real store

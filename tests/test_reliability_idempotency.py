@@ -19,7 +19,7 @@ from test_reliability_common import dump
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
+from ownergraph.store.base import open_store
 
 runner = CliRunner()
 N_ADS = 300
@@ -51,10 +51,9 @@ def cli_stage(*args: str) -> Callable[[str, Path], None]:
 
 
 def authors_stage(uri: str, w: Path) -> None:
-    from ownergraph.linking.stylometry.clusters import link_authors
-    from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
+    from ownergraph.stages.authors import link_authors, store_ads
 
     with open_store(uri) as s:
         model, _ = train_model(

@@ -25,8 +25,8 @@ from test_reliability_common import (
 from typer.testing import CliRunner
 
 from ownergraph.cli import app
-from ownergraph.graph.store import open_store
 from ownergraph.loaders.identifiers import hash_identifier
+from ownergraph.store.base import open_store
 
 SAMPLE = ROOT / "examples" / "sample_ads.jsonl"
 SECRET = "some-secret-Zq8"

@@ -20,12 +20,12 @@ from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, chromium_or_skip
 from test_owners_world import build_world
 
 from ownergraph.export import export_records
-from ownergraph.graph.embedded import EmbeddedStore
-from ownergraph.graph.owners import detect_owners, list_owners
 from ownergraph.movement import stays
 from ownergraph.redaction import Redactor
 from ownergraph.report import build_report, write_index, write_report
 from ownergraph.report_data import evidence_links
+from ownergraph.stages.owners import detect_owners, list_owners
+from ownergraph.store.embedded import EmbeddedStore
 
 RAW_FORMS = ("+17025550147", "7025550147", "(702) 555-0147", "555-0147", "+16025550199",
              "(602) 555-0199", "kandy.vip@example.com", "kandy.vip")  # fmt: skip

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ownergraph.graph import score_model as sm
-from ownergraph.graph import scoring
+from ownergraph.owners import scoring
+from ownergraph.stages import score_model as sm
 
 
 def _indicators(n: int = 24, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ownergraph.graph import scoring
+from ownergraph.owners import scoring
 
 DAY = 86_400
 

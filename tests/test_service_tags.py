@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ownergraph.graph.service_tags import owner_service_tags, write_tags
 from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.loaders.tags import TagError, read_tags
+from ownergraph.stages.service_tags import owner_service_tags, write_tags
 
 A, B, C = (f"1{c}" + "w" * 32 for c in "ABC")  # the group's wallet (A, B) and change C
 EXCH, PROC, OTHER = "1Exch" + "e" * 29, "1Proc" + "p" * 29, "1Xthr" + "x" * 29
@@ -132,7 +132,7 @@ def test_cli_btc_tags_and_owners_show(tmp_path: Path):
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     path = tmp_path / "g.lbug"
     s = EmbeddedStore(path)

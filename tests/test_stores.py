@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ownergraph.graph.schema import SCHEMA
-from ownergraph.graph.store import StoreError
+from ownergraph.store.base import StoreError
+from ownergraph.store.schema import SCHEMA
 
 
 def nonzero(counts: dict[str, int]) -> dict[str, int]:
@@ -111,7 +111,53 @@ def test_delete_edges_and_nodes(store):
     assert nonzero(store.counts()) == {"Ad": 1}
 
 
+def test_clear_empties_the_store_and_keeps_the_schema(store):
+    store.upsert_nodes("Ad", [{"id": "a1"}])
+    store.upsert_nodes("Owner", [{"id": "o1", "score": 1.5}])
+    store.upsert_edges("BELONGS_TO", [{"src": "a1", "dst": "o1", "method": "t", "confidence": 1}])
+    store.clear()
+    assert nonzero(store.counts()) == {}
+    store.upsert_nodes("Ad", [{"id": "a2"}])  # the schema is still there
+    assert nonzero(store.counts()) == {"Ad": 1}
+
+
+def test_sums_and_counts_are_plain_numbers_on_both_engines(store):
+    # LadybugDB gives sum() over INT64 as Decimal; the store hands back an int, as Neo4j does
+    store.upsert_nodes("Ad", [{"id": "a1", "age": 20}, {"id": "a2", "age": 31}])
+    [row] = store.query("MATCH (a:Ad) RETURN sum(a.age) AS s, count(a) AS n, sum(a.age * 1.0) AS f")
+    assert row == {"s": 51, "n": 2, "f": 51.0}
+    assert type(row["s"]) is int and type(row["n"]) is int and type(row["f"]) is float
+
+
+def test_remove_store_deletes_an_embedded_store_and_its_wal(tmp_path):
+    from ownergraph.store.base import open_store, remove_store
+
+    path = tmp_path / "g.lbug"
+    with open_store(str(path)) as s:
+        s.init_schema()
+        s.upsert_nodes("Ad", [{"id": "a1"}])
+    (tmp_path / "g.lbug.wal").write_bytes(b"")  # as a crash would leave it
+    remove_store(path)
+    assert list(tmp_path.iterdir()) == []
+    remove_store(path)  # a missing store is fine
+    with open_store(str(path)) as s:  # and a new one starts empty
+        s.init_schema()
+        assert nonzero(s.counts()) == {}
+
+
+def test_capabilities_say_which_engine_may_run_gds(store):
+    assert ("gds" in store.capabilities) == (store.dialect == "neo4j")
+
+
 def test_query_df(store):
     store.upsert_nodes("Ad", [{"id": "a1", "age": 20}, {"id": "a2", "age": 30}])
     df = store.query_df("MATCH (a:Ad) RETURN a.id AS id, a.age AS age ORDER BY id")
     assert list(df["age"]) == [20, 30]
+
+
+def test_return_lists_come_from_the_schema():
+    ad = SCHEMA.node("Ad")
+    assert ad.returns(("id", "posted_ts"), "a") == "a.id AS id, a.posted_ts AS posted_ts"
+    assert ad.returns(var="a").count(" AS ") == len(ad.prop_names)
+    with pytest.raises(KeyError, match="Ad has no property 'colour'"):
+        ad.returns(("id", "colour"))

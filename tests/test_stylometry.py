@@ -27,7 +27,6 @@ from ownergraph.linking.stylometry.clusters import (
     cluster_pairs,
     compact_texts,
     link_texts,
-    write_authors,
 )
 from ownergraph.linking.stylometry.data import LabelledAds, read_ads
 from ownergraph.linking.stylometry.evaluate import (
@@ -50,6 +49,7 @@ from ownergraph.linking.stylometry.pairs import (
     near_duplicates,
     split_groups,
 )
+from ownergraph.stages.authors import write_authors
 
 # ---------------------------------------------------------------- a tiny world of authors
 
@@ -519,7 +519,7 @@ def _load_ads(store, world: LabelledAds, n: int, phones: bool = False) -> None:
 
 
 def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
-    from ownergraph.linking.stylometry.clusters import link_authors
+    from ownergraph.stages.authors import link_authors
 
     model, _ = trained
     n = 60
@@ -554,7 +554,7 @@ def test_authors_cli_train_evaluate_link_on_store(store, world: LabelledAds, tmp
     from typer.testing import CliRunner
 
     from ownergraph.cli import app
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     _load_ads(store, world, len(world), phones=True)
     uri = store.uri

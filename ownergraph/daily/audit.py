@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ownergraph.graph.store import Store
+from ownergraph import settings
+from ownergraph.store.base import Store
 
 USER_ENV = "OWNERGRAPH_USER"
 _CREDENTIALS = re.compile(r"//[^/@\s]*@")
@@ -26,7 +26,7 @@ _CREDENTIALS = re.compile(r"//[^/@\s]*@")
 
 def who(configured: str | None = None) -> str:
     """The person (or service) a run is recorded under."""
-    name = os.environ.get(USER_ENV) or configured
+    name = settings.get(USER_ENV) or configured
     if not name:
         try:
             name = getpass.getuser()

@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.errors import OwnergraphError
+from ownergraph.store.base import Store
 
 AUTHOR_INDEX = "author_index"
 OWNER_SETTING = "owner_setting.json"
 
 
-class IncrementalError(RuntimeError):
+class IncrementalError(OwnergraphError, RuntimeError):
     """An incremental run that cannot proceed (names what is missing and what to run)."""
 
 
@@ -90,8 +91,8 @@ def resolve_from_store(store: Store, tables: Any) -> int:
 
 def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
     """Load the new chain files, resolving inputs from the stored chain, and write them."""
-    from ownergraph.graph.bitcoin_graph import write_bitcoin
     from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
+    from ownergraph.stages.bitcoin import write_bitcoin
 
     tables = load_bitcoin(
         list(project.blocks),
@@ -111,11 +112,12 @@ def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
 def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> dict[str, Any]:
     """Match the new ads against the processor payments; add their PAID_FOR links."""
     from ownergraph.linking import payments as pm
+    from ownergraph.stages import payments as stage
 
-    cfg = pm.LinkConfig()
-    mine = read_some(store, pm.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
+    cfg = stage.LinkConfig()
+    mine = read_some(store, stage.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
     mine = mine[mine["posted_ts"].notna()]
-    pays, _ = pm.read_payments(store)
+    pays, _ = stage.read_payments(store)
     if len(mine) == 0 or len(pays) == 0:
         return {"new ads considered": len(mine), "PAID_FOR added": 0}
     lo = int(mine["posted_ts"].min()) - 86_400
@@ -268,8 +270,8 @@ def save_owner_setting(work: Path, summary: Any) -> None:
 
 
 def _load_setting(work: Path) -> tuple[Any, dict[str, float | None]]:
-    from ownergraph.graph import calibration as cal
-    from ownergraph.graph import communities as cm
+    from ownergraph.owners import calibration as cal
+    from ownergraph.owners import communities as cm
 
     path = work / OWNER_SETTING
     if not path.exists():
@@ -288,7 +290,7 @@ def touched_ads(
     store: Store, evidence: pd.DataFrame, ads: list[str]
 ) -> tuple[list[str], list[str]]:
     """The ads whose groups the new ads' evidence touches, and those groups' ids."""
-    from ownergraph.graph.owner_history import previous_owners
+    from ownergraph.stages.owner_history import previous_owners
 
     new = set(ads)
     hubs = evidence.loc[evidence["ad"].isin(new), ["kind", "hub"]].drop_duplicates()
@@ -319,10 +321,10 @@ def update_owners(
     run_id: str = "",
 ) -> dict[str, Any]:
     """Re-partition the groups the new ads touch and replace them (see the module notes)."""
-    from ownergraph.graph import communities as cm
-    from ownergraph.graph import joins
-    from ownergraph.graph import owners as ow
-    from ownergraph.graph.owner_history import previous_owners
+    from ownergraph.owners import communities as cm
+    from ownergraph.owners import joins
+    from ownergraph.stages import owners as ow
+    from ownergraph.stages.owner_history import previous_owners
 
     t0 = time.perf_counter()
     setting, precision = _load_setting(work)

@@ -25,16 +25,19 @@ from typing import Any
 
 import phonenumbers
 
-from ownergraph.graph.store import Store
+from ownergraph.errors import OwnergraphError
 from ownergraph.loaders.identifiers import hash_identifier
+from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "address", "owner", "ad")
 DIGESTED = ("phone", "email", "address")  # identifiers; wallets, owners, ads are local ids
 DIGEST_PREFIX = "hmac-sha256:"
 
 
-class WatchError(ValueError):
+class WatchError(OwnergraphError, ValueError):
     """A watch that cannot be added (names the value and the reason)."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 def normalise(kind: str, value: str, region: str = "US") -> str:

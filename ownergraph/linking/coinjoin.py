@@ -34,10 +34,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ownergraph import defaults
 from ownergraph.loaders.bitcoin_script import address_type
 
 KINDS = ("whirlpool", "wasabi2", "wasabi1", "joinmarket")
-DEFAULT_MIN_EQUAL = 3
+DEFAULT_MIN_EQUAL = defaults.COINJOIN_MIN_EQUAL
 WHIRLPOOL_POOLS = frozenset({100_000, 1_000_000, 5_000_000, 25_000_000, 50_000_000})
 DUST_SAT = 1_000
 

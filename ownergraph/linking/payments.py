@@ -91,8 +91,9 @@ links as ``reference_match``, a naive nested loop kept for tests and benchmarks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+import copy
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,13 +101,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from ownergraph import defaults
+from ownergraph.errors import OwnergraphError
 from ownergraph.linking.prices import POST_KINDS, PriceTable
 from ownergraph.loaders.rates import RateError, RateTable
 
 METHOD = "btc-time-amount"
 BLOCK_TIME_FIT = 0.5  # fit factor of a block-timed payment (first-seen time not observed)
-DEFAULT_BLOCK_SLACK_S = 1800  # what `btc link` uses (LinkConfig); the matcher's default is off
-DEFAULT_WINDOW = (0, 120)
+DEFAULT_BLOCK_SLACK_S = defaults.PAY_BLOCK_SLACK_S  # `btc link` (LinkConfig); the matcher: off
+DEFAULT_WINDOW = defaults.PAY_WINDOW
 AD_COLUMNS = ("id", "posted_ts", "state", "category", "post_kind", "sponsored", "n_locations",
               "price_usd")  # fmt: skip
 PAYMENT_COLUMNS = ("txid", "first_seen_ts", "sat_to_processor")  # optional: block_ts, payer
@@ -123,7 +126,7 @@ PAID_FOR_PROPS = ("lag_s", "usd_error", "candidates", "ambiguous", "method", "co
 Rates = RateTable | pd.DataFrame | str | Path
 
 
-class PaymentInputError(ValueError):
+class PaymentInputError(OwnergraphError, ValueError):
     """An ad or payment row is unusable; the message names the record and the reason."""
 
 
@@ -341,8 +344,11 @@ class MatchStats:
 class PaymentMatcher(BaseEstimator):
     """Match ads to the Bitcoin transactions that paid for them (see the module docstring).
 
-    ``match(ads, payments, rates)`` returns one row per (ad, tx) link (``LINK_COLUMNS``);
-    the same result is kept in ``links_`` and counts in ``stats_``. Payments may carry
+    ``match(ads, payments, rates)`` returns one row per (ad, tx) link (``LINK_COLUMNS``),
+    ``match_stats`` the links and their counts (:class:`MatchStats`). The matcher is
+    stateless, like scikit-learn's ``Normalizer``: ``fit`` only validates the parameters,
+    and a match leaves the estimator as it was (each call works on a private copy that
+    holds its arrays). Payments may carry
     ``block_ts`` (block-timed payments) and ``payer`` (who paid: strata of the coincidence
     estimate). ``max_coincidence=None`` makes every lone candidate definite.
     """
@@ -350,8 +356,8 @@ class PaymentMatcher(BaseEstimator):
     def __init__(
         self,
         window: tuple[int, int] = DEFAULT_WINDOW,
-        tolerance: float = 0.02,
-        sponsored_tolerance: float = 0.05,
+        tolerance: float = defaults.PAY_TOLERANCE,
+        sponsored_tolerance: float = defaults.PAY_SPONSORED_TOLERANCE,
         price_table: PriceTable | None = None,
         rate_method: Literal["linear", "previous"] = "linear",
         max_rate_staleness_s: int | None = None,
@@ -406,12 +412,25 @@ class PaymentMatcher(BaseEstimator):
             raise ValueError(f"null_windows must be >= 1, got {self.null_windows}")
         return lo, hi
 
-    def fit(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> PaymentMatcher:
-        self.match(ads, payments, rates)
+    def fit(self, ads: Any = None, payments: Any = None, rates: Any = None) -> PaymentMatcher:
+        """Validate the parameters; the matcher learns nothing from data."""
+        self._check()
         return self
 
     def match(self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates) -> pd.DataFrame:
         """Links between ``ads`` and ``payments`` (see ``LINK_COLUMNS``)."""
+        return self.match_stats(ads, payments, rates)[0]
+
+    def match_stats(
+        self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates
+    ) -> tuple[pd.DataFrame, MatchStats]:
+        """The links (``match``) and their counts; the estimator is left unchanged."""
+        return copy.copy(self)._match(ads, payments, rates)
+
+    def _match(
+        self, ads: pd.DataFrame, payments: pd.DataFrame, rates: Rates
+    ) -> tuple[pd.DataFrame, MatchStats]:
+        """The match, on a per-call copy (``match_stats``): ``_round_usd`` lives here."""
         import time
 
         started = time.perf_counter()
@@ -481,9 +500,7 @@ class PaymentMatcher(BaseEstimator):
         stats.ambiguous_links = int(links["ambiguous"].sum())
         stats.ambiguous_ads = int(links.loc[links["ambiguous"], "ad_id"].nunique())
         stats.seconds = time.perf_counter() - started
-        self.links_ = links
-        self.stats_ = stats
-        return links
+        return links, stats
 
     def _check_rate_coverage(self, pay, p, t, usd, lo, hi) -> None:
         """A payment without a rate is an error when some ad's window holds it."""
@@ -932,227 +949,3 @@ def payments_from_tables(
         block = txs.drop_duplicates("txid").set_index("txid")["block_ts"]
         out["block_ts"] = sat.index.to_series().map(block).to_numpy()
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# the graph: read ads and payments, write PAID_FOR
-# ---------------------------------------------------------------------------------------
-ADS_QUERY = (
-    "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
-    "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
-    "a.n_locations AS n_locations, a.price_usd AS price_usd"
-)
-PAYMENTS_QUERY = (
-    "MATCH (t:Tx)-[p:PAYS]->(a:Address) WHERE a.processor = true "
-    "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, t.block_ts AS block_ts, "
-    "sum(p.sat) AS sat_to_processor"
-)
-PAYERS_QUERY = (  # who paid: the wallet of a paying tx's inputs, else its smallest input address
-    "MATCH (x:Address)-[:SPENT_IN]->(t:Tx)-[:PAYS]->(p:Address) WHERE p.processor = true "
-    "AND (t.coinjoin IS NULL OR t.coinjoin = false) "
-    "OPTIONAL MATCH (x)-[:IN_WALLET]->(w:Wallet) "
-    "RETURN t.txid AS txid, min(w.id) AS wallet, min(x.address) AS address"
-)
-PROCESSOR_SPENDS_QUERY = (
-    "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true RETURN DISTINCT t.txid AS txid"
-)
-
-
-def read_ads(store: Any) -> pd.DataFrame:
-    """Every Ad with the fields the matcher needs."""
-    return pd.DataFrame(store.query(ADS_QUERY), columns=list(AD_COLUMNS))
-
-
-def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
-    """Txs paying ``Address.processor = true`` addresses (not spending from one).
-
-    Returns the payments and the number of processor-paying txs left out because they
-    spend from a processor address (sweeps / internal moves).
-    """
-    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=[*PAYMENT_COLUMNS, "block_ts"])
-    # LadybugDB returns sum() over INT64 as Decimal, Neo4j as int: satoshis are integers.
-    df["sat_to_processor"] = df["sat_to_processor"].map(lambda v: None if v is None else int(v))
-    internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
-    drop = df["txid"].isin(internal)
-    df = df[~drop].reset_index(drop=True)
-    payers = pd.DataFrame(store.query(PAYERS_QUERY), columns=["txid", "wallet", "address"])
-    payer = ("wallet:" + payers["wallet"].astype("string")).fillna(
-        "address:" + payers["address"].astype("string")
-    )
-    df["payer"] = df["txid"].map(pd.Series(payer.to_numpy(), index=payers["txid"]))
-    return df, int(drop.sum())
-
-
-def set_processor_flags(store: Any, processors: Iterable[str]) -> dict[str, int]:
-    """Make ``Address.processor`` true exactly for the given set (on existing addresses)."""
-    proc = set(processors)
-    current = {
-        r["a"]
-        for r in store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
-    }
-    known = {
-        r["a"]
-        for r in store.query(
-            "UNWIND $keys AS k MATCH (a:Address {address: k}) RETURN a.address AS a",
-            {"keys": sorted(proc)},
-        )
-    }
-    rows = [{"address": a, "processor": True} for a in sorted(known - current)]
-    rows += [{"address": a, "processor": False} for a in sorted(current - proc)]
-    if rows:
-        store.upsert_nodes("Address", rows)
-    return {
-        "processor addresses in the set": len(proc),
-        "processor addresses in graph": len(known),
-        "processor flags set": len(known - current),
-        "processor flags cleared": len(current - proc),
-    }
-
-
-def write_paid_for(store: Any, links: pd.DataFrame, batch_size: int = 50_000) -> int:
-    """Replace every PAID_FOR edge with ``links`` (a re-run gives the same edges)."""
-    store.delete_edges("PAID_FOR")
-    edges = pd.DataFrame(
-        {
-            "src": links["txid"].astype("string").to_numpy(),
-            "dst": links["ad_id"].astype("string").to_numpy(),
-            **{c: links[c].to_numpy() for c in PAID_FOR_PROPS},
-        }
-    )
-    n = 0
-    for i in range(0, len(edges), batch_size):
-        n += store.upsert_edges("PAID_FOR", edges.iloc[i : i + batch_size])
-    return n
-
-
-@dataclass
-class LinkConfig:
-    """Settings of ``link_payments`` (the matcher's own settings plus the run's)."""
-
-    window: tuple[int, int] = DEFAULT_WINDOW
-    tolerance: float = 0.02
-    sponsored_tolerance: float = 0.05
-    rate_method: Literal["linear", "previous"] = "linear"
-    max_rate_staleness_s: int | None = None
-    rounding_sat: int | None = None  # processors round invoices up to this many satoshi
-    block_slack_s: int | None = DEFAULT_BLOCK_SLACK_S  # block-timed: seen up to S s before
-    max_coincidence: float | None = DEFAULT_MAX_COINCIDENCE  # definite links' chance share
-    one_to_one: Literal["greedy", "optimal"] | None = None
-    min_margin: float = 0.0  # one-to-one: a pick must beat its rivals' fit by more than this
-    processors: list[str] | None = None  # given set; None: the graph's flags
-    discover: bool = False  # discover the set with the sweep heuristic
-    discover_options: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.one_to_one not in (None, "greedy", "optimal"):
-            raise ValueError(f"unknown one-to-one method {self.one_to_one!r} (greedy or optimal)")
-        if not 0.0 <= self.min_margin < 1.0:
-            raise ValueError(f"min_margin must be in [0, 1), got {self.min_margin}")
-        if self.rate_method not in ("linear", "previous"):
-            raise ValueError(f"unknown rate method {self.rate_method!r} (linear or previous)")
-        if self.processors is not None and self.discover:
-            raise ValueError("give a processor set or discover one, not both")
-        if self.max_coincidence is not None and self.max_coincidence >= 1:
-            self.max_coincidence = None  # every lone candidate is definite
-        self.matcher(None)._check()
-
-    def matcher(self, price_table: PriceTable | None) -> PaymentMatcher:
-        return PaymentMatcher(
-            window=self.window,
-            tolerance=self.tolerance,
-            sponsored_tolerance=self.sponsored_tolerance,
-            price_table=price_table,
-            rate_method=self.rate_method,
-            max_rate_staleness_s=self.max_rate_staleness_s,
-            rounding_sat=self.rounding_sat,
-            block_slack_s=self.block_slack_s,
-            max_coincidence=self.max_coincidence,
-        )
-
-
-def link_payments(
-    store: Any,
-    rates: Rates,
-    price_table: PriceTable | None = None,
-    config: LinkConfig | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Read ads and processor payments from ``store``, match them, replace PAID_FOR.
-
-    The processor set is ``config.processors`` when given, discovered with the sweep
-    heuristic when ``config.discover``, else the graph's ``Address.processor`` flags; a
-    given or discovered set is written to those flags first. Returns a summary.
-    """
-    from ownergraph.linking.processors import discover_processors
-
-    cfg = config or LinkConfig()
-    say = progress or (lambda _msg: None)
-    summary: dict[str, Any] = {}
-    if cfg.discover:
-        from ownergraph.graph.bitcoin_graph import read_bitcoin
-
-        say("reading chain data for processor discovery")
-        inputs, outputs, txs, _ = read_bitcoin(store)
-        procs = discover_processors(inputs, outputs, txs, **cfg.discover_options)
-        if not procs:
-            k = cfg.discover_options.get("min_inputs", 3)
-            raise PaymentInputError(
-                f"processor discovery found no addresses: no sweep spends >= {k} invoice-like "
-                "inputs into one output (too few payments between sweeps?); give the "
-                "processor addresses, or seed with smaller sweeps (--min-sweep-inputs 2)"
-            )
-        summary["processor addresses discovered"] = len(procs)
-        summary.update(set_processor_flags(store, procs))
-    elif cfg.processors is not None:
-        summary.update(set_processor_flags(store, cfg.processors))
-    say("reading ads and payments")
-    ads = read_ads(store)
-    untimed = ads["posted_ts"].isna().to_numpy()
-    summary["ads without a posting time (cannot be matched)"] = int(untimed.sum())
-    ads = ads[~untimed]
-    payments, internal = read_payments(store)
-    if payments.empty and not store.query(
-        "MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a LIMIT 1"
-    ):
-        raise PaymentInputError(
-            "no payment-processor addresses in the graph: give a processor file or discover them"
-        )
-    summary["processor-paying txs spending from a processor (left out)"] = internal
-    say("matching")
-    matcher = cfg.matcher(price_table)
-    links = matcher.match(ads, payments, rates)
-    st = matcher.stats_
-    summary.update(
-        {
-            "ads considered": st.ads,
-            "payments considered": st.payments,
-            "pairs in time window": st.window_pairs,
-            "candidate pairs (links)": st.links,
-            "linked ads": st.linked_ads,
-            "ambiguous ads": st.ambiguous_ads,
-            "ambiguous links": st.ambiguous_links,
-            "definite links (the only candidate, not likely chance)": st.links - st.ambiguous_links,
-            "lone candidates left ambiguous (likely chance or block-timed)": int(
-                (
-                    (links["candidates"] == 1) & (links["tx_candidates"] == 1) & links["ambiguous"]
-                ).sum()
-            ),
-            "estimated wrong among definite links": round(
-                float(links.loc[~links["ambiguous"], "coincidence"].sum()), 1
-            ),
-            "payments with a known payer (wallet or input address)": int(
-                payments["payer"].notna().sum()
-            ),
-            "block-timed links (tx missing from the mempool log)": int(
-                links["method"].astype(str).str.endswith("/block-time").sum()
-            ),
-        }
-    )
-    if cfg.one_to_one:
-        resolved = resolve_one_to_one(links, cfg.one_to_one, cfg.min_margin)
-        summary[f"links dropped by one-to-one ({cfg.one_to_one})"] = len(links) - len(resolved)
-        links = resolved
-    say("writing PAID_FOR")
-    summary["PAID_FOR written"] = write_paid_for(store, links)
-    summary["linked ads (written)"] = int(links["ad_id"].nunique())
-    return summary

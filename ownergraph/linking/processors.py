@@ -30,6 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ownergraph import defaults
 from ownergraph.loaders.rates import RateTable
 
 
@@ -75,7 +76,7 @@ def discover_processors(
     inputs: pd.DataFrame,
     outputs: pd.DataFrame,
     txs: pd.DataFrame | None = None,
-    min_inputs: int = 3,
+    min_inputs: int = defaults.SWEEP_MIN_INPUTS,
     max_outputs: int = 1,
     min_share: float = 0.8,
     min_inputs_follow: int = 1,

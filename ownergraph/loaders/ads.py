@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from ownergraph.graph.store import Store
+from ownergraph import defaults
 from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import MAX_FIELD_CHARS, RawRecord, read_records
 from ownergraph.places import city_timezone, normalise_place, place_key
+from ownergraph.store.base import Store
 
 MIN_TS = int(datetime(1995, 1, 1, tzinfo=UTC).timestamp())
 POST_KINDS = ("post", "bump", "repost")
@@ -365,7 +366,7 @@ def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dic
     }
     redact = None
     if hmac_key:
-        from ownergraph.report import Redactor
+        from ownergraph.redaction import Redactor
 
         redact = Redactor(True).text
     for p in parsed:
@@ -419,7 +420,7 @@ def load_ads(
     date_format: str | None = None,
     country: str | None = None,
     quarantine: Quarantine | None = None,
-    batch_size: int = 20_000,
+    batch_size: int = defaults.ADS_BATCH,
     hmac_key: bytes | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> LoadSummary:

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ownergraph import settings
+from ownergraph.errors import OwnergraphError
 from ownergraph.loaders.bitcoin_batch import Batch
 from ownergraph.loaders.bitcoin_rpc import add_rpc_value
 from ownergraph.loaders.quarantine import Quarantine
@@ -50,7 +52,7 @@ DEFAULT_TIMEOUT_S = 30.0
 ZMQ_FLUSH_S = 0.5  # ZMQ arrivals are written (and fsynced) at least this often
 
 
-class RpcError(RuntimeError):
+class RpcError(OwnergraphError, RuntimeError):
     """A failed RPC call: names the endpoint (without credentials) and the method."""
 
 
@@ -76,10 +78,10 @@ class RpcEndpoint:
             auth = f"{parts.username}:{parts.password or ''}"
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
         clean = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-        env_user = os.environ.get("BITCOIN_RPC_USER")
+        env_user = settings.get("BITCOIN_RPC_USER")
         if auth is None and env_user:
-            auth = f"{env_user}:{os.environ.get('BITCOIN_RPC_PASSWORD', '')}"
-        cookie = cookie or os.environ.get("BITCOIN_RPC_COOKIE")
+            auth = f"{env_user}:{settings.get('BITCOIN_RPC_PASSWORD') or ''}"
+        cookie = cookie or settings.get("BITCOIN_RPC_COOKIE")
         if auth is None and cookie:
             try:
                 auth = Path(cookie).read_text(encoding="utf-8").strip()

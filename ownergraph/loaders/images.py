@@ -29,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from ownergraph.graph.store import Store
 from ownergraph.linking.image_hashes import PDQ_BITS, PHASH_BITS, hash_file
 from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.loaders.records import read_records
+from ownergraph.store.base import Store
 
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 _SPLIT = re.compile(r"\s*[;|,]\s*")

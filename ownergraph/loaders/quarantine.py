@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ownergraph.errors import OwnergraphError
+
 # json.dumps escapes the C0 controls already; these three it leaves raw
 _LINE_BREAKS = {c: f"\\u{c:04x}" for c in (0x85, 0x2028, 0x2029)}
 
 
-class InputError(ValueError):
+class InputError(OwnergraphError, ValueError):
     """A record that cannot be loaded: names the source, the line/record and the reason."""
 
     def __init__(self, source: str, where: str | int | None, reason: str) -> None:

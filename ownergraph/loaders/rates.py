@@ -19,7 +19,6 @@ see ``sidecar_path``); with Neo4j the later steps take ``--rates`` again.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,13 +26,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph.store import DEFAULT_STORE, STORE_ENV
+from ownergraph import settings
+from ownergraph.errors import OwnergraphError
+from ownergraph.store.base import DEFAULT_STORE, STORE_ENV
 
 Method = Literal["linear", "previous"]
 RATE_COLUMNS = ("usd_per_btc", "rate")
 
 
-class RateError(ValueError):
+class RateError(OwnergraphError, ValueError):
     """A rate file is malformed, or a time has no rate (outside range / too stale)."""
 
 
@@ -172,7 +173,7 @@ class RateTable:
 
 def sidecar_path(store_uri: str | None) -> Path | None:
     """Where an embedded store keeps its rates (``<store>.rates.parquet``); None for Neo4j."""
-    uri = store_uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    uri = store_uri or settings.get(STORE_ENV) or DEFAULT_STORE
     if "://" in uri:
         return None
     return Path(f"{uri.rstrip('/')}.rates.parquet")

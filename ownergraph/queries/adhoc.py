@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ownergraph.graph.schema import SCHEMA, Schema
+from ownergraph.store.schema import SCHEMA, Schema
 
 # a.prop = $p, a.prop >= $p, a.prop IN $p, {prop: $p}
 _COMPARED = re.compile(r"\.(\w+)\s*(?:=|<>|<=|>=|<|>|\bIN\b)\s*\$(\w+)", re.IGNORECASE)

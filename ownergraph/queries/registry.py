@@ -18,13 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ownergraph.errors import OwnergraphError
+
 QUERY_DIR = Path(__file__).parent
 DIALECTS = ("ladybug", "neo4j")
 PARAM_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 
 
-class QueryError(ValueError):
+class QueryError(OwnergraphError, ValueError):
     """An unknown query, a malformed header, or a bad parameter value."""
+
+    exit_code = 2  # bad input, as a usage error
 
 
 @dataclass(frozen=True)

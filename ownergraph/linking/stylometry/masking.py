@@ -5,8 +5,8 @@ shared identifiers would simply learn to read the label. Masking is therefore
 deliberately greedy: every chain of 7+ digits (ASCII, Unicode look-alikes such as
 ``❶`` or ``８``, spelled ``seven``/``oh``, letter ``o``) joined by short non-letter gaps
 (``702*605*1961``, ``818❤️857😘0348``, ``9four9 667 6357``) is masked, and so is every
-span found by the project's identifier extractor (``ownergraph.loaders.identifiers``)
-when it is installed. Each masked span becomes a fixed placeholder token, so "there
+span found by the project's identifier extractor (``ownergraph.loaders.identifiers``).
+Each masked span becomes a fixed placeholder token, so "there
 was a phone here" stays visible as layout while the number itself does not.
 """
 
@@ -16,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+
+from ownergraph.loaders import identifiers
 
 PHONE_TOKEN = " ⟨PHONE⟩ "
 EMAIL_TOKEN = " ⟨EMAIL⟩ "
@@ -108,11 +110,7 @@ def _raw_spans(text: str, raws: Iterable[str]) -> Spans:
 
 @lru_cache(maxsize=1)
 def _project_extractor() -> Extractor | None:
-    """The teammate's identifier extractor, if installed: raw strings of phones + e-mails."""
-    try:
-        from ownergraph.loaders import identifiers  # noqa: PLC0415
-    except ImportError:
-        return None
+    """The project's identifier extractor: raw strings of phones + e-mails."""
 
     def raws(text: str) -> list[str]:
         out = [m.raw for m in identifiers.extract_phones(text, "US")]
@@ -171,11 +169,3 @@ def prepare_text(text: str, *, extractor: Extractor | None | bool = False) -> st
     """Masked ``title\nbody`` text, without the site's age suffix on the title line."""
     title, sep, body = text.partition("\n")
     return mask_text(f"{strip_age_suffix(title)}{sep}{body}", extractor=extractor)
-
-
-def ad_text(
-    title: str | None, body: str | None, *, extractor: Extractor | None | bool = True
-) -> str:
-    """The masked text of one ad: title (without site age suffix), a newline, body."""
-    title = strip_age_suffix(title or "")
-    return mask_text(f"{title}\n{body or ''}", extractor=extractor)

@@ -37,6 +37,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ownergraph.errors import OwnergraphError
 from ownergraph.linking.stylometry.features import (
     AdFeatures,
     StyleVectorizer,
@@ -48,7 +49,7 @@ MODEL_FORMAT = 2  # 2: max-term and Jaccard pair features (``overlap``)
 METHOD = "stylometry-pairwise-v1"
 
 
-class ModelError(RuntimeError):
+class ModelError(OwnergraphError, RuntimeError):
     """A model file is missing, unreadable or incompatible (message says which)."""
 
 

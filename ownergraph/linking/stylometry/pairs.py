@@ -13,7 +13,6 @@ agency). Both are reported as limitations, not corrected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,39 +21,17 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupShuffleSplit
 
-from ownergraph.linking.stylometry.masking import _DIGIT_ONLY, _phone_spans, normalise_digits
-
-_SPELLED_VALUE = {
-    w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())
-} | {"oh": "0", "o": "0", "ate": "8", "i": "1", "l": "1"}
-_EMAIL_SIMPLE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+from ownergraph.loaders import identifiers
 
 
 def text_identifiers(text: str, default_region: str = "US") -> list[str]:
     """Identifier keys in one raw ad text: ``phone:+1...`` and ``email:...``.
 
-    Uses ``ownergraph.loaders.identifiers`` when it is installed, else the masking
-    module's digit chains (the last 10 digits of a 10+ digit chain, NANP numbers).
+    Found by :mod:`ownergraph.loaders.identifiers`, the extractor the ads loader uses.
     """
-    try:
-        from ownergraph.loaders import identifiers  # noqa: PLC0415
-    except ImportError:
-        identifiers = None
-    if identifiers is not None:
-        keys = [f"phone:{m.e164}" for m in identifiers.extract_phones(text, default_region)]
-        keys += [f"email:{m.address}" for m in identifiers.extract_emails(text)]
-        return sorted(set(keys))
-    norm = normalise_digits(text)
-    keys = set()
-    for a, b in _phone_spans(norm):
-        digits = "".join(
-            d if d.isdigit() else _SPELLED_VALUE.get(d.lower(), "0")
-            for d in _DIGIT_ONLY.findall(norm[a:b])
-        )
-        if len(digits) >= 10:
-            keys.add(f"phone:+1{digits[-10:]}")
-    keys |= {f"email:{m.group(0).lower()}" for m in _EMAIL_SIMPLE.finditer(text)}
-    return sorted(keys)
+    keys = [f"phone:{m.e164}" for m in identifiers.extract_phones(text, default_region)]
+    keys += [f"email:{m.address}" for m in identifiers.extract_emails(text)]
+    return sorted(set(keys))
 
 
 def identifier_components(identifiers: Sequence[Sequence[str]]) -> np.ndarray:

@@ -6,7 +6,7 @@ soft evidence (wallets, stylometric authors) may have joined. For every ad,
 for the ads of the group's main core (its largest), the soft kinds that tie the core to
 the rest of the group for the other cores (e.g. ``author``, ``wallet+author``), and
 ``alone`` for a group of one ad. Soft joins carry the precision measured for their kinds
-on the data at hand (:mod:`ownergraph.graph.calibration`).
+on the data at hand (:mod:`ownergraph.owners.calibration`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph import communities as cm
+from ownergraph.owners import communities as cm
 
 VIA_IDENTIFIERS = "identifiers"
 VIA_ALONE = "alone"

@@ -67,7 +67,8 @@ import leidenalg
 import numpy as np
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.errors import OwnergraphError
+from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "author", "image")
 HARD_KINDS = ("phone", "email")
@@ -105,7 +106,7 @@ EVIDENCE_QUERIES: dict[str, str] = {
     "-[pf:PAID_FOR]->(a:Ad) WHERE (t.coinjoin IS NULL OR t.coinjoin = false) "
     "AND (pf.ambiguous IS NULL OR pf.ambiguous = false) "
     "RETURN a.id AS ad, h.id AS hub, max(pf.confidence * iw.confidence) AS confidence",
-    # a picture's near-duplicate group (ownergraph.graph.images); generic ones never count
+    # a picture's near-duplicate group (ownergraph.stages.images); generic ones never count
     "image": IMAGE_EVIDENCE,
 }
 # Rows with a null confidence (both factors of a wallet path, for wallets).
@@ -124,7 +125,7 @@ NULL_CONFIDENCE_QUERIES: dict[str, str] = {
 }
 
 
-class EvidenceError(ValueError):
+class EvidenceError(OwnergraphError, ValueError):
     """Evidence that cannot be used as is (e.g. a link without a confidence)."""
 
 
@@ -643,7 +644,7 @@ def attach_orphans(
     when that is at least ``margin`` times the second best (an orphan between two groups
     stays alone). Two groups that have identifiers are never joined here: whether two
     phones belong to one owner cannot be checked against identifier labels, whereas an
-    attached ad can (re-attachment, :mod:`ownergraph.graph.calibration`).
+    attached ad can (re-attachment, :mod:`ownergraph.owners.calibration`).
     """
     membership = np.asarray(membership, dtype=np.int64).copy()
     if graph.n_edges == 0:
@@ -741,7 +742,7 @@ def owner_ids(ads: np.ndarray, membership: np.ndarray) -> np.ndarray:
 
 def gds_version(store: Store) -> str | None:
     """The GDS version of a Neo4j store, or None when GDS is absent (or not Neo4j)."""
-    if getattr(store, "dialect", "") != "neo4j":
+    if "gds" not in store.capabilities:
         return None
     try:
         rows = store.query("CALL gds.version() YIELD gdsVersion RETURN gdsVersion AS v")

@@ -19,18 +19,21 @@ Processor flags: with ``processors`` given, every written address gets
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ownergraph.graph.store import Store
+from ownergraph import defaults
 from ownergraph.linking.coinjoin import DEFAULT_MIN_EQUAL, detect_coinjoins
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import BitcoinTables
+from ownergraph.stages.base import Progress, StageSummary
+from ownergraph.store.base import Store
 
-DEFAULT_BATCH = 0  # rows per upsert call; 0: a whole table at once (the store batches)
+DEFAULT_BATCH = defaults.CHAIN_WRITE_BATCH  # rows per upsert call (0: a whole table)
 TX_PROPS = (
     "txid",
     "first_seen_ts",
@@ -40,8 +43,6 @@ TX_PROPS = (
     "n_inputs",
     "n_outputs",
 )
-
-Progress = Callable[[str, int], None]
 
 
 def _aggregate(df: pd.DataFrame, keys: list[str], index: str) -> pd.DataFrame:
@@ -97,7 +98,7 @@ def _upsert(
         else:
             n += store.upsert_edges(name, part)
         if progress is not None:
-            progress(name, len(part))
+            progress(name, n, len(df))
     return n
 
 
@@ -199,12 +200,29 @@ def write_wallets(
     }
 
 
+@dataclass
+class WalletsSummary(StageSummary):
+    """What ``cluster_wallets`` did."""
+
+    addresses: int = 0
+    processor_addresses: int = 0
+    wallets: int = 0
+    wallets_several: int = 0  # wallets with more than one address
+    largest_wallet: int = 0
+    multi_input_links: int = 0
+    change_links: int = 0
+    coinjoin_txs: int = 0
+    coinjoin_merged: int = 0  # CoinJoin txs merged (only with the guard off)
+    wallet_nodes_written: int = 0
+    in_wallet_written: int = 0
+
+
 def cluster_wallets(
     store: Store,
     clusterer: WalletClusterer,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
-) -> dict[str, int]:
+) -> WalletsSummary:
     """Read the chain data back from ``store``, fit ``clusterer``, write the wallets.
 
     Returns counts for a summary (the fitted clusterer holds the details).
@@ -213,18 +231,17 @@ def cluster_wallets(
     clusterer.fit(inputs, outputs, txs, processors)
     written = write_wallets(store, clusterer, batch_size, progress=progress)
     w = clusterer.wallets_
-    return {
-        "addresses": len(clusterer.labels_),
-        "processor addresses": len(processors),
-        "wallets (all)": len(w),
-        "wallets with >1 address": int((w["size"] > 1).sum()),
-        "largest wallet": int(w["size"].max()) if len(w) else 0,
-        "multi-input links": clusterer.n_edges_["multi-input"],
-        "change links": clusterer.n_edges_["change"],
-        "coinjoin txs": int((clusterer.coinjoin_kind_ != "").sum()),
-        "coinjoin txs merged (guard off)": int(
-            0 if clusterer.coinjoin_guard else (clusterer.coinjoin_kind_ != "").sum()
-        ),
-        "Wallet nodes written": written["Wallet"],
-        "IN_WALLET edges written": written["IN_WALLET"],
-    }
+    coinjoins = int((clusterer.coinjoin_kind_ != "").sum())
+    return WalletsSummary(
+        addresses=len(clusterer.labels_),
+        processor_addresses=len(processors),
+        wallets=len(w),
+        wallets_several=int((w["size"] > 1).sum()),
+        largest_wallet=int(w["size"].max()) if len(w) else 0,
+        multi_input_links=int(clusterer.n_edges_["multi-input"]),
+        change_links=int(clusterer.n_edges_["change"]),
+        coinjoin_txs=coinjoins,
+        coinjoin_merged=0 if clusterer.coinjoin_guard else coinjoins,
+        wallet_nodes_written=written["Wallet"],
+        in_wallet_written=written["IN_WALLET"],
+    )

@@ -18,7 +18,7 @@ import time
 
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 KINDS = ("merged", "became", "split")
 

@@ -23,7 +23,7 @@ re-attachment (:mod:`ownergraph.identifier_labels`):
    alone and says so.
 
 Author links only *attach* ads without a hard identifier by default
-(:func:`ownergraph.graph.communities.attach_orphans`); settings where they join cores are
+(:func:`ownergraph.owners.communities.attach_orphans`); settings where they join cores are
 measured too, and win only where the data shows them precise.
 
 The measured re-attachment precision of the kept setting, per evidence kind, is what
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import identifier_labels as il
-from ownergraph.graph import communities as cm
+from ownergraph.owners import communities as cm
 from ownergraph.stats import wilson_lower
 
 DEFAULT_TARGET = 0.95  # re-attachment precision a soft setting must reach
@@ -132,7 +132,7 @@ def candidate_settings(kinds_present: tuple[str, ...]) -> list[Setting]:
 
 def image_settings(settings: list[Setting]) -> list[Setting]:
     """The settings plus, for each, picture evidence (near-duplicate groups of
-    ``ownergraph.graph.images``) either only attaching ads without a hard identifier, or
+    ``ownergraph.stages.images``) either only attaching ads without a hard identifier, or
     joining cores (at the setting's resolution; hard identifiers alone: at each resolution)
     while keeping B-cubed precision within the slack of the attaching variant: a reused
     photo is similarity evidence, like a style, under the same do-no-harm rule."""

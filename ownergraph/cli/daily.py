@@ -27,19 +27,15 @@ def watch_add_cmd(
 ) -> None:
     """Watch a value: each later run reports new ads, transactions and groups that touch
     it. With OWNERGRAPH_HMAC_KEY set, phones, e-mails and addresses are stored as digests."""
-    from ownergraph.cli import _hmac_key, _open, console, err
+    from ownergraph.cli import _hmac_key, _open, console
     from ownergraph.daily.audit import who
-    from ownergraph.daily.watches import WatchError, add_watch
+    from ownergraph.daily.watches import add_watch
 
     with _open(store, create=True) as s:
         s.init_schema()
-        try:
-            w, baseline = add_watch(
-                s, kind, value, note=note, hmac_key=_hmac_key(), who=who(), region=region
-            )
-        except WatchError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
+        w, baseline = add_watch(
+            s, kind, value, note=note, hmac_key=_hmac_key(), who=who(), region=region
+        )
     shown = w.value if not w.digest else w.value[:22] + "…"
     console.print(
         f"watch {w.id}: {w.kind} {escape(shown)}"

@@ -8,6 +8,7 @@ is idempotent.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,16 +18,20 @@ import ladybug as lb
 import pandas as pd
 import pyarrow as pa
 
-from ownergraph.graph.schema import NodeType, RelType
-from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame, records
+from ownergraph.store.schema import NodeType, RelType
 
 LOOKUP_CHUNK = 50_000
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as plain Python dicts (pandas NA -> None)."""
-    obj = df.astype(object)
-    return obj.where(obj.notna(), None).to_dict("records")
+def _number_columns(types: list[str]) -> dict[int, type]:
+    """Columns LadybugDB returns as Decimal: INT128 (what sum() over INT64 gives; Neo4j
+    gives int) and DECIMAL. Read back as int and float, so both engines give one type."""
+    return {
+        i: int if t == "INT128" else float
+        for i, t in enumerate(types)
+        if t == "INT128" or t.startswith("DECIMAL")
+    }
 
 
 class EmbeddedStore(Store):
@@ -130,16 +135,24 @@ class EmbeddedStore(Store):
         results = res if isinstance(res, list) else [res]
         last = results[-1]
         cols = last.get_column_names()
+        conv = _number_columns(last.get_column_data_types())
         out = []
         while last.has_next():
-            out.append(dict(zip(cols, last.get_next(), strict=True)))
+            row = last.get_next()
+            for i, to in conv.items():
+                if row[i] is not None:
+                    row[i] = to(row[i])
+            out.append(dict(zip(cols, row, strict=True)))
         return out
 
-    def query_df(
-        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
-    ) -> pd.DataFrame:
-        rows = self.query(cypher, params, write=write)
-        return pd.DataFrame(rows)
+    @staticmethod
+    def remove(path: str | Path) -> None:
+        """Delete the store at ``path``: the database and its write-ahead log (``.wal``)."""
+        for p in (Path(path), Path(f"{path}.wal")):
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
 
     # -- writes ---------------------------------------------------------------------
     def _existing_nodes(self, node: NodeType, keys: list[str], cols: list[str]) -> pd.DataFrame:
@@ -177,7 +190,7 @@ class EmbeddedStore(Store):
             sets = ", ".join(_set(changed, "n", c) for c in cols if c != node.key)
             if sets:
                 q = f"UNWIND $rows AS r MATCH (n:{label} {{{node.key}: r.{node.key}}}) SET {sets}"
-                self._batched(q, _records(changed))
+                self._batched(q, records(changed))
         return len(df)
 
     def _existing_edges(self, rel: RelType, df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -253,7 +266,7 @@ class EmbeddedStore(Store):
                 f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
                 f"MATCH (a)-[e:{rel.type}]->(b) SET {sets}"
             )
-            self._batched(q, _records(changed))
+            self._batched(q, records(changed))
         return len(df)
 
     def delete_edges(self, rel_type: str) -> None:

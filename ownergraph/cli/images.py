@@ -41,8 +41,8 @@ def load_images_cmd(
     from pathlib import Path
 
     from ownergraph.cli import _open, console, err
-    from ownergraph.graph.images import load_images
     from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.stages.images import load_images
 
     with _open(store, create=True) as s, Quarantine(Path(quarantine)) as q:
         s.init_schema()
@@ -83,7 +83,7 @@ def images_link_cmd(
 ) -> None:
     """Match the store's pictures again (PDQ, pHash, crops), group them, mark generic ones."""
     from ownergraph.cli import _open, console
-    from ownergraph.graph.images import link_images
+    from ownergraph.stages.images import link_images
 
     with _open(store) as s:
         _print_link(console, link_images(s))

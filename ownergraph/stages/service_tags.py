@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ownergraph.graph.store import Store
+from ownergraph.store.base import Store
 
 
 def service_id(actor: str | None, label: str) -> str:

@@ -5,7 +5,7 @@ An analyst labels owner groups ``operation``, ``independent`` or ``unsure``
 re-detection while the group keeps its smallest ad). With at least
 :data:`MIN_PER_CLASS` groups labelled operation and as many independent,
 :func:`rescore` fits :class:`LeadScorer` -- an L2-regularised logistic regression on the
-saturated score parts (:func:`ownergraph.graph.scoring.scaled_parts`, each 0-1, so no
+saturated score parts (:func:`ownergraph.owners.scoring.scaled_parts`, each 0-1, so no
 inflated indicator grows without bound) -- reports its cross-validated ROC AUC, and
 scores every group ``100 x P(operation)``. The learned weights are the explanation:
 each part's contribution to the log-odds and its share of the total. Without enough
@@ -25,8 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from ownergraph.graph import scoring
-from ownergraph.graph.store import Store
+from ownergraph.owners import scoring
+from ownergraph.store.base import Store
 
 LABELS = ("operation", "independent", "unsure")
 MIN_PER_CLASS = 5
@@ -135,7 +135,7 @@ def label_owner(store: Store, owner_id: str, label: str) -> dict[str, Any]:
         raise ValueError(f"label must be one of {', '.join(LABELS)}, not {label!r}")
     rows = store.query("MATCH (o:Owner {id: $id}) RETURN o.ads AS ads", {"id": owner_id})
     if not rows:
-        from ownergraph.graph.owners import OwnerNotFound
+        from ownergraph.stages.owners import OwnerNotFound
 
         raise OwnerNotFound(f"no owner group with id {owner_id!r}")
     row = {"owner_id": owner_id, "label": label, "labelled_ts": int(time.time()),

@@ -8,7 +8,6 @@ with parameters; results come back as a list of dicts or a DataFrame.
 
 from __future__ import annotations
 
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from ownergraph.graph.schema import SCHEMA, NodeType, RelType, Schema
+from ownergraph import settings
+from ownergraph.errors import OwnergraphError
+from ownergraph.store.schema import SCHEMA, NodeType, RelType, Schema
 
 Rows = pd.DataFrame | Iterable[Mapping[str, Any]]
 
-DEFAULT_STORE = "./data/graph.lbug"
 STORE_ENV = "OWNERGRAPH_STORE"
+DEFAULT_STORE = settings.BY_NAME[STORE_ENV].default or ""
 
 
-class StoreError(RuntimeError):
+class StoreError(OwnergraphError, RuntimeError):
     """A store could not be opened or a write/read failed (message names the cause)."""
 
 
@@ -98,12 +100,24 @@ def edge_frame(rel: RelType, rows: Rows) -> pd.DataFrame:
     return pd.concat([ends, props], axis=1)
 
 
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values, nulls (NA, NaN) as None."""
+    try:  # Arrow converts typed columns ~3x faster than pandas' object path
+        return pa.Table.from_pandas(df, preserve_index=False).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        obj = df.astype(object)
+        return obj.where(obj.notna(), None).to_dict("records")
+
+
 class Store(ABC):
     """A graph store. Every write is idempotent: keys are merged, never duplicated."""
 
     schema: Schema = SCHEMA
     uri: str = ""
     dialect: str = ""  # "ladybug" or "neo4j": picks named-query variants
+    # what the engine can do beyond the interface: "gds" = Neo4j Graph Data Science
+    # procedures may be installed (ownergraph.owners.communities.gds_version asks)
+    capabilities: frozenset[str] = frozenset()
 
     @abstractmethod
     def init_schema(self) -> None:
@@ -192,9 +206,17 @@ class Store(ABC):
         return out
 
     def keys(self, label: str) -> set[str]:
+        """Every key of ``label`` (the images loader skips hashes it already holds)."""
         node = self.schema.node(label)
         rows = self.query(f"MATCH (n:{label}) RETURN n.{node.key} AS k")
         return {r["k"] for r in rows}
+
+    def clear(self) -> None:
+        """Delete every node and edge (the schema stays): a fresh start for tests and demos."""
+        for r in self.schema.rels:
+            self.delete_edges(r.type)
+        for n in self.schema.nodes:
+            self.delete_nodes(n.label)
 
     @contextmanager
     def bulk(self) -> Iterator[Store]:
@@ -226,11 +248,11 @@ def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -
     ``NEO4J_DATABASE`` (default ``neo4j``). An unknown scheme (``neo4:/host``) is an error;
     with ``create=False`` a missing embedded store is an error instead of a new empty one.
     """
-    uri = uri or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    uri = uri or settings.get(STORE_ENV) or DEFAULT_STORE
     m = _URI_LIKE.match(uri)
     scheme = m[1].lower() if m else ""
     if scheme in NEO4J_SCHEMES and uri[len(scheme) :].startswith("://"):
-        from ownergraph.graph.neo4j_store import Neo4jStore
+        from ownergraph.store.neo4j import Neo4jStore
 
         return Neo4jStore(uri, **options)
     if scheme:
@@ -244,6 +266,20 @@ def open_store(uri: str | None = None, *, create: bool = True, **options: Any) -
             f"no store at {uri}: nothing has been loaded there (check --store or "
             f"${STORE_ENV}; 'ownergraph init --store {uri}' or a load creates one)"
         )
-    from ownergraph.graph.embedded import EmbeddedStore
+    from ownergraph.store.embedded import EmbeddedStore
 
     return EmbeddedStore(uri, **options)
+
+
+def remove_store(uri: str | Path) -> None:
+    """Delete a store whole: an embedded store's files (the database and its write-ahead
+    log), or every node and edge of a Neo4j database. A missing embedded store is fine."""
+    uri = str(uri)
+    m = _URI_LIKE.match(uri)
+    if m and m[1].lower() in NEO4J_SCHEMES:
+        with open_store(uri) as s:
+            s.clear()
+        return
+    from ownergraph.store.embedded import EmbeddedStore
+
+    EmbeddedStore.remove(uri)

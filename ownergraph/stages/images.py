@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import identifier_labels as il
-from ownergraph.graph import communities as cm
-from ownergraph.graph.store import Store
 from ownergraph.linking import image_match as im
 from ownergraph.loaders.quarantine import Quarantine
+from ownergraph.owners import communities as cm
+from ownergraph.store.base import Store
 
 IMAGES_QUERY = (
     "MATCH (i:Image) RETURN i.hash AS pdq, i.phash AS phash, i.pdq_quality AS pdq_quality, "

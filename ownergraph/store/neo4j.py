@@ -10,7 +10,6 @@ never printed.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import pandas as pd
-import pyarrow as pa
 from neo4j import GraphDatabase
 from neo4j.exceptions import (
     AuthError,
@@ -28,21 +26,14 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from ownergraph.graph.schema import RelType
-from ownergraph.graph.store import Rows, Store, StoreError, edge_frame, node_frame
+from ownergraph import settings
+from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame, records
+from ownergraph.store.schema import RelType
 
-# Rows per transaction. Measured on the dev server (2 cores, 100k ads of 13 properties):
-# 10k-row transactions ran at ~13k rows/s, 5k at ~19k, 2.5k with two writers at ~25k.
-DEFAULT_BATCH = int(os.environ.get("OWNERGRAPH_NEO4J_BATCH", "2500"))
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values, nulls (NA, NaN) as None."""
-    try:  # Arrow converts typed columns ~3x faster than pandas' object path
-        return pa.Table.from_pandas(df, preserve_index=False).to_pylist()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        obj = df.astype(object)
-        return obj.where(obj.notna(), None).to_dict("records")
+# Rows per transaction ($OWNERGRAPH_NEO4J_BATCH, default 2,500). Measured on the dev
+# server (2 cores, 100k ads of 13 properties): 10k-row transactions ran at ~13k rows/s,
+# 5k at ~19k, 2.5k with two writers at ~25k.
+BATCH_ENV = "OWNERGRAPH_NEO4J_BATCH"
 
 
 def _redact_uri(uri: str) -> str:
@@ -72,8 +63,8 @@ def _connect_seconds(given: float | None) -> float:
     if given is not None:
         return given
     for env in (CONNECT_ENV, "OWNERGRAPH_NEO4J_RETRY_SECONDS"):
-        if os.environ.get(env):
-            return float(os.environ[env])
+        if settings.is_set(env):
+            return float(settings.get(env))  # type: ignore[arg-type]
     return DEFAULT_CONNECT_SECONDS
 
 
@@ -81,6 +72,7 @@ class Neo4jStore(Store):
     """A Neo4j database reached over Bolt."""
 
     dialect = "neo4j"
+    capabilities = frozenset({"gds"})
 
     def __init__(
         self,
@@ -89,7 +81,7 @@ class Neo4jStore(Store):
         user: str | None = None,
         password: str | None = None,
         database: str | None = None,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         retry_seconds: float | None = None,
         connect_seconds: float | None = None,
         connect_timeout: float = 30.0,
@@ -98,20 +90,20 @@ class Neo4jStore(Store):
         # Credentials in the URI are taken out of it: the driver rejects them and would
         # echo the whole URI (password included) in its error message.
         self.uri = _redact_uri(uri)
-        self.database = database or os.environ.get("NEO4J_DATABASE", "neo4j")
-        self.batch_size = batch_size
+        self.database = database or settings.get("NEO4J_DATABASE") or "neo4j"
+        self.batch_size = batch_size or int(settings.get(BATCH_ENV) or 2500)
         # Node batches (distinct keys, so no lock conflicts) are written by this many
         # concurrent transactions: the client packs one batch while the server merges another.
-        workers = write_workers or int(os.environ.get("OWNERGRAPH_NEO4J_WRITE_WORKERS", "2"))
+        workers = write_workers or int(settings.get("OWNERGRAPH_NEO4J_WRITE_WORKERS") or 2)
         self.write_workers = max(1, workers)
         uri_user, uri_password = _userinfo(uri)
-        user = user if user is not None else uri_user or os.environ.get("NEO4J_USER", "neo4j")
+        user = user if user is not None else uri_user or settings.get("NEO4J_USER")
         if password is None:
-            password = uri_password or os.environ.get("NEO4J_PASSWORD")
+            password = uri_password or settings.get("NEO4J_PASSWORD")
         auth = (user, password) if password else None
         retry = retry_seconds
         if retry is None:
-            retry = float(os.environ.get("OWNERGRAPH_NEO4J_RETRY_SECONDS", "60"))
+            retry = float(settings.get("OWNERGRAPH_NEO4J_RETRY_SECONDS") or 60)
         try:
             self._driver = GraphDatabase.driver(
                 self.uri,
@@ -220,7 +212,7 @@ class Neo4jStore(Store):
             q = f"UNWIND $rows AS r CREATE (n:{label}) SET n = r"
         else:
             q = f"UNWIND $rows AS r MERGE (n:{label} {{{node.key}: r.{node.key}}}) SET n += r"
-        self._batched(q, _records(df), parallel=True)  # keys are unique after node_frame
+        self._batched(q, records(df), parallel=True)  # keys are unique after node_frame
         return len(df)
 
     def _label_is_empty(self, label: str) -> bool:
@@ -258,7 +250,7 @@ class Neo4jStore(Store):
         props = [c for c in df.columns if c not in ("src", "dst")]
         recs = [
             {"src": r["src"], "dst": r["dst"], "props": {c: r[c] for c in props}}
-            for r in _records(df)
+            for r in records(df)
         ]
         match = (
             f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
@@ -285,6 +277,10 @@ class Neo4jStore(Store):
     def delete_nodes(self, label: str) -> None:
         self.schema.node(label)
         self._delete(f"MATCH (n:{label})", "n", detach=True)
+
+    def clear(self) -> None:
+        """Delete every node and edge of the database (any label), in bounded batches."""
+        self._delete("MATCH (n)", "n", detach=True)
 
     def _delete(self, match: str, var: str, *, detach: bool = False) -> None:
         """Delete in bounded batches so a large delete does not exhaust server memory."""

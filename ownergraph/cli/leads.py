@@ -1,6 +1,6 @@
 """CLI pieces for leads (issue 18): ``owners label`` and the text-indicator tables of
 ``owners show``. Registered from :mod:`ownergraph.cli`; thin over
-:mod:`ownergraph.graph.score_model` and :mod:`ownergraph.text_indicators`."""
+:mod:`ownergraph.stages.score_model` and :mod:`ownergraph.text_indicators`."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ MAX_ADS_SHOWN = 6
 def label_and_rescore(owner_id: str, label: str, store: str | None) -> None:
     """``owners label``: store the label, re-score, print the mode and learned weights."""
     from ownergraph.cli import _open, console, err
-    from ownergraph.graph.owners import OwnerNotFound
-    from ownergraph.graph.score_model import label_owner, rescore
-    from ownergraph.graph.store import StoreError
+    from ownergraph.stages.owners import OwnerNotFound
+    from ownergraph.stages.score_model import label_owner, rescore
+    from ownergraph.store.base import StoreError
 
     with _open(store) as s:
         try:

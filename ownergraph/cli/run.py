@@ -41,18 +41,15 @@ def run_cmd(
     """
     import json
 
-    from ownergraph.cli import _hmac_key, _open, console, err, pipeline_table
+    from ownergraph.cli import _hmac_key, _open, console, err
+    from ownergraph.cli.demo import pipeline_table
     from ownergraph.daily.incremental import IncrementalError
-    from ownergraph.graph.store import StoreError
     from ownergraph.loaders.quarantine import InputError
     from ownergraph.pipeline import run_project
     from ownergraph.project import ProjectError, load_project
+    from ownergraph.store.base import StoreError
 
-    try:
-        project = load_project(project_file)
-    except ProjectError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    project = load_project(project_file)
     with _open(store or project.store, create=True) as s:
         try:
             result = run_project(

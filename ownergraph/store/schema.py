@@ -7,6 +7,7 @@ Times are integer epoch seconds (``*_ts``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 TYPES = ("STRING", "INT64", "DOUBLE", "BOOL")
@@ -38,6 +39,12 @@ class NodeType:
             if p.name == name:
                 return p
         raise KeyError(f"{self.label} has no property {name!r}")
+
+    def returns(self, props: Iterable[str] | None = None, var: str = "n") -> str:
+        """A RETURN list ``n.a AS a, n.b AS b`` of ``props`` (default: all), each checked
+        against the schema, so a read cannot ask for a property the schema lacks."""
+        names = self.prop_names if props is None else [self.prop(p).name for p in props]
+        return ", ".join(f"{var}.{p} AS {p}" for p in names)
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ SCHEMA = Schema(
             indexes=("score",),
         ),
         # A picture, by its hashes only (key: PDQ hex; never pixels, file names or URLs).
-        # picture: the near-duplicate group it matched into (ownergraph.graph.images);
+        # picture: the near-duplicate group it matched into (ownergraph.stages.images);
         # generic: shown by unrelated owners (stock photo, logo, badge), never evidence.
         NodeType(
             "Image",

@@ -18,11 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import text_indicators
-from ownergraph.graph import calibration as cal
-from ownergraph.graph import communities as cm
-from ownergraph.graph import joins, reposts, score_model, scoring
-from ownergraph.graph.store import Store
+from ownergraph.errors import OwnergraphError
 from ownergraph.linking.prices import PriceTable
+from ownergraph.owners import calibration as cal
+from ownergraph.owners import communities as cm
+from ownergraph.owners import joins, reposts, scoring
+from ownergraph.stages import score_model
+from ownergraph.stages.base import StageSummary
+from ownergraph.store.base import Store
 
 # CPM resolution of method "leiden": evidence needed per pair of ads to keep two cores in
 # one group. Calibrated on synthetic worlds (see benchmarks/bench_owner_accuracy.py).
@@ -47,7 +50,7 @@ PAYMENTS_QUERY = (
 
 
 @dataclass
-class OwnerSummary:
+class OwnerSummary(StageSummary):
     """What a detection run did (printed by the CLI, returned to callers)."""
 
     method: str
@@ -119,10 +122,10 @@ def partition(
     """Owner per ad from an evidence frame: columns ad, owner, confidence (sorted by ad).
 
     ``method``: ``leiden`` (must-link cores joined by Leiden over the other active kinds,
-    see :mod:`ownergraph.graph.communities`) or ``components`` (connected components over
+    see :mod:`ownergraph.owners.communities`) or ``components`` (connected components over
     the hard identifiers among the active kinds). ``attributes``: a frame indexed by ad id
     whose columns (default use: ``name``, ``city``) corroborate author links; without it
-    author links count unsupported (see :func:`ownergraph.graph.communities.core_graph`).
+    author links count unsupported (see :func:`ownergraph.owners.communities.core_graph`).
     """
     membership, graph = memberships(
         ads, evidence, method, weights, resolution, seed, must_link, attributes,
@@ -204,7 +207,7 @@ def detect_owners(
     payments in USD; without it USD is the matcher's measured value (see scoring).
     ``calibrate`` (method ``leiden``, when neither ``weights`` nor ``resolution`` is
     given): choose which soft evidence joins cores, and how, by re-attachment on the
-    store's own identifier-labelled ads (:mod:`ownergraph.graph.calibration`).
+    store's own identifier-labelled ads (:mod:`ownergraph.owners.calibration`).
     ``author_joins``: author links may join cores when supported (the previous default),
     taken as given, not calibrated.
     ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
@@ -323,10 +326,10 @@ def group_rows(
 ) -> GroupRows:
     """Indicators, score, flags and edges of a partition (``assigned``: ad, owner,
     confidence), with owner ids kept from the store's earlier groups
-    (:mod:`ownergraph.graph.owner_history`). ``previous``: the earlier groups of these
+    (:mod:`ownergraph.stages.owner_history`). ``previous``: the earlier groups of these
     ads (default: all of the store's); ``refit_score`` False scores with the stored model
     instead of fitting it again (an update of some groups)."""
-    from ownergraph.graph import owner_history
+    from ownergraph.stages import owner_history
 
     prev = owner_history.previous_owners(store) if previous is None else previous
     old_sizes = None
@@ -415,7 +418,7 @@ def find_owners(
 
     ``method`` ``leiden`` or ``components``. With ``calibrate`` (leiden, and neither
     ``weights`` nor ``resolution`` given) the setting is chosen by re-attachment on the
-    identifier-labelled ads (:func:`ownergraph.graph.calibration.calibrate`).
+    identifier-labelled ads (:func:`ownergraph.owners.calibration.calibrate`).
     """
     calibrate = calibrate and method == "leiden" and weights is None and resolution is None
     weights = weights or cm.EvidenceWeights()
@@ -537,7 +540,7 @@ def list_owners(
     return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
 
 
-class OwnerNotFound(LookupError):
+class OwnerNotFound(OwnergraphError, LookupError):
     """No Owner node has the given id."""
 
 
@@ -601,6 +604,6 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
 
 
 def _history(store: Store, owner_id: str) -> list[dict[str, Any]]:
-    from ownergraph.graph.owner_history import owner_history
+    from ownergraph.stages.owner_history import owner_history
 
     return owner_history(store, owner_id)

@@ -1,7 +1,7 @@
 """Owner-group indicators, an explainable score, and flags with one-line reasons.
 
 Indicators per group, over its *counted* ads: reposts (``REPOST_OF``, see
-:mod:`ownergraph.graph.reposts`) are left out of every indicator and counted in
+:mod:`ownergraph.owners.reposts`) are left out of every indicator and counted in
 ``reposts`` only.
 
 - ``ads``: counted ads; ``reposts``: ads left out as reposts of one of them;
@@ -34,7 +34,7 @@ inflated indicator (thousands of ads, dozens of states) adds at most its weight.
 weight exceeds 0.15: no single indicator gives more than 15 of the 100 points. Weights,
 bases and caps are in :data:`SCORE_PARTS`; :func:`explain_score` returns each part's
 points and its share of the score. With analyst labels the weights are learned instead
-(:mod:`ownergraph.graph.score_model`), on the same saturated parts.
+(:mod:`ownergraph.stages.score_model`), on the same saturated parts.
 """
 
 from __future__ import annotations
@@ -369,7 +369,7 @@ def score(ind: pd.DataFrame) -> pd.Series:
 def explain_score(ind_row: pd.Series, model: Any = None) -> list[str]:
     """One line per score part that contributes, largest first, with its share of the
     score: ``names=5: +11.6 (28%)``. ``model``: a fitted
-    :class:`ownergraph.graph.score_model.LeadScorer` (learned weights), else the default
+    :class:`ownergraph.stages.score_model.LeadScorer` (learned weights), else the default
     recipe."""
     frame = ind_row.to_frame().T
     if model is not None:

@@ -1,0 +1,5 @@
+"""``python -m ownergraph.cli``."""
+
+from ownergraph.cli import app
+
+app()

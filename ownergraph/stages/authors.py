@@ -1,0 +1,115 @@
+"""The authors stage: read the store's ads, link them by writing style
+(:mod:`ownergraph.linking.stylometry.clusters`), replace Author nodes and WRITTEN_BY edges.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from ownergraph.linking.stylometry.candidates import CandidateSearch
+from ownergraph.linking.stylometry.clusters import (
+    RESOLUTION,
+    TARGET_PRECISION,
+    Texts,
+    author_frames,
+    choose_threshold,
+    compact_texts,
+    link_texts,
+)
+from ownergraph.linking.stylometry.data import LabelledAds, _text
+from ownergraph.linking.stylometry.features import AdFeatures
+from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+
+
+def store_ads(store: object, limit: int | None = None) -> LabelledAds:
+    """Ads and their phone/e-mail keys from a graph store (``HAS_PHONE``/``HAS_EMAIL``)."""
+    lim = f" ORDER BY a.id LIMIT {int(limit)}" if limit else " ORDER BY a.id"
+    ads = store.query_df(f"MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body{lim}")
+    if len(ads) == 0:
+        return LabelledAds([], [], [], None, getattr(store, "uri", "store"))
+    phones = store.query_df(
+        "MATCH (a:Ad)-[:HAS_PHONE]->(p:Phone) RETURN a.id AS id, 'phone:' + p.number AS k"
+    )
+    emails = store.query_df(
+        "MATCH (a:Ad)-[:HAS_EMAIL]->(e:Email) RETURN a.id AS id, 'email:' + e.address AS k"
+    )
+    keys: dict[str, list[str]] = {}
+    for df in (phones, emails):
+        for i, k in zip(df.get("id", []), df.get("k", []), strict=True):
+            keys.setdefault(i, []).append(k)
+    ids = [str(i) for i in ads["id"]]
+    texts = [_text(t, b) for t, b in zip(ads["title"], ads["body"], strict=True)]
+    return LabelledAds(ids, texts, [keys.get(i, []) for i in ids], None, getattr(store, "uri", ""))
+
+
+def write_authors(store: Any, authors: pd.DataFrame, edges: pd.DataFrame) -> dict[str, int]:
+    """Replace the store's Author nodes and WRITTEN_BY edges with the given ones."""
+    store.delete_edges("WRITTEN_BY")
+    store.delete_nodes("Author")
+    n_nodes = store.upsert_nodes("Author", authors) if len(authors) else 0
+    n_edges = store.upsert_edges("WRITTEN_BY", edges) if len(edges) else 0
+    return {"authors": int(n_nodes), "written_by": int(n_edges)}
+
+
+def link_authors(
+    store: Any,
+    model: PairwiseAuthorModel,
+    *,
+    threshold: float | None = None,
+    target_precision: float | None = TARGET_PRECISION,
+    target_fpr: float | None = None,
+    search: CandidateSearch | None = None,
+    cluster: str = "leiden",
+    resolution: float = RESOLUTION,
+    min_size: int = 2,
+    n_jobs: int = 2,
+    model_name: str = "",
+    ads: Any = None,
+    features: AdFeatures | None = None,
+) -> dict[str, Any]:
+    """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
+
+    The threshold is the lowest reaching ``target_precision`` among held-out candidate
+    pairs (see :func:`choose_threshold` for the alternatives). When the data cannot reach
+    the target, nothing is linked: earlier Author clusters are removed and the summary
+    says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
+    ``features`` can be passed to avoid reading and featurising the same ads again.
+    """
+    point = choose_threshold(
+        model, threshold=threshold, target_precision=target_precision, target_fpr=target_fpr
+    )
+    if not point.reachable:
+        written = write_authors(store, pd.DataFrame(), pd.DataFrame())
+        return {"linked": False, "reason": point.describe(), **written}
+    t0 = time.perf_counter()
+    if ads is None:
+        ads = store_ads(store)
+        texts: Texts = compact_texts(ads.texts)  # read here: keep only the compact copy
+        ads.texts = []
+    else:
+        texts = ads.texts
+    t_read = time.perf_counter() - t0
+    result = link_texts(
+        texts,
+        model,
+        threshold=float(point.threshold),
+        search=search,
+        cluster=cluster,
+        resolution=resolution,
+        n_jobs=n_jobs,
+        features=features,
+    )
+    name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
+    authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
+    t1 = time.perf_counter()
+    written = write_authors(store, authors, edges)
+    summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
+    summary["expected_precision"] = point.precision
+    summary["seconds"] = summary.get("seconds", {}) | {
+        "read": round(t_read, 2),
+        "write": round(time.perf_counter() - t1, 2),
+    }
+    return summary
