@@ -260,6 +260,16 @@ def _admissible(
     return ok
 
 
+def _wallets_decided(ok: list[int], settings: list[Setting]) -> list[int]:
+    """Wallets first: when wallets alone are admissible, only settings with wallets stay;
+    otherwise only settings without them. Wallets are ownership evidence, judged by
+    re-attachment alone; F1 against identifier components counts a wallet's correct join
+    of two phone groups of one owner as wrong, so without this rule it prefers leaving
+    wallets out (10k world, seed 1: owner F1 0.949 without wallets, 0.960 with them)."""
+    wallet_ok = any(set(settings[i].soft) == {"wallet"} for i in ok)
+    return [i for i in ok if ("wallet" in settings[i].soft) == wallet_ok]
+
+
 def kind_precision(
     comp: np.ndarray,
     pred: np.ndarray,
@@ -337,6 +347,7 @@ def calibrate(
         for i, r in enumerate(rows)
         if i > 0 and _admissible(r, base, target, slack, by_name.get(settings[i].reference))
     ]
+    ok = _wallets_decided(ok, settings)
     result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide)
     for r in rows:
         result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_preds"})
