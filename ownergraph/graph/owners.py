@@ -33,7 +33,7 @@ LIST_SEP = "; "
 
 ADS_QUERY = (
     "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
-    "a.city AS city, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
+    "a.city AS city, a.country AS country, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
     "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
     "a.n_locations AS n_locations, a.title AS title, a.body AS body"
 )
@@ -79,6 +79,7 @@ AD_COLUMNS = [
     "posted_ts",
     "state",
     "city",
+    "country",
     "name",
     "age",
     "price_usd",

@@ -9,9 +9,11 @@ Indicators per group, over its *counted* ads: reposts (``REPOST_OF``, see
   posting time, and the first/last posting time (UTC seconds; ``-1`` when none is dated);
 - ``active_days``: distinct UTC days with at least one dated ad; ``ads_per_day`` =
   ``dated_ads / active_days`` (undated ads never raise the rate; 0 without dated ads);
-- ``states``, ``cities``: distinct places by one key (:func:`ownergraph.place_keys.place_key`:
-  "Odessa" and "Odessa, Texas" in TX are one city); ``moves``: changes of the main city
-  along the group's stays in time order (:func:`ownergraph.movement.stays`) -- a circuit;
+- ``states``, ``cities``: distinct regions and cities by the one place key
+  (:func:`ownergraph.places.place_key`, through :func:`ownergraph.place_keys.place_key`:
+  "Odessa" and "Odessa, Texas" in TX are one city; Ontario, Canada and a region "ON" of
+  another country are two); ``moves``: changes of the main city along the group's stays
+  in time order (:func:`ownergraph.movement.stays`) -- a circuit;
 - ``names``, ``ages``: distinct advertised names (case-folded) and ages, from the
   structured fields and from the text (:mod:`ownergraph.text_indicators`);
   ``ethnicities``: distinct ethnicities/nationalities named in the text;
@@ -134,7 +136,7 @@ def compute_indicators(
 ) -> pd.DataFrame:
     """Indicators per owner group, indexed by owner id (sorted).
 
-    ``ads``: one row per ad (id, posted_ts, state, city, name, age, title, body; price_usd,
+    ``ads``: one row per ad (id, posted_ts, state, city, country, name, age, title, body; price_usd,
     category, post_kind, sponsored, n_locations for expected costs). ``membership``: owner
     id per ad id. ``links``: (ad, kind, hub) for kinds phone/email/wallet/author.
     ``payments``: (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
@@ -162,9 +164,11 @@ def compute_indicators(
     text = text.reindex(ads.index)
     owner = membership.reindex(ads.index)
     keys = [
-        place_keys.place_key(st, c)
-        for st, c in zip(_col(ads, "state"), _col(ads, "city"), strict=True)
-    ]  # noqa: E501
+        place_keys.place_key(st, c, cc)
+        for st, c, cc in zip(
+            _col(ads, "state"), _col(ads, "city"), _col(ads, "country"), strict=True
+        )
+    ]
     ts = pd.to_numeric(_col(ads, "posted_ts"), errors="coerce")
     df = pd.DataFrame(
         {
@@ -176,7 +180,7 @@ def compute_indicators(
         },
         index=ads.index,
     )
-    df["place"] = df["state"].fillna("") + "|" + df["city"]
+    df["place"] = df["city"]  # the city key holds its region and country
     g = df.groupby("owner", sort=True)
     out = pd.DataFrame(
         {
