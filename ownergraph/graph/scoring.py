@@ -150,8 +150,9 @@ def compute_indicators(
     ``payments``: (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
     to processors by the tx. ``rates``: a ``RateTable`` or a (time_ts, usd_per_btc)
     frame. ``reposts``: (src, dst) repost -> the ad it repeats; reposts are not counted.
-    ``text``: :func:`ownergraph.text_indicators.extract_frame` of the ads (computed here
-    from ``title``/``body`` when not given). Every ad must have an owner.
+    ``text``: :func:`ownergraph.text_indicators.extract_frame` of the ads (when not given:
+    from the ads' stored text properties, ``text_rules`` etc., else from ``title``/``body``;
+    :func:`ownergraph.text_indicators.stored_or_extracted`). Every ad must have an owner.
     """
     ads = ads.drop_duplicates("id").set_index("id")
     missing = ads.index.difference(membership.index)
@@ -167,8 +168,8 @@ def compute_indicators(
         ads = ads[~is_repost]
     else:
         all_owners = owner_all.unique()
-    if text is None:
-        text = ti.extract_frame(ads.reset_index())
+    if text is None:  # stored at load where the ads carry them, else read from the text
+        text = ti.stored_or_extracted(ads.reset_index())
     text = text.reindex(ads.index)
     owner = membership.reindex(ads.index)
     keys = [
