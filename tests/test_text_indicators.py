@@ -84,11 +84,14 @@ ADS = pd.DataFrame(
 )
 
 
+def _props() -> pd.DataFrame:
+    pairs = zip(ADS["title"], ADS["body"], strict=True)
+    return pd.DataFrame([ad_properties(t, b) for t, b in pairs])
+
+
 def test_stored_properties_give_what_the_text_gives() -> None:
     want = extract_frame(ADS).drop(columns="evidence")
-    stored = ADS.assign(
-        **pd.DataFrame([ad_properties(t, b) for t, b in zip(ADS["title"], ADS["body"])])
-    )
+    stored = ADS.assign(**_props())
     # the text is not read when current properties are stored: blank it to show that
     got = stored_or_extracted(stored.assign(title=None, body=None))
     pd.testing.assert_frame_equal(_same(got), _same(want))
@@ -96,8 +99,7 @@ def test_stored_properties_give_what_the_text_gives() -> None:
 
 
 def test_ads_without_current_properties_are_read_from_the_text() -> None:
-    props = pd.DataFrame([ad_properties(t, b) for t, b in zip(ADS["title"], ADS["body"])])
-    props = props.astype(object)
+    props = _props().astype(object)
     props.loc[1, "text_rules"] = RULES_VERSION - 1  # stored under older rules
     props.loc[2, :] = None  # loaded before the properties existed
     props.loc[[1, 2], "text_names"] = "Wrong"
