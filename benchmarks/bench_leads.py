@@ -74,9 +74,11 @@ def evaluate(ind: pd.DataFrame, y: np.ndarray, k: int, n_boot: int, seed: int) -
         name: np.array([precision_at_k(y[b], s[b], k) for b in boots])
         for name, s in scorers.items()
     }
+    best = max(SINGLE, key=lambda c: roc_auc_score(y, scorers[c]))
     rows = []
     for name, s in scorers.items():
         diff = auc_b["score"] - auc_b[name]
+        vs_best = auc_b[name] - auc_b[best]
         rows.append(
             {
                 "scorer": name,
@@ -88,6 +90,8 @@ def evaluate(ind: pd.DataFrame, y: np.ndarray, k: int, n_boot: int, seed: int) -
                 "p_hi": np.percentile(pk_b[name], 97.5),
                 "score_minus_lo": np.percentile(diff, 2.5),
                 "score_minus_hi": np.percentile(diff, 97.5),
+                "minus_best_lo": np.percentile(vs_best, 2.5),
+                "minus_best_hi": np.percentile(vs_best, 97.5),
             }
         )
     return pd.DataFrame(rows).set_index("scorer")
@@ -174,7 +178,8 @@ def show(title: str, res: pd.DataFrame, k: int) -> None:
         print(f"{name} {res.loc[name, 'auc']:.3f} vs best single indicator {best} "
               f"{singles.loc[best, 'auc']:.3f}: margin {margin:+.3f}, bootstrap half-range "
               f"{spread:.3f} -> {'beats' if margin > spread else 'does NOT beat'} it by more "
-              "than its spread")  # fmt: skip
+              f"than its spread; paired difference 95% [{res.loc[name, 'minus_best_lo']:+.3f}, "
+              f"{res.loc[name, 'minus_best_hi']:+.3f}]")  # fmt: skip
 
 
 def main() -> None:

@@ -1,46 +1,62 @@
-"""One key per place for counting places: the only function that says when two written
-places are the same place (used by the owner indicators' ``states``, ``cities`` and
-``moves``).
+"""Keys of an ad's written place for counting places (the owner indicators' ``states``,
+``cities`` and ``moves``): the keys are :func:`ownergraph.places.place_key`'s -- the one
+key of a place, also that of ``Location`` nodes -- after the obvious fixes of what an
+ad file wrote.
 
-This is a stopgap for the obvious cases, not a gazetteer: case, spacing and punctuation
-are folded, and a trailing US state ("Odessa, Texas", "Odessa, TX") is dropped from the
-city when it names the ad's state (or gives the state when the ad has none). A trailing
-state that contradicts the ad's state is kept, so the two stay distinct. Point
-:func:`place_key` at ``ownergraph.places.place_key`` (issue 19) once that exists.
+Not a gazetteer: case and spacing are folded, a region is a US state or Canadian
+province by code or name (:func:`ownergraph.places.region_code`; another region is
+kept as written, upper-cased), and a trailing region in the city ("Odessa, Texas",
+"Odessa, TX") is dropped from the city when it names the ad's region (or gives the
+region when the ad has none). A trailing region that contradicts the ad's is kept in
+the city, so the two places stay distinct.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
-from ownergraph.loaders.us_states import state_code
+import pandas as pd
+
+from ownergraph import places
 
 _SPACE = re.compile(r"\s+")
-_TRAIL = re.compile(r"^(?P<city>.+?)\s*,\s*(?P<state>[A-Za-z .]+?)\.?\s*$")
+_TRAIL = re.compile(r"^(?P<city>.+?)\s*,\s*(?P<region>[A-Za-z .]+?)\.?\s*$")
 
 
 def _text(v: Any) -> str:
-    if v is None or (not isinstance(v, str) and v != v):  # None or NaN
+    if v is None or (not isinstance(v, str) and pd.isna(v)):  # None, NaN or NA
         return ""
     return _SPACE.sub(" ", str(v)).strip()
 
 
-def place_key(state: Any, city: Any) -> tuple[str | None, str | None]:
-    """``(state code, city key)`` of a written place; ``None`` where it is unknown.
+def place_key(state: Any, city: Any, country: Any = None) -> tuple[str | None, str | None]:
+    """``(region key, city key)`` of a written place, both
+    :func:`ownergraph.places.place_key` keys (``country|region|`` and
+    ``country|region|city``); ``None`` where it is unknown.
 
     >>> place_key("TX", "Odessa, Texas"), place_key(None, "Odessa, TX")
-    (('TX', 'odessa'), ('TX', 'odessa'))
+    (('US|TX|', 'US|TX|odessa'), ('US|TX|', 'US|TX|odessa'))
     """
-    st = _text(state)
-    code = state_code(st) if st else None
-    if st and code is None:
-        code = st.upper()  # not a US state: kept as written, upper-cased
-    c = _text(city)
+    return _key(_text(state), _text(city), _text(country))
+
+
+@lru_cache(maxsize=65_536)
+def _key(st: str, c: str, country: str) -> tuple[str | None, str | None]:
+    cc = places.country_code(country) if country else None
+    code = None
+    if st:
+        found, code = places.region_code(st, cc)
+        cc = found or cc
+        if code is None:
+            code = st.upper()  # not a US state or Canadian province: kept as written
     m = _TRAIL.match(c)
     if m:
-        named = state_code(m.group("state").strip())
+        found, named = places.region_code(m.group("region").strip(), cc)
         if named is not None and (code is None or named == code):
-            code, c = named, m.group("city")
-    key = c.casefold().strip(" .,") or None
-    return code, key
+            cc, code, c = found or cc, named, m.group("city")
+    city = c.strip(" .,")
+    region_key = places.place_key(cc, code) if code else None
+    city_key = places.place_key(cc, code, city) if city else None
+    return region_key, city_key

@@ -282,6 +282,71 @@ def extract(title: Any, body: Any) -> AdText:
 
 COLUMNS = ("text_names", "text_ages", "ethnicities", *BOOL_INDICATORS, "incall")
 
+# Stored on each Ad at load (:func:`ad_properties`), so that ``owners detect`` reads them
+# instead of reading every ad's text again (:func:`stored_or_extracted`). Bump
+# RULES_VERSION whenever a rule above changes: ads stored under another version are read
+# again at detection.
+RULES_VERSION = 1
+AD_PROPERTIES = (
+    "text_rules", "text_names", "text_ages", "text_ethnicities", *BOOL_INDICATORS,
+    "text_incall",
+)  # fmt: skip
+_SEP = "|"
+
+
+def ad_properties(title: Any, body: Any) -> dict[str, Any]:
+    """The :data:`AD_PROPERTIES` of one ad: lists joined by ``|`` (names are letters only,
+    ages digits, ethnicities the keys of :data:`ETHNICITIES`); ``text_rules`` the
+    :data:`RULES_VERSION` they were read with."""
+    r = extract(title, body)
+    return {
+        "text_rules": RULES_VERSION,
+        "text_names": _SEP.join(r.names),
+        "text_ages": _SEP.join(map(str, r.ages)),
+        "text_ethnicities": _SEP.join(r.ethnicities),
+        **{k: getattr(r, k) for k in BOOL_INDICATORS},
+        "text_incall": r.incall,
+    }
+
+
+def _split(v: Any, cast: Any = str) -> tuple:
+    if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "":
+        return ()
+    return tuple(cast(x) for x in str(v).split(_SEP))
+
+
+def stored_or_extracted(ads: pd.DataFrame) -> pd.DataFrame:
+    """The text indicators of ``ads`` (columns of :data:`COLUMNS`, index ``ads['id']``):
+    read from the stored :data:`AD_PROPERTIES` where ``text_rules`` is the current
+    :data:`RULES_VERSION`, else extracted from ``title``/``body`` (ads loaded before the
+    properties existed, or under older rules)."""
+    idx = pd.Index(ads["id"].to_numpy(), name="id")
+    rules = ads["text_rules"] if "text_rules" in ads.columns else pd.Series(pd.NA, index=ads.index)
+    fresh = (pd.to_numeric(rules, errors="coerce") == RULES_VERSION).fillna(False).to_numpy()
+    parts = []
+    if fresh.any():
+        st = ads[fresh]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "text_names": [_split(v) for v in st["text_names"]],
+                    "text_ages": [_split(v, int) for v in st["text_ages"]],
+                    "ethnicities": [_split(v) for v in st["text_ethnicities"]],
+                    **{k: st[k].fillna(False).astype(bool).to_numpy() for k in BOOL_INDICATORS},
+                    "incall": [
+                        None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+                        for v in st["text_incall"]
+                    ],
+                },
+                index=idx[fresh],
+            )
+        )
+    if (~fresh).any():
+        parts.append(extract_frame(ads[~fresh]).drop(columns="evidence"))
+    if not parts:
+        return pd.DataFrame(columns=list(COLUMNS), index=idx)
+    return pd.concat(parts).reindex(idx)
+
 
 def extract_frame(ads: pd.DataFrame) -> pd.DataFrame:
     """One row per ad (index: ``ads['id']``): the columns of :data:`COLUMNS` (tuples for

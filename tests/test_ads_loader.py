@@ -216,3 +216,18 @@ def test_real_backpage_csv_loads_with_the_documented_mapping(shared_data, embedd
     assert s.loaded >= 6150  # a few real rows may be rejected, each with its reason
     c = embedded_store.counts()
     assert c["Ad"] == s.loaded and c["HAS_PHONE"] > 4000 and c["Location"] > 5
+
+
+def test_text_indicators_are_stored_at_load_and_read_back(store):
+    from ownergraph import text_indicators as ti
+    from ownergraph.stages.owners import read_ads
+
+    load_ads(store, SAMPLE)
+    ads = read_ads(store).reset_index(drop=True)
+    assert (ads["text_rules"] == ti.RULES_VERSION).all()
+    got = ti.stored_or_extracted(ads.assign(title=None, body=None))  # text not read
+    want = ti.extract_frame(ads).drop(columns="evidence")
+    assert got.map(lambda v: v if isinstance(v, tuple | bool) or pd.notna(v) else None).equals(
+        want.map(lambda v: v if isinstance(v, tuple | bool) or pd.notna(v) else None)
+    )
+    assert got.loc["s1", "new_in_town"]  # "New in town!!"

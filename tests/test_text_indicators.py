@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ownergraph.text_indicators import clean, extract, extract_frame, incall_key
+from ownergraph.text_indicators import (
+    RULES_VERSION,
+    ad_properties,
+    clean,
+    extract,
+    extract_frame,
+    incall_key,
+    stored_or_extracted,
+)
 
 
 def test_names_from_cues_signature_and_spaced_letters() -> None:
@@ -60,3 +68,46 @@ def test_extract_frame_one_row_per_ad() -> None:
     f = extract_frame(ads)
     assert list(f.index) == ["1", "2"]
     assert f.loc["1", "text_names"] == ("Nova",) and f.loc["2", "text_names"] == ()
+
+
+ADS = pd.DataFrame(
+    {
+        "id": ["1", "2", "3", "4"],
+        "title": ["New in town - 22", "3 girls", None, "Hi"],
+        "body": [
+            "my name is Kendra, latina. incall at 1200 W Main St",
+            "Michelle 20, Jaki 19, Ashley 18, we are waiting. She is sweet",
+            "L A Y L A 702-555-0199",
+            "I am independent, outcall only",
+        ],
+    }
+)
+
+
+def _props() -> pd.DataFrame:
+    pairs = zip(ADS["title"], ADS["body"], strict=True)
+    return pd.DataFrame([ad_properties(t, b) for t, b in pairs])
+
+
+def test_stored_properties_give_what_the_text_gives() -> None:
+    want = extract_frame(ADS).drop(columns="evidence")
+    stored = ADS.assign(**_props())
+    # the text is not read when current properties are stored: blank it to show that
+    got = stored_or_extracted(stored.assign(title=None, body=None))
+    pd.testing.assert_frame_equal(_same(got), _same(want))
+    assert got.loc["1", "text_names"] == ("Kendra",) and got.loc["1", "incall"]
+
+
+def test_ads_without_current_properties_are_read_from_the_text() -> None:
+    props = _props().astype(object)
+    props.loc[1, "text_rules"] = RULES_VERSION - 1  # stored under older rules
+    props.loc[2, :] = None  # loaded before the properties existed
+    props.loc[[1, 2], "text_names"] = "Wrong"
+    got = stored_or_extracted(ADS.assign(**props))
+    pd.testing.assert_frame_equal(_same(got), _same(extract_frame(ADS).drop(columns="evidence")))
+
+
+def _same(df: pd.DataFrame) -> pd.DataFrame:
+    """Missing is None, values as Python objects (stored and read frames differ in dtype)."""
+    df = df.astype(object)
+    return df.where(df.notna(), None)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from ownergraph import defaults
+from ownergraph import defaults, text_indicators
 from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
 from ownergraph.loaders.quarantine import InputError, Quarantine
@@ -370,7 +370,8 @@ def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dic
 
         redact = Redactor(True).text
     for p in parsed:
-        ad = p.ad
+        # text indicators read once, here, from the text as written (before redaction)
+        ad = {**p.ad, **text_indicators.ad_properties(p.ad["title"], p.ad["body"])}
         if redact is not None:
             ad = {**ad, **{k: redact(ad[k]) if ad[k] else ad[k] for k in ("title", "body", "url")}}
         out["Ad"].append(ad)

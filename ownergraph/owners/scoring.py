@@ -9,9 +9,11 @@ Indicators per group, over its *counted* ads: reposts (``REPOST_OF``, see
   posting time, and the first/last posting time (UTC seconds; ``-1`` when none is dated);
 - ``active_days``: distinct UTC days with at least one dated ad; ``ads_per_day`` =
   ``dated_ads / active_days`` (undated ads never raise the rate; 0 without dated ads);
-- ``states``, ``cities``: distinct places by one key (:func:`ownergraph.place_keys.place_key`:
-  "Odessa" and "Odessa, Texas" in TX are one city); ``moves``: changes of the main city
-  along the group's stays in time order (:func:`ownergraph.movement.stays`) -- a circuit;
+- ``states``, ``cities``: distinct regions and cities by the one place key
+  (:func:`ownergraph.places.place_key`, through :func:`ownergraph.place_keys.place_key`:
+  "Odessa" and "Odessa, Texas" in TX are one city; Ontario, Canada and a region "ON" of
+  another country are two); ``moves``: changes of the main city along the group's stays
+  in time order (:func:`ownergraph.movement.stays`) -- a circuit;
 - ``names``, ``ages``: distinct advertised names (case-folded) and ages, from the
   structured fields and from the text (:mod:`ownergraph.text_indicators`);
   ``ethnicities``: distinct ethnicities/nationalities named in the text;
@@ -53,10 +55,10 @@ from ownergraph.linking.prices import PriceTable
 SCORE_PARTS: dict[str, tuple[float, float, float]] = {
     "names": (0.15, 1, 8),  # many different people advertised
     "ages": (0.10, 1, 6),  # many different ages advertised
-    "phones": (0.10, 1, 6),  # phones rotated
+    "phones": (0.15, 1, 4),  # phones rotated, booking lines beside the women's own
     "states": (0.10, 1, 6),  # travel across states
     "moves": (0.10, 0, 8),  # a circuit: city changes in time order
-    "ads_per_day": (0.10, 1, 6),  # posting rate on dated active days
+    "ads_per_day": (0.05, 1, 6),  # posting rate on dated active days (weak: see below)
     "cities": (0.05, 1, 10),
     "ethnicities": (0.05, 1, 4),
     "several_women": (0.05, 0, 0.5),  # share of ads offering several women
@@ -67,6 +69,14 @@ SCORE_PARTS: dict[str, tuple[float, float, float]] = {
     "ads": (0.05, 1, 200),
     "usd_spent": (0.04, 0, 2000),
 }
+# Why these weights (2026-12, benchmarks/bench_leads.py, chosen on synthetic seeds 1-3 and
+# checked on 4-6): an operation shows several phones -- each woman's own, rotated, and a
+# booking line beside them -- on even its first few ads, so ``phones`` carries the most
+# weight and saturates early (4 phones); the posting rate is weak evidence (a busy
+# independent posts as often as one woman of an operation; alone it ranks with AUC ~0.62)
+# and undated or re-crawled ads once inflated it on real data, so it carries little. The
+# text indicators that the synthetic world does not write (third person, youth, ...)
+# keep small weights from the field's lists (Tong et al. 2017; Polaris), unmeasured here.
 MAX_PART_WEIGHT = 0.15
 
 INDICATORS = (
@@ -134,14 +144,15 @@ def compute_indicators(
 ) -> pd.DataFrame:
     """Indicators per owner group, indexed by owner id (sorted).
 
-    ``ads``: one row per ad (id, posted_ts, state, city, name, age, title, body; price_usd,
+    ``ads``: one row per ad (id, posted_ts, state, city, country, name, age, title, body; price_usd,
     category, post_kind, sponsored, n_locations for expected costs). ``membership``: owner
     id per ad id. ``links``: (ad, kind, hub) for kinds phone/email/wallet/author.
     ``payments``: (ad, txid, sat, first_seen_ts, usd_error, confidence) with ``sat`` paid
     to processors by the tx. ``rates``: a ``RateTable`` or a (time_ts, usd_per_btc)
     frame. ``reposts``: (src, dst) repost -> the ad it repeats; reposts are not counted.
-    ``text``: :func:`ownergraph.text_indicators.extract_frame` of the ads (computed here
-    from ``title``/``body`` when not given). Every ad must have an owner.
+    ``text``: :func:`ownergraph.text_indicators.extract_frame` of the ads (when not given:
+    from the ads' stored text properties, ``text_rules`` etc., else from ``title``/``body``;
+    :func:`ownergraph.text_indicators.stored_or_extracted`). Every ad must have an owner.
     """
     ads = ads.drop_duplicates("id").set_index("id")
     missing = ads.index.difference(membership.index)
@@ -157,14 +168,16 @@ def compute_indicators(
         ads = ads[~is_repost]
     else:
         all_owners = owner_all.unique()
-    if text is None:
-        text = ti.extract_frame(ads.reset_index())
+    if text is None:  # stored at load where the ads carry them, else read from the text
+        text = ti.stored_or_extracted(ads.reset_index())
     text = text.reindex(ads.index)
     owner = membership.reindex(ads.index)
     keys = [
-        place_keys.place_key(st, c)
-        for st, c in zip(_col(ads, "state"), _col(ads, "city"), strict=True)
-    ]  # noqa: E501
+        place_keys.place_key(st, c, cc)
+        for st, c, cc in zip(
+            _col(ads, "state"), _col(ads, "city"), _col(ads, "country"), strict=True
+        )
+    ]
     ts = pd.to_numeric(_col(ads, "posted_ts"), errors="coerce")
     df = pd.DataFrame(
         {
@@ -176,7 +189,7 @@ def compute_indicators(
         },
         index=ads.index,
     )
-    df["place"] = df["state"].fillna("") + "|" + df["city"]
+    df["place"] = df["city"]  # the city key holds its region and country
     g = df.groupby("owner", sort=True)
     out = pd.DataFrame(
         {

@@ -36,9 +36,10 @@ LIST_SEP = "; "
 
 ADS_QUERY = (
     "MATCH (a:Ad) RETURN a.id AS id, a.posted_ts AS posted_ts, a.state AS state, "
-    "a.city AS city, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
+    "a.city AS city, a.country AS country, a.name AS name, a.age AS age, a.price_usd AS price_usd, "
     "a.category AS category, a.post_kind AS post_kind, a.sponsored AS sponsored, "
-    "a.n_locations AS n_locations, a.title AS title, a.body AS body"
+    "a.n_locations AS n_locations, a.title AS title, a.body AS body, "
+    + ", ".join(f"a.{p} AS {p}" for p in text_indicators.AD_PROPERTIES)
 )
 PAYMENTS_QUERY = (
     "MATCH (t:Tx)-[pf:PAID_FOR]->(a:Ad) "
@@ -82,6 +83,7 @@ AD_COLUMNS = [
     "posted_ts",
     "state",
     "city",
+    "country",
     "name",
     "age",
     "price_usd",
@@ -91,6 +93,7 @@ AD_COLUMNS = [
     "n_locations",
     "title",
     "body",
+    *text_indicators.AD_PROPERTIES,
 ]
 
 

@@ -98,7 +98,8 @@ SCHEMA = Schema(
             _p(
                 "id site url posted_ts:INT64 title body city state country category "
                 "price_usd:DOUBLE name age:INT64 post_kind sponsored:BOOL n_locations:INT64 "
-                "source run"
+                "source run text_rules:INT64 text_names text_ages text_ethnicities "
+                "third_person:BOOL new_in_town:BOOL several_women:BOOL youth:BOOL text_incall"
             ),
             indexes=("posted_ts", "state"),
         ),
