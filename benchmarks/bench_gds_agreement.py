@@ -28,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from ownergraph.evaluate import cluster_scores, load_truth_ads
 from ownergraph.owners import communities as cm
 from ownergraph.pipeline import run_pipeline
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.owners import partition, read_ads
 from ownergraph.store.base import open_store
 from ownergraph.store.schema import SCHEMA
@@ -41,7 +42,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="The world is already loaded.")
     args = ap.parse_args()
     store = open_store(args.uri)
-    if cm.gds_version(store) is None:
+    if evidence_io.gds_version(store) is None:
         raise SystemExit(f"no Graph Data Science at {store.uri}")
     if not args.reuse:
         for node in SCHEMA.nodes:
@@ -52,13 +53,13 @@ def main() -> None:
         print(f"pipeline into Neo4j: {time.perf_counter() - t0:.0f} s")
     ads_df = read_ads(store)
     ads = ads_df["id"].to_numpy(object)
-    evidence = cm.fetch_evidence(store)
+    evidence = evidence_io.fetch_evidence(store)
     graph = cm.build_evidence_graph(ads, evidence)
     t0 = time.perf_counter()
     py = cm.leiden(graph, resolution=args.gamma)
     t_py = time.perf_counter() - t0
     t0 = time.perf_counter()
-    found = cm.gds_leiden(store, resolution=args.gamma).set_index("ad")["community"]
+    found = evidence_io.gds_leiden(store, resolution=args.gamma).set_index("ad")["community"]
     t_gds = time.perf_counter() - t0
     gds = np.array([found.get(a, -1 - i) for i, a in enumerate(graph.ads)])
     attrs = ads_df.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ownergraph.evaluate import cluster_scores, load_truth_ads
 from ownergraph.owners import communities as cm
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.owners import DEFAULT_RESOLUTION, find_owners, partition, read_ads
 from ownergraph.store.embedded import EmbeddedStore
 
@@ -70,7 +71,7 @@ def score_world(world: Path, store: Path, sweep: bool) -> pd.DataFrame:
     ads_df = read_ads(s)
     ads = ads_df["id"].to_numpy(object)
     attrs = ads_df.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-    evidence = cm.fetch_evidence(s, cm.KINDS)
+    evidence = evidence_io.fetch_evidence(s, cm.KINDS)
     s.close()
     truth = load_truth_ads(world).set_index("ad_id")["owner_id"]
     print(

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.owners import find_owners, read_ads
 from ownergraph.store.base import Store
 
@@ -48,7 +49,7 @@ def read_store(store: Store) -> StoreData:
     ads = read_ads(store).reset_index(drop=True)
     rows = store.query("MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body")
     text = {r["id"]: f"{r['title'] or ''}\n{r['body'] or ''}" for r in rows}
-    evidence = cm.fetch_evidence(store, cm.KINDS, checked=cm.HARD_KINDS)
+    evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=cm.HARD_KINDS)
     return StoreData(ads, [text[i] for i in ads["id"]], evidence)
 
 

@@ -29,6 +29,7 @@ from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.owners import communities as cm
 from ownergraph.queries.registry import run_named
 from ownergraph.report import write_report
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.images import load_images
 from ownergraph.stages.owners import detect_owners, owner_detail
 from ownergraph.store.base import Store
@@ -125,7 +126,7 @@ def test_load_match_and_generic(store: Store, folder: Path, tmp_path: Path):
     )
     assert gen == [{"c": 4, "r": "shown under 4 unrelated phone/e-mail groups"}]
     # the image evidence kind: generic pictures never count; matched groups do
-    ev = cm.fetch_evidence(store)
+    ev = evidence_io.fetch_evidence(store)
     img = ev[ev["kind"] == "image"]
     assert set(img["ad"]) == set(PHONES)
     assert img.groupby("hub")["ad"].nunique().max() == 3  # no hub for the badge's 5 ads

@@ -25,12 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "ownergraph"
 
 # (importer, imported) -> why it is still there
-KNOWN: dict[tuple[str, str], str] = {
-    ("ownergraph.owners.communities", "ownergraph.store.base"): (
-        "fetch_evidence / fetch_ad_ids / gds_version / gds_leiden read the store; they move "
-        "to stages/ once the lead's calibration-speed edits of communities.py are merged"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path, root: Path) -> str:

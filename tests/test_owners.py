@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from test_owners_world import ADS, TRUTH, build_world
 
 from ownergraph.owners import communities as cm
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.owners import detect_owners, partition
 
 
@@ -165,13 +166,13 @@ def test_big_soft_hubs_stay_hub_vertices():
 
 
 def test_gds_leiden_agrees_with_python_leiden(neo4j_store):
-    if cm.gds_version(neo4j_store) is None:
+    if evidence_io.gds_version(neo4j_store) is None:
         pytest.skip("this Neo4j has no Graph Data Science")
     ads, ev, truth = _planted(80, seed=3)
     _write_evidence(neo4j_store, ads, ev)
     g = cm.build_evidence_graph(ads, ev)
     py = cm.leiden(g, resolution=1.0)
-    found = cm.gds_leiden(neo4j_store, resolution=1.0).set_index("ad")["community"]
+    found = evidence_io.gds_leiden(neo4j_store, resolution=1.0).set_index("ad")["community"]
     gds = np.array([found.get(a, -1 - i) for i, a in enumerate(ads)])
     nmi = normalized_mutual_info_score(py, gds)
     ari = adjusted_rand_score(py, gds)

@@ -323,6 +323,7 @@ def update_owners(
     """Re-partition the groups the new ads touch and replace them (see the module notes)."""
     from ownergraph.owners import communities as cm
     from ownergraph.owners import joins
+    from ownergraph.stages import evidence as evidence_io
     from ownergraph.stages import owners as ow
     from ownergraph.stages.owner_history import previous_owners
 
@@ -330,7 +331,7 @@ def update_owners(
     setting, precision = _load_setting(work)
     if not ads:
         return {"new ads": 0, "groups replaced": 0}
-    evidence = cm.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
+    evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
     scope, old_groups = touched_ads(store, evidence, ads)
     sub = read_some(store, ow.ADS_QUERY, scope, ow.AD_COLUMNS).sort_values("id")
     sub = sub.reset_index(drop=True)

@@ -50,16 +50,16 @@ apart. So:
    group).
 
 The baseline (method "components") is connected components over hard identifiers alone.
-With Neo4j Graph Data Science installed, :func:`gds_leiden` projects the ad+hub graph
-inside the database and runs ``gds.leiden.stream`` there (modularity, the only objective
-GDS Leiden has); :func:`leiden` runs the same objective in Python for comparison.
+With Neo4j Graph Data Science installed, ``ownergraph.stages.evidence.gds_leiden``
+projects the ad+hub graph inside the database and runs ``gds.leiden.stream`` there
+(modularity, the only objective GDS Leiden has); :func:`leiden` runs the same objective
+in Python for comparison.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 from dataclasses import asdict, dataclass, field
 
 import igraph as ig
@@ -68,7 +68,6 @@ import numpy as np
 import pandas as pd
 
 from ownergraph.errors import OwnergraphError
-from ownergraph.store.base import Store
 
 KINDS = ("phone", "email", "wallet", "author", "image")
 HARD_KINDS = ("phone", "email")
@@ -88,41 +87,6 @@ DEFAULT_LEVELS = 3
 # identifier cores (see attach_orphans), and the margin the best group must have.
 ATTACH_ONLY_KINDS = ("author",)
 DEFAULT_ATTACH_MARGIN = 2.0
-
-IMAGE_EVIDENCE = (
-    "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE h.generic IS NULL OR h.generic = false "
-    "RETURN a.id AS ad, coalesce(h.picture, h.hash) AS hub, "
-    "max(e.confidence * coalesce(h.picture_confidence, 1.0)) AS confidence"
-)
-# One read query per kind: rows (ad, hub, confidence).
-EVIDENCE_QUERIES: dict[str, str] = {
-    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) "
-    "RETURN a.id AS ad, h.number AS hub, e.confidence AS confidence",
-    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) "
-    "RETURN a.id AS ad, h.address AS hub, e.confidence AS confidence",
-    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) "
-    "RETURN a.id AS ad, h.id AS hub, e.confidence AS confidence",
-    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
-    "-[pf:PAID_FOR]->(a:Ad) WHERE (t.coinjoin IS NULL OR t.coinjoin = false) "
-    "AND (pf.ambiguous IS NULL OR pf.ambiguous = false) "
-    "RETURN a.id AS ad, h.id AS hub, max(pf.confidence * iw.confidence) AS confidence",
-    # a picture's near-duplicate group (ownergraph.stages.images); generic ones never count
-    "image": IMAGE_EVIDENCE,
-}
-# Rows with a null confidence (both factors of a wallet path, for wallets).
-NULL_CONFIDENCE_QUERIES: dict[str, str] = {
-    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) WHERE e.confidence IS NULL "
-    "RETURN a.id AS ad, h.number AS hub LIMIT 3",
-    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) WHERE e.confidence IS NULL "
-    "RETURN a.id AS ad, h.address AS hub LIMIT 3",
-    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) WHERE e.confidence IS NULL "
-    "RETURN a.id AS ad, h.id AS hub LIMIT 3",
-    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
-    "-[pf:PAID_FOR]->(a:Ad) WHERE pf.confidence IS NULL OR iw.confidence IS NULL "
-    "RETURN a.id AS ad, h.id AS hub LIMIT 3",
-    "image": "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE e.confidence IS NULL "
-    "RETURN a.id AS ad, h.hash AS hub LIMIT 3",
-}
 
 
 class EvidenceError(OwnergraphError, ValueError):
@@ -174,41 +138,6 @@ class EvidenceWeights:
 
     def active(self) -> tuple[str, ...]:
         return tuple(k for k in KINDS if getattr(self, k) > 0)
-
-
-def fetch_evidence(
-    store: Store, kinds: tuple[str, ...] = KINDS, checked: tuple[str, ...] | None = None
-) -> pd.DataFrame:
-    """Every (ad, hub) link of the given kinds: columns ad, kind, hub, confidence.
-
-    Raises :class:`EvidenceError` naming the records when a link of a ``checked`` kind
-    (default: all) has no confidence: links used as evidence must carry their provenance.
-    """
-    frames = []
-    checked = kinds if checked is None else checked
-    for kind in kinds:
-        bad = store.query(NULL_CONFIDENCE_QUERIES[kind]) if kind in checked else []
-        if bad:
-            examples = ", ".join(f"{r['ad']}->{r['hub']}" for r in bad)
-            raise EvidenceError(f"{kind} links without a confidence, e.g. {examples}")
-        rows = store.query(EVIDENCE_QUERIES[kind])
-        df = pd.DataFrame(rows, columns=["ad", "hub", "confidence"])
-        df.insert(1, "kind", kind)
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if out.empty:
-        return pd.DataFrame(
-            {"ad": pd.Series(dtype=str), "kind": pd.Series(dtype=str), "hub": [], "confidence": []}
-        )
-    out["confidence"] = out["confidence"].astype(float)
-    out = out.groupby(["ad", "kind", "hub"], as_index=False, sort=True)["confidence"].max()
-    return out
-
-
-def fetch_ad_ids(store: Store) -> np.ndarray:
-    """All ad ids, sorted."""
-    rows = store.query("MATCH (a:Ad) RETURN a.id AS id")
-    return np.array(sorted(r["id"] for r in rows), dtype=object)
 
 
 @dataclass
@@ -348,8 +277,9 @@ def leiden(
 ) -> np.ndarray:
     """Leiden with modularity (``resolution`` = gamma) on the ad+hub graph itself.
 
-    The objective GDS Leiden optimises; used to compare with :func:`gds_leiden` and in the
-    benchmark. Returns a community id per ad vertex (per vertex with ``all_vertices``).
+    The objective GDS Leiden optimises; used to compare with
+    ``ownergraph.stages.evidence.gds_leiden`` and in the benchmark. Returns a community id
+    per ad vertex (per vertex with ``all_vertices``).
     """
     memb = _run_leiden(
         graph.to_igraph(), "modularity", resolution, seed, n_iterations, engine=engine
@@ -735,83 +665,3 @@ def owner_ids(ads: np.ndarray, membership: np.ndarray) -> np.ndarray:
             cache[a] = "O-" + hashlib.sha1(str(a).encode("utf-8")).hexdigest()[:10]
         out.append(cache[a])
     return np.asarray(out, dtype=object)
-
-
-# -- Neo4j Graph Data Science --------------------------------------------------------
-
-
-def gds_version(store: Store) -> str | None:
-    """The GDS version of a Neo4j store, or None when GDS is absent (or not Neo4j)."""
-    if "gds" not in store.capabilities:
-        return None
-    try:
-        rows = store.query("CALL gds.version() YIELD gdsVersion RETURN gdsVersion AS v")
-    except Exception:  # noqa: BLE001 - any failure means: not available
-        return None
-    return str(rows[0]["v"]) if rows else None
-
-
-_GDS_PARTS = {
-    "phone": "MATCH (a:Ad)-[e:HAS_PHONE]->(h:Phone) RETURN a, h, e.confidence AS c",
-    "email": "MATCH (a:Ad)-[e:HAS_EMAIL]->(h:Email) RETURN a, h, e.confidence AS c",
-    "author": "MATCH (a:Ad)-[e:WRITTEN_BY]->(h:Author) RETURN a, h, e.confidence AS c",
-    "wallet": "MATCH (h:Wallet)<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)"
-    "-[pf:PAID_FOR]->(a:Ad) WHERE (t.coinjoin IS NULL OR t.coinjoin = false) "
-    "AND (pf.ambiguous IS NULL OR pf.ambiguous = false) "
-    "RETURN a, h, max(pf.confidence * iw.confidence) AS c",
-    # GDS projects nodes: pictures by exact hash (near-duplicate groups are a property)
-    "image": "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE h.generic IS NULL OR "
-    "h.generic = false RETURN a, h, e.confidence AS c",
-}
-
-
-def gds_leiden(
-    store: Store,
-    weights: EvidenceWeights | None = None,
-    resolution: float = 1.0,
-    seed: int = 0,
-    max_levels: int = 10,
-) -> pd.DataFrame:
-    """Leiden inside Neo4j GDS on the same ad+hub graph; columns ad, community.
-
-    The projection mirrors :func:`build_evidence_graph`: one weighted undirected
-    relationship per (ad, hub) link of an active kind, hubs with at least two ads only.
-    Ads without evidence are not projected; the caller gives them groups of their own.
-    """
-    weights = weights or EvidenceWeights()
-    if gds_version(store) is None:
-        raise RuntimeError(f"Neo4j Graph Data Science is not available at {store.uri}")
-    kinds = weights.active()
-    if not kinds:
-        raise ValueError("no evidence kind has a weight > 0")
-    parts = "\nUNION ALL\n".join(f"{_GDS_PARTS[k]}, {getattr(weights, k)!r} AS kw" for k in kinds)
-    name = f"ownergraph-{uuid.uuid4().hex[:12]}"
-    project = (
-        f"CALL () {{\n{parts}\n}}\n"
-        "WITH h, collect({a: a, w: kw * c}) AS links WHERE size(links) >= 2\n"
-        "UNWIND links AS l\n"
-        "WITH gds.graph.project($name, l.a, h, {relationshipProperties: {weight: l.w}}, "
-        "{undirectedRelationshipTypes: ['*']}) AS g\n"
-        "RETURN g.nodeCount AS nodes, g.relationshipCount AS rels"
-    )
-    stream = (
-        "CALL gds.leiden.stream($name, {relationshipWeightProperty: 'weight', gamma: $gamma, "
-        "randomSeed: $seed, concurrency: 1, maxLevels: $max_levels}) "
-        "YIELD nodeId, communityId "
-        "WITH gds.util.asNode(nodeId) AS n, communityId WHERE n:Ad "
-        "RETURN n.id AS ad, communityId AS community"
-    )
-    try:
-        store.query(project, {"name": name}, write=True)
-        rows = store.query(
-            stream,
-            {"name": name, "gamma": float(resolution), "seed": int(seed), "max_levels": max_levels},
-            write=True,
-        )
-    finally:
-        store.query(
-            "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName",
-            {"name": name},
-            write=True,
-        )
-    return pd.DataFrame(rows, columns=["ad", "community"])

@@ -22,6 +22,7 @@ from ownergraph import identifier_labels as il
 from ownergraph.linking import image_match as im
 from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.owners import communities as cm
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.store.base import Store
 
 IMAGES_QUERY = (
@@ -58,8 +59,8 @@ def link_images(
     links = pd.DataFrame(store.query(LINKS_QUERY), columns=["ad", "image"])
     pos = pd.Index(pics["pdq"]).get_indexer(links["image"])
     links["group"] = group_name[pos]
-    ads = cm.fetch_ad_ids(store)
-    hard = cm.fetch_evidence(store, cm.HARD_KINDS)
+    ads = evidence_io.fetch_ad_ids(store)
+    hard = evidence_io.fetch_evidence(store, cm.HARD_KINDS)
     comp = pd.Series(il.identifier_components(ads, hard), index=ads)
     labelled = pd.Index(ads).isin(pd.Index(hard["ad"].unique()))
     comp[~labelled] = np.nan  # an ad without a phone or e-mail adds no component

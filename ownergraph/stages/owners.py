@@ -23,6 +23,7 @@ from ownergraph.linking.prices import PriceTable
 from ownergraph.owners import calibration as cal
 from ownergraph.owners import communities as cm
 from ownergraph.owners import joins, reposts, scoring
+from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages import score_model
 from ownergraph.stages.base import StageSummary
 from ownergraph.store.base import Store
@@ -230,7 +231,7 @@ def detect_owners(
         if method != "components"
         else tuple(k for k in weights.active() if k in cm.HARD_KINDS)
     )
-    evidence = cm.fetch_evidence(store, cm.KINDS, checked=active)
+    evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=active)
     ad_ids = ads["id"].to_numpy(dtype=object)
     calibration = None
     if method == "gds-leiden":
@@ -486,7 +487,7 @@ def _gds_partition(
     seed: int,
 ) -> tuple[pd.DataFrame, cm.EvidenceGraph]:
     graph = cm.build_evidence_graph(ad_ids, evidence, weights)
-    found = cm.gds_leiden(store, weights, resolution, seed)
+    found = evidence_io.gds_leiden(store, weights, resolution, seed)
     comm = dict(zip(found["ad"], found["community"], strict=True))
     # Ads GDS did not see (no evidence) each get a group of their own.
     membership = np.empty(graph.n_ads, dtype=np.int64)

@@ -116,7 +116,7 @@ class Store(ABC):
     uri: str = ""
     dialect: str = ""  # "ladybug" or "neo4j": picks named-query variants
     # what the engine can do beyond the interface: "gds" = Neo4j Graph Data Science
-    # procedures may be installed (ownergraph.owners.communities.gds_version asks)
+    # procedures may be installed (ownergraph.stages.evidence.gds_version asks)
     capabilities: frozenset[str] = frozenset()
 
     @abstractmethod
