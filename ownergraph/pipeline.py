@@ -9,6 +9,7 @@ world, so the two give the same authors and owners on the same data and options.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,7 +209,9 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
 
+    step = logging.getLogger("ownergraph.linking.stylometry").info
     data = store_ads(store)
+    step("step: read ads")
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
     # once (`authors train --max-train-pairs N --seed S` trains the same model).
     model, ev = train_model(
@@ -219,6 +222,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         baseline=False,
         keep_features=True,
     )
+    step("step: save model")
     from ownergraph.daily.incremental import save_author_index
     from ownergraph.linking.stylometry.candidates import CandidateSearch
 
@@ -227,6 +231,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     summary = link_authors(store, model, ads=data, features=feats, search=search)
     # for --incremental runs: the index, or why nothing was linked
     save_author_index(work, search if summary.get("linked") else None, data, feats, summary)
+    step("step: save author index")
     summary = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
     summary.update({f"heldout_{k}": v for k, v in _flat(ev).items()})
     return summary

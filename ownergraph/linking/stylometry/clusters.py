@@ -244,6 +244,7 @@ def link_texts(
         raise ValueError(f"features have {len(features)} rows for {n} texts")
     feats = features if features is not None else _featurise(model, texts, n_jobs, chunk)
     t["features"] = time.perf_counter()
+    log.info("step: link: features")
     log.info(
         "link_texts: features done after %.1fs (peak RSS so far %.2f GB)",
         t["features"] - t["start"],
@@ -261,6 +262,7 @@ def link_texts(
     del emb
     release_free_memory()
     t["candidates"] = time.perf_counter()
+    log.info("step: link: candidates")
     log.info(
         "link_texts: candidates done after %.1fs (peak RSS so far %.2f GB)",
         t["candidates"] - t["start"],
@@ -272,6 +274,7 @@ def link_texts(
     del feats
     release_free_memory()
     t["scores"] = time.perf_counter()
+    log.info("step: link: scores")
     log.info(
         "link_texts: scores done after %.1fs (peak RSS so far %.2f GB)",
         t["scores"] - t["start"],
@@ -279,6 +282,7 @@ def link_texts(
     )
     labels = cluster_pairs(n, cand.a, cand.b, p, threshold, cluster, resolution)
     t["clusters"] = time.perf_counter()
+    log.info("step: link: clusters")
     log.info(
         "link_texts: clusters done after %.1fs (peak RSS so far %.2f GB)",
         t["clusters"] - t["start"],
@@ -420,7 +424,9 @@ def link_authors(
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
     authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
     t1 = time.perf_counter()
+    log.info("step: link: author frames")
     written = write_authors(store, authors, edges)
+    log.info("step: link: write")
     summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
     summary["expected_precision"] = point.precision
     summary["seconds"] = summary.get("seconds", {}) | {

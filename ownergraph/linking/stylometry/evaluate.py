@@ -9,6 +9,7 @@ pairs that are not near-duplicate template copies.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, sp
 TARGET_FPRS = (0.01, 0.001)
 # Below this many ads, training featurises every ad (not only those in sampled pairs).
 FEATURISE_ALL_BELOW = 50_000
+log = logging.getLogger(__name__)
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> tuple[float, float]:
@@ -243,6 +245,7 @@ def train_and_evaluate(
     """
     groups = ads.groups(labels)
     train, test = split_groups(groups, test_size, random_state)
+    log.info("step: groups and split")
     tr = label_pairs(
         groups,
         train,
@@ -261,6 +264,7 @@ def train_and_evaluate(
     )
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
+    log.info("step: label pairs")
     model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
     train_used = np.unique(np.r_[tr["a"], tr["b"]])
     if keep_features or len(ads) <= FEATURISE_ALL_BELOW:
@@ -270,7 +274,9 @@ def train_and_evaluate(
     else:
         rows = np.unique(np.r_[train_used, te["a"], te["b"]])
     masked_rows = model.prepare([ads.texts[i] for i in rows])
+    log.info("step: mask texts")
     feats = model.fit_transform_texts(masked_rows, np.searchsorted(rows, train_used), prepared=True)
+    log.info("step: features (fit + all rows)")
     fa = np.searchsorted(rows, tr["a"].to_numpy())
     fb = np.searchsorted(rows, tr["b"].to_numpy())
     tg = tr["group_a"].to_numpy()
@@ -302,6 +308,7 @@ def train_and_evaluate(
             "train_groups": int(len(np.unique(groups[train]))),
         },
     )
+    log.info("step: fit model")
     # evaluation indexes ads through ``rows``
     te_local = te.copy()
     te_local["a"] = np.searchsorted(rows, te["a"].to_numpy())
@@ -319,6 +326,7 @@ def train_and_evaluate(
         feats=feats,
         masked=masked_rows,
     )
+    log.info("step: evaluate held-out pairs")
     if keep_features:
         ev.features = feats
     held_out = test[rows]  # labelled test-side ads among the featurised
@@ -330,6 +338,7 @@ def train_and_evaluate(
     ev.info["candidate_precision"] = candidate_precision(
         model, feats, groups[rows], held_out, thresholds
     )
+    log.info("step: candidate precision")
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),
