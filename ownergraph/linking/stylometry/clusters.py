@@ -44,7 +44,7 @@ from joblib.externals.loky import get_reusable_executor
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ownergraph.linking.stylometry.candidates import CandidateSearch
+from ownergraph.linking.stylometry.candidates import Candidates, CandidateSearch
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
@@ -232,17 +232,22 @@ def link_texts(
     n_jobs: int = 2,
     chunk: int = 20_000,
     features: AdFeatures | None = None,
+    candidates: Candidates | None = None,
 ) -> LinkResult:
     """Featurise, search candidates, score them, cluster: the scalable linking path.
 
     ``features``: the model's features of ``texts`` if already computed (e.g. kept by
-    ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``.
+    ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``; they are
+    released once scored when the caller holds no other reference. ``candidates``: the
+    candidate pairs of ``search`` over them, if already searched (``search`` is then
+    taken as fitted).
     """
     t = {"start": time.perf_counter()}
     n = len(texts)
     if features is not None and len(features) != n:
         raise ValueError(f"features have {len(features)} rows for {n} texts")
     feats = features if features is not None else _featurise(model, texts, n_jobs, chunk)
+    features = None  # only ``feats`` holds them now: freed after scoring
     t["features"] = time.perf_counter()
     log.info("step: link: features")
     log.info(
@@ -256,11 +261,13 @@ def link_texts(
     if n < 2:
         empty = np.zeros(0, dtype=np.int64)
         return LinkResult(np.arange(n), empty, empty, np.zeros(0), threshold, {"ads": n})
-    search.fit(feats)
-    emb = search.embed(feats)
-    cand = search.search(emb)
-    del emb
-    release_free_memory()
+    if candidates is None:
+        search.fit(feats)
+        emb = search.embed(feats)
+        candidates = search.search(emb)
+        del emb
+        release_free_memory()
+    cand = candidates
     t["candidates"] = time.perf_counter()
     log.info("step: link: candidates")
     log.info(
@@ -386,6 +393,7 @@ def link_authors(
     model_name: str = "",
     ads: Any = None,
     features: AdFeatures | None = None,
+    candidates: Candidates | None = None,
 ) -> dict[str, Any]:
     """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
 
@@ -393,7 +401,9 @@ def link_authors(
     pairs (see :func:`choose_threshold` for the alternatives). When the data cannot reach
     the target, nothing is linked: earlier Author clusters are removed and the summary
     says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
-    ``features`` can be passed to avoid reading and featurising the same ads again.
+    ``features`` (and the fitted ``search``'s ``candidates`` over them) can be passed to
+    avoid reading, featurising and searching the same ads again; the features are freed
+    once scored if the caller keeps no reference to them.
     """
     from ownergraph.linking.stylometry.data import store_ads
 
@@ -411,6 +421,8 @@ def link_authors(
     else:
         texts = ads.texts
     t_read = time.perf_counter() - t0
+    handed = {"features": features}  # this frame must not hold them while clustering
+    del features
     result = link_texts(
         texts,
         model,
@@ -419,7 +431,8 @@ def link_authors(
         cluster=cluster,
         resolution=resolution,
         n_jobs=n_jobs,
-        features=features,
+        features=handed.pop("features"),
+        candidates=candidates,
     )
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
     authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
