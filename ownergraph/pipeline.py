@@ -210,8 +210,11 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     from ownergraph.linking.stylometry.clusters import choose_threshold, link_authors
     from ownergraph.linking.stylometry.data import store_ads
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.linking.stylometry.memory import check_authors_memory
 
     step = logging.getLogger("ownergraph.linking.stylometry").info
+    # stop with what to do, before reading anything, when the machine lacks the memory
+    check_authors_memory(store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
     data = store_ads(store, compact=True)  # texts as one Arrow array, not Python strings
     step("step: read ads")
     big = len(data.ids) >= 50_000

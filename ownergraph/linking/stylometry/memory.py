@@ -25,3 +25,69 @@ def release_free_memory() -> None:
 
 
 _LIBC: Any = None
+
+
+# -- memory the authors stage needs, estimated before it starts ---------------------------
+
+GB = 1024**3
+# Peak resident memory of the authors stage of the product path (the process and its
+# featurising workers) = AUTHORS_FIXED_BYTES + AUTHORS_BYTES_PER_AD x ads, fitted to
+# benchmarks/bench_authors_stage.py at 100k and 300k synthetic ads (see the README):
+# features (~3.7 KB an ad), candidate index and pairs, the ads' texts and keys.
+AUTHORS_FIXED_BYTES = int(1.0 * GB)
+AUTHORS_BYTES_PER_AD = 7_000
+# Environment setting: the memory (GB) a stage may plan for instead of MemAvailable;
+# 0 turns the check off.
+MEMORY_LIMIT_ENV = "OWNERGRAPH_MEMORY_LIMIT_GB"
+
+
+class MemoryBudgetError(ValueError):
+    """A stage whose estimated memory exceeds what the machine has; says what to do."""
+
+
+def available_bytes() -> int | None:
+    """Memory a stage may plan for: ``$OWNERGRAPH_MEMORY_LIMIT_GB`` if set (``0``: no
+    limit, ``None``), else the kernel's ``MemAvailable`` (``None`` where unknown)."""
+    import os
+
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        try:
+            gb = float(limit)
+        except ValueError:
+            raise MemoryBudgetError(
+                f"{MEMORY_LIMIT_ENV}={limit!r} is not a number of GB (0 turns the check off)"
+            ) from None
+        return None if gb <= 0 else int(gb * GB)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def authors_stage_bytes(n_ads: int) -> int:
+    """Estimated peak memory of the authors stage for ``n_ads`` ads (measured, linear)."""
+    return AUTHORS_FIXED_BYTES + AUTHORS_BYTES_PER_AD * int(n_ads)
+
+
+def check_authors_memory(n_ads: int, available: int | None = None) -> int:
+    """The authors stage's estimated memory; raises ``MemoryBudgetError`` naming what to
+    do when it exceeds ``available`` (default: :func:`available_bytes`)."""
+    need = authors_stage_bytes(n_ads)
+    have = available_bytes() if available is None else available
+    if have is None or need <= have:
+        return need
+    fits = max(0, int((have - AUTHORS_FIXED_BYTES) / AUTHORS_BYTES_PER_AD))
+    raise MemoryBudgetError(
+        f"authors stage: {n_ads:,} ads need an estimated {need / GB:.1f} GB "
+        f"({AUTHORS_BYTES_PER_AD * 100_000 / GB:.2f} GB per 100k ads + "
+        f"{AUTHORS_FIXED_BYTES / GB:.1f} GB), but {have / GB:.1f} GB is available; about "
+        f"{fits:,} ads fit. Free memory or use a machine with more; or run the full "
+        "pipeline on fewer ads (e.g. the first days' files) and add the rest with "
+        "`ownergraph run PROJECT --incremental`; or leave 'authors' out of the run's "
+        f"stages. {MEMORY_LIMIT_ENV} sets the memory to plan for (0: no check)."
+    )
