@@ -121,8 +121,10 @@ def evaluate_pairs(
         masked_used = model.prepare(take_texts(ads.texts, used))
     else:
         masked_used = [masked[i] for i in used]
-    f_used = feats.take(used) if feats is not None else model.transform_texts(masked_used, True)
-    p = model.predict_proba_indexed(f_used, la, lb)
+    if feats is not None:  # rows of all ads' features, scored in place (no copy)
+        p = model.predict_proba_indexed(feats, a, b)
+    else:
+        p = model.predict_proba_indexed(model.transform_texts(masked_used, True), la, lb)
     dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
     scorers = [("model", p)]
     if baseline:
