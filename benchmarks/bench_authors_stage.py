@@ -4,9 +4,9 @@ Runs ``ownergraph.pipeline._authors`` (what ``ownergraph run`` / ``demo`` run fo
 authors stage) on a store that already holds a world's ads, with the same meter as
 ``bench_end_to_end.py`` (peak RSS of the process and its workers, sampled every 0.2 s;
 CPU of the process and its reaped workers). The stage logs a line at each sub-step
-(``ownergraph.linking.stylometry`` loggers, "step: ..."); the peak RSS between two such
-lines is reported per sub-step. Prints the stage's figures and the same per 100k ads,
-against the 1M target (15 min, 8 GB) scaled to the size.
+(``ownergraph.linking.stylometry`` loggers, "step: X" once X is done); the time and
+peak RSS since the previous such line are reported as X's. Prints the stage's figures
+and the same per 100k ads, against the 1M target (15 min, 8 GB) scaled to the size.
 
 Prepare a store once per size (world + ads stage only), then run the stage:
 
@@ -55,9 +55,10 @@ class StepLog(logging.Handler):
     def table(self) -> list[dict[str, Any]]:
         self._stop.set()
         self._thread.join()
-        marks = self.marks + [(time.perf_counter(), "end")]
+        marks = self.marks + [(time.perf_counter(), "rest of the stage")]
         out = []
-        for (t0, name), (t1, _) in zip(marks, marks[1:], strict=False):
+        # a "step: X" line is logged when X is done: the interval before it is X's
+        for (t0, _), (t1, name) in zip(marks, marks[1:], strict=False):
             rss = [r for t, r in self.samples if t0 <= t <= t1]
             out.append(
                 {
