@@ -9,6 +9,7 @@ world, so the two give the same authors and owners on the same data and options.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,12 +205,24 @@ def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str
 
 
 def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.incremental import save_author_index
+    from ownergraph.linking.stylometry.candidates import CandidateSearch
+    from ownergraph.linking.stylometry.clusters import choose_threshold
     from ownergraph.linking.stylometry.evaluate import train_model
+    from ownergraph.linking.stylometry.memory import check_authors_memory
     from ownergraph.stages.authors import link_authors, store_ads
 
-    data = store_ads(store)
+    step = logging.getLogger("ownergraph.linking.stylometry").info
+    # stop with what to do, before reading anything, when the machine lacks the memory
+    check_authors_memory(store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
+    data = store_ads(store, compact=True)  # texts as one Arrow array, not Python strings
+    step("step: read ads")
+    big = len(data.ids) >= 50_000
+    search = CandidateSearch(n_threads=2 if big else 1)
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
-    # once (`authors train --max-train-pairs N --seed S` trains the same model).
+    # once, in chunks and 2 processes (`authors train --max-train-pairs N --seed S` trains
+    # the same model); the candidate search that measures the operating point is the one
+    # linking uses.
     model, ev = train_model(
         data,
         work / "author_model.joblib",
@@ -217,15 +230,30 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         max_train_pairs=project.author_train_pairs,
         baseline=False,
         keep_features=True,
+        search=search,
+        n_jobs=2 if big else 1,
     )
-    from ownergraph.daily.incremental import save_author_index
-    from ownergraph.linking.stylometry.candidates import CandidateSearch
-
-    search = CandidateSearch(n_threads=1 if len(data.ids) < 50_000 else 2)
-    feats = ev.features
-    summary = link_authors(store, model, ads=data, features=feats, search=search)
-    # for --incremental runs: the index, or why nothing was linked
-    save_author_index(work, search if summary.get("linked") else None, data, feats, summary)
+    step("step: train and evaluate (model saved)")
+    # the features and candidates pass to linking without a reference kept here, so that
+    # they are freed once scored (before clustering)
+    handed = {"features": ev.features, "candidates": ev.candidates}
+    ev.features = ev.candidates = None
+    point = choose_threshold(model)  # link_authors' default operating point
+    # for --incremental runs: the index (written now: linking frees the features), or why
+    # nothing is linked
+    if point.reachable:
+        save_author_index(work, search, data, handed["features"], {"linked": True})
+    else:
+        save_author_index(work, None, data, None, {"reason": point.describe()})
+    step("step: save author index")
+    summary = link_authors(
+        store,
+        model,
+        ads=data,
+        features=handed.pop("features"),
+        candidates=handed.pop("candidates"),
+        search=search,
+    )
     summary = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
     summary.update({f"heldout_{k}": v for k, v in _flat(ev).items()})
     return summary

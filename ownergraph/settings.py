@@ -52,6 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BITCOIN_RPC_USER", None, "Bitcoin node RPC user (`btc load --rpc`)"),
     Setting("BITCOIN_RPC_PASSWORD", None, "Bitcoin node RPC password", secret=True),
     Setting("BITCOIN_RPC_COOKIE", None, "Bitcoin node RPC cookie file"),
+    Setting(
+        "OWNERGRAPH_MEMORY_LIMIT_GB",
+        None,
+        "memory (GB) a stage plans for instead of the machine's MemAvailable (0: no check)",
+    ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRETS = tuple(s.name for s in SETTINGS if s.secret)

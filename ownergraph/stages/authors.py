@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ownergraph.linking.stylometry.candidates import CandidateSearch
+from ownergraph.linking.stylometry.candidates import Candidates, CandidateSearch
 from ownergraph.linking.stylometry.clusters import (
     RESOLUTION,
     TARGET_PRECISION,
@@ -23,9 +26,16 @@ from ownergraph.linking.stylometry.data import LabelledAds, _text
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
 
+log = logging.getLogger(__name__)
 
-def store_ads(store: object, limit: int | None = None) -> LabelledAds:
-    """Ads and their phone/e-mail keys from a graph store (``HAS_PHONE``/``HAS_EMAIL``)."""
+
+def store_ads(store: object, limit: int | None = None, compact: bool = False) -> LabelledAds:
+    """Ads and their phone/e-mail keys from a graph store (``HAS_PHONE``/``HAS_EMAIL``).
+
+    ``compact``: the texts as one Arrow ``large_string`` array (UTF-8 bytes and offsets)
+    instead of a list of Python strings: ~4x smaller for texts with an emoji (a Python
+    ``str`` then takes 4 bytes a character); ``take_texts`` turns rows back into strings.
+    """
     lim = f" ORDER BY a.id LIMIT {int(limit)}" if limit else " ORDER BY a.id"
     ads = store.query_df(f"MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body{lim}")
     if len(ads) == 0:
@@ -41,7 +51,17 @@ def store_ads(store: object, limit: int | None = None) -> LabelledAds:
         for i, k in zip(df.get("id", []), df.get("k", []), strict=True):
             keys.setdefault(i, []).append(k)
     ids = [str(i) for i in ads["id"]]
-    texts = [_text(t, b) for t, b in zip(ads["title"], ads["body"], strict=True)]
+    if compact:
+        title, body = (
+            pc.fill_null(pa.array(ads.pop(c), type=pa.large_string(), from_pandas=True), "")
+            for c in ("title", "body")
+        )
+        texts: list[str] | pa.Array = pc.binary_join_element_wise(
+            title, body, pa.scalar("\n", pa.large_string())
+        )
+        del title, body, ads
+    else:
+        texts = [_text(t, b) for t, b in zip(ads["title"], ads["body"], strict=True)]
     return LabelledAds(ids, texts, [keys.get(i, []) for i in ids], None, getattr(store, "uri", ""))
 
 
@@ -69,6 +89,7 @@ def link_authors(
     model_name: str = "",
     ads: Any = None,
     features: AdFeatures | None = None,
+    candidates: Candidates | None = None,
 ) -> dict[str, Any]:
     """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
 
@@ -76,7 +97,9 @@ def link_authors(
     pairs (see :func:`choose_threshold` for the alternatives). When the data cannot reach
     the target, nothing is linked: earlier Author clusters are removed and the summary
     says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
-    ``features`` can be passed to avoid reading and featurising the same ads again.
+    ``features`` (and the fitted ``search``'s ``candidates`` over them) can be passed to
+    avoid reading, featurising and searching the same ads again; the features are freed
+    once scored if the caller keeps no reference to them.
     """
     point = choose_threshold(
         model, threshold=threshold, target_precision=target_precision, target_fpr=target_fpr
@@ -92,6 +115,8 @@ def link_authors(
     else:
         texts = ads.texts
     t_read = time.perf_counter() - t0
+    handed = {"features": features}  # this frame must not hold them while clustering
+    del features
     result = link_texts(
         texts,
         model,
@@ -100,12 +125,15 @@ def link_authors(
         cluster=cluster,
         resolution=resolution,
         n_jobs=n_jobs,
-        features=features,
+        features=handed.pop("features"),
+        candidates=candidates,
     )
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
     authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
     t1 = time.perf_counter()
+    log.info("step: link: author frames")
     written = write_authors(store, authors, edges)
+    log.info("step: link: write")
     summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
     summary["expected_precision"] = point.precision
     summary["seconds"] = summary.get("seconds", {}) | {

@@ -45,7 +45,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ownergraph import defaults
-from ownergraph.linking.stylometry.candidates import CandidateSearch
+from ownergraph.linking.stylometry.candidates import Candidates, CandidateSearch
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
@@ -233,18 +233,24 @@ def link_texts(
     n_jobs: int = 2,
     chunk: int = 20_000,
     features: AdFeatures | None = None,
+    candidates: Candidates | None = None,
 ) -> LinkResult:
     """Featurise, search candidates, score them, cluster: the scalable linking path.
 
     ``features``: the model's features of ``texts`` if already computed (e.g. kept by
-    ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``.
+    ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``; they are
+    released once scored when the caller holds no other reference. ``candidates``: the
+    candidate pairs of ``search`` over them, if already searched (``search`` is then
+    taken as fitted).
     """
     t = {"start": time.perf_counter()}
     n = len(texts)
     if features is not None and len(features) != n:
         raise ValueError(f"features have {len(features)} rows for {n} texts")
     feats = features if features is not None else _featurise(model, texts, n_jobs, chunk)
+    features = None  # only ``feats`` holds them now: freed after scoring
     t["features"] = time.perf_counter()
+    log.info("step: link: features")
     log.info(
         "link_texts: features done after %.1fs (peak RSS so far %.2f GB)",
         t["features"] - t["start"],
@@ -256,12 +262,15 @@ def link_texts(
     if n < 2:
         empty = np.zeros(0, dtype=np.int64)
         return LinkResult(np.arange(n), empty, empty, np.zeros(0), threshold, {"ads": n})
-    search.fit(feats)
-    emb = search.embed(feats)
-    cand = search.search(emb)
-    del emb
-    release_free_memory()
+    if candidates is None:
+        search.fit(feats)
+        emb = search.embed(feats)
+        candidates = search.search(emb)
+        del emb
+        release_free_memory()
+    cand = candidates
     t["candidates"] = time.perf_counter()
+    log.info("step: link: candidates")
     log.info(
         "link_texts: candidates done after %.1fs (peak RSS so far %.2f GB)",
         t["candidates"] - t["start"],
@@ -273,6 +282,7 @@ def link_texts(
     del feats
     release_free_memory()
     t["scores"] = time.perf_counter()
+    log.info("step: link: scores")
     log.info(
         "link_texts: scores done after %.1fs (peak RSS so far %.2f GB)",
         t["scores"] - t["start"],
@@ -280,6 +290,7 @@ def link_texts(
     )
     labels = cluster_pairs(n, cand.a, cand.b, p, threshold, cluster, resolution)
     t["clusters"] = time.perf_counter()
+    log.info("step: link: clusters")
     log.info(
         "link_texts: clusters done after %.1fs (peak RSS so far %.2f GB)",
         t["clusters"] - t["start"],

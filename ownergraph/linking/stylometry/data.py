@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ownergraph.linking.stylometry.pairs import identifier_components, text_identifiers
 from ownergraph.loaders.ad_mapping import AdMapping
@@ -18,7 +19,7 @@ class LabelledAds:
     """Ads (raw title + body text) with identifier keys and, if known, true authors."""
 
     ids: list[str]
-    texts: list[str]
+    texts: list[str] | pa.Array  # Python strings, or one Arrow string array (compact)
     identifiers: list[list[str]]
     authors: np.ndarray | None = None  # true author per ad (synthetic truth), else None
     source: str = ""
@@ -44,6 +45,13 @@ class LabelledAds:
             None if self.authors is None else self.authors[:n],
             self.source,
         )
+
+
+def take_texts(texts: list[str] | pa.Array, idx: np.ndarray) -> list[str]:
+    """The texts at positions ``idx`` as Python strings (from a list or an Arrow array)."""
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        return [t if t is not None else "" for t in texts.take(np.asarray(idx)).to_pylist()]
+    return [texts[i] for i in idx]
 
 
 def _text(title: object, body: object) -> str:

@@ -9,6 +9,7 @@ pairs that are not near-duplicate template copies.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ownergraph.linking.stylometry.candidates import CandidateSearch
-from ownergraph.linking.stylometry.data import LabelledAds
+from ownergraph.linking.stylometry.candidates import Candidates, CandidateSearch
+from ownergraph.linking.stylometry.data import LabelledAds, take_texts
 from ownergraph.linking.stylometry.features import AdFeatures, row_cosine
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 from ownergraph.linking.stylometry.operating_point import precision_curve
@@ -28,6 +29,7 @@ from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, sp
 TARGET_FPRS = (0.01, 0.001)
 # Below this many ads, training featurises every ad (not only those in sampled pairs).
 FEATURISE_ALL_BELOW = 50_000
+log = logging.getLogger(__name__)
 
 
 def tpr_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float) -> tuple[float, float]:
@@ -79,13 +81,17 @@ class Evaluation:
     """Figures per scorer and subset, plus the ROC curves for plotting.
 
     ``features`` (when kept) are the per-ad features of every ad of the evaluated set,
-    made by the evaluated model, so that linking the same ads need not recompute them.
+    made by the evaluated model, and ``candidates`` the candidate pairs of the search that
+    measured the candidate precision, so that linking the same ads need not recompute
+    them.
     """
 
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     features: AdFeatures | None = None
+    # with ``features``: the candidate pairs of all ads (the search is the one passed)
+    candidates: Candidates | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures).T
@@ -112,11 +118,13 @@ def evaluate_pairs(
     la = np.searchsorted(used, a)
     lb = np.searchsorted(used, b)
     if masked is None:
-        masked_used = model.prepare([ads.texts[i] for i in used])
+        masked_used = model.prepare(take_texts(ads.texts, used))
     else:
         masked_used = [masked[i] for i in used]
-    f_used = feats.take(used) if feats is not None else model.transform_texts(masked_used, True)
-    p = model.predict_proba_indexed(f_used, la, lb)
+    if feats is not None:  # rows of all ads' features, scored in place (no copy)
+        p = model.predict_proba_indexed(feats, a, b)
+    else:
+        p = model.predict_proba_indexed(model.transform_texts(masked_used, True), la, lb)
     dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
     scorers = [("model", p)]
     if baseline:
@@ -150,6 +158,7 @@ def candidate_precision(
     held_out: np.ndarray,
     thresholds: dict[str, float],
     search: CandidateSearch | None = None,
+    candidates: Candidates | None = None,
 ) -> dict[str, Any]:
     """Precision of the accepted pairs among candidate pairs, as linking sees them.
 
@@ -162,6 +171,7 @@ def candidate_precision(
     whole curve is kept for choosing an operating point
     (:mod:`~ownergraph.linking.stylometry.operating_point`). With identifier labels a
     cross-group pair may still be one writer with two phones, so this errs low.
+    ``candidates``: that search's pairs over ``feats``, if already made.
     """
     search = search if search is not None else CandidateSearch()
     n = len(feats)
@@ -170,8 +180,10 @@ def candidate_precision(
         return out
     g = np.asarray(groups)
     held_out = np.asarray(held_out, dtype=bool)
-    search.fit(feats)
-    cand = search.search(search.embed(feats))
+    if candidates is None:
+        search.fit(feats)
+        candidates = search.search(search.embed(feats))
+    cand = candidates
     ok = (g[cand.a] >= 0) & (g[cand.b] >= 0) & (held_out[cand.a] | held_out[cand.b])
     a, b = cand.a[ok], cand.b[ok]
     p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
@@ -230,6 +242,9 @@ def train_and_evaluate(
     hard_pairs: bool = False,
     hard_weight: float = 1.0,
     random_state: int = 0,
+    search: CandidateSearch | None = None,
+    n_jobs: int = 1,
+    chunk: int = 20_000,
 ) -> tuple[PairwiseAuthorModel, Evaluation]:
     """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
 
@@ -237,12 +252,17 @@ def train_and_evaluate(
     (random, class ratio kept). ``hard_pairs`` adds to them the candidate pairs (each
     ad's nearest stylistic neighbours, as linking meets them) with two labelled
     train-side ends: hard negatives and hard positives, each of weight ``hard_weight``
-    (the sampled pairs weigh 1). ``keep_features`` keeps
-    the features of ALL ads (also unlabelled ones) in ``Evaluation.features`` for
-    linking the same ads afterwards.
+    (the sampled pairs weigh 1). ``keep_features`` keeps the features of ALL ads (also
+    unlabelled ones) in ``Evaluation.features`` and the candidate pairs of ``search``
+    (default ``CandidateSearch()``; it is left fitted on them) in
+    ``Evaluation.candidates``, for linking the same ads afterwards; the features are
+    then made in chunks of ``chunk`` ads in ``n_jobs`` processes, the vectorizer fitted
+    on the training pairs' ads alone (the same features as featurising all at once).
+    ``ads.texts`` may be a compact Arrow array (``store_ads(compact=True)``).
     """
     groups = ads.groups(labels)
     train, test = split_groups(groups, test_size, random_state)
+    log.info("step: groups and split")
     tr = label_pairs(
         groups,
         train,
@@ -261,16 +281,34 @@ def train_and_evaluate(
     )
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
+    log.info("step: label pairs")
     model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
     train_used = np.unique(np.r_[tr["a"], tr["b"]])
-    if keep_features or len(ads) <= FEATURISE_ALL_BELOW:
-        # all ads: the candidate search of ``candidate_precision`` then meets the same
-        # neighbours as linking does (unlabelled ads included)
+    if keep_features:
+        # every ad once, in chunks and processes: the vectorizer (IDF) is fitted on the
+        # training ads alone, as ``fit_transform_texts`` fits it, and every row's
+        # features depend on that row only
+        from ownergraph.linking.stylometry.clusters import _featurise  # noqa: PLC0415
+
         rows = np.arange(len(ads))
+        train_masked = model.prepare(take_texts(ads.texts, train_used))
+        model.fit_vectorizer(train_masked, prepared=True)
+        log.info("step: fit vectorizer")
+        feats = _featurise(model, ads.texts, n_jobs, chunk)
+        masked_rows = None
     else:
-        rows = np.unique(np.r_[train_used, te["a"], te["b"]])
-    masked_rows = model.prepare([ads.texts[i] for i in rows])
-    feats = model.fit_transform_texts(masked_rows, np.searchsorted(rows, train_used), prepared=True)
+        if len(ads) <= FEATURISE_ALL_BELOW:
+            # all ads: the candidate search of ``candidate_precision`` then meets the
+            # same neighbours as linking does (unlabelled ads included)
+            rows = np.arange(len(ads))
+        else:
+            rows = np.unique(np.r_[train_used, te["a"], te["b"]])
+        masked_rows = model.prepare(take_texts(ads.texts, rows))
+        log.info("step: mask texts")
+        fit_rows = np.searchsorted(rows, train_used)
+        feats = model.fit_transform_texts(masked_rows, fit_rows, prepared=True)
+        train_masked = [masked_rows[i] for i in fit_rows]
+    log.info("step: features")
     fa = np.searchsorted(rows, tr["a"].to_numpy())
     fb = np.searchsorted(rows, tr["b"].to_numpy())
     tg = tr["group_a"].to_numpy()
@@ -302,14 +340,12 @@ def train_and_evaluate(
             "train_groups": int(len(np.unique(groups[train]))),
         },
     )
+    log.info("step: fit model")
     # evaluation indexes ads through ``rows``
     te_local = te.copy()
     te_local["a"] = np.searchsorted(rows, te["a"].to_numpy())
     te_local["b"] = np.searchsorted(rows, te["b"].to_numpy())
-    sub = LabelledAds(
-        [ads.ids[i] for i in rows], [ads.texts[i] for i in rows], [], None, ads.source
-    )
-    train_masked = [masked_rows[i] for i in np.searchsorted(rows, train_used)]
+    sub = ads if keep_features else LabelledAds([], [], [], None, ads.source)  # masked given
     ev = evaluate_pairs(
         model,
         sub,
@@ -319,17 +355,25 @@ def train_and_evaluate(
         feats=feats,
         masked=masked_rows,
     )
-    if keep_features:
-        ev.features = feats
+    del masked_rows, sub, train_masked
+    log.info("step: evaluate held-out pairs")
     held_out = test[rows]  # labelled test-side ads among the featurised
     thresholds = {
         f"fpr_{fpr:g}": ev.figures["model/all"][f"threshold_at_fpr_{fpr:g}"]
         for fpr in TARGET_FPRS
         if np.isfinite(ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}", np.nan))
     }
+    cand = None
+    if keep_features and len(feats) >= 3:
+        search = search if search is not None else CandidateSearch()
+        search.fit(feats)
+        cand = search.search(search.embed(feats))
     ev.info["candidate_precision"] = candidate_precision(
-        model, feats, groups[rows], held_out, thresholds
+        model, feats, groups[rows], held_out, thresholds, search=search, candidates=cand
     )
+    log.info("step: candidate precision")
+    if keep_features:
+        ev.features, ev.candidates = feats, cand
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),

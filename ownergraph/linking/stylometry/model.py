@@ -127,6 +127,15 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         order[np.r_[fit_rows, rest]] = np.arange(len(texts))
         return AdFeatures.concat(parts).take(order)
 
+    def fit_vectorizer(self, texts: list[str], prepared: bool = False) -> PairwiseAuthorModel:
+        """Fit the vectorizer (the IDF weights) on ``texts`` alone, featurising nothing:
+        ``fit_transform_texts(texts, rows)`` makes the same vectorizer from ``texts[rows]``
+        (features of other ads are then made in chunks, ``clusters._featurise``)."""
+        texts = list(texts) if prepared else self.prepare(texts)
+        vec = self.vectorizer if self.vectorizer is not None else StyleVectorizer()
+        self.vectorizer_ = sklearn.clone(vec).fit(texts)
+        return self
+
     # ---- estimator API on text pairs ----
     def fit(
         self, pairs: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None = None

@@ -1,0 +1,60 @@
+"""The authors stage estimates its memory before it starts and stops with what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from ownergraph.linking.stylometry.memory import (
+    AUTHORS_BYTES_PER_AD,
+    AUTHORS_FIXED_BYTES,
+    GB,
+    MEMORY_LIMIT_ENV,
+    MemoryBudgetError,
+    available_bytes,
+    check_authors_memory,
+)
+
+
+def test_estimate_is_linear_and_passes_when_it_fits() -> None:
+    need = check_authors_memory(100_000, available=64 * GB)
+    assert need == AUTHORS_FIXED_BYTES + 100_000 * AUTHORS_BYTES_PER_AD
+    assert check_authors_memory(200_000, available=64 * GB) - need == 100_000 * AUTHORS_BYTES_PER_AD
+
+
+def test_estimate_over_the_limit_says_what_to_do() -> None:
+    with pytest.raises(MemoryBudgetError) as exc:
+        check_authors_memory(1_000_000, available=AUTHORS_FIXED_BYTES + GB // 2)
+    msg = str(exc.value)
+    assert "1,000,000 ads need an estimated" in msg
+    assert "--incremental" in msg and MEMORY_LIMIT_ENV in msg
+    fits = int((GB // 2) / AUTHORS_BYTES_PER_AD)
+    assert f"about {fits:,} ads fit" in msg
+
+
+def test_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0")
+    assert available_bytes() is None
+    assert check_authors_memory(10**9) > 0  # no check
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "2.5")
+    assert available_bytes() == int(2.5 * GB)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(MemoryBudgetError, match="not a number of GB"):
+        available_bytes()
+    monkeypatch.delenv(MEMORY_LIMIT_ENV)
+    assert available_bytes() > 0  # MemAvailable of this machine
+
+
+def test_pipeline_stops_before_the_authors_stage_reads_anything(
+    store, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ownergraph.pipeline import run_pipeline
+    from ownergraph.synth.world import generate_world
+
+    generate_world(tmp_path / "world", n_ads=300, seed=1)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.001")  # a fake machine of 1 MB
+    with pytest.raises(MemoryBudgetError, match="300 ads need an estimated"):
+        run_pipeline(
+            store, tmp_path / "world", work_dir=tmp_path / "run", stages=("ads", "authors")
+        )
+    assert not (tmp_path / "run" / "author_model.joblib").exists()
+    assert store.query("MATCH (a:Author) RETURN count(a) AS n")[0]["n"] == 0
