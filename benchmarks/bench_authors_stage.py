@@ -28,7 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_end_to_end import GB, TARGET_1M_BYTES, TARGET_1M_SECONDS, Meter, _rss_tree  # noqa: E402
+from bench_end_to_end import GB, TARGET_1M_BYTES, TARGET_1M_SECONDS, Meter  # noqa: E402
+from rss import tree_rss  # noqa: E402
 
 
 class StepLog(logging.Handler):
@@ -50,7 +51,7 @@ class StepLog(logging.Handler):
     def _sample(self) -> None:
         pid = os.getpid()
         while not self._stop.wait(0.2):
-            self.samples.append((time.perf_counter(), _rss_tree(pid)))
+            self.samples.append((time.perf_counter(), tree_rss(pid)))
 
     def table(self) -> list[dict[str, Any]]:
         self._stop.set()

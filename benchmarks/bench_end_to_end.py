@@ -28,27 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rss import tree_rss  # noqa: E402
+
 TARGET_1M_SECONDS = 15 * 60
 TARGET_1M_BYTES = 8 * 1024**3
 GB = 1024**3
-
-
-def _rss_tree(pid: int) -> int:
-    """Resident bytes of ``pid`` and every live descendant (from /proc)."""
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        procs = [p, *p.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for q in procs:
-        try:
-            total += q.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 class Meter:
@@ -64,7 +49,7 @@ class Meter:
     def _sample(self) -> None:
         pid = os.getpid()
         while not self._stop.wait(0.2):
-            self._peak = max(self._peak, _rss_tree(pid))
+            self._peak = max(self._peak, tree_rss(pid))
 
     @staticmethod
     def _cpu() -> float:
@@ -74,7 +59,7 @@ class Meter:
 
     def start(self, name: str) -> None:
         self.finish()
-        self._peak = _rss_tree(os.getpid())
+        self._peak = tree_rss(os.getpid())
         self.stages.append({"stage": name, "t0": time.perf_counter(), "c0": self._cpu()})
 
     def finish(self) -> None:
@@ -82,7 +67,7 @@ class Meter:
             st = self.stages[-1]
             st["wall"] = time.perf_counter() - st.pop("t0")
             st["cpu"] = self._cpu() - st.pop("c0")
-            st["peak_rss"] = max(self._peak, _rss_tree(os.getpid()))
+            st["peak_rss"] = max(self._peak, tree_rss(os.getpid()))
 
     def close(self) -> None:
         self.finish()

@@ -49,6 +49,9 @@ from ownergraph.linking.stylometry.evaluate import train_model
 from ownergraph.linking.stylometry.pairs import text_identifiers
 from ownergraph.stages.authors import write_authors
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rss import tree_rss  # noqa: E402
+
 
 class PeakMemory(threading.Thread):
     """Peak of the summed RSS of this process and all its descendants (from /proc)."""
@@ -58,33 +61,12 @@ class PeakMemory(threading.Thread):
         self.peak = 0
         self._halt = threading.Event()
 
-    @staticmethod
-    def _tree_rss(root: int) -> int:
-        children: dict[int, list[int]] = {}
-        rss: dict[int, int] = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(d))
-                rss[int(d)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-            except (OSError, IndexError, ValueError):
-                continue
-        total, stack = 0, [root]
-        while stack:
-            p = stack.pop()
-            total += rss.get(p, 0)
-            stack.extend(children.get(p, []))
-        return total
-
     def run(self) -> None:
         me = os.getpid()
         t0 = time.perf_counter()
         self.peak_at = 0.0
         while not self._halt.is_set():
-            rss = self._tree_rss(me)
+            rss = tree_rss(me)
             if rss > self.peak:
                 self.peak, self.peak_at = rss, time.perf_counter() - t0
             time.sleep(0.2)
