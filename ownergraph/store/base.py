@@ -142,6 +142,26 @@ class Store(ABC):
     def delete_nodes(self, label: str) -> None:
         """Delete every node of a label and its edges."""
 
+    def _existing_keys(self, node: NodeType, keys: list[Any]) -> set[Any]:
+        """The ``keys`` that name an existing ``node`` (an engine may do it faster)."""
+        found = self.query(
+            f"UNWIND $keys AS k MATCH (n:{node.label} {{{node.key}: k}}) RETURN k",
+            {"keys": keys},
+        )
+        return {r["k"] for r in found}
+
+    def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
+        """StoreError naming the keys whose end node does not exist."""
+        for end, node in (("src", self.schema.node(rel.src)), ("dst", self.schema.node(rel.dst))):
+            keys = sorted(set(df[end]))
+            found = self._existing_keys(node, keys)
+            missing = [k for k in keys if k not in found]
+            if missing:
+                raise StoreError(
+                    f"{rel.type}: {len(missing)} {end} keys have no {node.label} node, "
+                    f"e.g. {missing[:3]}"
+                )
+
     def delete_keys(self, label: str, keys: Iterable[str], chunk: int = 10_000) -> None:
         """Delete the nodes of ``label`` with the given keys, and their edges."""
         node = self.schema.node(label)

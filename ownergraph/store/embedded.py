@@ -215,17 +215,8 @@ class EmbeddedStore(Store):
         q = f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) RETURN 1 AS one LIMIT 1"
         return not self._run(q, None)
 
-    def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
-        """StoreError naming the keys whose end node does not exist."""
-        for end, node in (("src", self.schema.node(rel.src)), ("dst", self.schema.node(rel.dst))):
-            keys = sorted(set(df[end]))
-            found = set(self._existing_nodes(node, keys, [node.key])[node.key])
-            missing = [k for k in keys if k not in found]
-            if missing:
-                raise StoreError(
-                    f"{rel.type}: {len(missing)} {end} keys have no {node.label} node, "
-                    f"e.g. {missing[:3]}"
-                )
+    def _existing_keys(self, node: NodeType, keys: list[Any]) -> set[Any]:
+        return set(self._existing_nodes(node, keys, [node.key])[node.key])
 
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
         rel = self.schema.rel(rel_type)

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
-import pandas as pd
 from neo4j import GraphDatabase
 from neo4j.exceptions import (
     AuthError,
@@ -28,7 +27,6 @@ from neo4j.exceptions import (
 
 from ownergraph import settings
 from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame, records
-from ownergraph.store.schema import RelType
 
 # Rows per transaction ($OWNERGRAPH_NEO4J_BATCH, default 2,500). Measured on the dev
 # server (2 cores, 100k ads of 13 properties): 10k-row transactions ran at ~13k rows/s,
@@ -217,22 +215,6 @@ class Neo4jStore(Store):
 
     def _label_is_empty(self, label: str) -> bool:
         return not self._execute(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1", None, write=False)
-
-    def _check_ends(self, rel: RelType, df: pd.DataFrame) -> None:
-        """StoreError naming the keys whose end node does not exist."""
-        for end, node in (("src", self.schema.node(rel.src)), ("dst", self.schema.node(rel.dst))):
-            keys = sorted(set(df[end]))
-            found = self._execute(
-                f"UNWIND $keys AS k MATCH (n:{node.label} {{{node.key}: k}}) RETURN k",
-                {"keys": keys},
-                write=False,
-            )
-            missing = sorted(set(keys) - {r["k"] for r in found})
-            if missing:
-                raise StoreError(
-                    f"{rel.type}: {len(missing)} {end} keys have no {node.label} node, "
-                    f"e.g. {missing[:3]}"
-                )
 
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
         rel = self.schema.rel(rel_type)
