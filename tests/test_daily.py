@@ -270,6 +270,33 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     assert store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"] == paid
 
 
+def test_run_stamps_leave_the_embedded_edges_whole_after_a_checkpoint(tmp_path, world_days):
+    """A run stamps its id on the edges it made. On LadybugDB 0.22, a SET on an edge
+    property followed by a checkpoint moved two PAID_FOR edges of this world onto the
+    table's first ad with null properties (read as wallet evidence: "link confidence must
+    be in [0, 1]"). One worker thread makes the engine's order, hence the fault, repeat."""
+    from ownergraph.stages.evidence import fetch_evidence
+    from ownergraph.store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "g.lbug", threads=1)
+    try:
+        stages = ("ads", "bitcoin", "payments")
+        project = Project.from_days(world_days[:1], work_dir=tmp_path / "w", stages=stages)
+        run_project(store, project)
+        store.query("CHECKPOINT", write=True)
+        by_ad = "MATCH (a:Ad)<-[e:PAID_FOR]-(t:Tx) "
+        by_tx = "MATCH (t:Tx)-[e:PAID_FOR]->(a:Ad) "
+        ret = "RETURN t.txid AS tx, a.id AS ad, e.confidence AS c, e.run AS run"
+        edges = store.query(by_tx + ret)
+        assert len(edges) > 100 and all(e["c"] is not None and e["run"] for e in edges)
+        assert store.query(by_ad + "WHERE e.confidence IS NULL RETURN count(*) AS n")[0]["n"] == 0
+        key = lambda e: (e["tx"], e["ad"], e["c"])  # noqa: E731
+        assert sorted(map(key, store.query(by_ad + ret))) == sorted(map(key, edges))
+        assert fetch_evidence(store, ("wallet",))["confidence"].between(0, 1).all()
+    finally:
+        store.close()
+
+
 def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path):
     """The author stage of an incremental run: new ads only are featurised, scored against
     the saved index and attached to the existing Author clusters (embedded store; the

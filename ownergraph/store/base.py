@@ -197,12 +197,16 @@ class Store(ABC):
                 out[n.label] = int(self.query(q, {"run": run_id}, write=True)[0]["c"])
         for r in self.schema.rels:
             if "run" in r.prop_names:
-                q = (
-                    f"MATCH (:{r.src})-[e:{r.type}]->(:{r.dst}) WHERE e.run IS NULL "
-                    "SET e.run = $run RETURN count(e) AS c"
-                )
-                out[r.type] = int(self.query(q, {"run": run_id}, write=True)[0]["c"])
+                out[r.type] = self._stamp_edges(r, run_id)
         return {k: v for k, v in out.items() if v}
+
+    def _stamp_edges(self, rel: RelType, run_id: str) -> int:
+        """Write ``run = run_id`` on the edges of ``rel`` that have none; how many."""
+        q = (
+            f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) WHERE e.run IS NULL "
+            "SET e.run = $run RETURN count(e) AS c"
+        )
+        return int(self.query(q, {"run": run_id}, write=True)[0]["c"])
 
     @abstractmethod
     def query(

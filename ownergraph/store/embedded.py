@@ -1,8 +1,9 @@
 """The embedded store: LadybugDB (in-process, on disk, Cypher), no server needed.
 
 Writes follow the measured fast path (DESIGN.md): look up which keys already exist,
-``COPY`` the new rows from an Arrow table, and ``MATCH ... SET`` only the existing rows
-whose values differ. A re-load of the same data therefore writes nothing, and a load
+``COPY`` the new rows from an Arrow table, and ``MATCH ... SET`` only the existing nodes
+whose values differ (an edge whose values differ is deleted and COPYed again: see
+``_rewrite_edges``). A re-load of the same data therefore writes nothing, and a load
 is idempotent.
 """
 
@@ -40,14 +41,21 @@ class EmbeddedStore(Store):
     dialect = "ladybug"
 
     def __init__(
-        self, path: str | Path, *, copy_batch: int = 1_000_000, batch_size: int = 10_000
+        self,
+        path: str | Path,
+        *,
+        copy_batch: int = 1_000_000,
+        batch_size: int = 10_000,
+        threads: int = 0,
     ) -> None:
         self.uri = str(path)
         self.copy_batch = copy_batch  # rows per COPY (large COPYs are faster per row)
         self.batch_size = batch_size  # rows per UNWIND ... SET update
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = lb.Database(str(path))
+            # threads: LadybugDB's worker threads (0: one per core); 1 makes its work order
+            # repeatable, which a test of an engine fault needs
+            self._db = lb.Database(str(path), max_num_threads=threads)
         except RuntimeError as exc:  # e.g. locked by another process, or not a database
             raise StoreError(f"cannot open embedded store at {path}: {exc}") from exc
         self._conn = lb.Connection(self._db)
@@ -223,7 +231,6 @@ class EmbeddedStore(Store):
         df = edge_frame(rel, rows)
         if df.empty:
             return 0
-        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
         props = [c for c in df.columns if c not in ("src", "dst")]
         first = self._rel_is_empty(rel)
         if first:  # a first load: nothing to look up; COPY itself rejects a missing end
@@ -241,24 +248,55 @@ class EmbeddedStore(Store):
             )
         new = df[~is_old]
         if len(new):
-            full = new.reindex(columns=["src", "dst", *self._columns(rel_type, rel.prop_names)])
-            table = pa.Table.from_pandas(_typed(full, rel.props, ends=True), preserve_index=False)
             try:
-                self._copy(rel_type, table)
+                self._copy_edges(rel, new)
             except StoreError:
                 if first:
                     self._check_ends(rel, df)  # names the missing keys, if that was it
                 raise
         changed = _changed_rows(df[is_old], existing, ["src", "dst"], props)
         if len(changed) and props:
-            sets = ", ".join(_set(changed, "e", c) for c in props)
-            q = (
-                f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
-                f"MATCH (b:{rel.dst} {{{dst.key}: r.dst}}) "
-                f"MATCH (a)-[e:{rel.type}]->(b) SET {sets}"
-            )
-            self._batched(q, records(changed))
+            full = self._existing_edges(rel, changed, rel.prop_names)
+            full = full.drop(columns=props).merge(changed, on=["src", "dst"], how="inner")
+            self._rewrite_edges(rel, full)
         return len(df)
+
+    # LadybugDB 0.22: ``SET`` on a relationship property, then a checkpoint (an automatic
+    # one comes when the WAL passes its threshold, so when depends on the data) can leave
+    # the table's backward index with edges moved onto the first node of the destination
+    # table, with null properties: seen as two PAID_FOR links of an ad that had none, read
+    # by owner detection as wallet evidence. This store therefore never SETs an edge
+    # property; it deletes the edges and COPYs them again with their new values
+    # (``tests/test_store_engine.py`` replays the case).
+    def _rewrite_edges(self, rel: RelType, rows: pd.DataFrame) -> None:
+        """Replace the edges of ``rows`` (src, dst and every property) by delete + COPY."""
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        self._batched(
+            f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}})-[e:{rel.type}]->"
+            f"(b:{rel.dst} {{{dst.key}: r.dst}}) DELETE e",
+            records(rows[["src", "dst"]]),
+        )
+        self._copy_edges(rel, rows)
+
+    def _copy_edges(self, rel: RelType, rows: pd.DataFrame) -> None:
+        full = rows.reindex(columns=["src", "dst", *self._columns(rel.type, rel.prop_names)])
+        table = pa.Table.from_pandas(_typed(full, rel.props, ends=True), preserve_index=False)
+        self._copy(rel.type, table)
+
+    def _stamp_edges(self, rel: RelType, run_id: str) -> int:
+        src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
+        match = f"MATCH (a:{rel.src})-[e:{rel.type}]->(b:{rel.dst}) WHERE e.run IS NULL "
+        cols = "".join(f", e.{p} AS {p}" for p in rel.prop_names)
+        rows = pd.DataFrame(
+            self._run(match + f"RETURN a.{src.key} AS src, b.{dst.key} AS dst{cols}", None),
+            columns=["src", "dst", *rel.prop_names],
+        )
+        if rows.empty:
+            return 0
+        rows["run"] = run_id
+        self._run(match + "DELETE e", None)
+        self._copy_edges(rel, rows)
+        return len(rows)
 
     def delete_edges(self, rel_type: str) -> None:
         rel = self.schema.rel(rel_type)
