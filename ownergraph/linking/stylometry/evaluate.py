@@ -241,6 +241,8 @@ def train_and_evaluate(
     keep_features: bool = False,
     hard_pairs: bool = False,
     hard_weight: float = 1.0,
+    train_neg_per_pos: float | None = None,
+    train_max_pos_per_group: int | None = None,
     random_state: int = 0,
     search: CandidateSearch | None = None,
     n_jobs: int = 1,
@@ -249,7 +251,9 @@ def train_and_evaluate(
     """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
 
     Every ad is masked and featurised once. ``max_train_pairs`` caps the training pairs
-    (random, class ratio kept). ``hard_pairs`` adds to them the candidate pairs (each
+    (random, class ratio kept); ``train_neg_per_pos`` and ``train_max_pos_per_group``
+    (default: as for the test pairs) sample the training pairs differently from the test
+    pairs. ``hard_pairs`` adds to them the candidate pairs (each
     ad's nearest stylistic neighbours, as linking meets them) with two labelled
     train-side ends: hard negatives and hard positives, each of weight ``hard_weight``
     (the sampled pairs weigh 1). ``keep_features`` keeps the features of ALL ads (also
@@ -266,8 +270,8 @@ def train_and_evaluate(
     tr = label_pairs(
         groups,
         train,
-        max_pos_per_group=max_pos_per_group,
-        neg_per_pos=neg_per_pos,
+        max_pos_per_group=train_max_pos_per_group or max_pos_per_group,
+        neg_per_pos=train_neg_per_pos or neg_per_pos,
         random_state=random_state,
     )
     tr = _subsample(tr, max_train_pairs, random_state)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +38,11 @@ from sklearn.utils.validation import check_is_fitted
 from ownergraph.linking.stylometry.memory import release_free_memory
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
+# Sparse views that may be added to ``views`` (not in the default):
+# ``skeleton``: character 2-5-grams of the text's formatting skeleton (letters, digits
+# and emoji by class, punctuation, spacing and line breaks kept); ``phrase``: word
+# 3-5-grams (shared sentences); ``grammar``: the distorted-grammar token n-grams.
+EXTRA_VIEWS = ("skeleton", "phrase", "grammar")
 # Views that can give likelihood-ratio pair features (``StyleVectorizer(likelihood=...)``):
 # ``grammar`` is token n-grams of the text distorted to function words and word shapes.
 LR_VIEWS = ("grammar", "char", "word")
@@ -44,7 +50,7 @@ LR_VIEWS = ("grammar", "char", "word")
 # cosine. Dev split of the real Backpage ads (train components only, 6 seeds): TPR at
 # FPR 1% 0.908 -> 0.921, better on 6 of 6 seeds; ``func`` (a fixed ~120-word
 # vocabulary) adds nothing there.
-OVERLAP_VIEWS = ("char", "word", "symbol", "title")
+OVERLAP_VIEWS = ("char", "word", "symbol", "title", "skeleton", "phrase", "grammar")
 
 FUNCTION_WORDS = (
     "a about after all also am an and any are as at be because been before but by can "
@@ -111,6 +117,34 @@ def _title(text: str) -> str:
     return text.partition("\n")[0]
 
 
+_SKELETON_RUN = re.compile(r"([aA0XE])\1+")
+
+
+@lru_cache(maxsize=1)
+def _skeleton_table() -> dict[int, str]:
+    """Map each character to its class: ``a``/``A`` lower/upper-case letter (``X`` any
+    other letter), ``0`` digit, ``E`` emoji and pictographs; others stay themselves."""
+    table: dict[int, str] = {}
+    for cp in range(0x110000):
+        c = chr(cp)
+        if c.isalpha():
+            table[cp] = "a" if c.islower() else ("A" if c.isupper() else "X")
+        elif c.isdigit():
+            table[cp] = "0"
+    for lo, hi in ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF)):
+        for cp in range(lo, hi + 1):
+            table[cp] = "E"
+    table[0xFE0F] = ""  # emoji variation selector
+    return table
+
+
+def skeleton(text: str) -> str:
+    """The formatting skeleton of a text: characters mapped to their class
+    (``_skeleton_table``), each run of one letter, digit or emoji class collapsed to one
+    (``Hot BBW $150/hr!!`` -> ``Aa A $0/a!!``)."""
+    return _SKELETON_RUN.sub(r"\1", text.translate(_skeleton_table()))
+
+
 def _symbols(text: str) -> list[str]:
     """Non-alphanumeric, non-space characters and their adjacent pairs."""
     syms = [c for c in text if not (c.isalnum() or c.isspace())]
@@ -128,6 +162,7 @@ class AdFeatures:
     dense: dict[str, np.ndarray] = field(default_factory=dict)
     # likelihood-ratio views: (log-ratio weights W, length-normalised counts K, lengths)
     lr: dict[str, tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]] = field(default_factory=dict)
+    style_product: bool = False  # pair features also hold the product of the style rows
 
     def __len__(self) -> int:
         return self.style.shape[0]
@@ -139,6 +174,7 @@ class AdFeatures:
             self.overlap,
             {k: v[idx] for k, v in self.dense.items()},
             {k: (w[idx], c[idx], n[idx]) for k, (w, c, n) in self.lr.items()},
+            self.style_product,
         )
 
     @staticmethod
@@ -155,7 +191,7 @@ class AdFeatures:
             ws, cs, ns = zip(*[p.lr.pop(k) for p in parts], strict=True)
             lr[k] = (_vstack_consuming(list(ws)), _vstack_consuming(list(cs)), np.concatenate(ns))
         style = np.vstack([p.style for p in parts])
-        return AdFeatures(views, style, parts[0].overlap, dense, lr)
+        return AdFeatures(views, style, parts[0].overlap, dense, lr, parts[0].style_product)
 
 
 def _vstack_consuming(mats: list[sp.csr_matrix], trim_every: int = 2**28) -> sp.csr_matrix:
@@ -206,6 +242,8 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         likelihood: tuple[str, ...] = (),
         lr_mu: float = 50.0,
         embedding: str | None = None,
+        style_product: bool = False,
+        phrase_ngram: tuple[int, int] = (3, 5),
     ) -> None:
         self.views = views
         self.char_ngram = char_ngram
@@ -217,17 +255,26 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         self.likelihood = likelihood
         self.lr_mu = lr_mu
         self.embedding = embedding
+        self.style_product = style_product
+        self.phrase_ngram = phrase_ngram
 
     def __setstate__(self, state: dict) -> None:
         # vectorizers pickled before the likelihood / embedding options read as without them
-        state = {"likelihood": (), "lr_mu": 50.0, "embedding": None} | state
+        state = {
+            "likelihood": (),
+            "lr_mu": 50.0,
+            "embedding": None,
+            "style_product": False,
+            "phrase_ngram": (3, 5),
+        } | state
         super().__setstate__(state)
 
     def _hashers(self) -> dict[str, object]:
         common = {"alternate_sign": False, "norm": None, "dtype": np.float32}
-        unknown = set(self.views) - set(SPARSE_VIEWS)
+        known = SPARSE_VIEWS + EXTRA_VIEWS
+        unknown = set(self.views) - set(known)
         if unknown:
-            raise ValueError(f"unknown feature views {sorted(unknown)}; known: {SPARSE_VIEWS}")
+            raise ValueError(f"unknown feature views {sorted(unknown)}; known: {known}")
         unknown = set(self.likelihood) - set(LR_VIEWS)
         if unknown:
             raise ValueError(f"unknown likelihood views {sorted(unknown)}; known: {LR_VIEWS}")
@@ -260,6 +307,22 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
             ),
             "grammar": lambda: HashingVectorizer(
                 analyzer=_grammar_ngrams, n_features=self.n_features, **common
+            ),
+            "skeleton": lambda: HashingVectorizer(
+                analyzer="char",
+                ngram_range=(2, 5),
+                preprocessor=skeleton,
+                lowercase=False,
+                n_features=2**18,
+                **common,
+            ),
+            "phrase": lambda: HashingVectorizer(
+                analyzer="word",
+                ngram_range=self.phrase_ngram,
+                token_pattern=r"(?u)\b\w+\b",
+                n_features=self.n_features,
+                binary=True,
+                **common,
             ),
         }
         wanted = list(self.views) + [f"lr_{v}" for v in self.likelihood if v not in self.views]
@@ -308,7 +371,7 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         for v in self.views:
             c = counts.pop(v)
             x = self.idf_[v].transform(c) if v in self.idf_ else c
-            if self.max_terms and v in ("char", "word"):
+            if self.max_terms and v in ("char", "word", "phrase"):
                 x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
         style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
@@ -317,7 +380,9 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
             from ownergraph.linking.stylometry.embeddings import encode  # noqa: PLC0415
 
             dense["embed"] = encode(texts, self.embedding)
-        return AdFeatures(views, style, self._overlap_views(), dense, lr)
+        return AdFeatures(
+            views, style, self._overlap_views(), dense, lr, self.style and self.style_product
+        )
 
     def _overlap_views(self) -> tuple[str, ...]:
         if not self.overlap:
@@ -331,6 +396,8 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
             names += [f"maxterm_{v}", f"jaccard_{v}"]
         if self.style:
             names += [f"absdiff_{n}" for n in STYLE_NAMES] + [f"mean_{n}" for n in STYLE_NAMES]
+            if self.style_product:
+                names += [f"prod_{n}" for n in STYLE_NAMES]
         for v in self.likelihood:
             names += [f"lr_mean_{v}", f"lr_min_{v}"]
         if self.embedding is not None:
@@ -478,6 +545,8 @@ def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray
     if feats.style.shape[1]:
         sa, sb = feats.style[a], feats.style[b]
         out = np.hstack([out, np.abs(sa - sb), (sa + sb) / 2])
+        if feats.style_product:
+            out = np.hstack([out, sa * sb])
     more = []
     for w, k, n in feats.lr.values():
         more += list(likelihood_ratio(w, k, n, a, b))
