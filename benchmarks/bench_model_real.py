@@ -72,6 +72,7 @@ _EXTRA = {
     "phrase": {"views": features.SPARSE_VIEWS + ("phrase",)},
     "grammar_view": {"views": features.SPARSE_VIEWS + ("grammar",)},
     "style_prod": {"style_product": True},
+    "folded": {"views": features.SPARSE_VIEWS + ("folded",)},
     "word13": {"word_ngram": (1, 3)},
     "char_all": {"max_terms": None},
     "rich": {

@@ -12,6 +12,7 @@ from ownergraph.linking.stylometry.features import (
     STYLE_NAMES,
     AdFeatures,
     StyleVectorizer,
+    _folded,
     pair_features,
     skeleton,
 )
@@ -31,6 +32,10 @@ def test_skeleton_keeps_layout_and_classes_not_words() -> None:
     assert skeleton("Élan ñ 23yo\nX") == "Aa a 0a\nA"
     # two texts that differ only in their words and numbers share a skeleton
     assert skeleton("Sweet girl, $150/hr!!") == skeleton("Hot lady, $200/hh!!")
+
+
+def test_folded_reads_decorative_letters_as_words() -> None:
+    assert _folded("Ⓖⓞⓓⓓⓔⓢⓢ 𝓗𝓸𝓽 ＨＩ") == "goddess hot hi"
 
 
 def test_extra_views_give_named_symmetric_pair_features() -> None:

@@ -25,6 +25,7 @@ memory regardless of vocabulary size; everything is deterministic (no random sta
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -41,8 +42,9 @@ SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
 # Sparse views that may be added to ``views`` (not in the default):
 # ``skeleton``: character 2-5-grams of the text's formatting skeleton (letters, digits
 # and emoji by class, punctuation, spacing and line breaks kept); ``phrase``: word
-# 3-5-grams (shared sentences); ``grammar``: the distorted-grammar token n-grams.
-EXTRA_VIEWS = ("skeleton", "phrase", "grammar")
+# 3-5-grams (shared sentences); ``grammar``: the distorted-grammar token n-grams;
+# ``folded``: word uni/bigrams after NFKC folding (``Ⓖⓞⓓⓓⓔⓢⓢ``, ``𝓗𝓸𝓽`` read as words).
+EXTRA_VIEWS = ("skeleton", "phrase", "grammar", "folded")
 # Views that can give likelihood-ratio pair features (``StyleVectorizer(likelihood=...)``):
 # ``grammar`` is token n-grams of the text distorted to function words and word shapes.
 LR_VIEWS = ("grammar", "char", "word")
@@ -50,7 +52,7 @@ LR_VIEWS = ("grammar", "char", "word")
 # cosine. Dev split of the real Backpage ads (train components only, 6 seeds): TPR at
 # FPR 1% 0.908 -> 0.921, better on 6 of 6 seeds; ``func`` (a fixed ~120-word
 # vocabulary) adds nothing there.
-OVERLAP_VIEWS = ("char", "word", "symbol", "title", "skeleton", "phrase", "grammar")
+OVERLAP_VIEWS = ("char", "word", "symbol", "title") + EXTRA_VIEWS
 
 FUNCTION_WORDS = (
     "a about after all also am an and any are as at be because been before but by can "
@@ -143,6 +145,11 @@ def skeleton(text: str) -> str:
     (``_skeleton_table``), each run of one letter, digit or emoji class collapsed to one
     (``Hot BBW $150/hr!!`` -> ``Aa A $0/a!!``)."""
     return _SKELETON_RUN.sub(r"\1", text.translate(_skeleton_table()))
+
+
+def _folded(text: str) -> str:
+    """The text in NFKC form, lower-cased: decorative letter variants read as letters."""
+    return unicodedata.normalize("NFKC", text).lower()
 
 
 def _symbols(text: str) -> list[str]:
@@ -316,6 +323,14 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
                 n_features=2**18,
                 **common,
             ),
+            "folded": lambda: HashingVectorizer(
+                analyzer="word",
+                ngram_range=self.word_ngram,
+                preprocessor=_folded,
+                token_pattern=r"(?u)\b\w+\b",
+                n_features=self.n_features,
+                **common,
+            ),
             "phrase": lambda: HashingVectorizer(
                 analyzer="word",
                 ngram_range=self.phrase_ngram,
@@ -371,7 +386,7 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         for v in self.views:
             c = counts.pop(v)
             x = self.idf_[v].transform(c) if v in self.idf_ else c
-            if self.max_terms and v in ("char", "word", "phrase"):
+            if self.max_terms and v in ("char", "word", "phrase", "folded"):
                 x = top_terms(x.tocsr(), self.max_terms)
             views[v] = normalize(x, norm="l2", copy=False).astype(np.float32).tocsr()
         style = style_matrix(texts) if self.style else np.zeros((len(texts), 0), dtype=np.float32)
