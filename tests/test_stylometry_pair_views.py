@@ -81,3 +81,24 @@ def test_vectorizer_pickled_before_the_new_options_reads_as_without_them() -> No
     f = old.transform(TEXTS)
     assert not f.style_product
     assert pair_features(f, np.array([0]), np.array([1])).shape[1] == len(old.feature_names())
+
+
+def test_train_only_sampling_leaves_the_held_out_pairs_alone() -> None:
+    from test_stylometry import tiny_world  # noqa: PLC0415
+
+    from ownergraph.linking.stylometry.evaluate import train_and_evaluate  # noqa: PLC0415
+    from ownergraph.linking.stylometry.model import PairwiseAuthorModel  # noqa: PLC0415
+
+    world = tiny_world(n_authors=30, ads_per_author=5, seed=3)
+    kw = {"neg_per_pos": 5.0, "min_test_neg": 300, "baseline": False}
+    _, plain = train_and_evaluate(world, model=PairwiseAuthorModel(max_iter=30), **kw)
+    _, more = train_and_evaluate(
+        world, model=PairwiseAuthorModel(max_iter=30), train_neg_per_pos=15.0, **kw
+    )
+    pos = plain.info["train_positive"]
+    assert more.info["train_positive"] == pos
+    assert plain.info["train_pairs"] - pos == 5 * pos  # negatives: 5 per positive
+    assert more.info["train_pairs"] - pos == 15 * pos
+    for k in ("y", "model"):  # the same held-out pairs (scores differ: another model)
+        assert len(more.info["scores"][k]) == len(plain.info["scores"][k])
+    np.testing.assert_array_equal(more.info["scores"]["y"], plain.info["scores"]["y"])
