@@ -216,9 +216,10 @@ def owners_show_cmd(
         console.print(t)
     else:
         console.print("no part of this group was joined by soft evidence")
-    t = Table("kind", "identifier", "ads", "ads in other groups", title="identifiers")
+    t = Table("kind", "identifier", "ads", "ads in other groups", "generic", title="identifiers")
     for r in d["identifiers"]:
-        t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))
+        gen = f"yes: {r['generic_reason']}" if r.get("generic") else "no"
+        t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]), gen)
     console.print(t)
     if d.get("images"):
         t = Table("picture (hash group)", "ads", "ads in other groups", "hashes", "generic",

@@ -36,10 +36,14 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 HARD_KINDS = ("phone", "email")
+DEFAULT_ENABLED = True  # owners detect looks for generic identifiers (see docs/results.md)
 DEFAULT_QUANTILE = 0.99  # style threshold: this quantile of unrelated-pair similarity
 DEFAULT_MIN_STYLES = 2  # style groups among an identifier's ads to call it generic
 # and its ads must span more days than this quantile of the identifiers of the data
 DEFAULT_DAYS_QUANTILE = 0.95
+# fewer identifiers carried by two or more ads than this: too few to tell what is usual
+# for the data at hand, and nothing is marked
+MIN_IDENTIFIERS = 20
 MAX_PIECE_ADS = 10  # ads of a piece compared (the first, by position)
 MAX_UNIT_ADS = 200  # ads of one identifier compared
 NULL_PAIRS = 2000  # random pairs of unrelated components for the null distribution
@@ -134,6 +138,9 @@ def identifier_features(
     :func:`ownergraph.text_indicators.stored_or_extracted` gives them)."""
     ids = ads["id"].to_numpy(dtype=object)
     pieces, lone = identifier_pieces(ids, evidence, kinds)
+    if not pieces:
+        empty = pd.DataFrame(columns=["kind", "hub", *FEATURES])
+        return IdentifierTable(empty.rename_axis("identifier"), {}, {})
     ev = _hard(evidence, kinds)
     ev = ev[ev["key"].isin(pd.Index(list(pieces)))]
     on = ev.merge(ads.rename(columns={"id": "ad"}), on="ad", how="left")
@@ -261,7 +268,10 @@ class GenericIdentifiers(BaseEstimator):
         self.threshold_ = float(np.quantile(null, self.quantile))
         self.n_null_ = len(null)
         days = pd.to_numeric(X["days"], errors="coerce").dropna().to_numpy(dtype=float)
-        self.days_threshold_ = float(np.quantile(days, self.days_quantile)) if len(days) else 0.0
+        if len(days) < MIN_IDENTIFIERS:  # too few to tell what is usual: mark nothing
+            self.days_threshold_ = float("inf")
+        else:
+            self.days_threshold_ = float(np.quantile(days, self.days_quantile))
         return self
 
     def styles(self, X: pd.DataFrame) -> np.ndarray:
@@ -332,6 +342,8 @@ def find_generic(
     lk = links.reindex(feats.index)
     n_cmp = [0 if not isinstance(v, np.ndarray) else int(v[:, :2].max()) + 1 for v in lk]
     feats = feats.assign(style_links=lk.to_numpy(), compared=n_cmp)
+    if len(null) == 0:  # no two ads of different components to compare
+        return feats.assign(styles=1, merges=0, generic=False, generic_reason="")
     det = GenericIdentifiers(quantile, min_styles, days_quantile).fit(feats, null=null)
     feats["styles"] = det.styles(feats)
     feats["merges"] = (feats["pieces"] + feats["lone_ads"] - 1).clip(lower=0)
