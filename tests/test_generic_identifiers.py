@@ -3,9 +3,9 @@ unrelated owners is found, marked on its Phone node with its reason, and joins n
 
 The hand-made world: owners A, B and C each post two ads a day apart under their own phone
 and write in their own words; each also posts one ad with the shared line S (A and B
-beside their own phone, C alone), over 60 days. 24 filler owners post two ads under their own phone on one day, each in
-other words (so that the data has enough identifiers to tell what is usual). Without the
-detector, S joins A, B and C into one group.
+beside their own phone, C alone), over 60 days. 24 filler owners post two ads under their
+own phone on one day, each in other words (so that the data has enough identifiers to tell
+what is usual). Without the detector, S joins A, B and C into one group.
 """
 
 from __future__ import annotations
