@@ -10,6 +10,8 @@ what is usual). Without the detector, S joins A, B and C into one group.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,7 +159,7 @@ def test_detect_owners_cuts_and_marks_the_generic_line(store: Store) -> None:
     g = _groups(store)
     assert g["a0"] == g["bs"] == g["cs"]  # the shared line joins A, B and C
     assert off.generic == {}
-    on = detect_owners(store)
+    on = detect_owners(store, generic=True)
     g = _groups(store)
     assert {g["a0"], g["a1"], g["as"]} == {g["a0"]}
     assert len({g["a0"], g["b0"], g["c0"]}) == 3  # A, B and C apart
@@ -171,3 +173,27 @@ def test_detect_owners_cuts_and_marks_the_generic_line(store: Store) -> None:
     assert "3 unrelated styles" in rows[0]["r"]
     ordinary = store.query("MATCH (p:Phone {number: $n}) RETURN p.generic AS g", {"n": _phone(900)})
     assert ordinary == [{"g": False}]
+
+
+def test_cli_detect_and_show_the_mark(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ownergraph.cli import app
+    from ownergraph.store.embedded import EmbeddedStore
+
+    path = tmp_path / "g.lbug"
+    s = EmbeddedStore(path)
+    s.init_schema()
+    write_world(s)
+    s.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["owners", "detect", "--generic", "--json", "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert (summary["generic"]["marked"], summary["generic"]["merges_prevented"]) == (1, 2)
+    s = EmbeddedStore(path)
+    owner = _groups(s)["a0"]
+    s.close()
+    res = runner.invoke(app, ["owners", "show", owner, "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "yes: joins 3 groups" in " ".join(res.output.split())

@@ -62,6 +62,13 @@ def owners_detect_cmd(
         "join: they may also join phone groups when name, city or wallet support them (the "
         "previous default; not checkable against identifier labels, so not calibrated).",
     ),
+    generic: bool = typer.Option(
+        False,
+        "--generic/--no-generic",
+        help="leiden: mark generic phones/e-mails (shared booking or agency lines: their ads "
+        "write in unrelated styles over a long time) on their nodes and keep them from "
+        "joining groups. Off by default: see docs/results.md for what it costs.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
@@ -95,7 +102,7 @@ def owners_detect_cmd(
             with console.status(f"detecting owner groups ({method})"):
                 summary = detect_owners(
                     s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
-                    calibrate=calibrate, author_joins=authors == "join",
+                    calibrate=calibrate, author_joins=authors == "join", generic=generic,
                 )  # fmt: skip
         except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")
