@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _hmac_key, _open, app, console, err
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def owners_detect_cmd(
         "previous default; not checkable against identifier labels, so not calibrated).",
     ),
     generic: bool = typer.Option(
-        False,
+        defaults.GENERIC_IDENTIFIERS,
         "--generic/--no-generic",
         help="leiden: mark generic phones/e-mails (shared booking or agency lines: their ads "
         "write in unrelated styles over a long time) on their nodes and keep them from "

@@ -35,11 +35,10 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from ownergraph import defaults
+
 HARD_KINDS = ("phone", "email")
-# owners detect looks for generic identifiers only when asked (--generic): on the synthetic
-# worlds it raised owner precision but lowered F1 on one seed of three below the 0.95
-# target (docs/results.md, "Generic identifiers")
-DEFAULT_ENABLED = False
+DEFAULT_ENABLED = defaults.GENERIC_IDENTIFIERS  # owners detect --generic
 DEFAULT_QUANTILE = 0.99  # style threshold: this quantile of unrelated-pair similarity
 DEFAULT_MIN_STYLES = 2  # style groups among an identifier's ads to call it generic
 # and its ads must span more days than this quantile of the identifiers of the data
