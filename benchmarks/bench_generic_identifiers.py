@@ -57,7 +57,8 @@ def world(folder: Path) -> None:
     tp = len(flagged & multi)
     print(
         f"\n## {folder}: {len(ads):,} ads; {len(marks):,} identifiers checked, "
-        f"{len(multi)} carried by several true owners ({len(multi & shared)} of them the "
+        f"{len(multi)} carried by several true owners "
+        f"({len(multi & {f'phone:{p}' for p in shared})} of them the "
         f"truth's shared lines); detector {time.perf_counter() - t0:.0f} s"
     )
     print(
