@@ -5,6 +5,10 @@ import at start-up (no numpy, pandas or scipy)."""
 TARGET_PRECISION = 0.8
 # Identifier-label evaluation and owner calibration: share of identifier-linked ads hidden.
 HIDE_SHARE = 0.2
+# Owner detection: look for generic phones/e-mails and keep them from joining groups
+# (ownergraph.owners.generic). Off: it cost owner F1 on one synthetic seed of three and on
+# SoCal against identifier components (docs/results.md, "Generic identifiers").
+GENERIC_IDENTIFIERS = False
 # Bitcoin raw/blk loads: processes parsing blocks in parallel (0: one per CPU core).
 BTC_PARSE_WORKERS = 0
 # Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them

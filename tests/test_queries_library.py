@@ -241,8 +241,12 @@ EXPECTED: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
     ),
     # E1 is on a3 (O-A) and on a6, which is in another group (O-A6)
     "owner_identifiers": (
-        ("kind", "identifier", "ads", "ads_elsewhere"),
-        [("phone", P1, 3, 0), ("phone", P2, 2, 0), ("email", E1, 1, 1)],
+        ("kind", "identifier", "ads", "ads_elsewhere", "generic", "generic_reason"),
+        [
+            ("phone", P1, 3, 0, False, ""),
+            ("phone", P2, 2, 0, False, ""),
+            ("email", E1, 1, 1, False, ""),
+        ],  # fmt: skip
     ),
     "owner_service_tags": (("wallet",), []),
     # O-A: the core a4-a5 (phone P2) joined by wallet W1 (tests/test_owners_world.VIA);

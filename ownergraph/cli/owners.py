@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _hmac_key, _open, app, console, err
 
 if TYPE_CHECKING:
@@ -62,6 +63,13 @@ def owners_detect_cmd(
         "join: they may also join phone groups when name, city or wallet support them (the "
         "previous default; not checkable against identifier labels, so not calibrated).",
     ),
+    generic: bool = typer.Option(
+        defaults.GENERIC_IDENTIFIERS,
+        "--generic/--no-generic",
+        help="leiden: mark generic phones/e-mails (shared booking or agency lines: their ads "
+        "write in unrelated styles over a long time) on their nodes and keep them from "
+        "joining groups. Off by default: see docs/results.md for what it costs.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
@@ -95,7 +103,7 @@ def owners_detect_cmd(
             with console.status(f"detecting owner groups ({method})"):
                 summary = detect_owners(
                     s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
-                    calibrate=calibrate, author_joins=authors == "join",
+                    calibrate=calibrate, author_joins=authors == "join", generic=generic,
                 )  # fmt: skip
         except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")
@@ -216,9 +224,10 @@ def owners_show_cmd(
         console.print(t)
     else:
         console.print("no part of this group was joined by soft evidence")
-    t = Table("kind", "identifier", "ads", "ads in other groups", title="identifiers")
+    t = Table("kind", "identifier", "ads", "ads in other groups", "generic", title="identifiers")
     for r in d["identifiers"]:
-        t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]))
+        gen = f"yes: {r['generic_reason']}" if r.get("generic") else "no"
+        t.add_row(r["kind"], r["identifier"], str(r["ads"]), str(r["ads_elsewhere"]), gen)
     console.print(t)
     if d.get("images"):
         t = Table("picture (hash group)", "ads", "ads in other groups", "hashes", "generic",

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph import identifier_labels as il
 from ownergraph import text_indicators
 from ownergraph.errors import OwnergraphError
 from ownergraph.linking.prices import PriceTable
 from ownergraph.owners import calibration as cal
 from ownergraph.owners import communities as cm
+from ownergraph.owners import generic as gn
 from ownergraph.owners import joins, reposts, scoring
 from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages import score_model
@@ -74,6 +76,9 @@ class OwnerSummary(StageSummary):
     score: dict[str, Any] = field(default_factory=dict)  # default or learned, and how well
     seconds: float = 0.0
     setting: dict[str, Any] = field(default_factory=dict)  # the partition's setting (reusable)
+    # generic identifiers found and cut out of the cores: how many, and the merges
+    # (groups joined) they would have made on their own
+    generic: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -201,6 +206,7 @@ def detect_owners(
     calibrate: bool = True,
     author_joins: bool = False,
     run_id: str | None = None,
+    generic: bool = gn.DEFAULT_ENABLED,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -215,6 +221,8 @@ def detect_owners(
     ``author_joins``: author links may join cores when supported (the previous default),
     taken as given, not calibrated.
     ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
+    ``generic`` (leiden): generic phones and e-mails are marked on their nodes (``generic``,
+    ``generic_reason``) and join no groups (:func:`find_owners`).
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
@@ -234,6 +242,7 @@ def detect_owners(
     evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=active)
     ad_ids = ads["id"].to_numpy(dtype=object)
     calibration = None
+    marks = None
     if method == "gds-leiden":
         assigned, graph = _gds_partition(store, ad_ids, evidence, weights, resolution, seed)
         joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], {}, must_link)
@@ -241,13 +250,14 @@ def detect_owners(
         found = find_owners(
             ads, evidence, method, given_weights, given_resolution,
             must_link=must_link, seed=seed, calibrate=calibrate and not author_joins,
-            attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS,
+            attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS, generic=generic,
         )  # fmt: skip
-        assigned, graph, joined, calibration = (
+        assigned, graph, joined, calibration, marks = (
             found.assigned,
             found.graph,
             found.joins,
             found.calibration,
+            found.generic,
         )
         weights = found.setting.weights
         if calibration is not None:
@@ -271,6 +281,10 @@ def detect_owners(
     store.upsert_edges("REPOST_OF", repeats)
     if len(g.history):
         store.upsert_nodes("OwnerChange", g.history)
+    if marks is not None:
+        for label, rows in generic_rows(marks).items():
+            if len(rows):
+                store.upsert_nodes(label, rows)
     sizes = owners["ads"]
     kept = evidence[evidence["kind"].isin(active)]
     return OwnerSummary(
@@ -295,6 +309,7 @@ def detect_owners(
         score={"mode": mode, **{k: v for k, v in score_info.items() if k != "weights"}},
         seconds=round(time.perf_counter() - t0, 3),
         setting={} if setting is None else asdict(setting),
+        generic=generic_summary(marks),
     )
 
 
@@ -404,6 +419,7 @@ class FoundOwners:
     joins: pd.DataFrame  # ad, core, via, precision
     setting: cal.Setting
     calibration: cal.Calibration | None = None
+    generic: pd.DataFrame | None = None  # identifiers checked, with the generic mark
 
 
 def find_owners(
@@ -417,13 +433,21 @@ def find_owners(
     seed: int = 0,
     calibrate: bool = True,
     attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
+    generic: bool = gn.DEFAULT_ENABLED,
 ) -> FoundOwners:
     """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
 
     ``method`` ``leiden`` or ``components``. With ``calibrate`` (leiden, and neither
     ``weights`` nor ``resolution`` given) the setting is chosen by re-attachment on the
     identifier-labelled ads (:func:`ownergraph.owners.calibration.calibrate`).
+    ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`)
+    and leave their links out, so that one cannot join groups on its own (its ads may
+    still attach to a group through other evidence); they are listed in ``generic``.
     """
+    marks = None
+    if generic and method == "leiden":
+        marks = generic_identifiers(ads, evidence, seed=seed)
+        evidence = without_generic(evidence, marks)
     calibrate = calibrate and method == "leiden" and weights is None and resolution is None
     weights = weights or cm.EvidenceWeights()
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
@@ -448,7 +472,58 @@ def find_owners(
         assigned, graph = partition(ad_ids, evidence, method, weights, resolution, seed)
     precision = calibration.precision if calibration else {}
     joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, must_link)
-    return FoundOwners(assigned, graph, joined, setting, calibration)
+    return FoundOwners(assigned, graph, joined, setting, calibration, marks)
+
+
+def generic_identifiers(ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """:func:`ownergraph.owners.generic.find_generic` on an ads frame (:func:`read_ads`)."""
+    ads = ads.sort_values("id").reset_index(drop=True)
+    ti = text_indicators.stored_or_extracted(ads)
+    frame = ads[["id", "city", "posted_ts"]].assign(
+        **{c: ti[c].to_numpy() for c in ("text_names", "text_ages", "ethnicities")}
+    )
+    texts = (ads["title"].fillna("") + "\n" + ads["body"].fillna("")).tolist()
+    ids = ads["id"].to_numpy(dtype=object)
+    comp = il.identifier_components(ids, evidence)
+    return gn.find_generic(frame, texts, evidence, comp, seed=seed)
+
+
+def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``evidence`` without the links of the identifiers ``marks`` flags generic."""
+    flagged = marks[marks["generic"]]
+    if flagged.empty:
+        return evidence
+    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    return evidence[~key.isin(pd.Index(flagged.index))].reset_index(drop=True)
+
+
+def generic_rows(marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Phone and Email rows (key, generic, generic_reason) for every identifier checked."""
+    keys = {"phone": ("Phone", "number"), "email": ("Email", "address")}
+    out = {}
+    for kind, (label, key) in keys.items():
+        m = marks[marks["kind"] == kind] if len(marks) else marks
+        out[label] = pd.DataFrame(
+            {
+                key: m["hub"].to_numpy(dtype=object) if len(m) else [],
+                "generic": m["generic"].to_numpy(dtype=bool) if len(m) else [],
+                "generic_reason": m["generic_reason"].to_numpy(dtype=object) if len(m) else [],
+            }
+        )
+    return out
+
+
+def generic_summary(marks: pd.DataFrame | None) -> dict[str, Any]:
+    if marks is None:
+        return {}
+    flagged = marks[marks["generic"]] if len(marks) else marks
+    return {
+        "checked": len(marks),
+        "marked": len(flagged),
+        "merges_prevented": int(flagged["merges"].sum()) if len(flagged) else 0,
+        "style_threshold": marks.attrs.get("threshold"),
+        "days_threshold": marks.attrs.get("days_threshold"),
+    }
 
 
 def _partition_with(

@@ -103,8 +103,10 @@ SCHEMA = Schema(
             ),
             indexes=("posted_ts", "state"),
         ),
-        NodeType("Phone", "number", _p("number region")),
-        NodeType("Email", "address", _p("address")),
+        # generic: a line or address that joins unrelated owners (ownergraph.owners.generic),
+        # left out of the cores that owner detection builds; generic_reason says why.
+        NodeType("Phone", "number", _p("number region generic:BOOL generic_reason")),
+        NodeType("Email", "address", _p("address generic:BOOL generic_reason")),
         NodeType("Location", "key", _p("key country state city")),
         NodeType(
             "Author",

@@ -1,0 +1,356 @@
+"""Generic identifiers: a phone or e-mail that joins ads of unrelated owners (an agency or
+booking line several independents list, a service's shared e-mail).
+
+Hard identifiers are must-link evidence, so one such line merges every owner who lists
+it. Two steps, both pure on DataFrames:
+
+1. :func:`identifier_features`: per phone/e-mail carried by two or more ads, what its ads
+   show: ads, distinct cities, advertised names, ages and ethnicities, time spread, and
+   its *pieces*: the groups its ads fall into when it is removed from the ad+identifier
+   graph (blocks of the graph around it; an ad that carries only this identifier is a
+   piece of its own). An identifier with one piece joins nothing the others would not.
+   For an identifier with several pieces, the writing style of every pair of pieces is
+   compared: cosine similarity of the pieces' TF-IDF centroids (character n-grams of the
+   masked text, as the stylometry stage reads ads), kept as ``piece_links``.
+2. :class:`GenericIdentifiers`, an estimator: ``fit`` takes the same similarity between
+   random pairs of *unrelated* identifier components of the same data (``null``, from
+   :func:`null_similarities`) and sets the style threshold at its ``quantile``;
+   ``predict`` marks an identifier generic when its pieces fall into at least
+   ``min_styles`` groups that write unlike one another (single linkage over piece pairs
+   at or above the threshold): the line joins groups no more alike than strangers.
+
+What a generic identifier then does in owner detection is decided by the caller
+(:mod:`ownergraph.stages.owners`): it is left out of the must-link cores, so it cannot
+join two groups on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from ownergraph import defaults
+
+HARD_KINDS = ("phone", "email")
+DEFAULT_ENABLED = defaults.GENERIC_IDENTIFIERS  # owners detect --generic
+DEFAULT_QUANTILE = 0.99  # style threshold: this quantile of unrelated-pair similarity
+DEFAULT_MIN_STYLES = 2  # style groups among an identifier's ads to call it generic
+# and its ads must span more days than this quantile of the identifiers of the data
+DEFAULT_DAYS_QUANTILE = 0.95
+# fewer identifiers carried by two or more ads than this: too few to tell what is usual
+# for the data at hand, and nothing is marked
+MIN_IDENTIFIERS = 20
+MAX_PIECE_ADS = 10  # ads of a piece compared (the first, by position)
+MAX_UNIT_ADS = 200  # ads of one identifier compared
+NULL_PAIRS = 2000  # random pairs of unrelated components for the null distribution
+FEATURES = (
+    "ads", "pieces", "lone_ads", "cities", "names", "ages", "ethnicities", "days",
+)  # fmt: skip
+
+
+@dataclass
+class IdentifierTable:
+    """Per identifier (index ``kind:hub``) its features, and every piece's ads."""
+
+    features: pd.DataFrame
+    pieces: dict[str, list[np.ndarray]]  # identifier -> ad positions of each piece
+    lone: dict[str, np.ndarray]  # identifier -> positions of its ads that carry nothing else
+
+
+def _hard(evidence: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
+    ev = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
+    key = (ev["kind"] + ":" + ev["hub"].astype(str)).to_numpy(dtype=object)
+    return ev.assign(key=key)
+
+
+def identifier_pieces(
+    ads: np.ndarray, evidence: pd.DataFrame, kinds: tuple[str, ...] = HARD_KINDS
+) -> tuple[dict[str, list[np.ndarray]], dict[str, np.ndarray]]:
+    """For every identifier of ``kinds`` carried by two or more ads: the groups its ads
+    fall into without it that hold another identifier (*pieces*: ad positions in
+    ``ads``), and how many of its ads carry nothing else (*lone* ads, which join nothing).
+
+    The groups are the blocks (biconnected components) of the ad+identifier graph that
+    contain the identifier: for a cut vertex they match the components of the graph
+    without it one to one. A piece's ads are the block's ads and, for a block of one ad,
+    the ads of that ad's other identifiers."""
+    ads = np.asarray(ads, dtype=object)
+    ev = _hard(evidence, kinds)
+    ad_pos = pd.Index(ads).get_indexer(ev["ad"])
+    ev = ev[ad_pos >= 0].assign(pos=ad_pos[ad_pos >= 0])
+    ev = ev[ev.groupby("key")["pos"].transform("size") >= 2]
+    if ev.empty:
+        return {}, {}
+    hubs, hub_idx = np.unique(ev["key"].to_numpy(dtype=object), return_inverse=True)
+    n = len(ads)
+    pos = ev["pos"].to_numpy(np.int64)
+    g = ig.Graph(n=n + len(hubs), edges=np.column_stack([pos, n + hub_idx]).tolist())
+    degree = np.asarray(g.degree())
+    blocks, cut = g.biconnected_components(return_articulation_points=True)
+    cut_hubs = {v for v in cut if v >= n}
+    hub_ads = pd.Series(pos).groupby(hub_idx).agg(lambda s: s.to_numpy())
+    ad_hubs = pd.Series(hub_idx).groupby(pos).agg(lambda s: s.to_numpy())
+    pieces: dict[str, list[np.ndarray]] = {h: [] for h in hubs}
+    lone: dict[str, list[int]] = {h: [] for h in hubs}
+    for block in blocks:
+        verts = np.asarray(block)
+        ad_v = np.sort(verts[verts < n])
+        for v in verts[verts >= n]:
+            if v not in cut_hubs:
+                continue
+            h = hubs[v - n]
+            if len(ad_v) == 1 and degree[ad_v[0]] == 1:
+                lone[h].append(int(ad_v[0]))
+            elif len(ad_v) == 1:
+                mates = [hub_ads[o] for o in ad_hubs[ad_v[0]] if o != v - n]
+                pieces[h].append(np.unique(np.concatenate([ad_v, *mates])))
+            else:
+                pieces[h].append(ad_v)
+    for v in range(len(hubs)):
+        if n + v not in cut_hubs:  # its ads stay connected without it: one piece
+            pieces[hubs[v]] = [np.sort(hub_ads[v])]
+    return pieces, {h: np.asarray(v, dtype=np.int64) for h, v in lone.items()}
+
+
+def _distinct(values: pd.Series) -> int:
+    seen: set = set()
+    for v in values:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            seen.update(x for x in v if x not in (None, ""))
+        elif v is not None and not (isinstance(v, float) and np.isnan(v)) and v != "":
+            seen.add(v)
+    return len(seen)
+
+
+def identifier_features(
+    ads: pd.DataFrame,
+    evidence: pd.DataFrame,
+    kinds: tuple[str, ...] = HARD_KINDS,
+) -> IdentifierTable:
+    """The features of every identifier of ``kinds`` carried by two or more ads.
+
+    ``ads``: one row per ad, sorted by ``id``, with ``city``, ``posted_ts`` and,
+    where known, ``text_names``, ``text_ages``, ``ethnicities`` (tuples, as
+    :func:`ownergraph.text_indicators.stored_or_extracted` gives them)."""
+    ids = ads["id"].to_numpy(dtype=object)
+    pieces, lone = identifier_pieces(ids, evidence, kinds)
+    if not pieces:
+        empty = pd.DataFrame(columns=["kind", "hub", *FEATURES])
+        return IdentifierTable(empty.rename_axis("identifier"), {}, {})
+    ev = _hard(evidence, kinds)
+    ev = ev[ev["key"].isin(pd.Index(list(pieces)))]
+    on = ev.merge(ads.rename(columns={"id": "ad"}), on="ad", how="left")
+    grouped = on.groupby("key", sort=True)
+    feats = pd.DataFrame(index=pd.Index(sorted(pieces), name="identifier"))
+    feats["kind"] = grouped["kind"].first()
+    feats["hub"] = grouped["hub"].first()
+    feats["ads"] = grouped["ad"].nunique()
+    feats["pieces"] = pd.Series({k: len(v) for k, v in pieces.items()})
+    feats["lone_ads"] = pd.Series({k: len(v) for k, v in lone.items()})
+    for col, src in (
+        ("cities", "city"),
+        ("names", "text_names"),
+        ("ages", "text_ages"),
+        ("ethnicities", "ethnicities"),
+    ):
+        feats[col] = grouped[src].agg(_distinct) if src in on.columns else 0
+    ts = pd.to_numeric(on["posted_ts"], errors="coerce") if "posted_ts" in on else None
+    if ts is not None:
+        span = ts.groupby(on["key"]).agg(lambda s: (s.max() - s.min()) / 86400.0)
+        feats["days"] = span.reindex(feats.index).fillna(0.0).round(2)
+    else:
+        feats["days"] = 0.0
+    return IdentifierTable(feats, pieces, lone)
+
+
+def _vectors(texts: list[str]) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
+    from ownergraph.linking.stylometry.masking import prepare_text
+
+    vec = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, dtype=np.float32
+    )
+    return vec, vec.fit_transform([prepare_text(t) for t in texts])
+
+
+def style_links(
+    table: IdentifierTable,
+    texts: list[str],
+    components: np.ndarray,
+    seed: int = 0,
+    n_null: int = NULL_PAIRS,
+) -> tuple[pd.Series, np.ndarray]:
+    """Style similarity between the ads of every identifier with two or more groups (its
+    pieces and lone ads): per identifier an array of rows ``(i, j, cosine)`` over its ads
+    (at most ``MAX_UNIT_ADS``, by position), with cosine 1 for two ads of one piece (known
+    to be one owner through other identifiers). And the null: the same similarity between
+    ``n_null`` random pairs of ads of different identifier ``components`` (component id
+    per ad, aligned with ``texts``), drawn with a fixed ``seed``.
+
+    The TF-IDF vocabulary is fitted on the ads read (those identifiers' and the null's)."""
+    comp = np.asarray(components)
+    rng = np.random.default_rng(seed)
+    units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for k, pcs in table.pieces.items():
+        lone = table.lone.get(k, np.zeros(0, np.int64))
+        if len(pcs) + len(lone) < 2:
+            continue
+        ad = np.concatenate([*(p[:MAX_PIECE_ADS] for p in pcs), lone]).astype(np.int64)
+        unit = np.repeat(
+            np.arange(len(pcs) + len(lone)),
+            [*(min(len(p), MAX_PIECE_ADS) for p in pcs), *([1] * len(lone))],
+        )
+        units[k] = (ad[:MAX_UNIT_ADS], unit[:MAX_UNIT_ADS])
+    pa = rng.integers(0, len(comp), size=n_null)
+    pb = rng.integers(0, len(comp), size=n_null)
+    keep = comp[pa] != comp[pb]
+    pa, pb = pa[keep], pb[keep]
+    used = np.unique(np.concatenate([pa, pb, *(u[0] for u in units.values())]).astype(np.int64))
+    if len(used) < 2:
+        return pd.Series(dtype=object), np.zeros(0)
+    local = pd.Series(np.arange(len(used)), index=used)
+    _, x = _vectors([texts[i] for i in used])
+    links = {}
+    for k, (ad, unit) in units.items():
+        v = x[local.reindex(ad).to_numpy()]
+        sim = (v @ v.T).toarray()
+        i, j = np.triu_indices(len(ad), 1)
+        s = np.where(unit[i] == unit[j], 1.0, sim[i, j])
+        links[k] = np.column_stack([i, j, s])
+    xa, xb = x[local.reindex(pa).to_numpy()], x[local.reindex(pb).to_numpy()]
+    null = np.asarray(xa.multiply(xb).sum(axis=1)).ravel()
+    return pd.Series(links, dtype=object), null
+
+
+def style_groups(links: np.ndarray, n_pieces: int, threshold: float) -> int:
+    """Groups of pieces under single linkage over the piece pairs at or above
+    ``threshold`` (``links`` rows ``(i, j, cosine)``)."""
+    if n_pieces <= 1:
+        return n_pieces
+    strong = links[links[:, 2] >= threshold] if len(links) else links
+    g = ig.Graph(n=n_pieces, edges=strong[:, :2].astype(int).tolist() if len(strong) else [])
+    return len(g.connected_components())
+
+
+def _joins(X: pd.DataFrame) -> np.ndarray:
+    """Identifiers that join two or more groups (pieces or lone ads)."""
+    return (X["pieces"] + X["lone_ads"]).to_numpy() >= 2
+
+
+class GenericIdentifiers(BaseEstimator):
+    """Marks identifiers whose pieces write unlike one another as generic.
+
+    ``fit(X, null=...)``: ``null`` the piece-pair style similarity between unrelated
+    identifier components of the same data (:func:`style_links`); the threshold is its
+    ``quantile``. ``predict(X)``: X the features of :func:`identifier_features` with a
+    ``piece_links`` column; True where the pieces form at least ``min_styles`` style
+    groups (and there are at least two pieces)."""
+
+    def __init__(
+        self,
+        quantile: float = DEFAULT_QUANTILE,
+        min_styles: int = DEFAULT_MIN_STYLES,
+        days_quantile: float = DEFAULT_DAYS_QUANTILE,
+    ):
+        self.quantile = quantile
+        self.min_styles = min_styles
+        self.days_quantile = days_quantile
+
+    def fit(self, X: pd.DataFrame, y: object = None, *, null: np.ndarray) -> GenericIdentifiers:
+        null = np.asarray(null, dtype=float)
+        if len(null) == 0:
+            raise ValueError("no unrelated pairs to set the style threshold on")
+        if not 0 < self.quantile < 1:
+            raise ValueError(f"quantile must be in (0, 1), got {self.quantile}")
+        self.threshold_ = float(np.quantile(null, self.quantile))
+        self.n_null_ = len(null)
+        days = pd.to_numeric(X["days"], errors="coerce").dropna().to_numpy(dtype=float)
+        if len(days) < MIN_IDENTIFIERS:  # too few to tell what is usual: mark nothing
+            self.days_threshold_ = float("inf")
+        else:
+            self.days_threshold_ = float(np.quantile(days, self.days_quantile))
+        return self
+
+    def styles(self, X: pd.DataFrame) -> np.ndarray:
+        """Style groups per identifier (1 for an identifier with one piece)."""
+        out = np.ones(len(X), dtype=np.int64)
+        empty = np.zeros((0, 3))
+        for i, (n, links) in enumerate(zip(X["compared"], X["style_links"], strict=True)):
+            lk = links if isinstance(links, np.ndarray) else empty
+            out[i] = style_groups(lk, int(n), self.threshold_) if n >= 2 else 1
+        return out
+
+    def _long(self, X: pd.DataFrame) -> np.ndarray:
+        days = pd.to_numeric(X["days"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        return days > self.days_threshold_
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return _joins(X) & (self.styles(X) >= self.min_styles) & self._long(X)
+
+    def reasons(self, X: pd.DataFrame) -> pd.Series:
+        """A one-line reason per identifier flagged (empty string otherwise)."""
+        st = self.styles(X)
+        flag = _joins(X) & (st >= self.min_styles) & self._long(X)
+        text = [
+            (
+                f"joins {int(p)} groups of ads that write in {int(s)} unrelated styles "
+                f"(style similarity below {self.threshold_:.3f}, the "
+                f"{self.quantile:g} quantile between unrelated identifiers) over {d:.0f} days "
+                f"(more than {self.days_threshold_:.1f}, the {self.days_quantile:g} quantile "
+                f"of identifiers here); {int(a)} ads, {int(c)} cities, {int(nm)} names"
+            )
+            if f
+            else ""
+            for f, p, s, a, c, nm, d in zip(
+                flag,
+                X["pieces"] + X["lone_ads"],
+                st,
+                X["ads"],
+                X["cities"],
+                X["names"],
+                X["days"],
+                strict=True,
+            )
+        ]
+        return pd.Series(text, index=X.index)
+
+
+def find_generic(
+    ads: pd.DataFrame,
+    texts: list[str],
+    evidence: pd.DataFrame,
+    components: np.ndarray,
+    *,
+    quantile: float = DEFAULT_QUANTILE,
+    min_styles: int = DEFAULT_MIN_STYLES,
+    days_quantile: float = DEFAULT_DAYS_QUANTILE,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Features, style groups and the generic mark of every identifier carried by two or
+    more ads: one row per identifier (index ``kind:hub``) with ``generic`` and
+    ``generic_reason``, and ``merges`` (pieces - 1: the joins it makes on its own)."""
+    table = identifier_features(ads, evidence)
+    feats = table.features
+    if feats.empty:
+        return feats.assign(
+            style_links=None, compared=0, styles=0, merges=0, generic=False, generic_reason=""
+        )
+    links, null = style_links(table, texts, components, seed=seed)
+    lk = links.reindex(feats.index)
+    n_cmp = [0 if not isinstance(v, np.ndarray) else int(v[:, :2].max()) + 1 for v in lk]
+    feats = feats.assign(style_links=lk.to_numpy(), compared=n_cmp)
+    if len(null) == 0:  # no two ads of different components to compare
+        return feats.assign(styles=1, merges=0, generic=False, generic_reason="")
+    det = GenericIdentifiers(quantile, min_styles, days_quantile).fit(feats, null=null)
+    feats["styles"] = det.styles(feats)
+    feats["merges"] = (feats["pieces"] + feats["lone_ads"] - 1).clip(lower=0)
+    feats["generic"] = det.predict(feats)
+    feats["generic_reason"] = det.reasons(feats)
+    feats.attrs["threshold"] = det.threshold_
+    feats.attrs["days_threshold"] = det.days_threshold_
+    return feats
