@@ -210,6 +210,7 @@ def authors_link(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     t = Table("figure", "value", title="author linking")
-    for key, v in summary.items():
-        t.add_row(key, str(v))
+    for key, v in summary.to_dict().items():
+        if key != "heldout":
+            t.add_row(key.replace("_", " "), str(v))
     console.print(t)

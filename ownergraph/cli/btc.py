@@ -57,6 +57,10 @@ def _advance(bar: Any, task: Any) -> Any:
     return progress
 
 
+# BitcoinSummary field -> the label `btc load` prints ("<label> written")
+_WRITTEN = {"txs": "Tx", "addresses": "Address", "spent_in": "SPENT_IN", "pays": "PAYS"}
+
+
 @btc_app.command("load")
 def btc_load_cmd(
     paths: list[str] | None = typer.Argument(
@@ -207,7 +211,7 @@ def btc_load_cmd(
             "mempool rows / quarantined / earlier than block",
             f"{sm.mempool_rows:,} / {sm.mempool_quarantined:,} / {sm.first_seen_from_mempool:,}",
         ),
-        *((f"{k} written", f"{v:,}") for k, v in written.items()),
+        *((f"{_WRITTEN[k]} written", f"{v:,}") for k, v in written.counts().items()),
     ):
         t.add_row(label, str(value))
     console.print(t)

@@ -105,9 +105,9 @@ def load_ads_cmd(
     from rich.progress import Progress
 
     from ownergraph.loaders.ad_mapping import AdMapping
-    from ownergraph.loaders.ads import load_ads
     from ownergraph.loaders.inspect import file_columns
     from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.stages.ads import AdFile, load_ad_files
     from ownergraph.store.base import StoreError
 
     if inspect:
@@ -131,65 +131,49 @@ def load_ads_cmd(
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     table = Table("file", "read", "loaded", "quarantined", "duplicates", "phones", "e-mails")
-    failed = False
-    total_loaded = total_bad = 0
-    reasons: dict[str, int] = {}
+    files = [
+        AdFile(path, fmt, mapping, region, timezone, date_format,
+               country.upper() if country else None)
+        for path in paths
+    ]  # fmt: skip
     with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
-        for path in paths:
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(f"loading {Path(path).name}", total=None)
-                try:
-                    sm = load_ads(
-                        s,
-                        path,
-                        fmt=fmt,
-                        mapping=mapping,
-                        default_region=region,
-                        timezone=timezone,
-                        date_format=date_format,
-                        country=country.upper() if country else None,
-                        quarantine=q,
-                        batch_size=batch_size,
-                        hmac_key=_hmac_key(),
-                        progress=lambda n, t=task: bar.advance(t, n),
-                    )
-                except InputError as exc:  # --strict: stop at the first bad record
-                    err.print(f"[red]error:[/red] {escape(str(exc))}")
-                    raise typer.Exit(1) from exc
-                except StoreError as exc:  # e.g. Neo4j down after retries: re-run to finish
-                    err.print(f"[red]error:[/red] {escape(str(exc))}")
-                    err.print("nothing written is lost: loads are idempotent, re-run to finish")
-                    raise typer.Exit(1) from exc
-                except (ValueError, OSError) as exc:  # a whole file is unreadable: go on
-                    err.print(f"[red]error:[/red] {escape(f'{path}: {exc}')}")
-                    table.add_row(Path(path).name, "error", "", "", "", "", "")
-                    failed = True
-                    continue
-            table.add_row(
-                Path(path).name,
-                str(sm.read),
-                str(sm.loaded),
-                str(sm.quarantined),
-                str(sm.duplicates),
-                str(sm.phones),
-                str(sm.emails),
-            )
-            failed |= not sm.reconciles
-            total_loaded += sm.loaded
-            total_bad += sm.quarantined
-            for reason, n in sm.reasons.items():
-                reasons[reason] = reasons.get(reason, 0) + n
-            for what, counts in (
-                ("quarantined", sm.reasons),
-                ("loaded without a field", sm.dropped),
-            ):
-                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                for reason, n in ranked[:12]:
-                    err.print(f"  {what} {n}: {escape(reason)}", soft_wrap=True)
-                if len(ranked) > 12:
-                    rest = sum(n for _, n in ranked[12:])
-                    err.print(f"  {what} {rest}: {len(ranked) - 12} other reasons")
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("loading ads", total=None)
+            try:
+                sm = load_ad_files(
+                    s,
+                    files,
+                    quarantine=q,
+                    batch_size=batch_size,
+                    hmac_key=_hmac_key(),
+                    skip_unreadable=True,  # a whole file is unreadable: go on
+                    progress=lambda _stage, done, _total: bar.update(task, completed=done),
+                )
+            except InputError as exc:  # --strict: stop at the first bad record
+                err.print(f"[red]error:[/red] {escape(str(exc))}")
+                raise typer.Exit(1) from exc
+            except StoreError as exc:  # e.g. Neo4j down after retries: re-run to finish
+                err.print(f"[red]error:[/red] {escape(str(exc))}")
+                err.print("nothing written is lost: loads are idempotent, re-run to finish")
+                raise typer.Exit(1) from exc
+    for f in sm.files:
+        name = Path(f.source).name
+        if f.error:
+            err.print(f"[red]error:[/red] {escape(f'{f.source}: {f.error}')}")
+            table.add_row(name, "error", "", "", "", "", "")
+            continue
+        table.add_row(name, *(str(getattr(f, k)) for k in (
+            "read", "loaded", "quarantined", "duplicates", "phones", "emails")))  # fmt: skip
+        for what, counts in (("quarantined", f.reasons), ("loaded without a field", f.dropped)):
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for reason, n in ranked[:12]:
+                err.print(f"  {what} {n}: {escape(reason)}", soft_wrap=True)
+            if len(ranked) > 12:
+                rest = sum(n for _, n in ranked[12:])
+                err.print(f"  {what} {rest}: {len(ranked) - 12} other reasons")
+    failed = not sm.reconciles
+    total_loaded, total_bad, reasons = sm.loaded, sm.quarantined, sm.reasons
     console.print(table)
     if q.count:
         console.print(f"rejected records are in [bold]{quarantine}[/bold]")

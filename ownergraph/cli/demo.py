@@ -245,7 +245,7 @@ def pipeline_table(result: PipelineResult) -> Table:
         brief = ", ".join(
             f"{k}={v}"
             for k, v in [(k, v) for k, v in st.summary.items() if v is not None][:6]
-            if not isinstance(v, dict)
+            if not isinstance(v, dict | list)
         )
         t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
     return t
