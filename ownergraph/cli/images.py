@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
+
+from ownergraph.errors import UsageError, reported_as
 
 if TYPE_CHECKING:
     from ownergraph.stages.images import ImageLinkSummary
@@ -45,20 +46,17 @@ def load_images_cmd(
     (Ad)-[:HAS_IMAGE]->(Image). URLs are never fetched; no picture is copied anywhere."""
     from pathlib import Path
 
-    from ownergraph.cli import _open, console, err
+    from ownergraph.cli import _open, console
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.stages.images import load_images
 
     with _open(store, create=True) as s, Quarantine(Path(quarantine)) as q:
         s.init_schema()
-        try:
+        with reported_as(UsageError, ValueError, FileNotFoundError, InputError):
             out = load_images(
                 s, folder=folder, ads=ads, column=column, id_column=id_column, hashes=hashes,
                 base_dir=base_dir, crops=crops, workers=workers, quarantine=q, link=link,
             )  # fmt: skip
-        except (ValueError, FileNotFoundError, InputError) as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
     console.print(
         f"pictures: {out.refs:,} references, {out.hashed:,} hashed, "
         f"{out.loaded:,} ad links to {out.images:,} images loaded, "
