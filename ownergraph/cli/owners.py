@@ -153,6 +153,7 @@ def owners_show_cmd(
     from datetime import UTC, datetime
 
     from ownergraph.cli.leads import print_text_indicators
+    from ownergraph.owners import scoring
     from ownergraph.stages.owners import OwnerNotFound, owner_detail
     from ownergraph.stages.service_tags import owner_service_tags
 
@@ -173,12 +174,8 @@ def owners_show_cmd(
     console.print(f"[bold]{o['id']}[/bold]  score {o['score']:.1f}  ({o['method']})")
     for f, r in zip(d["flags"], d["reasons"], strict=False):
         console.print(f"  [red]{f}[/red]: {r}")
-    keys = ["ads", "reposts", "dated_ads", "undated_ads", "states", "cities", "moves",
-            "active_days", "ads_per_day", "names", "ages", "ethnicities", "third_person",
-            "new_in_town", "several_women", "youth", "shared_incall", "phones", "emails",
-            "wallets", "btc_spent", "usd_spent", "evidence"]  # fmt: skip
     t = Table("indicator", "value", title="indicators")
-    for k in keys:
+    for k in (k for k in scoring.INDICATORS if k not in ("first_ts", "last_ts")):  # dates below
         t.add_row(k, str(o.get(k)))
     if (o.get("first_ts") or -1) >= 0:
         t.add_row("first / last seen", f"{day(o['first_ts'])} / {day(o['last_ts'])}")
