@@ -150,9 +150,7 @@ _PARTS = ("link", "heldout")  # images: its matching; authors: the trained model
 
 
 def _numbers(summary: dict[str, Any]) -> dict[str, int | float]:
-    return {
-        k: v for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+    return {k: v for k, v in summary.items() if isinstance(v, int | float)}  # bools too
 
 
 def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
