@@ -256,8 +256,8 @@ def owners_benchmark(ads: int, seed: int) -> None:
             link = link_images(s)
         print(pd.DataFrame(rows).to_string(index=False))
         print(f"picture groups vs truth: {json.dumps(img)}")
-        print(f"matching in the store: {link['matches']} pairs {link['matches_by_method']}, "
-              f"{link['generic_groups']} generic groups")  # fmt: skip
+        print(f"matching in the store: {link.matches} pairs {link.matches_by_method}, "
+              f"{link.generic_groups} generic groups")  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -136,41 +136,35 @@ def run_project(
 
 
 def _counts(result: PipelineResult) -> dict[str, Any]:
-    """The numbers of each stage's summary (for the Run node)."""
+    """The numbers of each stage's summary (for the Run node), with those of its parts
+    in ``_PARTS`` (``link_images``, ``heldout_all_auc``, ...)."""
     return {
-        st.name: {k: v for k, v in st.summary.items() if isinstance(v, int | float)}
+        st.name: _numbers(st.summary)
+        | {f"{p}_{k}": v for p in _PARTS for k, v in _numbers(st.summary.get(p) or {}).items()}
         | {"seconds": round(st.seconds, 2)}
         for st in result.stages
     }
 
 
+_PARTS = ("link", "heldout")  # images: its matching; authors: the trained model's figures
+
+
+def _numbers(summary: dict[str, Any]) -> dict[str, int | float]:
+    return {k: v for k, v in summary.items() if isinstance(v, int | float)}  # bools too
+
+
 def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.loaders.ad_mapping import AdMapping
-    from ownergraph.loaders.ads import load_ads
     from ownergraph.loaders.quarantine import Quarantine
+    from ownergraph.stages.ads import AdFile, load_ad_files
 
-    out = {"read": 0, "loaded": 0, "quarantined": 0, "phones": 0, "emails": 0}
-    dropped: dict[str, int] = {}
+    files = [
+        AdFile(a.path, a.fmt, AdMapping.build(a.preset, a.columns, a.constants),
+               a.phone_region, a.timezone, a.date_format, a.country)
+        for a in project.ads
+    ]  # fmt: skip
     with Quarantine(work / "quarantine" / "ads.jsonl") as q:
-        for a in project.ads:
-            s = load_ads(
-                store,
-                a.path,
-                fmt=a.fmt,
-                mapping=AdMapping.build(a.preset, a.columns, a.constants),
-                default_region=a.phone_region,
-                timezone=a.timezone,
-                date_format=a.date_format,
-                country=a.country,
-                quarantine=q,
-            )
-            for k in out:
-                out[k] += getattr(s, k)
-            for k, v in s.dropped.items():
-                dropped[k] = dropped.get(k, 0) + v
-    if dropped:
-        out["fields dropped"] = sum(dropped.values())
-    return out
+        return load_ad_files(store, files, quarantine=q).to_dict()
 
 
 def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -183,7 +177,7 @@ def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         quarantine=work / "quarantine" / "bitcoin.jsonl",
     )
     processors = read_processors(project.processors) if project.processors else []
-    return write_bitcoin(store, tables, processors=processors)
+    return write_bitcoin(store, tables, processors=processors).to_dict()
 
 
 def _wallets(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -254,9 +248,8 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         candidates=handed.pop("candidates"),
         search=search,
     )
-    summary = {k: v for k, v in summary.items() if not isinstance(v, dict | list)}
-    summary.update({f"heldout_{k}": v for k, v in _flat(ev).items()})
-    return summary
+    summary.heldout = _flat(ev)
+    return summary.to_dict()
 
 
 def _flat(ev: Any) -> dict[str, Any]:
@@ -281,9 +274,7 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
         out = load_images(
             store, folder=project.images, quarantine=q, hashed_to=work / "images_hashed.csv"
         )
-    link = out.pop("link")
-    out.pop("reasons", None)
-    return out | {f"link_{k}": v for k, v in link.items() if not isinstance(v, dict)}
+    return out.to_dict()
 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:

@@ -332,8 +332,8 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         search = CandidateSearch(n_threads=1)
         linked = link_authors(s, model, ads=data, features=ev.features, search=search,
                               threshold=0.9)  # fmt: skip
-        assert linked["linked"] and linked["authors"] > 10
-        save_author_index(tmp_path / "w", search, data, ev.features, linked)
+        assert linked.linked and linked.authors > 10
+        save_author_index(tmp_path / "w", search, data, ev.features, linked.to_dict())
         index = tmp_path / "w" / "author_index"
         part0 = (index / "part-0000.feats.joblib").stat().st_mtime_ns
         before = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")

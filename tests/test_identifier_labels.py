@@ -227,14 +227,14 @@ def test_link_authors_links_nothing_where_the_target_is_unreachable(store, tmp_p
     )
     store.upsert_nodes("Author", [{"id": "old", "size": 2}])
     out = link_authors(store, model, target_precision=1.0, n_jobs=1, min_size=2)
-    if out["linked"]:  # the tiny world may reach 1.0: then the stored precision says so
+    if out.linked:  # the tiny world may reach 1.0: then the stored precision says so
         rows = store.query("MATCH (u:Author) RETURN u.expected_precision AS p, u.basis AS b")
         assert all(r["p"] == 1.0 and "held-out candidate pairs" in r["b"] for r in rows)
     else:
-        assert "no threshold reaches precision 1" in out["reason"]
+        assert "no threshold reaches precision 1" in out.reason
         assert store.query("MATCH (u:Author) RETURN count(u) AS c")[0]["c"] == 0
     ok = link_authors(store, model, target_precision=0.5, n_jobs=1)
-    assert ok["linked"] and ok["written_by"] > 0
+    assert ok.linked and ok.written_by > 0
     rows = store.query(
         "MATCH (a:Ad)-[w:WRITTEN_BY]->(u:Author) RETURN w.precision AS p, w.confidence AS c, "
         "u.expected_precision AS e, u.target_precision AS t"

@@ -109,10 +109,10 @@ def test_load_match_and_generic(store: Store, folder: Path, tmp_path: Path):
     _ads(store)
     q = Quarantine(tmp_path / "q.jsonl")
     out = load_images(store, folder=folder, workers=1, quarantine=q)
-    assert (out["refs"], out["hashed"], out["loaded"], out["quarantined"]) == (11, 11, 11, 0)
+    assert (out.refs, out.hashed, out.loaded, out.quarantined) == (11, 11, 11, 0)
     assert store.counts()["HAS_IMAGE"] == 11
-    link = out["link"]
-    assert link["generic_groups"] == 1
+    link = out.link
+    assert link.generic_groups == 1
     groups = _groups(store)
     # the crop and the mirror join picture 20; the border and the re-encode join 21
     assert groups["a1"] == groups["a2"] == groups["a3"]
@@ -183,7 +183,7 @@ def test_no_picture_file_name_or_url_reaches_store_report_or_quarantine(
     with Quarantine(qpath) as q:
         out = load_images(store, ads=ads_file, column="pics", quarantine=q, workers=1)
     # every reference loaded or quarantined with its reason; the URL is never fetched
-    assert out["refs"] == 4 and out["loaded"] == 1 and out["quarantined"] == 3
+    assert out.refs == 4 and out.loaded == 1 and out.quarantined == 3
     reasons = [json.loads(line)["reason"] for line in qpath.read_text().splitlines()]
     assert [r.split(":")[0] for r in reasons] == ["url", "missing file", "unknown ad"]
     load_images(store, folder=folder, workers=1)
@@ -217,7 +217,7 @@ def test_hash_list_loads_without_pictures(store: Store, tmp_path: Path):
         w.writerow(["a6", h20.pdq, h20.phash, "150", ""])
     q = Quarantine()
     out = load_images(store, hashes=path, quarantine=q)
-    assert out["loaded"] == 2 and out["quarantined"] == 2
+    assert out.loaded == 2 and out.quarantined == 2
     assert sorted(r[2] for r in q.rejected) == ["pdq: not a 256-bit hex hash",
                                                  "pdq_quality: not in 0-100"]  # fmt: skip
     assert _groups(store)["a1"] == _groups(store)["a4"]

@@ -527,13 +527,13 @@ def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
     summary = link_authors(
         store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1
     )
-    assert summary["ads"] == n
+    assert summary.ads == n
     rows = store.query(
         "MATCH (a:Ad)-[w:WRITTEN_BY]->(u:Author) "
         "RETURN a.id AS ad, u.id AS author, u.size AS size, w.p AS p, w.method AS method, "
         "u.threshold AS thr, u.expected_precision AS prec"
     )
-    assert len(rows) == summary["written_by"] > 0
+    assert len(rows) == summary.written_by > 0
     assert all(r["p"] >= r["thr"] for r in rows)
     assert all(r["method"] == "stylometry-pairwise-v1" for r in rows)
     assert all(r["prec"] is not None and 0 < r["prec"] <= 1 for r in rows)
@@ -544,9 +544,9 @@ def test_clusters_written_to_store(store, trained, world: LabelledAds) -> None:
         store, model, search=CandidateSearch(k=6, n_components=16, n_threads=1), n_jobs=1
     )
     count = store.query("MATCH (:Ad)-[w:WRITTEN_BY]->(:Author) RETURN count(w) AS c")[0]["c"]
-    assert count == again["written_by"]
+    assert count == again.written_by
     n_auth = store.query("MATCH (u:Author) RETURN count(u) AS c")[0]["c"]
-    assert n_auth == again["authors"]
+    assert n_auth == again.authors
 
 
 def test_authors_cli_train_evaluate_link_on_store(store, world: LabelledAds, tmp_path: Path):

@@ -13,7 +13,7 @@ import typer.core
 from rich.console import Console
 from rich.markup import escape
 
-from ownergraph.errors import OwnergraphError
+from ownergraph.errors import OwnergraphError, UsageError, reported_as
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line: paths are not cut
@@ -23,7 +23,8 @@ class _Boundary(typer.core.TyperGroup):
     """The CLI's one error boundary: every command runs inside ``invoke``, so a library
     error (an ``OwnergraphError``) reaches the user as one line, ``error: <message>``,
     with its ``exit_code``, never as a traceback; any other exception is a bug and keeps
-    its traceback."""
+    its traceback. Commands raise (``UsageError``: exit 2, ``CommandError``: exit 1, or
+    ``reported_as`` around a library call); none prints an error and exits itself."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -50,18 +51,15 @@ StoreOpt = typer.Option(
 
 
 def _open(store: str | None, *, create: bool = False):
-    """Open the store named by --store / $OWNERGRAPH_STORE, or exit with a clear message.
+    """Open the store named by --store / $OWNERGRAPH_STORE (a ``StoreError`` exits 2).
 
     Only commands that load (``init``, ``load``, ``run``) pass ``create``: a read of a
     mistyped path is an error, not a new empty store.
     """
     from ownergraph.store.base import StoreError, open_store
 
-    try:
+    with reported_as(UsageError, StoreError):
         return open_store(store, create=create)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
 
 
 def _kv(items: list[str] | None, what: str) -> dict[str, str]:
@@ -69,8 +67,7 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
     for item in items or []:
         k, sep, v = item.partition("=")
         if not sep or not k:
-            err.print(f"[red]error:[/red] {what} {item!r} is not KEY=VALUE")
-            raise typer.Exit(2)
+            raise UsageError(f"{what} {item!r} is not KEY=VALUE")
         out[k.strip()] = v
     return out
 

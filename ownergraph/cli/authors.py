@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ownergraph import defaults
-from ownergraph.cli import StoreOpt, _kv, app, console, err
+from ownergraph.cli import StoreOpt, _kv, app, console
 from ownergraph.defaults import TARGET_PRECISION
+from ownergraph.errors import UsageError, reported_as
 
 if TYPE_CHECKING:
     pass
@@ -41,15 +41,12 @@ def _authors_ads(
     from ownergraph.stages.authors import store_ads
     from ownergraph.store.base import StoreError, open_store
 
-    try:
+    with reported_as(UsageError, StoreError, ValueError, OSError):
         if ads_path:
             mapping = AdMapping.build(preset, _kv(column, "--map"))
             return read_ads(ads_path, limit, mapping, fmt)
         with open_store(store, create=False) as s:
             return store_ads(s, limit)
-    except (StoreError, ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
 
 
 def _authors_table(ev, title: str) -> None:
@@ -110,7 +107,7 @@ def authors_train(
     from ownergraph.linking.stylometry.evaluate import roc_plot, train_model
 
     data = _authors_ads(ads, store, limit, preset, column, fmt)
-    try:
+    with reported_as(UsageError, ValueError):
         model, ev = train_model(
             data,
             out,
@@ -119,9 +116,6 @@ def authors_train(
             random_state=seed,
             max_train_pairs=max_train_pairs,
         )
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     _authors_table(ev, f"held-out pairs ({labels} labels), {data.source}")
     if roc:
         console.print(f"ROC plot: {roc_plot(ev, roc)}")
@@ -144,17 +138,11 @@ def authors_evaluate(
     from ownergraph.linking.stylometry.evaluate import evaluate_model, roc_plot
     from ownergraph.linking.stylometry.model import ModelError, PairwiseAuthorModel
 
-    try:
+    with reported_as(UsageError, ModelError):
         m = PairwiseAuthorModel.load(model)
-    except ModelError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     data = _authors_ads(ads, store, limit)
-    try:
+    with reported_as(UsageError, ValueError):
         ev = evaluate_model(m, data, labels=labels, random_state=seed)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     _authors_table(ev, f"{labels} labels, {data.source}")
     console.print(f"ROC plot: {roc_plot(ev, roc)}")
 
@@ -191,7 +179,7 @@ def authors_link(
     from ownergraph.stages.authors import link_authors
     from ownergraph.store.base import StoreError, open_store
 
-    try:
+    with reported_as(UsageError, ModelError, StoreError, ValueError):
         m = PairwiseAuthorModel.load(model)
         with open_store(store) as s:
             summary = link_authors(
@@ -206,10 +194,8 @@ def authors_link(
                 n_jobs=jobs,
                 model_name=model,
             )
-    except (ModelError, StoreError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     t = Table("figure", "value", title="author linking")
-    for key, v in summary.items():
-        t.add_row(key, str(v))
+    for key, v in summary.to_dict().items():
+        if key != "heldout":
+            t.add_row(key.replace("_", " "), str(v))
     console.print(t)

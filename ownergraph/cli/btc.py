@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _open, app, console, err
 from ownergraph.defaults import BTC_PARSE_WORKERS
+from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
     pass
@@ -38,11 +38,8 @@ CookieOpt = typer.Option(
 def _rpc_client(url: str, cookie: str | None):
     from ownergraph.loaders.bitcoin_node import RpcClient, RpcEndpoint
 
-    try:
+    with reported_as(UsageError, ValueError):
         return RpcClient(RpcEndpoint.from_url(url, cookie))
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _advance(bar: Any, task: Any) -> Any:
@@ -55,6 +52,10 @@ def _advance(bar: Any, task: Any) -> Any:
         last[name] = done
 
     return progress
+
+
+# BitcoinSummary field -> the label `btc load` prints ("<label> written")
+_WRITTEN = {"txs": "Tx", "addresses": "Address", "spent_in": "SPENT_IN", "pays": "PAYS"}
 
 
 @btc_app.command("load")
@@ -123,28 +124,20 @@ def btc_load_cmd(
     from ownergraph.store.base import StoreError
 
     if bool(paths) == bool(rpc):
-        err.print("[red]error:[/red] give chain files or --rpc URL (with --from-height)")
-        raise typer.Exit(2)
+        raise UsageError("give chain files or --rpc URL (with --from-height)")
     client = _rpc_client(rpc, rpc_cookie) if rpc else None
     if client is not None and from_height is None:
-        err.print("[red]error:[/red] --rpc needs --from-height")
-        raise typer.Exit(2)
-    try:
+        raise UsageError("--rpc needs --from-height")
+    with reported_as(CommandError, RpcError):
         if client is not None and to_height is None:
             to_height = int(client.call("getblockcount"))
-    except RpcError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from exc
-    try:
+    with reported_as(UsageError, RateError, BitcoinFormatError, OSError):
         rate_table = RateTable.from_csv(rates) if rates else None
         procs = read_processors(processors) if processors else None
-    except (RateError, BitcoinFormatError, OSError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"))
     with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
-        try:
+        with reported_as(CommandError, InputError, ValueError, OSError, StoreError, RpcError):
             with Progress(*cols, console=err, transient=True) as bar:
                 task = bar.add_task("parsing transactions", total=None)
                 if client is not None:
@@ -179,9 +172,6 @@ def btc_load_cmd(
                     progress=_advance(bar, wtask),
                     coinjoin_min_equal=coinjoin_min,
                 )
-        except (InputError, ValueError, OSError, StoreError, RpcError) as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from exc
         uri = s.uri
     sm = tables.summary
     t = Table("", "count", title="btc load")
@@ -207,7 +197,7 @@ def btc_load_cmd(
             "mempool rows / quarantined / earlier than block",
             f"{sm.mempool_rows:,} / {sm.mempool_quarantined:,} / {sm.first_seen_from_mempool:,}",
         ),
-        *((f"{k} written", f"{v:,}") for k, v in written.items()),
+        *((f"{_WRITTEN[k]} written", f"{v:,}") for k, v in written.counts().items()),
     ):
         t.add_row(label, str(value))
     console.print(t)
@@ -225,12 +215,11 @@ def btc_load_cmd(
         if q.count > 20:
             err.print(f"  ... and {q.count - 20:,} more (all with their reasons in the file)")
     if sm.files_empty:
-        for f in sm.files_empty:
-            err.print(f"[red]error:[/red] {f}: no transaction loaded from this file")
-        raise typer.Exit(1)
+        raise CommandError(
+            "; ".join(f"{f}: no transaction loaded from this file" for f in sm.files_empty)
+        )
     if client is not None and not sm.txs_loaded:
-        err.print(f"[red]error:[/red] no transaction loaded from {client.endpoint.shown}")
-        raise typer.Exit(1)
+        raise CommandError(f"no transaction loaded from {client.endpoint.shown}")
 
 
 @btc_app.command("watch")
@@ -257,8 +246,7 @@ def btc_watch_cmd(
     from ownergraph.loaders.bitcoin_zmq import ZmqFeed, node_zmq_endpoints
 
     if not rpc and not zmq:
-        err.print("[red]error:[/red] give --rpc URL (and/or --zmq ENDPOINT)")
-        raise typer.Exit(2)
+        raise UsageError("give --rpc URL (and/or --zmq ENDPOINT)")
     client = _rpc_client(rpc, rpc_cookie) if rpc else None
     endpoints = [] if zmq == ["off"] else list(zmq or [])
     if client is not None and zmq is None:
@@ -327,12 +315,9 @@ def btc_cluster_cmd(
         coinjoin_guard=coinjoin_guard,
     )
     with _open(store) as s:
-        try:
+        with reported_as(CommandError, ValueError, StoreError):
             with console.status("clustering wallets"):
                 counts = cluster_wallets(s, clusterer, batch_size)
-        except (ValueError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
     t = Table("", "count", title="btc cluster" + (" (with change)" if change else ""))
     for k, v in counts.to_dict().items():
         t.add_row(WALLET_LABELS[k], f"{v:,}")
@@ -371,18 +356,12 @@ def btc_tags_cmd(
     from ownergraph.store.base import StoreError
 
     with Quarantine(Path(quarantine)) as q:
-        try:
+        with reported_as(UsageError, InputError):
             tags = read_tags(list(paths), q)
-        except InputError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(2) from exc
         with _open(store, create=True) as s:
             s.init_schema()
-            try:
+            with reported_as(CommandError, StoreError):
                 written = write_tags(s, tags)
-            except StoreError as exc:
-                err.print(f"[red]error:[/red] {exc}")
-                raise typer.Exit(1) from exc
     t = Table("", "count", title="btc tags")
     t.add_row("tags read / loaded / quarantined", f"{len(tags) + q.count:,} / {len(tags):,} / "
               f"{q.count:,}")  # fmt: skip
@@ -456,9 +435,8 @@ def btc_link_cmd(
     from ownergraph.store.base import StoreError
 
     if processors and discover:
-        err.print("[red]error:[/red] give --processors or --discover, not both")
-        raise typer.Exit(2)
-    try:
+        raise UsageError("give --processors or --discover, not both")
+    with reported_as(UsageError, ValueError, OSError, BitcoinFormatError):
         lo, sep, hi = window.partition(":")
         if not sep:
             raise ValueError(f"--window {window!r} is not LO:HI")
@@ -484,18 +462,12 @@ def btc_link_cmd(
             rate_table = RateTable.from_parquet(side, rate_method)  # type: ignore[arg-type]
         else:
             raise RateError("no BTC/USD rates: give --rates FILE")
-    except (ValueError, OSError, BitcoinFormatError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     with _open(store) as s:
-        try:
+        with reported_as(CommandError, PaymentInputError, RateError, ValueError, StoreError):
             with console.status("linking payments") as status:
                 summary = link_payments(
                     s, rate_table, table, cfg, progress=lambda m, _d, _t: status.update(m)
                 )
-        except (PaymentInputError, RateError, ValueError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
     t = Table("", "count", title=f"btc link (window {cfg.window[0]}..{cfg.window[1]} s)")
     labels = PAYMENT_LABELS | {
         "one_to_one_dropped": f"links dropped by one-to-one ({summary.one_to_one})"

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _hmac_key, _kv, _open, app, console, err
+from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
     pass
@@ -105,20 +106,17 @@ def load_ads_cmd(
     from rich.progress import Progress
 
     from ownergraph.loaders.ad_mapping import AdMapping
-    from ownergraph.loaders.ads import load_ads
     from ownergraph.loaders.inspect import file_columns
-    from ownergraph.loaders.quarantine import InputError, Quarantine
+    from ownergraph.loaders.quarantine import Quarantine
+    from ownergraph.stages.ads import AdFile, load_ad_files
     from ownergraph.store.base import StoreError
 
     if inspect:
         for path in paths:
-            try:
+            with reported_as(UsageError, ValueError, OSError):
                 _print_inspection(path, fmt)
-            except (ValueError, OSError) as exc:
-                err.print(f"[red]error:[/red] {escape(str(exc))}")
-                raise typer.Exit(2) from exc
         return
-    try:
+    with reported_as(UsageError, ValueError, OSError):
         mapping = AdMapping.build(preset, _kv(column, "--map"), _kv(const, "--set"))
         for path in paths:  # a mapped column that is not there: an error before any load
             missing = mapping.missing(file_columns(path, fmt)) if mapping.columns else []
@@ -127,89 +125,64 @@ def load_ads_cmd(
                     f"{path}: mapped column(s) not in the file: {', '.join(missing)}; "
                     f"see the columns with: ownergraph load ads {path} --inspect"
                 )
-    except (ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
     table = Table("file", "read", "loaded", "quarantined", "duplicates", "phones", "e-mails")
-    failed = False
-    total_loaded = total_bad = 0
-    reasons: dict[str, int] = {}
+    files = [
+        AdFile(path, fmt, mapping, region, timezone, date_format,
+               country.upper() if country else None)
+        for path in paths
+    ]  # fmt: skip
     with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
-        for path in paths:
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(f"loading {Path(path).name}", total=None)
-                try:
-                    sm = load_ads(
-                        s,
-                        path,
-                        fmt=fmt,
-                        mapping=mapping,
-                        default_region=region,
-                        timezone=timezone,
-                        date_format=date_format,
-                        country=country.upper() if country else None,
-                        quarantine=q,
-                        batch_size=batch_size,
-                        hmac_key=_hmac_key(),
-                        progress=lambda n, t=task: bar.advance(t, n),
-                    )
-                except InputError as exc:  # --strict: stop at the first bad record
-                    err.print(f"[red]error:[/red] {escape(str(exc))}")
-                    raise typer.Exit(1) from exc
-                except StoreError as exc:  # e.g. Neo4j down after retries: re-run to finish
-                    err.print(f"[red]error:[/red] {escape(str(exc))}")
-                    err.print("nothing written is lost: loads are idempotent, re-run to finish")
-                    raise typer.Exit(1) from exc
-                except (ValueError, OSError) as exc:  # a whole file is unreadable: go on
-                    err.print(f"[red]error:[/red] {escape(f'{path}: {exc}')}")
-                    table.add_row(Path(path).name, "error", "", "", "", "", "")
-                    failed = True
-                    continue
-            table.add_row(
-                Path(path).name,
-                str(sm.read),
-                str(sm.loaded),
-                str(sm.quarantined),
-                str(sm.duplicates),
-                str(sm.phones),
-                str(sm.emails),
-            )
-            failed |= not sm.reconciles
-            total_loaded += sm.loaded
-            total_bad += sm.quarantined
-            for reason, n in sm.reasons.items():
-                reasons[reason] = reasons.get(reason, 0) + n
-            for what, counts in (
-                ("quarantined", sm.reasons),
-                ("loaded without a field", sm.dropped),
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("loading ads", total=None)
+            with reported_as(  # e.g. Neo4j down after retries: re-run to finish
+                CommandError,
+                StoreError,
+                hint="; nothing written is lost: loads are idempotent, re-run to finish",
             ):
-                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                for reason, n in ranked[:12]:
-                    err.print(f"  {what} {n}: {escape(reason)}", soft_wrap=True)
-                if len(ranked) > 12:
-                    rest = sum(n for _, n in ranked[12:])
-                    err.print(f"  {what} {rest}: {len(ranked) - 12} other reasons")
+                sm = load_ad_files(
+                    s,
+                    files,
+                    quarantine=q,
+                    batch_size=batch_size,
+                    hmac_key=_hmac_key(),
+                    skip_unreadable=True,  # a whole file is unreadable: go on
+                    progress=lambda _stage, done, _total: bar.update(task, completed=done),
+                )
+    for f in sm.files:
+        name = Path(f.source).name
+        if f.error:
+            err.print(f"[red]error:[/red] {escape(f'{f.source}: {f.error}')}")
+            table.add_row(name, "error", "", "", "", "", "")
+            continue
+        table.add_row(name, *(str(getattr(f, k)) for k in (
+            "read", "loaded", "quarantined", "duplicates", "phones", "emails")))  # fmt: skip
+        for what, counts in (("quarantined", f.reasons), ("loaded without a field", f.dropped)):
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for reason, n in ranked[:12]:
+                err.print(f"  {what} {n}: {escape(reason)}", soft_wrap=True)
+            if len(ranked) > 12:
+                rest = sum(n for _, n in ranked[12:])
+                err.print(f"  {what} {rest}: {len(ranked) - 12} other reasons")
+    failed = not sm.reconciles
+    total_loaded, total_bad, reasons = sm.loaded, sm.quarantined, sm.reasons
     console.print(table)
     if q.count:
         console.print(f"rejected records are in [bold]{quarantine}[/bold]")
     if failed:
-        err.print("[red]error:[/red] some files were not loaded, or read != loaded + quarantined")
-        raise typer.Exit(1)
+        raise CommandError("some files were not loaded, or read != loaded + quarantined")
     fix = (
         "map your columns onto the ad fields: see them with "
         f"'ownergraph load ads {paths[0]} --inspect', then --map FIELD=COLUMN (or --preset)"
     )
     if total_loaded == 0:
         top = ", ".join(f"{r} ({n})" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
-        err.print(f"[red]error:[/red] nothing loaded{f': {escape(top)}' if top else ''}; {fix}")
-        raise typer.Exit(1)
+        raise CommandError(f"nothing loaded{f': {top}' if top else ''}; {fix}")
     if max_bad is not None and total_bad > max_bad:
-        err.print(
-            f"[red]error:[/red] {total_bad} records rejected, more than --max-bad {max_bad}; "
+        raise CommandError(
+            f"{total_bad} records rejected, more than --max-bad {max_bad}; "
             f"the reasons are above and in {quarantine}; {fix}"
         )
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -246,13 +219,9 @@ def query(
     hint = None
     if cypher is not None:
         if name is not None:
-            err.print("[red]error:[/red] give a query name or --cypher, not both")
-            raise typer.Exit(2)
-        try:
+            raise UsageError("give a query name or --cypher, not both")
+        with reported_as(UsageError, ValueError):
             params = bind_adhoc(cypher, _kv(param, "--param"))
-        except ValueError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
         text, title = cypher, None
     else:
         library = {**load_queries(), **(load_queries(Path(queries_dir)) if queries_dir else {})}
@@ -272,10 +241,11 @@ def query(
         try:
             rows = s.query(text if text is not None else q.cypher(s.dialect), params, write=write)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}")
-            if not write and cypher is not None and looks_like_write(cypher):
-                err.print("the query writes: queries are read-only unless --write")
-            raise typer.Exit(1) from exc
+            writes = not write and cypher is not None and looks_like_write(cypher)
+            raise CommandError(
+                " ".join(str(exc).split())
+                + ("; the query writes: queries are read-only unless --write" if writes else "")
+            ) from exc
     rows = plain_rows(rows, add_iso=as_json)
     if not rows and cypher is not None and not write:
         hint = no_rows_hint(cypher, params)
@@ -326,8 +296,7 @@ def export_cmd(
     from ownergraph.export import write_export
 
     if (owner is None) == (not ads):
-        err.print("[red]error:[/red] give --owner ID or one or more --ad ID")
-        raise typer.Exit(2)
+        raise UsageError("give --owner ID or one or more --ad ID")
     with _open(store) as s:
         sm = write_export(
             s, out, owner_id=owner, ad_ids=ads or None, redact=redact, hmac_key=_hmac_key()

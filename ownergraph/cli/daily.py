@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ownergraph.errors import CommandError
+
 watch_app = typer.Typer(
     help="Watches: phones, e-mails, wallets, addresses, owner groups or ads to be told about.",
     no_args_is_help=True,
@@ -74,15 +76,14 @@ def watch_rm_cmd(
     store: str | None = _STORE,
 ) -> None:
     """Remove a watch (its recorded hits stay in the alert log)."""
-    from ownergraph.cli import _hmac_key, _open, console, err
+    from ownergraph.cli import _hmac_key, _open, console
     from ownergraph.daily.watches import remove_watch
 
     with _open(store) as s:
         s.init_schema()
         n = remove_watch(s, ref, _hmac_key())
     if not n:
-        err.print(f"[red]error:[/red] no watch {escape(ref)!r}")
-        raise typer.Exit(1)
+        raise CommandError(f"no watch {ref!r}")
     console.print(f"removed {n} watch(es)")
 
 

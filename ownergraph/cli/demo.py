@@ -11,6 +11,7 @@ from rich.table import Table
 from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _open, app, console, err
 from ownergraph.defaults import HIDE_SHARE, TARGET_PRECISION
+from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
     from ownergraph.pipeline import PipelineResult
@@ -41,13 +42,9 @@ def synth_cmd(
 
     out_dir = Path(out)
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        err.print(f"[red]error:[/red] {out} is not empty (use --force to write into it)")
-        raise typer.Exit(2)
-    try:
+        raise UsageError(f"{out} is not empty (use --force to write into it)")
+    with reported_as(UsageError, OSError, ValueError, prefix=f"world config {config}: "):
         cfg = WorldConfig.from_json(config) if config else WorldConfig()
-    except (OSError, ValueError) as exc:
-        err.print(f"[red]error:[/red] world config {config}: {exc}")
-        raise typer.Exit(2) from exc
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -136,19 +133,16 @@ def evaluate_cmd(
         _evaluate_identifiers(store, seeds, hide, target_precision, as_json)
         return
     if labels != "truth":
-        err.print(f"[red]error:[/red] --labels must be truth or identifiers, not {labels!r}")
-        raise typer.Exit(2)
+        raise UsageError(f"--labels must be truth or identifiers, not {labels!r}")
     if kind is None or truth is None:
-        err.print(
-            "[red]error:[/red] --labels truth needs --kind and --truth (a synthetic world's "
+        raise UsageError(
+            "--labels truth needs --kind and --truth (a synthetic world's "
             "truth/ folder); for a real dump use --labels identifiers"
         )
-        raise typer.Exit(2)
     from ownergraph.evaluate import KINDS, EvaluationError, evaluate, predictions_from_store
 
     if kind not in KINDS:
-        err.print(f"[red]error:[/red] --kind must be one of {', '.join(KINDS)}")
-        raise typer.Exit(2)
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
     if pred is not None:
         try:
             df = pd.read_csv(pred, dtype=str, keep_default_na=False)
@@ -181,21 +175,16 @@ def _evaluate_identifiers(
     from ownergraph.evaluate_identifiers import evaluate_identifier_labels, read_store
 
     if seeds < 1 or not 0 < hide < 1:
-        err.print("[red]error:[/red] --seeds must be >= 1 and --hide in (0, 1)")
-        raise typer.Exit(2)
+        raise UsageError("--seeds must be >= 1 and --hide in (0, 1)")
     with _open(store) as s:
         data = read_store(s)
     if len(data.ads) == 0:
-        err.print("[red]error:[/red] the store holds no ads")
-        raise typer.Exit(1)
-    try:
+        raise CommandError("the store holds no ads")
+    with reported_as(CommandError, ValueError):
         with console.status(f"re-attachment over {seeds} seeds"):
             table, runs = evaluate_identifier_labels(
                 data, tuple(range(seeds)), share=hide, target_precision=target_precision
             )
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
     if as_json:
         console.print_json(json.dumps({"summary": table.to_dict("records"), "runs": runs},
                                       default=str))  # fmt: skip
@@ -245,7 +234,7 @@ def pipeline_table(result: PipelineResult) -> Table:
         brief = ", ".join(
             f"{k}={v}"
             for k, v in [(k, v) for k, v in st.summary.items() if v is not None][:6]
-            if not isinstance(v, dict)
+            if not isinstance(v, dict | list)
         )
         t.add_row(st.name, f"{st.seconds:.1f}", escape(brief))
     return t

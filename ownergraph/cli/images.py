@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.markup import escape
+
+from ownergraph.errors import UsageError, reported_as
+
+if TYPE_CHECKING:
+    from ownergraph.stages.images import ImageLinkSummary
 
 images_app = typer.Typer(help="Pictures as evidence: hashes only.", no_args_is_help=True)
 
@@ -40,40 +46,37 @@ def load_images_cmd(
     (Ad)-[:HAS_IMAGE]->(Image). URLs are never fetched; no picture is copied anywhere."""
     from pathlib import Path
 
-    from ownergraph.cli import _open, console, err
+    from ownergraph.cli import _open, console
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.stages.images import load_images
 
     with _open(store, create=True) as s, Quarantine(Path(quarantine)) as q:
         s.init_schema()
-        try:
+        with reported_as(UsageError, ValueError, FileNotFoundError, InputError):
             out = load_images(
                 s, folder=folder, ads=ads, column=column, id_column=id_column, hashes=hashes,
                 base_dir=base_dir, crops=crops, workers=workers, quarantine=q, link=link,
             )  # fmt: skip
-        except (ValueError, FileNotFoundError, InputError) as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
     console.print(
-        f"pictures: {out['refs']:,} references, {out['hashed']:,} hashed, "
-        f"{out['loaded']:,} ad links to {out['images']:,} images loaded, "
-        f"{out['quarantined']:,} quarantined"
+        f"pictures: {out.refs:,} references, {out.hashed:,} hashed, "
+        f"{out.loaded:,} ad links to {out.images:,} images loaded, "
+        f"{out.quarantined:,} quarantined"
         + (
-            f" ({', '.join(f'{k}: {v}' for k, v in out['reasons'].items())}) -> {quarantine}"
-            if out["quarantined"]
+            f" ({', '.join(f'{k}: {v}' for k, v in out.reasons.items())}) -> {quarantine}"
+            if out.quarantined
             else ""
         )  # fmt: skip
     )
-    if "link" in out:
-        _print_link(console, out["link"])
+    if out.link is not None:
+        _print_link(console, out.link)
 
 
-def _print_link(console, s: dict) -> None:
+def _print_link(console, s: ImageLinkSummary) -> None:  # noqa: ANN001 - a rich Console
     console.print(
-        f"matching: {s['images']:,} images, {s['matches']:,} matching pairs "
-        f"{s.get('matches_by_method', {})}, {s['groups']:,} picture groups "
-        f"({s.get('shared_groups', 0):,} shown by several ads), "
-        f"{s['generic_groups']:,} generic (never evidence)"
+        f"matching: {s.images:,} images, {s.matches:,} matching pairs "
+        f"{s.matches_by_method}, {s.groups:,} picture groups "
+        f"({s.shared_groups:,} shown by several ads), "
+        f"{s.generic_groups:,} generic (never evidence)"
     )
 
 

@@ -6,30 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.table import Table
+
+from ownergraph.errors import UsageError, reported_as
 
 MAX_ADS_SHOWN = 6
 
 
 def label_and_rescore(owner_id: str, label: str, store: str | None) -> None:
     """``owners label``: store the label, re-score, print the mode and learned weights."""
-    from ownergraph.cli import _open, console, err
-    from ownergraph.stages.owners import OwnerNotFound
+    from ownergraph.cli import _open, console
     from ownergraph.stages.score_model import label_owner, rescore
-    from ownergraph.store.base import StoreError
 
     with _open(store) as s:
-        try:
+        with reported_as(UsageError, ValueError):  # OwnerNotFound, StoreError: exit 1
             label_owner(s, owner_id, label)
             info = rescore(s)
-        except ValueError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
-        except (OwnerNotFound, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
     console.print(f"{owner_id} labelled [bold]{label}[/bold]; score: {info['mode']}")
     if "reason" in info:
         console.print(info["reason"])

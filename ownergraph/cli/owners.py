@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ownergraph import defaults
 from ownergraph.cli import StoreOpt, _hmac_key, _open, app, console, err
+from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
     pass
@@ -80,7 +81,7 @@ def owners_detect_cmd(
     from ownergraph.stages.owners import detect_owners
     from ownergraph.store.base import StoreError
 
-    try:
+    with reported_as(UsageError, ValueError, OSError):
         if authors not in ("attach", "join"):
             raise ValueError(f"--authors must be attach or join, not {authors!r}")
         w = EvidenceWeights.parse(weights) if weights.strip() else None
@@ -95,19 +96,15 @@ def owners_detect_cmd(
             rate_table = RateTable.from_parquet(side)
         else:
             rate_table = None
-    except (ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     with _open(store) as s:
-        try:
+        with reported_as(
+            CommandError, EvidenceError, RateError, StoreError, RuntimeError, ValueError
+        ):
             with console.status(f"detecting owner groups ({method})"):
                 summary = detect_owners(
                     s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
                     calibrate=calibrate, author_joins=authors == "join", generic=generic,
                 )  # fmt: skip
-        except (EvidenceError, RateError, StoreError, RuntimeError, ValueError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
         return
@@ -132,11 +129,8 @@ def owners_list_cmd(
     from ownergraph.store.base import StoreError
 
     with _open(store) as s:
-        try:
+        with reported_as(UsageError, ValueError, StoreError):
             rows = list_owners(s, sort=sort, limit=top, min_ads=min_ads)
-        except (ValueError, StoreError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
     if as_json:
         console.print_json(json.dumps(rows))
         return
@@ -167,16 +161,14 @@ def owners_show_cmd(
     from datetime import UTC, datetime
 
     from ownergraph.cli.leads import print_text_indicators
+    from ownergraph.owners import scoring
     from ownergraph.stages.owners import OwnerNotFound, owner_detail
     from ownergraph.stages.service_tags import owner_service_tags
 
     with _open(store) as s:
-        try:
+        with reported_as(CommandError, OwnerNotFound):
             d = owner_detail(s, owner_id)
             d["service_tags"] = owner_service_tags(s, owner_id)
-        except OwnerNotFound as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
     if as_json:
         console.print_json(json.dumps(d, default=str))
         return
@@ -190,12 +182,8 @@ def owners_show_cmd(
     console.print(f"[bold]{o['id']}[/bold]  score {o['score']:.1f}  ({o['method']})")
     for f, r in zip(d["flags"], d["reasons"], strict=False):
         console.print(f"  [red]{f}[/red]: {r}")
-    keys = ["ads", "reposts", "dated_ads", "undated_ads", "states", "cities", "moves",
-            "active_days", "ads_per_day", "names", "ages", "ethnicities", "third_person",
-            "new_in_town", "several_women", "youth", "shared_incall", "phones", "emails",
-            "wallets", "btc_spent", "usd_spent", "evidence"]  # fmt: skip
     t = Table("indicator", "value", title="indicators")
-    for k in keys:
+    for k in (k for k in scoring.INDICATORS if k not in ("first_ts", "last_ts")):  # dates below
         t.add_row(k, str(o.get(k)))
     if (o.get("first_ts") or -1) >= 0:
         t.add_row("first / last seen", f"{day(o['first_ts'])} / {day(o['last_ts'])}")
@@ -301,11 +289,9 @@ def report_cmd(
 ) -> None:
     """Write a self-contained HTML case report for one owner group (or the top N)."""
     from ownergraph.report import write_index, write_report
-    from ownergraph.stages.owners import OwnerNotFound
 
     if (owner_id is None) == (top is None):
-        err.print("[red]error:[/red] give an owner id or --top N (not both)")
-        raise typer.Exit(2)
+        raise UsageError("give an owner id or --top N (not both)")
     target = out or ("reports" if top else "case.html")
     with _open(store) as s:
         try:
@@ -313,12 +299,8 @@ def report_cmd(
                 path = write_index(s, target, top=top, redact=redact, hmac_key=_hmac_key())
             else:
                 path = write_report(s, owner_id, target, redact=redact, hmac_key=_hmac_key())
-        except OwnerNotFound as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
         except OSError as exc:
-            err.print(f"[red]error:[/red] cannot write {target}: {exc}")
-            raise typer.Exit(1) from exc
+            raise CommandError(f"cannot write {target}: {exc}") from exc
     if top:
         console.print(f"reports of the top groups and their index: [bold]{path}[/bold]")
     else:

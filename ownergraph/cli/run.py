@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ownergraph.errors import CommandError, reported_as
+
 
 def run_cmd(
     project_file: str = typer.Argument(..., help="The project file (TOML), see below."),
@@ -43,15 +45,12 @@ def run_cmd(
 
     from ownergraph.cli import _hmac_key, _open, console, err
     from ownergraph.cli.demo import pipeline_table
-    from ownergraph.daily.incremental import IncrementalError
-    from ownergraph.loaders.quarantine import InputError
     from ownergraph.pipeline import run_project
-    from ownergraph.project import ProjectError, load_project
-    from ownergraph.store.base import StoreError
+    from ownergraph.project import load_project
 
     project = load_project(project_file)
     with _open(store or project.store, create=True) as s:
-        try:
+        with reported_as(CommandError, ValueError, OSError):  # ProjectError, ...: exit 1
             result = run_project(
                 s,
                 project,
@@ -66,11 +65,6 @@ def run_cmd(
                 hmac_key=_hmac_key(),
                 alert_log=alerts,
             )
-        except (
-            ProjectError, IncrementalError, InputError, StoreError, ValueError, OSError
-        ) as exc:  # fmt: skip
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(1) from exc
         uri = s.uri
     if as_json:
         out = {
@@ -99,11 +93,10 @@ def run_cmd(
         console.print(t)
     ads = next((st.summary for st in result.stages if st.name == "ads"), None)
     if ads is not None and ads["loaded"] == 0:
-        err.print(
-            "[red]error:[/red] no ad loaded: map the columns in the ads table (map = { ... }); "
+        raise CommandError(
+            "no ad loaded: map the columns in the ads table (map = { ... }); "
             "see them with: ownergraph load ads FILE --inspect"
         )
-        raise typer.Exit(1)
     console.print(f"store: [bold]{escape(uri)}[/bold] (query it: ownergraph query --store ...)")
 
 

@@ -101,7 +101,7 @@ def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
     )
     resolved = resolve_from_store(store, tables)
     processors = read_processors(project.processors) if project.processors else []
-    out = write_bitcoin(store, tables, processors=processors)
+    out: dict[str, Any] = write_bitcoin(store, tables, processors=processors).to_dict()
     out["inputs resolved from the stored chain"] = resolved
     return out
 

@@ -336,6 +336,7 @@ class LoadSummary:
     reasons: dict[str, int] = field(default_factory=dict)
     # optional fields left out of loaded ads: "field: reason" -> count
     dropped: dict[str, int] = field(default_factory=dict)
+    error: str = ""  # why the whole file was unreadable (``load_ad_files`` goes on)
 
     @property
     def reconciles(self) -> bool:

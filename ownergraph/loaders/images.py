@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +38,6 @@ PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".
 _SPLIT = re.compile(r"\s*[;|,]\s*")
 _HEX = re.compile(r"^[0-9a-f]+$")
 SOURCE = "images"
-
-
-@dataclass
-class ImageLoadSummary:
-    """What a load did: references read, pictures hashed, rows loaded or quarantined."""
-
-    refs: int = 0
-    hashed: int = 0
-    loaded: int = 0  # (ad, picture) links written
-    images: int = 0  # distinct Image nodes written
-    quarantined: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,7 @@ from ownergraph.linking.stylometry.clusters import (
 from ownergraph.linking.stylometry.data import LabelledAds, _text
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+from ownergraph.stages.base import Progress, StageSummary, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,27 @@ def write_authors(store: Any, authors: pd.DataFrame, edges: pd.DataFrame) -> dic
     return {"authors": int(n_nodes), "written_by": int(n_edges)}
 
 
+@dataclass
+class AuthorsSummary(StageSummary):
+    """What ``link_authors`` did (``linked`` False: nothing linked, ``reason`` says why)."""
+
+    linked: bool = False
+    reason: str = ""
+    operating_point: str = ""
+    expected_precision: float | None = None
+    ads: int = 0
+    candidates: int = 0
+    pairs_above_threshold: int = 0
+    threshold: float | None = None
+    clusters_ge2: int = 0
+    ads_in_clusters_ge2: int = 0
+    largest_cluster: int = 0
+    authors: int = 0
+    written_by: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per step
+    heldout: dict[str, float] = field(default_factory=dict)  # figures of the model trained
+
+
 def link_authors(
     store: Any,
     model: PairwiseAuthorModel,
@@ -90,7 +113,8 @@ def link_authors(
     ads: Any = None,
     features: AdFeatures | None = None,
     candidates: Candidates | None = None,
-) -> dict[str, Any]:
+    progress: Progress = no_progress,
+) -> AuthorsSummary:
     """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
 
     The threshold is the lowest reaching ``target_precision`` among held-out candidate
@@ -106,7 +130,8 @@ def link_authors(
     )
     if not point.reachable:
         written = write_authors(store, pd.DataFrame(), pd.DataFrame())
-        return {"linked": False, "reason": point.describe(), **written}
+        progress("authors", 0, None)
+        return AuthorsSummary(linked=False, reason=point.describe(), **written)
     t0 = time.perf_counter()
     if ads is None:
         ads = store_ads(store)
@@ -115,6 +140,7 @@ def link_authors(
     else:
         texts = ads.texts
     t_read = time.perf_counter() - t0
+    progress("authors", 0, len(ads.ids))
     handed = {"features": features}  # this frame must not hold them while clustering
     del features
     result = link_texts(
@@ -134,10 +160,17 @@ def link_authors(
     log.info("step: link: author frames")
     written = write_authors(store, authors, edges)
     log.info("step: link: write")
-    summary = {"linked": True, "operating_point": point.describe()} | result.summary | written
-    summary["expected_precision"] = point.precision
-    summary["seconds"] = summary.get("seconds", {}) | {
+    progress("authors", len(ads.ids), len(ads.ids))
+    figures = dict(result.summary)
+    seconds = figures.pop("seconds", {}) | {
         "read": round(t_read, 2),
         "write": round(time.perf_counter() - t1, 2),
     }
-    return summary
+    return AuthorsSummary(
+        linked=True,
+        operating_point=point.describe(),
+        expected_precision=point.precision,
+        seconds=seconds,
+        **figures,
+        **written,
+    )

@@ -102,6 +102,16 @@ def _upsert(
     return n
 
 
+@dataclass
+class BitcoinSummary(StageSummary):
+    """Rows ``write_bitcoin`` wrote, per label / relationship type."""
+
+    txs: int = 0
+    addresses: int = 0
+    spent_in: int = 0
+    pays: int = 0
+
+
 def write_bitcoin(
     store: Store,
     tables: BitcoinTables,
@@ -109,7 +119,7 @@ def write_bitcoin(
     processors: Iterable[str] | None = None,
     progress: Progress | None = None,
     coinjoin_min_equal: int = DEFAULT_MIN_EQUAL,
-) -> dict[str, int]:
+) -> BitcoinSummary:
     """Write Tx (with its CoinJoin kind), Address, SPENT_IN and PAYS; returns rows written
     per label/type."""
     txs = tables.txs[list(TX_PROPS)]
@@ -126,12 +136,12 @@ def write_bitcoin(
         addr = pd.concat([addr, pd.DataFrame({"address": extra})], ignore_index=True)
         addr["processor"] = addr["address"].isin(proc)
     with store.bulk():
-        return {
-            "Tx": _upsert(store, "nodes", "Tx", txs, batch_size, progress),
-            "Address": _upsert(store, "nodes", "Address", addr, batch_size, progress),
-            "SPENT_IN": _upsert(store, "edges", "SPENT_IN", spent, batch_size, progress),
-            "PAYS": _upsert(store, "edges", "PAYS", pays, batch_size, progress),
-        }
+        return BitcoinSummary(
+            txs=_upsert(store, "nodes", "Tx", txs, batch_size, progress),
+            addresses=_upsert(store, "nodes", "Address", addr, batch_size, progress),
+            spent_in=_upsert(store, "edges", "SPENT_IN", spent, batch_size, progress),
+            pays=_upsert(store, "edges", "PAYS", pays, batch_size, progress),
+        )
 
 
 def read_bitcoin(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:

@@ -12,8 +12,8 @@ it), and marks groups shown under too many unrelated phone/e-mail groups as ``ge
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from ownergraph.linking import image_match as im
 from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.owners import communities as cm
 from ownergraph.stages import evidence as evidence_io
+from ownergraph.stages.base import Progress, StageSummary, no_progress
 from ownergraph.store.base import Store
 
 IMAGES_QUERY = (
@@ -32,18 +33,50 @@ IMAGES_QUERY = (
 LINKS_QUERY = "MATCH (a:Ad)-[:HAS_IMAGE]->(i:Image) RETURN a.id AS ad, i.hash AS image"
 
 
+@dataclass
+class ImageLinkSummary(StageSummary):
+    """What ``link_images`` did."""
+
+    images: int = 0
+    matches: int = 0
+    matches_by_method: dict[str, int] = field(default_factory=dict)
+    groups: int = 0
+    shared_groups: int = 0  # groups shown by several ads
+    generic_groups: int = 0
+    generic_images: int = 0
+    radii: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class ImagesSummary(StageSummary):
+    """What ``load_images`` did: references read, pictures hashed, rows loaded or
+    quarantined (``reasons``), then the matching (``link``, None without it)."""
+
+    refs: int = 0
+    hashed: int = 0
+    loaded: int = 0  # (ad, picture) links written
+    images: int = 0  # distinct Image nodes written
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    link: ImageLinkSummary | None = None
+
+
 def link_images(
     store: Store,
     radii: im.Radii | None = None,
     min_components: int = im.GENERIC_MIN_COMPONENTS,
-) -> dict[str, Any]:
+    progress: Progress = no_progress,
+) -> ImageLinkSummary:
     """Match, group and mark generic pictures in the store; returns a summary."""
     t0 = time.perf_counter()
     radii = radii or im.Radii()
     pics = pd.DataFrame(store.query(IMAGES_QUERY), columns=["pdq", "phash", "pdq_quality",
                                                             "crops"])  # fmt: skip
+    progress("images link", 0, len(pics))
     if pics.empty:
-        return {"images": 0, "matches": 0, "groups": 0, "generic_groups": 0}
+        return ImageLinkSummary()
     pairs = im.match_pictures(pics, radii)
     groups = im.picture_groups(len(pics), pairs)
     gid = pd.Series(groups).map(
@@ -99,18 +132,18 @@ def link_images(
             }
         ),  # fmt: skip
     )
-    n_groups = len(set(group_name))
-    return {
-        "images": len(pics),
-        "matches": len(pairs),
-        "matches_by_method": pairs["method"].value_counts().to_dict(),
-        "groups": n_groups,
-        "shared_groups": int((gen["ads"] >= 2).sum()),
-        "generic_groups": len(set(group_name[generic])),
-        "generic_images": int(generic.sum()),
-        "radii": radii.as_dict(),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    progress("images link", len(pics), len(pics))
+    return ImageLinkSummary(
+        images=len(pics),
+        matches=len(pairs),
+        matches_by_method=pairs["method"].value_counts().to_dict(),
+        groups=len(set(group_name)),
+        shared_groups=int((gen["ads"] >= 2).sum()),
+        generic_groups=len(set(group_name[generic])),
+        generic_images=int(generic.sum()),
+        radii=radii.as_dict(),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
 
 
 def load_images(
@@ -127,7 +160,8 @@ def load_images(
     quarantine: Quarantine | None = None,
     link: bool = True,
     hashed_to: str | Path | None = None,
-) -> dict[str, Any]:
+    progress: Progress = no_progress,
+) -> ImagesSummary:
     """``ownergraph load images``: hash a folder keyed by ad id, or the pictures an ads
     file references (``ads`` + ``column``), or load a shared hash list (``hashes``); write
     the hashes (only) to the store; then, with ``link``, match and group every picture
@@ -143,7 +177,7 @@ def load_images(
     q = quarantine or Quarantine()
     before = q.count
     t0 = time.perf_counter()
-    summary = li.ImageLoadSummary()
+    summary = ImagesSummary()
     if hashes is not None:
         rows = li.read_hash_list(hashes, q)
         summary.refs = len(rows) + (q.count - before)
@@ -155,6 +189,7 @@ def load_images(
             refs = li.refs_from_ads(ads, column, id_column=id_column, quarantine=q)
             base_dir = base_dir or Path(ads).parent
         summary.refs = len(refs) + (q.count - before)
+        progress("images", 0, summary.refs)
         rows = li.hash_refs(refs, base_dir=base_dir, crops=crops, workers=workers, quarantine=q)
         summary.hashed = len(rows)
         method = "pdq"
@@ -165,7 +200,7 @@ def load_images(
     summary.quarantined = q.count - before
     summary.reasons = dict(q.reasons)
     summary.seconds = round(time.perf_counter() - t0, 3)
-    out = summary.as_dict()
+    progress("images", summary.refs, summary.refs)
     if link:
-        out["link"] = link_images(store)
-    return out
+        summary.link = link_images(store, progress=progress)
+    return summary

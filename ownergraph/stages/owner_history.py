@@ -19,6 +19,7 @@ import time
 import pandas as pd
 
 from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
 KINDS = ("merged", "became", "split")
 
@@ -41,9 +42,8 @@ def previous_owners(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
 
 def group_sizes(store: Store, owner_ids: list[str]) -> pd.Series:
     """Ads per stored owner group, for the given ids."""
-    rows = store.query(
-        "MATCH (o:Owner) WHERE o.id IN $ids RETURN o.id AS id, o.ads AS ads", {"ids": owner_ids}
-    )
+    cols = SCHEMA.node("Owner").returns(("id", "ads"), "o")
+    rows = store.query(f"MATCH (o:Owner) WHERE o.id IN $ids RETURN {cols}", {"ids": owner_ids})
     return pd.Series({r["id"]: int(r["ads"]) for r in rows}, dtype="int64")
 
 

@@ -29,6 +29,7 @@ from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages import score_model
 from ownergraph.stages.base import StageSummary
 from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
 # CPM resolution of method "leiden": evidence needed per pair of ads to keep two cores in
 # one group. Calibrated on synthetic worlds (see benchmarks/bench_owner_accuracy.py).
@@ -578,6 +579,13 @@ def _gds_partition(
 
 # -- reading the result back ---------------------------------------------------------
 
+OWNER = SCHEMA.node("Owner")
+# what `owners list` shows of each group (every name checked against the schema)
+LIST_COLUMNS = (
+    "id", "score", "ads", "states", "cities", "active_days", "ads_per_day", "names", "ages",
+    "phones", "emails", "wallets", "btc_spent", "usd_spent", "evidence", "flags", "reasons",
+    "method", "reposts", "undated_ads", "moves", "score_mode",
+)  # fmt: skip
 SORTABLE = (
     "score",
     "ads",
@@ -606,14 +614,7 @@ def list_owners(
     if sort not in SORTABLE:
         raise ValueError(f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)}")
     q = (
-        "MATCH (o:Owner) WHERE o.ads >= $min_ads "
-        "RETURN o.id AS id, o.score AS score, o.ads AS ads, o.states AS states, "
-        "o.cities AS cities, o.active_days AS active_days, o.ads_per_day AS ads_per_day, "
-        "o.names AS names, o.ages AS ages, o.phones AS phones, o.emails AS emails, "
-        "o.wallets AS wallets, o.btc_spent AS btc_spent, o.usd_spent AS usd_spent, "
-        "o.evidence AS evidence, o.flags AS flags, o.reasons AS reasons, o.method AS method, "
-        "o.reposts AS reposts, o.undated_ads AS undated_ads, o.moves AS moves, "
-        "o.score_mode AS score_mode "
+        f"MATCH (o:Owner) WHERE o.ads >= $min_ads RETURN {OWNER.returns(LIST_COLUMNS, 'o')} "
         f"ORDER BY o.{sort} DESC, o.id LIMIT $limit"
     )
     return store.query(q, {"min_ads": int(min_ads), "limit": int(limit)})
@@ -631,19 +632,7 @@ def owner_detail(store: Store, owner_id: str) -> dict[str, Any]:
     from ownergraph.queries.registry import run_named
 
     rows = store.query(
-        "MATCH (o:Owner {id: $id}) RETURN o.id AS id, o.score AS score, o.ads AS ads, "
-        "o.states AS states, o.cities AS cities, o.active_days AS active_days, "
-        "o.ads_per_day AS ads_per_day, o.names AS names, o.ages AS ages, o.phones AS phones, "
-        "o.emails AS emails, o.wallets AS wallets, o.btc_spent AS btc_spent, "
-        "o.usd_spent AS usd_spent, o.evidence AS evidence, o.flags AS flags, "
-        "o.reasons AS reasons, o.method AS method, o.soft_joins AS soft_joins, "
-        "o.reposts AS reposts, o.dated_ads AS dated_ads, o.undated_ads AS undated_ads, "
-        "o.first_ts AS first_ts, o.last_ts AS last_ts, o.moves AS moves, "
-        "o.ethnicities AS ethnicities, o.third_person AS third_person, "
-        "o.new_in_town AS new_in_town, o.several_women AS several_women, o.youth AS youth, "
-        "o.shared_incall AS shared_incall, o.score_mode AS score_mode, o.run AS run, "
-        "o.since_run AS since_run",
-        {"id": owner_id},
+        f"MATCH (o:Owner {{id: $id}}) RETURN {OWNER.returns(var='o')}", {"id": owner_id}
     )
     if not rows:
         raise OwnerNotFound(f"no owner group with id {owner_id!r}")

@@ -27,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ownergraph.owners import scoring
 from ownergraph.store.base import Store
+from ownergraph.store.schema import SCHEMA
 
 LABELS = ("operation", "independent", "unsure")
 MIN_PER_CLASS = 5
@@ -236,8 +237,8 @@ def stored_scores(store: Store, ind: pd.DataFrame) -> tuple[pd.Series, str, dict
     return model.score_100(ind), score_mode(info), info
 
 
-OWNER_INDICATORS_QUERY = "MATCH (o:Owner) RETURN o.id AS id, " + ", ".join(
-    f"o.{c} AS {c}" for c in scoring.SCORE_PARTS
+OWNER_INDICATORS_QUERY = (
+    f"MATCH (o:Owner) RETURN {SCHEMA.node('Owner').returns(('id', *scoring.SCORE_PARTS), 'o')}"
 )
 
 
