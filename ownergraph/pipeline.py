@@ -327,17 +327,16 @@ def _new_ads(store: Store, ctx: dict) -> list[str]:
 
 
 def _bitcoin_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.daily.incremental import load_new_bitcoin
+    from ownergraph.daily.incremental import NewBitcoinSummary, load_new_bitcoin
 
     if not project.blocks and not project.mempool:
-        return {"new chain files": 0}
-    return load_new_bitcoin(store, project, work)
+        return NewBitcoinSummary().to_dict()
+    return load_new_bitcoin(store, project, work).to_dict()
 
 
 def _ads_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    out = _ads(store, project, work, ctx) if project.ads else {"new ad files": 0}
-    out["new ads"] = len(_new_ads(store, ctx))
-    return out
+    out = _ads(store, project, work, ctx) if project.ads else {}
+    return {**out, "new_ads": len(_new_ads(store, ctx))}
 
 
 def _payments_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -348,13 +347,13 @@ def _payments_new(store: Store, project: Project, work: Path, ctx: dict) -> dict
     rates = RateTable.from_csv(project.rates)
     prices = PriceTable.from_json(project.prices)
     ctx["rates"], ctx["prices"] = rates, prices
-    return link_new_payments(store, _new_ads(store, ctx), rates, prices)
+    return link_new_payments(store, _new_ads(store, ctx), rates, prices).to_dict()
 
 
 def _authors_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import link_new_authors
 
-    return link_new_authors(store, work, _new_ads(store, ctx))
+    return link_new_authors(store, work, _new_ads(store, ctx)).to_dict()
 
 
 def _owners_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -363,7 +362,7 @@ def _owners_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[s
     return update_owners(
         store, work, _new_ads(store, ctx), seed=project.seed, rates=ctx.get("rates"),
         prices=ctx.get("prices"), run_id=ctx["run_id"],
-    )  # fmt: skip
+    ).to_dict()  # fmt: skip
 
 
 _INCREMENTAL_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {

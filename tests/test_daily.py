@@ -137,7 +137,7 @@ def test_daily_operation_end_to_end(store: Store, tmp_path: Path, days, monkeypa
             ("incremental", "done", "analyst-7"),
             ("full", "done", "analyst-7"),
         ]
-        assert runs[0]["counts"]["ads"]["new ads"] == 2
+        assert runs[0]["counts"]["ads"]["new_ads"] == 2
         assert [i["path"] for i in runs[0]["inputs"]] == [str(d1)]
         assert "ownergraph run" in runs[0]["command"] and "--incremental" in runs[0]["command"]
         for rel in ("HAS_PHONE", "BELONGS_TO"):
@@ -248,9 +248,9 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     run_project(store, _world_project(world_days[:1], tmp_path / "w"))
     day1 = run_project(store, _world_project(world_days, tmp_path / "w"), incremental=True)
     s = {st.name: st.summary for st in day1.stages}
-    assert s["ads"]["new ads"] > 100 and s["payments"]["PAID_FOR added"] > 0
-    assert s["bitcoin"]["inputs resolved from the stored chain"] > 0
-    assert 0 < s["owners"]["ads re-grouped"] < 1200
+    assert s["ads"]["new_ads"] > 100 and s["payments"]["paid_for_added"] > 0
+    assert s["bitcoin"]["inputs_resolved_from_store"] > 0
+    assert 0 < s["owners"]["ads_regrouped"] < 1200
     incremental = _groups(store)
     paid = store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"]
     run_project(store, _world_project(world_days, tmp_path / "w"))  # full re-run
@@ -339,7 +339,7 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         before = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
         r = run_project(s, p1, incremental=True)
         a = r.stages[1].summary
-        assert a["new ads"] == 300 and a["joined existing authors"] > 0
+        assert a["new_ads"] == 300 and a["joined_existing_authors"] > 0
         assert (index / "part-0000.feats.joblib").stat().st_mtime_ns == part0  # untouched
         assert AuthorIndex.parts(index) == [0, 1]
         after = {
@@ -350,7 +350,7 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         assert all(after[x["a"]] == x["u"] for x in before)
         old_authors = {x["u"] for x in before}
         joined = [v for k, v in after.items() if k not in {x["a"] for x in before}]
-        assert sum(v in old_authors for v in joined) == a["joined existing authors"]
+        assert sum(v in old_authors for v in joined) == a["joined_existing_authors"]
         sizes = s.query("MATCH (u:Author) OPTIONAL MATCH (a:Ad)-[:WRITTEN_BY]->(u) "
                         "RETURN u.id AS id, u.size AS size, count(a) AS n")  # fmt: skip
         assert [x for x in sizes if x["size"] != x["n"]] == []

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ownergraph.errors import OwnergraphError
+from ownergraph.stages.base import StageSummary
+from ownergraph.stages.bitcoin import BitcoinSummary
 from ownergraph.store.base import Store
 
 AUTHOR_INDEX = "author_index"
@@ -40,6 +43,53 @@ OWNER_SETTING = "owner_setting.json"
 
 class IncrementalError(OwnergraphError, RuntimeError):
     """An incremental run that cannot proceed (names what is missing and what to run)."""
+
+
+@dataclass
+class NewBitcoinSummary(BitcoinSummary):
+    """What ``load_new_bitcoin`` wrote; inputs it resolved from the chain already stored."""
+
+    inputs_resolved_from_store: int = 0
+
+
+@dataclass
+class NewPaymentsSummary(StageSummary):
+    """What ``link_new_payments`` did."""
+
+    new_ads_considered: int = 0
+    payments_in_window: int = 0
+    paid_for_added: int = 0
+    linked_new_ads: int = 0
+
+
+@dataclass
+class NewAuthorsSummary(StageSummary):
+    """What ``link_new_authors`` did; ``linked`` false with the ``reason`` when it could
+    not link (the full run linked no author)."""
+
+    new_ads: int = 0
+    linked: bool = True
+    reason: str = ""
+    candidates: int = 0
+    pairs_above_threshold: int = 0
+    joined_existing_authors: int = 0
+    new_authors: int = 0
+    bridges: int = 0  # a new ad linking two authors joins the stronger
+    seconds_features: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class OwnersUpdateSummary(StageSummary):
+    """What ``update_owners`` did."""
+
+    new_ads: int = 0
+    ads_regrouped: int = 0
+    groups_replaced: int = 0
+    groups_written: int = 0
+    id_changes: int = 0
+    setting: str = ""
+    seconds: float = 0.0
 
 
 def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> pd.DataFrame:
@@ -89,7 +139,7 @@ def resolve_from_store(store: Store, tables: Any) -> int:
     return int(hit.sum())
 
 
-def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
+def load_new_bitcoin(store: Store, project: Any, work: Path) -> NewBitcoinSummary:
     """Load the new chain files, resolving inputs from the stored chain, and write them."""
     from ownergraph.loaders.bitcoin import load_bitcoin, read_processors
     from ownergraph.stages.bitcoin import write_bitcoin
@@ -101,15 +151,14 @@ def load_new_bitcoin(store: Store, project: Any, work: Path) -> dict[str, Any]:
     )
     resolved = resolve_from_store(store, tables)
     processors = read_processors(project.processors) if project.processors else []
-    out: dict[str, Any] = write_bitcoin(store, tables, processors=processors).to_dict()
-    out["inputs resolved from the stored chain"] = resolved
-    return out
+    written = write_bitcoin(store, tables, processors=processors)
+    return NewBitcoinSummary(**written.to_dict(), inputs_resolved_from_store=resolved)
 
 
 # -- payments --------------------------------------------------------------------------
 
 
-def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> dict[str, Any]:
+def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> NewPaymentsSummary:
     """Match the new ads against the processor payments; add their PAID_FOR links."""
     from ownergraph.linking import payments as pm
     from ownergraph.stages import payments as stage
@@ -119,7 +168,7 @@ def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> 
     mine = mine[mine["posted_ts"].notna()]
     pays, _ = stage.read_payments(store)
     if len(mine) == 0 or len(pays) == 0:
-        return {"new ads considered": len(mine), "PAID_FOR added": 0}
+        return NewPaymentsSummary(new_ads_considered=len(mine))
     lo = int(mine["posted_ts"].min()) - 86_400
     hi = int(mine["posted_ts"].max()) + 86_400
     ts = pays["first_seen_ts"].fillna(pays.get("block_ts"))
@@ -134,12 +183,12 @@ def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> 
         }
     )
     n = store.upsert_edges("PAID_FOR", edges) if len(edges) else 0
-    return {
-        "new ads considered": len(mine),
-        "payments in their window": len(pays),
-        "PAID_FOR added": int(n),
-        "linked new ads": int(links["ad_id"].nunique()) if len(links) else 0,
-    }
+    return NewPaymentsSummary(
+        new_ads_considered=len(mine),
+        payments_in_window=len(pays),
+        paid_for_added=int(n),
+        linked_new_ads=int(links["ad_id"].nunique()) if len(links) else 0,
+    )
 
 
 # -- authors ---------------------------------------------------------------------------
@@ -163,7 +212,7 @@ def save_author_index(work: Path, search: Any, data: Any, features: Any, summary
     AuthorIndex(search, list(data.ids), emb, features).save(folder)
 
 
-def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]:
+def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSummary:
     """Link the new ads to the saved Author clusters (no old ad is featurised again)."""
     import hashlib
 
@@ -174,7 +223,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]
     folder = work / AUTHOR_INDEX
     if (folder / "unlinked.json").exists():
         reason = json.loads((folder / "unlinked.json").read_text())["reason"]
-        return {"new ads": len(ads), "linked": False, "reason": reason}
+        return NewAuthorsSummary(new_ads=len(ads), linked=False, reason=reason)
     if not (folder / "search.joblib").exists() or not (work / "author_model.joblib").exists():
         raise IncrementalError(
             f"no saved author model and candidate index in {work}: run the full pipeline "
@@ -185,7 +234,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]
     known = set(index.ids)
     ads = [a for a in ads if a not in known]
     if not ads:
-        return {"new ads": 0}
+        return NewAuthorsSummary()
     model = PairwiseAuthorModel.load(work / "author_model.joblib")
     rows = []
     for i in range(0, len(ads), 20_000):
@@ -207,7 +256,8 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]
         "u.expected_precision AS ep, u.target_precision AS tp, u.basis AS basis, u.model AS model"
     )
     if not authors:
-        return {"new ads": len(ads), "linked": False, "reason": "no Author cluster to link to"}
+        reason = "no Author cluster to link to"
+        return NewAuthorsSummary(new_ads=len(ads), linked=False, reason=reason)
     ref = authors[0]
     old_author = np.array([old.get(a) for a in index.ids], dtype=object)
     n_old = len(index.ids)
@@ -244,16 +294,16 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> dict[str, Any]
         store.upsert_nodes("Author", pd.DataFrame(nodes))
     if edges:
         store.upsert_edges("WRITTEN_BY", pd.DataFrame(edges))
-    return {
-        "new ads": len(ads),
-        "candidates": got.candidates,
-        "pairs above threshold": got.accepted,
-        "joined existing authors": int(sum(a is not None for a in got.author)),
-        "new authors": len(nodes),
-        "bridges (new ad linking two authors; joined the stronger)": got.bridges,
-        "seconds features": round(t_feat - t0, 2),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    return NewAuthorsSummary(
+        new_ads=len(ads),
+        candidates=int(got.candidates),
+        pairs_above_threshold=int(got.accepted),
+        joined_existing_authors=int(sum(a is not None for a in got.author)),
+        new_authors=len(nodes),
+        bridges=int(got.bridges),
+        seconds_features=round(t_feat - t0, 2),
+        seconds=round(time.perf_counter() - t0, 2),
+    )
 
 
 # -- owners ----------------------------------------------------------------------------
@@ -319,7 +369,7 @@ def update_owners(
     rates: Any = None,
     prices: Any = None,
     run_id: str = "",
-) -> dict[str, Any]:
+) -> OwnersUpdateSummary:
     """Re-partition the groups the new ads touch and replace them (see the module notes)."""
     from ownergraph.owners import communities as cm
     from ownergraph.owners import joins
@@ -330,7 +380,7 @@ def update_owners(
     t0 = time.perf_counter()
     setting, precision = _load_setting(work)
     if not ads:
-        return {"new ads": 0, "groups replaced": 0}
+        return OwnersUpdateSummary()
     evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
     scope, old_groups = touched_ads(store, evidence, ads)
     sub = read_some(store, ow.ADS_QUERY, scope, ow.AD_COLUMNS).sort_values("id")
@@ -355,19 +405,23 @@ def update_owners(
         store.upsert_edges("REPOST_OF", g.reposts)
     if len(g.history):
         store.upsert_nodes("OwnerChange", g.history)
-    return {
-        "new ads": len(ads),
-        "ads re-grouped": len(ad_ids),
-        "groups replaced": len(old_groups),
-        "groups written": len(g.owners),
-        "id changes": len(g.history),
-        "setting": setting.name,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    return OwnersUpdateSummary(
+        new_ads=len(ads),
+        ads_regrouped=len(ad_ids),
+        groups_replaced=len(old_groups),
+        groups_written=len(g.owners),
+        id_changes=len(g.history),
+        setting=setting.name,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
 
 
 __all__ = [
     "IncrementalError",
+    "NewAuthorsSummary",
+    "NewBitcoinSummary",
+    "NewPaymentsSummary",
+    "OwnersUpdateSummary",
     "link_new_authors",
     "link_new_payments",
     "new_ads",
