@@ -19,7 +19,7 @@ LIBRARY_ERRORS = [
     ("ownergraph.loaders.rates", "RateError"),
     ("ownergraph.loaders.bitcoin_node", "RpcError"),
     ("ownergraph.queries.registry", "QueryError"),
-    ("ownergraph.owners.communities", "EvidenceError"),
+    ("ownergraph.owners.evidence_graph", "EvidenceError"),
     ("ownergraph.linking.payments", "PaymentInputError"),
     ("ownergraph.linking.stylometry.model", "ModelError"),
     ("ownergraph.linking.stylometry.embeddings", "EmbeddingUnavailable"),
