@@ -53,8 +53,14 @@ def child(path: str, store: str, workers: int, tables_out: str) -> None:
 
     logging.getLogger("neo4j").setLevel(logging.ERROR)  # "relationship type does not exist"
     from ownergraph.loaders.bitcoin import load_bitcoin
-    from ownergraph.stages.bitcoin import write_bitcoin
-    from ownergraph.store.base import open_store
+
+    try:  # the baseline's layout, before the layer split; first, since a module missing
+        # from the baseline would be found in the editable install of this checkout
+        from ownergraph.graph.bitcoin_graph import write_bitcoin
+        from ownergraph.graph.store import open_store
+    except ImportError:  # this layout
+        from ownergraph.stages.bitcoin import write_bitcoin
+        from ownergraph.store.base import open_store
 
     s = open_store(store)
     if store.startswith(("bolt://", "neo4j://")):
