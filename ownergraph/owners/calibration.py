@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph import cut_rejoin as cr
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
 from ownergraph.stats import wilson_lower
@@ -54,6 +55,13 @@ CHECK_TRIES = 3  # admissible settings checked, best F1 first, until one holds
 # the 95 % lower bound of the pooled re-attachment precision must reach target - this
 # (with ~200 attached ads a precision of 0.97 has a lower bound of about 0.94)
 LOWER_MARGIN = 0.05
+# Joins of identifier cores by similarity evidence (author, image) are judged by
+# cut-and-rejoin (:mod:`ownergraph.cut_rejoin`): "cut" (join precision >= target), "slack"
+# (B-cubed precision within the slack of the same evidence only attaching) or "both".
+JOIN_RULES = ("slack", "cut", "both")
+DEFAULT_JOIN_RULE = "slack"
+CUT_SHARE = 0.5  # share of the cut-able components whose cut is hidden in each draw
+MIN_CUT_COMPONENTS = 20  # fewer cut-able components: joins cannot be measured, stay off
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,8 @@ class Calibration:
     hidden: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)  # per setting and draw
     precision: dict[str, float | None] = field(default_factory=dict)  # per soft kind (check)
+    # cut-and-rejoin: the rule, cut-able components, and why joins stayed off (if they did)
+    joins: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -198,18 +208,25 @@ def _measure(
     evidence: pd.DataFrame,
     settings: list[Setting],
     run: Partitioner,
+    cut_draws: list[pd.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
     """Figures of each setting, averaged over the hiding ``draws`` (a measure undefined in
-    one draw, e.g. re-attachment precision with nothing attached, is left out there)."""
+    one draw, e.g. re-attachment precision with nothing attached, is left out there).
+    ``cut_draws`` (one per draw): cuts hidden as well, whose rejoining is counted
+    (:mod:`ownergraph.cut_rejoin`; the join counts are pooled over the draws)."""
     per: list[list[dict[str, Any]]] = [[] for _ in settings]
     preds: list[np.ndarray] = []
-    for hidden in draws:
+    for d, hidden in enumerate(draws):
         ev = il.without_identifiers(evidence, ads[hidden])
+        if cut_draws is not None:
+            ev = cr.hide_cuts(ev, cut_draws[d])
+        parts = cr.core_parts(comp, ads, ev)
         for i, s in enumerate(settings):
             pred = run(ads, ev, s)
             per[i].append(
                 il.grouping_figures(comp, pred, labelled)
                 | {f"reattach_{k}": v for k, v in il.reattachment(comp, pred, hidden).items()}
+                | {f"join_n_{k}": v for k, v in cr.join_counts(parts, pred).items()}
             )
             if i == len(settings) - 1:
                 preds.append(pred)
@@ -225,9 +242,25 @@ def _measure(
         row["reattach_n_attached"], row["reattach_n_landed"] = n_att, n_land
         row["reattach_precision"] = n_land / n_att if n_att else None
         row["reattach_precision_lower"] = wilson_lower(n_land, n_att)
+        row |= _pooled_joins(figs)
         rows.append(row)
     rows[-1]["_preds"] = preds  # the last setting's partitions, one per draw
     return rows
+
+
+def _pooled_joins(figs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cut-and-rejoin counts summed over the draws, with the join precision, its 95 %
+    Wilson lower bound, the recall and the strict precision."""
+    keys = [k for k in figs[0] if k.startswith("join_n_")]
+    tot = {k: int(sum(f[k] for f in figs)) for k in keys}
+    c = {k.removeprefix("join_n_"): v for k, v in tot.items()}
+    fig = cr.join_figures(c)
+    return tot | {
+        "join_precision": fig["precision"],
+        "join_precision_lower": wilson_lower(c["correct"], c["joined"]),
+        "join_recall": fig["recall"],
+        "join_strict_precision": fig["strict_precision"],
+    }
 
 
 def _fmt(v: float | None) -> str:
@@ -240,13 +273,13 @@ def _admissible(
     target: float,
     slack: float,
     ref: dict[str, Any] | None = None,
+    join_rule: str = DEFAULT_JOIN_RULE,
+    joins_measurable: bool = True,
 ) -> bool:
     """Better F1 than hard identifiers alone, re-attachment precision >= ``target`` (pooled
     over the draws, its 95 % Wilson lower bound within ``LOWER_MARGIN`` of it: enough
-    attached ads to tell), and
-    for similarity evidence joining cores, B-cubed precision within ``slack`` of the same
-    evidence only attaching (``ref``): joins between two intact components cannot be
-    checked, so they may not cost more precision than that."""
+    attached ads to tell), and for similarity evidence joining cores (a ``ref`` is given:
+    the same evidence only attaching) :func:`_joins_admissible`."""
     rp, low = row["reattach_precision"], row["reattach_precision_lower"]
     ok = (
         row["f1"] > base["f1"]
@@ -256,7 +289,42 @@ def _admissible(
         and low >= target - LOWER_MARGIN
     )
     if ref is not None:
-        ok = ok and row["precision"] >= ref["precision"] - slack
+        ok = ok and _joins_admissible(row, ref, target, slack, join_rule, joins_measurable)
+    return ok
+
+
+def _joins_admissible(
+    row: dict[str, Any],
+    ref: dict[str, Any],
+    target: float,
+    slack: float,
+    join_rule: str,
+    joins_measurable: bool,
+) -> bool:
+    """Joins of identifier cores by similarity evidence, by ``join_rule``:
+
+    - ``slack``: B-cubed precision within ``slack`` of the same evidence only attaching
+      (``ref``): joins of intact components cannot be checked, so they may not cost more
+      than that;
+    - ``cut``: cut-and-rejoin join precision >= ``target``, pooled over the draws, its
+      95 % Wilson lower bound within ``LOWER_MARGIN`` of it; never where the data has too
+      few cut-able components (``joins_measurable`` False);
+    - ``both``: both.
+    """
+    if join_rule not in JOIN_RULES:
+        raise ValueError(f"unknown join rule {join_rule!r}; use one of {JOIN_RULES}")
+    ok = True
+    if join_rule in ("slack", "both"):
+        ok = row["precision"] >= ref["precision"] - slack
+    if join_rule in ("cut", "both"):
+        jp, low = row.get("join_precision"), row.get("join_precision_lower")
+        ok = ok and (
+            joins_measurable
+            and jp is not None
+            and jp >= target
+            and low is not None
+            and low >= target - LOWER_MARGIN
+        )
     return ok
 
 
@@ -305,12 +373,18 @@ def calibrate(
     target: float = DEFAULT_TARGET,
     slack: float = DEFAULT_SLACK,
     seed: int = 0,
+    join_rule: str = DEFAULT_JOIN_RULE,
 ) -> Calibration:
     """Choose the owner-detection setting by re-attachment on the data at hand.
 
     ``run(ads, evidence, setting)`` partitions the ads (membership codes aligned with
     ``ads``). ``settings`` defaults to :func:`candidate_settings` over the kinds present.
+    ``join_rule`` (:data:`JOIN_RULES`): how joins of cores by similarity evidence are
+    judged; with ``cut`` or ``both`` each draw also hides the cut of :data:`CUT_SHARE` of
+    the cut-able components (:mod:`ownergraph.cut_rejoin`).
     """
+    if join_rule not in JOIN_RULES:
+        raise ValueError(f"unknown join rule {join_rule!r}; use one of {JOIN_RULES}")
     ads = np.asarray(ads, dtype=object)
     present = tuple(k for k in cm.KINDS if (evidence["kind"] == k).any())
     if settings is None:
@@ -338,23 +412,45 @@ def calibrate(
         mask[rng.choice(eligible, size=n_hide, replace=False)] = True
         return mask
 
+    cutting = join_rule != "slack"
+    cuts = cr.find_cuts(ads, evidence) if cutting else None
+    n_cut = int(cuts["component"].nunique()) if cuts is not None else 0
+    measurable = n_cut >= MIN_CUT_COMPONENTS
+    joins_info: dict[str, Any] = {"rule": join_rule}
+    if cutting:
+        joins_info |= {"cut_components": n_cut, "cut_share": CUT_SHARE}
+        if not measurable:
+            joins_info["off"] = (
+                f"only {n_cut} identifier components can be cut into parts that each keep "
+                f"an identifier (< {MIN_CUT_COMPONENTS}): joins of cores cannot be "
+                "measured, so similarity evidence does not join them"
+            )
+
+    def cut_draws(k: int) -> list[pd.DataFrame] | None:
+        return [cr.draw_cuts(cuts, CUT_SHARE, rng) for _ in range(k)] if cutting else None
+
+    def admissible(row: dict[str, Any], base_row: dict[str, Any], ref: Any) -> bool:
+        return _admissible(row, base_row, target, slack, ref, join_rule, measurable)
+
     cal_draws = [draw() for _ in range(DRAWS)]
-    rows = _measure(comp, labelled, cal_draws, ads, evidence, settings, run)
+    cal_cuts = cut_draws(DRAWS)
+    rows = _measure(comp, labelled, cal_draws, ads, evidence, settings, run, cal_cuts)
     base = rows[0]
     by_name = {r["setting"]: r for r in rows}
     ok = [
         i
         for i, r in enumerate(rows)
-        if i > 0 and _admissible(r, base, target, slack, by_name.get(settings[i].reference))
+        if i > 0 and admissible(r, base, by_name.get(settings[i].reference))
     ]
     ok = _wallets_decided(ok, settings)
-    result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide)
+    result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide, joins=joins_info)
     for r in rows:
         result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_preds"})
     if not ok:
         result.reason = (
             "no soft setting kept B-cubed precision within "
             f"{slack:g} of hard identifiers and re-attachment precision >= {target:g}"
+            + (f"; {joins_info['off']}" if "off" in joins_info else "")
         )
         return result
     # best F1 first; one that fails its check draws gives way to the next (each on fresh
@@ -365,17 +461,23 @@ def calibrate(
     for best in order:
         s = settings[best]
         chk_draws = [draw() for _ in range(DRAWS)]
+        chk_cuts = cut_draws(DRAWS)
         check = [HARD_ONLY] + [x for x in settings if x.name == s.reference] + [s]
-        chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, check, run)
+        chk_rows = _measure(comp, labelled, chk_draws, ads, evidence, check, run, chk_cuts)
         for r in chk_rows:
             result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
         ref_row = chk_rows[1] if len(chk_rows) == 3 else None
-        if _admissible(chk_rows[-1], chk_rows[0], target, slack, ref_row):
+        if admissible(chk_rows[-1], chk_rows[0], ref_row):
             break
         failed.append(
             f"{s.name} was admissible on the calibration draws but not on its check draws "
             f"(re-attachment precision {_fmt(chk_rows[-1]['reattach_precision'])}, B-cubed "
-            f"precision {_fmt(chk_rows[-1]['precision'])})"
+            f"precision {_fmt(chk_rows[-1]['precision'])}"
+            + (
+                f", join precision {_fmt(chk_rows[-1]['join_precision'])})"
+                if s.reference is not None and cutting
+                else ")"
+            )
         )
     else:
         result.reason = "; ".join(failed)
@@ -385,14 +487,33 @@ def calibrate(
         f"{'next ' if failed else ''}best admissible F1 on the calibration draws "
         f"({rows[best]['f1']:.3f} vs "
         f"{base['f1']:.3f} hard only), admissible on the check draws (re-attachment "
-        f"precision {_fmt(chk_rows[-1]['reattach_precision'])})"
+        f"precision {_fmt(chk_rows[-1]['reattach_precision'])}"
+        + (
+            f", join precision {_fmt(chk_rows[-1]['join_precision'])})"
+            if s.reference is not None and cutting
+            else ")"
+        )
         + (f"; tried first: {'; '.join(failed)}" if failed else "")
+        + (f"; {joins_info['off']}" if "off" in joins_info else "")
     )
     kp: dict[str, list[float]] = {}
-    for hidden, pred in zip(chk_draws, chk_rows[-1]["_preds"], strict=True):
+    for d, (hidden, pred) in enumerate(zip(chk_draws, chk_rows[-1]["_preds"], strict=True)):
         ev_chk = il.without_identifiers(evidence, ads[hidden])
+        if chk_cuts is not None:
+            ev_chk = cr.hide_cuts(ev_chk, chk_cuts[d])
         for k, v in kind_precision(comp, pred, hidden, ads, ev_chk, s.soft).items():
             if v is not None:
                 kp.setdefault(k, []).append(v)
     result.precision = {k: (float(np.mean(kp[k])) if k in kp else None) for k in s.soft}
+    if s.reference is not None and cutting:
+        # similarity kinds that join cores carry the measured join precision (check draws)
+        for k in joining_kinds(s):
+            result.precision[k] = chk_rows[-1]["join_precision"]
+        result.joins["join_precision"] = chk_rows[-1]["join_precision"]
+        result.joins["join_recall"] = chk_rows[-1]["join_recall"]
     return result
+
+
+def joining_kinds(s: Setting) -> tuple[str, ...]:
+    """The similarity kinds (author, image) that join identifier cores in setting ``s``."""
+    return tuple(k for k in s.soft if k not in ("wallet", *s.attach_only))
