@@ -151,11 +151,13 @@ def validate(name: str, ads: pd.DataFrame, ev: pd.DataFrame, truth: pd.Series, d
                 "label join P (low)": f"{ratio(a['l_correct'], a['l_joined'])} "
                 f"({'n/a' if low is None else f'{low:.3f}'}) "
                 f"{int(a['l_correct'])}/{int(a['l_joined'])}",
-                "label strict P": ratio(a["l_strict_correct"], a["l_strict_joins"]),
+                "label lenient/strict P": f"{ratio(a['l_lenient'], a['l_joined'])}/"
+                f"{ratio(a['l_strict_correct'], a['l_strict_joins'])}",
                 "join recall": ratio(a["l_rejoined"], a["l_split"]),
                 "truth join P, parts": ratio(a["tp_correct"], a["tp_joined"]),
                 "truth join P, all cores": f"{ratio(a['ta_correct'], a['ta_joined'])} "
                 f"({int(a['ta_joined'])})",
+                "truth strict P": ratio(a["ta_strict_correct"], a["ta_strict_joins"]),
                 "reattach P label/truth": f"{ratio(a['ral_land'], a['ral_att'])}/"
                 f"{ratio(a['rat_land'], a['rat_att'])} ({int(a['ral_att'])})",
             }

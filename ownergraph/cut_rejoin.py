@@ -16,8 +16,9 @@ Cut-and-rejoin makes joins that the labels can check:
   the cuts, the identifier cores it saw (components over the links left) and where they
   landed. A core of a component that now has several cores is a *part*. A part whose group
   holds another core is *joined*; the join is correct when that group holds another part
-  of its own component, wrong otherwise (a join to another component that no hidden
-  identifier tied). Join precision = correct / joined; join recall = share of the split
+  of its own component and no more cores of other components than of its own, wrong
+  otherwise (a join to another component that no hidden identifier tied, or a chain of
+  components that swept its own other part along). Join precision = correct / joined; join recall = share of the split
   components whose parts all ended in one group.
 
 Like every identifier label this is a lower bound: a part joined to its owner's other
@@ -135,7 +136,9 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
     """Where the cores of :func:`core_parts` landed in the partition ``pred`` (group per ad).
 
     Counted over the parts (``every_core``: over every core, e.g. against the truth):
-    ``joined`` (group holds another core), ``correct`` (... another core of its label);
+    ``joined`` (group holds another core), ``correct`` (... another core of its label, and
+    no more cores of other labels than of its own), ``lenient`` (... another core of its
+    label, whatever else the group holds);
     ``split`` labels with several cores and ``rejoined`` (all their cores in one group);
     ``strict_joins`` / ``strict_correct``: in each group holding a counted core, the
     ``cores - 1`` joins it made and ``cores - labels`` of them within a label.
@@ -145,7 +148,10 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
     n_same = df.groupby(["g", "label"])["g"].transform("size").to_numpy()
     counted = np.ones(len(df), bool) if every_core else df["part"].to_numpy(bool)
     joined = counted & (n_in_g >= 2)
-    correct = joined & (n_same >= 2)
+    lenient = joined & (n_same >= 2)
+    # no more cores of other labels than of its own: a part swept into a chain of many
+    # components along with its own other part is not a correct join
+    correct = lenient & (n_in_g - n_same <= n_same)
     split = df[df["part"]]
     per_label = split.groupby("label")["g"].nunique()
     groups = df[df["g"].isin(pd.Index(df.loc[counted, "g"]))]
@@ -154,6 +160,7 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
         "parts": int(counted.sum()),
         "joined": int(joined.sum()),
         "correct": int(correct.sum()),
+        "lenient": int(lenient.sum()),
         "split": int(len(per_label)),
         "rejoined": int((per_label == 1).sum()),
         "strict_joins": int((per_g["cores"] - 1).sum()),
@@ -162,11 +169,12 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
 
 
 def join_figures(counts: dict[str, int]) -> dict[str, float | None]:
-    """Precision (correct / joined), recall (rejoined / split) and the strict precision of
-    :func:`join_counts` (None where nothing was counted)."""
+    """Precision (correct / joined), lenient precision, recall (rejoined / split) and
+    strict precision of :func:`join_counts` (None where nothing was counted)."""
     j, s, sj = counts["joined"], counts["split"], counts["strict_joins"]
     return {
         "precision": counts["correct"] / j if j else None,
+        "lenient_precision": counts["lenient"] / j if j else None,
         "recall": counts["rejoined"] / s if s else None,
         "strict_precision": counts["strict_correct"] / sj if sj else None,
     }
