@@ -15,9 +15,9 @@ setting, pooled over the draws:
   the same parts and over every core;
 - re-attachment precision against the components and against the truth.
 
-    python benchmarks/bench_join_labels.py --world /tmp/w1 --world /tmp/w2   # DIR/graph.lbug + DIR/world
-    python benchmarks/bench_join_labels.py --photo-world 101                 # bench_images' world
-    python benchmarks/bench_join_labels.py --real ca,socal                   # counts only
+    python benchmarks/bench_join_labels.py --world /tmp/w1 --world /tmp/w2  # graph.lbug, world/
+    python benchmarks/bench_join_labels.py --photo-world 101   # the world of bench_images.py
+    python benchmarks/bench_join_labels.py --real ca,socal     # counts only
 """
 
 from __future__ import annotations

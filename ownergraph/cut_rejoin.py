@@ -18,8 +18,8 @@ Cut-and-rejoin makes joins that the labels can check:
   holds another core is *joined*; the join is correct when that group holds another part
   of its own component and no more cores of other components than of its own, wrong
   otherwise (a join to another component that no hidden identifier tied, or a chain of
-  components that swept its own other part along). Join precision = correct / joined; join recall = share of the split
-  components whose parts all ended in one group.
+  components that swept its own other part along). Join precision = correct / joined;
+  join recall = share of the split components whose parts all ended in one group.
 
 Like every identifier label this is a lower bound: a part joined to its owner's other
 phone group (never listed together) counts wrong.
