@@ -412,12 +412,14 @@ def calibrate(
         mask[rng.choice(eligible, size=n_hide, replace=False)] = True
         return mask
 
-    cutting = join_rule != "slack"
-    cuts = cr.find_cuts(ads, evidence) if cutting else None
+    cuts = cr.find_cuts(ads, evidence) if join_rule != "slack" else None
     n_cut = int(cuts["component"].nunique()) if cuts is not None else 0
     measurable = n_cut >= MIN_CUT_COMPONENTS
+    # too few to measure: nothing is cut (the draws stay those of the slack rule) and
+    # similarity evidence joins no cores
+    cutting = cuts is not None and measurable
     joins_info: dict[str, Any] = {"rule": join_rule}
-    if cutting:
+    if cuts is not None:
         joins_info |= {"cut_components": n_cut, "cut_share": CUT_SHARE}
         if not measurable:
             joins_info["off"] = (

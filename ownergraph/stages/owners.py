@@ -208,6 +208,7 @@ def detect_owners(
     author_joins: bool = False,
     run_id: str | None = None,
     generic: bool = gn.DEFAULT_ENABLED,
+    join_rule: str = cal.DEFAULT_JOIN_RULE,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -224,6 +225,8 @@ def detect_owners(
     ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
     ``generic`` (leiden): generic phones and e-mails are marked on their nodes (``generic``,
     ``generic_reason``) and join no groups (:func:`find_owners`).
+    ``join_rule``: how calibration judges joins of cores by similarity evidence (``slack``,
+    ``cut``: cut-and-rejoin, ``both``; :mod:`ownergraph.owners.calibration`).
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
@@ -252,6 +255,7 @@ def detect_owners(
             ads, evidence, method, given_weights, given_resolution,
             must_link=must_link, seed=seed, calibrate=calibrate and not author_joins,
             attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS, generic=generic,
+            join_rule=join_rule,
         )  # fmt: skip
         assigned, graph, joined, calibration, marks = (
             found.assigned,
@@ -435,6 +439,7 @@ def find_owners(
     calibrate: bool = True,
     attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
     generic: bool = gn.DEFAULT_ENABLED,
+    join_rule: str = cal.DEFAULT_JOIN_RULE,
 ) -> FoundOwners:
     """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
 
@@ -444,6 +449,8 @@ def find_owners(
     ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`)
     and leave their links out, so that one cannot join groups on its own (its ads may
     still attach to a group through other evidence); they are listed in ``generic``.
+    ``join_rule``: how calibration judges joins of cores by similarity evidence
+    (:data:`ownergraph.owners.calibration.JOIN_RULES`).
     """
     marks = None
     if generic and method == "leiden":
@@ -465,7 +472,7 @@ def find_owners(
             )  # fmt: skip
             return pd.factorize(membership)[0]
 
-        calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
+        calibration = cal.calibrate(ad_ids, evidence, run, seed=seed, join_rule=join_rule)
         setting = calibration.setting
     if method == "leiden":
         assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
@@ -551,6 +558,7 @@ def _calibration_summary(c: cal.Calibration | None, method: str) -> dict[str, An
         "reason": c.reason,
         "hidden_ads": c.hidden,
         "measured_precision": c.precision,
+        "joins": c.joins,
     }
 
 
