@@ -18,6 +18,7 @@ setting, pooled over the draws:
     python benchmarks/bench_join_labels.py --world /tmp/w1 --world /tmp/w2  # graph.lbug, world/
     python benchmarks/bench_join_labels.py --photo-world 101   # the world of bench_images.py
     python benchmarks/bench_join_labels.py --real ca,socal     # counts only
+    python benchmarks/bench_join_labels.py --world W --draws 0 --calibrate slack,cut --seed 1
 """
 
 from __future__ import annotations
@@ -169,7 +170,29 @@ def validate(name: str, ads: pd.DataFrame, ev: pd.DataFrame, truth: pd.Series, d
     print(pd.DataFrame(rows).to_string(index=False), flush=True)
 
 
-def photo_world(seed: int, n_ads: int, draws: int) -> None:
+def calibrated(name: str, ads: pd.DataFrame, ev: pd.DataFrame, truth: pd.Series,
+               rules: list[str], seed: int) -> None:  # fmt: skip
+    """Owner B-cubed against the truth of the calibrated default under each join rule."""
+    from ownergraph.evaluate import cluster_scores
+    from ownergraph.stages.owners import find_owners
+
+    print(f"\n{name}: owners detect (calibrated, seed {seed}) per join rule, vs the truth")
+    print("| join rule | B3 precision | recall | F1 | setting | joins | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for rule in rules:
+        t = time.perf_counter()
+        found = find_owners(ads, ev, seed=seed, join_rule=rule)
+        sc = cluster_scores(truth, found.assigned.set_index("ad")["owner"])
+        j = found.calibration.joins if found.calibration else {}
+        print(
+            f"| {rule} | {sc['bcubed_precision']:.4f} | {sc['bcubed_recall']:.4f} | "
+            f"{sc['bcubed_f1']:.4f} | {found.setting.name} | {j} | "
+            f"{time.perf_counter() - t:.0f} |",
+            flush=True,
+        )
+
+
+def photo_world(seed: int, n_ads: int, draws: int, rules: list[str]) -> None:
     from ownergraph.pipeline import run_pipeline
     from ownergraph.synth.photos import add_photos
     from ownergraph.synth.world import generate_world
@@ -183,7 +206,10 @@ def photo_world(seed: int, n_ads: int, draws: int) -> None:
                          stages=("ads", "images"))  # fmt: skip
         ads, ev = read(root / "g.lbug")
         t = load_truth_ads(root / "world").set_index("ad_id")["owner_id"]
-        validate(f"photo world seed {seed}", ads, ev, t, draws, seed)
+        if draws:
+            validate(f"photo world seed {seed}", ads, ev, t, draws, seed)
+        if rules:
+            calibrated(f"photo world seed {seed}", ads, ev, t, rules, seed)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -196,16 +222,21 @@ def main() -> None:
     ap.add_argument("--real", default="", help="ca, socal, wa (comma-separated)")
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibrate", default="", help="join rules to run owners detect with")
     args = ap.parse_args()
+    rules = [r for r in args.calibrate.split(",") if r]
     for w in args.world:
         folder = Path(w)
         with tempfile.TemporaryDirectory() as tmp:  # read a copy: never write the original
             shutil.copy(folder / "graph.lbug", Path(tmp) / "g.lbug")
             ads, ev = read(Path(tmp) / "g.lbug")
         t = load_truth_ads(folder / "world").set_index("ad_id")["owner_id"]
-        validate(str(folder), ads, ev, t, args.draws, args.seed)
+        if args.draws:
+            validate(str(folder), ads, ev, t, args.draws, args.seed)
+        if rules:
+            calibrated(str(folder), ads, ev, t, rules, args.seed)
     for s in args.photo_world:
-        photo_world(s, args.photo_ads, args.draws)
+        photo_world(s, args.photo_ads, args.draws, rules)
     if args.real:
         from bench_real_owners import load
 
