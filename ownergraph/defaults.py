@@ -9,6 +9,11 @@ HIDE_SHARE = 0.2
 # (ownergraph.owners.generic). Off: it cost owner F1 on one synthetic seed of three and on
 # SoCal against identifier components (docs/results.md, "Generic identifiers").
 GENERIC_IDENTIFIERS = False
+# Owner calibration: how joins of identifier cores by similarity evidence (authors,
+# pictures) are judged: "slack" (B-cubed precision within 0.005 of the evidence only
+# attaching), "cut" (cut-and-rejoin join precision >= the target; ownergraph.cut_rejoin) or
+# "both" (docs/results.md, "Joins measured by cut-and-rejoin").
+JOIN_RULE = "slack"
 # Bitcoin raw/blk loads: processes parsing blocks in parallel (0: one per CPU core).
 BTC_PARSE_WORKERS = 0
 # Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them

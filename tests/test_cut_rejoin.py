@@ -159,3 +159,55 @@ def test_too_few_cut_components_keeps_joins_off_and_says_why() -> None:
     assert "10 identifier components" in c.joins["off"]
     with pytest.raises(ValueError, match="join rule"):
         cal.calibrate(ads, ev, _run, settings=SETTINGS, join_rule="guess")
+
+
+def _load(store, n: int, bridged: int) -> None:
+    """The world of :func:`_owners` (precise pictures) in a store."""
+    ads, ev = _owners(n, bridged, image_shuffle=False)
+    store.upsert_nodes("Ad", [{"id": a, "title": "t", "body": "b"} for a in ads])
+    phone = {
+        h: f"+1702555{i:04d}" for i, h in enumerate(sorted(set(ev.loc[ev.kind == "phone", "hub"])))
+    }
+    store.upsert_nodes("Phone", [{"number": p} for p in phone.values()])
+    ph = ev[ev["kind"] == "phone"]
+    store.upsert_edges(
+        "HAS_PHONE",
+        [
+            {"src": a, "dst": phone[h], "method": "t", "confidence": 1.0}
+            for a, h in zip(ph.ad, ph.hub, strict=True)
+        ],
+    )
+    im = ev[ev["kind"] == "image"]
+    store.upsert_nodes("Image", [{"hash": f"h{h}", "picture": h} for h in sorted(set(im.hub))])
+    store.upsert_edges(
+        "HAS_IMAGE",
+        [
+            {"src": a, "dst": f"h{h}", "method": "t", "confidence": 0.9}
+            for a, h in zip(im.ad, im.hub, strict=True)
+        ],
+    )
+
+
+def test_owners_detect_with_cut_joins_records_the_join_precision(store) -> None:
+    from ownergraph.stages.owners import detect_owners
+
+    # 40 owners whose phones a bridge ad ties (cut-able), 20 whose two phone groups only
+    # their pictures tie (what a join is for)
+    _load(store, 60, bridged=40)
+    s = detect_owners(store, join_rule="cut")
+    assert "image joining" in s.calibration["setting"], s.calibration
+    joins = s.calibration["joins"]
+    assert joins["rule"] == "cut" and joins["cut_components"] == 40
+    assert joins["join_precision"] == 1.0
+    assert s.calibration["measured_precision"]["image"] == 1.0
+    assert s.soft_joins == {"image": 20}  # each unbridged owner's second phone group
+    rows = store.query(
+        "MATCH (a:Ad)-[b:BELONGS_TO]->(o:Owner) WHERE b.via = 'image' "
+        "RETURN DISTINCT b.core AS core, b.precision AS p"
+    )
+    assert len(rows) == 20 and all(r["p"] == 1.0 for r in rows)
+    assert s.groups == 60
+    # the slack rule (default) keeps the groups of hard identifiers apart here
+    d = detect_owners(store)
+    assert d.calibration["joins"] == {"rule": "slack"}
+    assert "image" not in d.soft_joins

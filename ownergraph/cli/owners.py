@@ -71,6 +71,15 @@ def owners_detect_cmd(
         "write in unrelated styles over a long time) on their nodes and keep them from "
         "joining groups. Off by default: see docs/results.md for what it costs.",
     ),
+    joins: str = typer.Option(
+        defaults.JOIN_RULE,
+        "--joins",
+        help="leiden, calibrated: how joins of phone groups by authors or pictures are judged: "
+        "slack (B-cubed precision within 0.005 of the same evidence only attaching) | cut "
+        "(cut-and-rejoin: hide the identifier or ad that bridges two parts of a component "
+        "and measure whether they are joined back, precision >= 0.95; off where fewer than "
+        "20 components can be cut) | both.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Find owner groups and write Owner nodes + BELONGS_TO (replacing earlier ones)."""
@@ -84,6 +93,8 @@ def owners_detect_cmd(
     with reported_as(UsageError, ValueError, OSError):
         if authors not in ("attach", "join"):
             raise ValueError(f"--authors must be attach or join, not {authors!r}")
+        if joins not in ("slack", "cut", "both"):
+            raise ValueError(f"--joins must be slack, cut or both, not {joins!r}")
         w = EvidenceWeights.parse(weights) if weights.strip() else None
         links = tuple(k.strip() for k in must_link.split(",") if k.strip())
         unknown = sorted(set(links) - set(KINDS))
@@ -104,6 +115,7 @@ def owners_detect_cmd(
                 summary = detect_owners(
                     s, w, resolution, method, must_link=links, seed=seed, rates=rate_table,
                     calibrate=calibrate, author_joins=authors == "join", generic=generic,
+                    join_rule=joins,
                 )  # fmt: skip
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import cut_rejoin as cr
+from ownergraph import defaults
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
 from ownergraph.stats import wilson_lower
@@ -59,7 +60,7 @@ LOWER_MARGIN = 0.05
 # cut-and-rejoin (:mod:`ownergraph.cut_rejoin`): "cut" (join precision >= target), "slack"
 # (B-cubed precision within the slack of the same evidence only attaching) or "both".
 JOIN_RULES = ("slack", "cut", "both")
-DEFAULT_JOIN_RULE = "slack"
+DEFAULT_JOIN_RULE = defaults.JOIN_RULE
 CUT_SHARE = 0.5  # share of the cut-able components whose cut is hidden in each draw
 MIN_CUT_COMPONENTS = 20  # fewer cut-able components: joins cannot be measured, stay off
 
