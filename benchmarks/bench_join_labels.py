@@ -176,7 +176,10 @@ def calibrated(name: str, ads: pd.DataFrame, ev: pd.DataFrame, truth: pd.Series,
     from ownergraph.evaluate import cluster_scores
     from ownergraph.stages.owners import find_owners
 
-    print(f"\n{name}: owners detect (calibrated, seed {seed}) per join rule, vs the truth")
+    print(
+        f"\n{name}: owners detect (calibrated, seed {seed}) per join rule (join count "
+        f"{cal.JOIN_COUNT}), vs the truth"
+    )
     print("| join rule | B3 precision | recall | F1 | setting | joins | seconds |")
     print("|---|---|---|---|---|---|---|")
     for rule in rules:
@@ -223,7 +226,9 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--calibrate", default="", help="join rules to run owners detect with")
+    ap.add_argument("--join-count", default=cal.JOIN_COUNT, choices=("lenient", "correct"))
     args = ap.parse_args()
+    cal.JOIN_COUNT = args.join_count
     rules = [r for r in args.calibrate.split(",") if r]
     for w in args.world:
         folder = Path(w)
