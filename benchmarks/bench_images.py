@@ -234,21 +234,27 @@ def owners_benchmark(ads: int, seed: int) -> None:
             r = run_pipeline(s, root / "world", work_dir=root / "run", seed=seed,
                              stages=("ads", "images", "owners", "evaluate"))  # fmt: skip
             img = r.evaluation.get("images", {})
-            for label, weights in (
-                ("hard identifiers only", cm.EvidenceWeights.only("phone", "email")),
-                ("+ images, calibrated (default: do-no-harm)", None),
+            for label, weights, rule in (
+                ("hard identifiers only", cm.EvidenceWeights.only("phone", "email"), None),
+                ("+ images, calibrated (default: do-no-harm)", None, None),
+                ("+ images, calibrated, joins judged by cut-and-rejoin (--joins cut)", None,
+                 "cut"),
                 ("+ images joining as given", cm.EvidenceWeights.only("phone", "email",
-                                                                      "image")),
+                                                                      "image"), None),
             ):  # fmt: skip
                 from ownergraph.evaluate import evaluate, predictions_from_store
+                from ownergraph.owners.calibration import DEFAULT_JOIN_RULE
                 from ownergraph.stages.owners import detect_owners
 
-                summ = detect_owners(s, weights=weights, seed=seed)
+                summ = detect_owners(
+                    s, weights=weights, seed=seed, join_rule=rule or DEFAULT_JOIN_RULE
+                )
                 m = evaluate(
                     "owners", root / "world" / "truth", predictions_from_store(s, "owners")
                 )
                 if weights is None:
-                    print(f"calibration: {summ.calibration.get('reason')}")
+                    print(f"calibration ({label}): {summ.calibration.get('reason')}; joins: "
+                          f"{summ.calibration.get('joins')}")  # fmt: skip
                 rows.append({"setting": label, "B3 precision": round(m["bcubed_precision"], 4),
                              "B3 recall": round(m["bcubed_recall"], 4),
                              "B3 F1": round(m["bcubed_f1"], 4),
