@@ -99,6 +99,9 @@ def report(name: str, n_ads: int, target: float, runs: list[dict], seconds: floa
     for r in runs:
         sets[r["owner_setting"]] = sets.get(r["owner_setting"], 0) + 1
     print("owner detection chose: " + ", ".join(f"{k} ({v})" for k, v in sets.items()))
+    offs = {r.get("owner_joins", {}).get("off") for r in runs} - {None}
+    if offs:
+        print("joins: " + "; ".join(sorted(offs)))
     soft = [r["soft_precision"].get("author") for r in runs if r["soft_precision"]]
     if any(v is not None for v in soft):
         print(
@@ -120,6 +123,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--targets", default=str(TARGET_PRECISION), help="author target precisions")
     ap.add_argument("--hide", type=float, default=0.2)
+    ap.add_argument("--joins", default=None, help="owner calibration's join rule (slack, cut)")
     args = ap.parse_args()
     if not real_ads.available():
         sys.exit(f"real data not found in {real_ads.DATA}")
@@ -133,7 +137,9 @@ def main() -> None:
             per_target: dict[float, list[dict]] = {t: [] for t in targets}
             t0 = time.perf_counter()
             for seed in seeds:
-                for run in run_seed(data, seed, share=args.hide, targets=targets):
+                for run in run_seed(
+                    data, seed, share=args.hide, targets=targets, join_rule=args.joins
+                ):
                     per_target[run["target_precision"]].append(run)
             secs = time.perf_counter() - t0
             for t in targets:
