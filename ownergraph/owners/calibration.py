@@ -13,11 +13,15 @@ re-attachment (:mod:`ownergraph.identifier_labels`):
    gets a B-cubed precision / F1 and a re-attachment precision (do the hidden ads land
    with their own component?);
 3. a setting is admissible when its F1 beats hard identifiers alone and its re-attachment
-   precision reaches ``target``; a setting where similarity evidence (author links) joins
-   two identifier cores must also keep its B-cubed precision within ``slack`` of the same
-   evidence only attaching, because such a join between two intact components cannot be
-   checked against identifier labels (wallets are ownership evidence, like a shared
-   phone, and are judged by re-attachment alone);
+   precision reaches ``target``; a setting where similarity evidence (author links,
+   pictures) joins two identifier cores must also pass the ``join_rule``: ``slack`` keeps
+   its B-cubed precision within ``slack`` of the same evidence only attaching (a join of
+   two intact components cannot be checked against identifier labels); ``cut`` measures
+   the joins by cut-and-rejoin (:mod:`ownergraph.cut_rejoin`: each draw also hides the
+   bridging identifier or ad of half the components that can be cut into parts, and a
+   joined part must land with its own other part, precision >= ``target``), and keeps
+   joins off where fewer than :data:`MIN_CUT_COMPONENTS` components can be cut (wallets
+   are ownership evidence, like a shared phone, and are judged by re-attachment alone);
 4. the admissible setting with the best F1 over the calibration draws is kept if it is
    still admissible over the check draws; otherwise owner detection uses hard identifiers
    alone and says so.
@@ -27,8 +31,9 @@ Author links only *attach* ads without a hard identifier by default
 measured too, and win only where the data shows them precise.
 
 The measured re-attachment precision of the kept setting, per evidence kind, is what
-soft joins carry as their ``precision``. Identifier labels are a lower bound (one owner
-with two phones is two components), so this errs towards not merging.
+soft joins carry as their ``precision`` (under the ``cut`` rule, a similarity kind that
+joins cores carries the measured join precision instead). Identifier labels are a lower
+bound (one owner with two phones is two components), so this errs towards not merging.
 """
 
 from __future__ import annotations
