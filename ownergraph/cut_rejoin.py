@@ -129,10 +129,34 @@ def core_parts(labels: np.ndarray, ads: np.ndarray, seen: pd.DataFrame) -> pd.Da
     first = df.drop_duplicates("core")[["core", "pos"]]
     out = first.merge(major[["core", "label"]], on="core")
     out["part"] = out.groupby("label")["core"].transform("size").to_numpy() >= 2
-    return out[["pos", "label", "part"]].reset_index(drop=True)
+    out = out[["pos", "label", "part", "core"]].reset_index(drop=True)
+    out.attrs["core_of"] = np.where(lab, core, -1)  # per ad; -1: no identifier
+    return out
 
 
-def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False) -> dict[str, int]:
+def kind_ties(
+    parts: pd.DataFrame, pred: np.ndarray, ads: np.ndarray, seen: pd.DataFrame, kind: str
+) -> np.ndarray:
+    """Per row of :func:`core_parts`: is the core tied to another core of its group in
+    ``pred`` by a link of ``kind`` (a hub of that kind on ads of both)?"""
+    core_of = parts.attrs["core_of"]
+    e = seen[seen["kind"] == kind]
+    p = pd.Index(np.asarray(ads, dtype=object)).get_indexer(e["ad"])
+    ok = p >= 0
+    df = pd.DataFrame(
+        {"hub": e["hub"].to_numpy()[ok], "core": core_of[p[ok]], "g": np.asarray(pred)[p[ok]]}
+    )
+    df = df[df["core"] >= 0].drop_duplicates()
+    n = df.groupby(["hub", "g"])["core"].transform("nunique")
+    return parts["core"].isin(pd.Index(df.loc[n >= 2, "core"].unique())).to_numpy()
+
+
+def join_counts(
+    parts: pd.DataFrame,
+    pred: np.ndarray,
+    every_core: bool = False,
+    ties: dict[str, np.ndarray] | None = None,
+) -> dict[str, int]:
     """Where the cores of :func:`core_parts` landed in the partition ``pred`` (group per ad).
 
     Counted over the parts (``every_core``: over every core, e.g. against the truth):
@@ -142,6 +166,8 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
     ``split`` labels with several cores and ``rejoined`` (all their cores in one group);
     ``strict_joins`` / ``strict_correct``: in each group holding a counted core, the
     ``cores - 1`` joins it made and ``cores - labels`` of them within a label.
+    ``ties`` (kind -> :func:`kind_ties`): ``{kind}_joined`` / ``_lenient`` / ``_correct``,
+    the same counts over the joined parts that a link of that kind ties to their group.
     """
     df = parts.assign(g=np.asarray(pred)[parts["pos"].to_numpy()])
     n_in_g = df.groupby("g")["g"].transform("size").to_numpy()
@@ -156,7 +182,14 @@ def join_counts(parts: pd.DataFrame, pred: np.ndarray, every_core: bool = False)
     per_label = split.groupby("label")["g"].nunique()
     groups = df[df["g"].isin(pd.Index(df.loc[counted, "g"]))]
     per_g = groups.groupby("g").agg(cores=("label", "size"), labels=("label", "nunique"))
-    return {
+    by_kind = {}
+    for k, tied in (ties or {}).items():
+        by_kind |= {
+            f"{k}_joined": int((joined & tied).sum()),
+            f"{k}_lenient": int((lenient & tied).sum()),
+            f"{k}_correct": int((correct & tied).sum()),
+        }
+    return by_kind | {
         "parts": int(counted.sum()),
         "joined": int(joined.sum()),
         "correct": int(correct.sum()),

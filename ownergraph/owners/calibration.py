@@ -234,10 +234,11 @@ def _measure(
         parts = cr.core_parts(comp, ads, ev)
         for i, s in enumerate(settings):
             pred = run(ads, ev, s)
+            ties = {k: cr.kind_ties(parts, pred, ads, ev, k) for k in joining_kinds(s)}
             per[i].append(
                 il.grouping_figures(comp, pred, labelled)
                 | {f"reattach_{k}": v for k, v in il.reattachment(comp, pred, hidden).items()}
-                | {f"join_n_{k}": v for k, v in cr.join_counts(parts, pred).items()}
+                | {f"join_n_{k}": v for k, v in cr.join_counts(parts, pred, ties=ties).items()}
             )
             if i == len(settings) - 1:
                 preds.append(pred)
@@ -267,6 +268,11 @@ def _pooled_joins(figs: list[dict[str, Any]]) -> dict[str, Any]:
     c = {k.removeprefix("join_n_"): v for k, v in tot.items()}
     fig = cr.join_figures(c)
     j = c["joined"]
+    for kind in cm.KINDS:  # the joins a link of each kind ties
+        if f"{kind}_joined" in c:
+            jk = c[f"{kind}_joined"]
+            tot[f"join_precision_{kind}"] = c[f"{kind}_{JOIN_COUNT}"] / jk if jk else None
+            tot[f"join_precision_{kind}_lower"] = wilson_lower(c[f"{kind}_{JOIN_COUNT}"], jk)
     return tot | {
         "join_precision": c[JOIN_COUNT] / j if j else None,
         "join_precision_lower": wilson_lower(c[JOIN_COUNT], j),
@@ -289,6 +295,7 @@ def _admissible(
     ref: dict[str, Any] | None = None,
     join_rule: str = DEFAULT_JOIN_RULE,
     joins_measurable: bool = True,
+    kinds: tuple[str, ...] = (),
 ) -> bool:
     """Better F1 than hard identifiers alone, re-attachment precision >= ``target`` (pooled
     over the draws, its 95 % Wilson lower bound within ``LOWER_MARGIN`` of it: enough
@@ -303,7 +310,7 @@ def _admissible(
         and low >= target - LOWER_MARGIN
     )
     if ref is not None:
-        ok = ok and _joins_admissible(row, ref, target, slack, join_rule, joins_measurable)
+        ok = ok and _joins_admissible(row, ref, target, slack, join_rule, joins_measurable, kinds)
     return ok
 
 
@@ -314,15 +321,18 @@ def _joins_admissible(
     slack: float,
     join_rule: str,
     joins_measurable: bool,
+    kinds: tuple[str, ...] = (),
 ) -> bool:
     """Joins of identifier cores by similarity evidence, by ``join_rule``:
 
     - ``slack``: B-cubed precision within ``slack`` of the same evidence only attaching
       (``ref``): joins of intact components cannot be checked, so they may not cost more
       than that;
-    - ``cut``: cut-and-rejoin join precision >= ``target``, pooled over the draws, its
-      95 % Wilson lower bound within ``LOWER_MARGIN`` of it; never where the data has too
-      few cut-able components (``joins_measurable`` False);
+    - ``cut``: cut-and-rejoin join precision >= ``target`` for each of the joining
+      ``kinds`` (over the joined parts a link of that kind ties to their group: wallets
+      in the same setting have their own rule), pooled over the draws, its 95 % Wilson
+      lower bound within ``LOWER_MARGIN`` of it; never where the data has too few
+      cut-able components (``joins_measurable`` False);
     - ``both``: both.
     """
     if join_rule not in JOIN_RULES:
@@ -331,14 +341,12 @@ def _joins_admissible(
     if join_rule in ("slack", "both"):
         ok = row["precision"] >= ref["precision"] - slack
     if join_rule in ("cut", "both"):
-        jp, low = row.get("join_precision"), row.get("join_precision_lower")
-        ok = ok and (
-            joins_measurable
-            and jp is not None
-            and jp >= target
-            and low is not None
-            and low >= target - LOWER_MARGIN
-        )
+        ok = ok and joins_measurable and bool(kinds)
+        for k in kinds:
+            jp, low = row.get(f"join_precision_{k}"), row.get(f"join_precision_{k}_lower")
+            ok = ok and (
+                jp is not None and jp >= target and low is not None and low >= target - LOWER_MARGIN
+            )
     return ok
 
 
@@ -445,8 +453,9 @@ def calibrate(
     def cut_draws(k: int) -> list[pd.DataFrame] | None:
         return [cr.draw_cuts(cuts, CUT_SHARE, rng) for _ in range(k)] if cutting else None
 
-    def admissible(row: dict[str, Any], base_row: dict[str, Any], ref: Any) -> bool:
-        return _admissible(row, base_row, target, slack, ref, join_rule, measurable)
+    def admissible(row: dict[str, Any], base_row: dict[str, Any], ref: Any, s: Setting) -> bool:
+        kinds = joining_kinds(s)
+        return _admissible(row, base_row, target, slack, ref, join_rule, measurable, kinds)
 
     cal_draws = [draw() for _ in range(DRAWS)]
     cal_cuts = cut_draws(DRAWS)
@@ -456,7 +465,7 @@ def calibrate(
     ok = [
         i
         for i, r in enumerate(rows)
-        if i > 0 and admissible(r, base, by_name.get(settings[i].reference))
+        if i > 0 and admissible(r, base, by_name.get(settings[i].reference), settings[i])
     ]
     ok = _wallets_decided(ok, settings)
     result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide, joins=joins_info)
@@ -483,7 +492,7 @@ def calibrate(
         for r in chk_rows:
             result.rows.append({"draw": "check"} | {k: v for k, v in r.items() if k != "_preds"})
         ref_row = chk_rows[1] if len(chk_rows) == 3 else None
-        if admissible(chk_rows[-1], chk_rows[0], ref_row):
+        if admissible(chk_rows[-1], chk_rows[0], ref_row, s):
             break
         failed.append(
             f"{s.name} was admissible on the calibration draws but not on its check draws "
@@ -524,7 +533,7 @@ def calibrate(
     if s.reference is not None and cutting:
         # similarity kinds that join cores carry the measured join precision (check draws)
         for k in joining_kinds(s):
-            result.precision[k] = chk_rows[-1]["join_precision"]
+            result.precision[k] = chk_rows[-1].get(f"join_precision_{k}")
         result.joins["join_precision"] = chk_rows[-1]["join_precision"]
         result.joins["join_recall"] = chk_rows[-1]["join_recall"]
     return result
