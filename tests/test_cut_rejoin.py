@@ -136,7 +136,7 @@ def test_calibration_admits_a_precise_join_by_cut_and_rejoin() -> None:
     c = cal.calibrate(ads, ev, _run, settings=SETTINGS, seed=1, join_rule="cut")
     assert "joining" in c.setting.name, c.reason
     assert c.joins["cut_components"] == 60 and "off" not in c.joins
-    assert c.precision["image"] == c.joins["join_precision"] == 1.0
+    assert c.precision["image"] == c.joins["join_precision"]["image"] == 1.0
     joining = [r for r in c.rows if "joining" in r["setting"]]
     assert all(r["join_precision"] == 1.0 and r["join_n_joined"] > 0 for r in joining)
 
@@ -205,7 +205,7 @@ def test_owners_detect_with_cut_joins_records_the_join_precision(store) -> None:
     assert "image joining" in s.calibration["setting"], s.calibration
     joins = s.calibration["joins"]
     assert joins["rule"] == "cut" and joins["cut_components"] == 40
-    assert joins["join_precision"] == 1.0
+    assert joins["join_precision"] == {"image": 1.0}
     assert s.calibration["measured_precision"]["image"] == 1.0
     assert s.soft_joins == {"image": 20}  # each unbridged owner's second phone group
     rows = store.query(

@@ -534,7 +534,10 @@ def calibrate(
         # similarity kinds that join cores carry the measured join precision (check draws)
         for k in joining_kinds(s):
             result.precision[k] = chk_rows[-1].get(f"join_precision_{k}")
-        result.joins["join_precision"] = chk_rows[-1]["join_precision"]
+        # per joining kind (the setting's own joins also hold its wallets')
+        result.joins["join_precision"] = {
+            k: chk_rows[-1].get(f"join_precision_{k}") for k in joining_kinds(s)
+        }
         result.joins["join_recall"] = chk_rows[-1]["join_recall"]
     return result
 
