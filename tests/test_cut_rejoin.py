@@ -218,3 +218,26 @@ def test_owners_detect_with_cut_joins_records_the_join_precision(store) -> None:
     d = detect_owners(store)
     assert d.calibration["joins"] == {"rule": "slack"}
     assert "image" not in d.soft_joins
+
+
+def test_owners_detect_cli_joins_option(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ownergraph.cli import app
+    from ownergraph.store.embedded import EmbeddedStore
+
+    path = tmp_path / "g.lbug"
+    s = EmbeddedStore(path)
+    s.init_schema()
+    _load(s, 30, bridged=10)  # 10 cut-able components: too few, joins stay off
+    s.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["owners", "detect", "--store", str(path), "--joins", "guess"])
+    assert res.exit_code == 2 and "--joins must be slack, cut or both" in res.output
+    res = runner.invoke(app, ["owners", "detect", "--store", str(path), "--joins", "cut", "--json"])
+    assert res.exit_code == 0, res.output
+    joins = json.loads(res.output)["calibration"]["joins"]
+    assert joins["rule"] == "cut" and joins["cut_components"] == 10
+    assert "only 10 identifier components can be cut" in joins["off"]
