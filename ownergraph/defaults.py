@@ -9,6 +9,8 @@ HIDE_SHARE = 0.2
 # (ownergraph.owners.generic). Off: it cost owner F1 on one synthetic seed of three and on
 # SoCal against identifier components (docs/results.md, "Generic identifiers").
 GENERIC_IDENTIFIERS = False
+# What a generic identifier still joins: "split" (only its ads that write alike) or "cut".
+GENERIC_TREATMENT = "split"
 # Bitcoin raw/blk loads: processes parsing blocks in parallel (0: one per CPU core).
 BTC_PARSE_WORKERS = 0
 # Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them

@@ -208,6 +208,7 @@ def detect_owners(
     author_joins: bool = False,
     run_id: str | None = None,
     generic: bool = gn.DEFAULT_ENABLED,
+    generic_treatment: str = gn.DEFAULT_TREATMENT,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -223,7 +224,8 @@ def detect_owners(
     taken as given, not calibrated.
     ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
     ``generic`` (leiden): generic phones and e-mails are marked on their nodes (``generic``,
-    ``generic_reason``) and join no groups (:func:`find_owners`).
+    ``generic_reason``) and join only their ads that write alike (``generic_treatment``
+    ``split``) or nothing (``cut``) (:func:`find_owners`).
     """
     if method not in cm.METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {cm.METHODS}")
@@ -252,6 +254,7 @@ def detect_owners(
             ads, evidence, method, given_weights, given_resolution,
             must_link=must_link, seed=seed, calibrate=calibrate and not author_joins,
             attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS, generic=generic,
+            generic_treatment=generic_treatment,
         )  # fmt: skip
         assigned, graph, joined, calibration, marks = (
             found.assigned,
@@ -435,26 +438,40 @@ def find_owners(
     calibrate: bool = True,
     attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
     generic: bool = gn.DEFAULT_ENABLED,
+    generic_treatment: str = gn.DEFAULT_TREATMENT,
+    setting: cal.Setting | None = None,
 ) -> FoundOwners:
     """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
 
     ``method`` ``leiden`` or ``components``. With ``calibrate`` (leiden, and neither
     ``weights`` nor ``resolution`` given) the setting is chosen by re-attachment on the
     identifier-labelled ads (:func:`ownergraph.owners.calibration.calibrate`).
-    ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`)
-    and leave their links out, so that one cannot join groups on its own (its ads may
-    still attach to a group through other evidence); they are listed in ``generic``.
+    ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`);
+    ``generic_treatment`` ``split`` keeps one as a must-link only among its ads that write
+    alike, ``cut`` leaves its links out (its ads may still attach to a group through other
+    evidence); they are listed in ``generic``. Calibration measures the settings on the
+    evidence as it is (the identifier components as labels, the same hiding draws as
+    without the detector), so the mark changes only what the marked identifiers join.
+    ``setting``: a setting chosen earlier (e.g. ``FoundOwners.setting``), not calibrated
+    again.
     """
+    if generic_treatment not in gn.TREATMENTS:
+        raise ValueError(f"unknown generic treatment {generic_treatment!r}; use {gn.TREATMENTS}")
     marks = None
+    treated = evidence
     if generic and method == "leiden":
         marks = generic_identifiers(ads, evidence, seed=seed)
-        evidence = without_generic(evidence, marks)
-    calibrate = calibrate and method == "leiden" and weights is None and resolution is None
+        treated = treat_generic(evidence, marks, generic_treatment)
+    calibrate = (
+        calibrate and method == "leiden" and weights is None and resolution is None
+        and setting is None
+    )  # fmt: skip
     weights = weights or cm.EvidenceWeights()
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     ad_ids = ads["id"].to_numpy(dtype=object)
     attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-    setting = cal.Setting("as given", weights, resolution, attach_only=attach_only)
+    if setting is None:
+        setting = cal.Setting("as given", weights, resolution, attach_only=attach_only)
     calibration = None
     if calibrate:
 
@@ -467,6 +484,7 @@ def find_owners(
 
         calibration = cal.calibrate(ad_ids, evidence, run, seed=seed)
         setting = calibration.setting
+    evidence = treated
     if method == "leiden":
         assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
     else:
@@ -496,6 +514,33 @@ def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame
         return evidence
     key = evidence["kind"] + ":" + evidence["hub"].astype(str)
     return evidence[~key.isin(pd.Index(flagged.index))].reset_index(drop=True)
+
+
+def split_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``evidence`` with each generic identifier's links split by the style group of its
+    ads (``marks["style_groups"]``): hub ``<hub>~s<group>``, so that it joins only ads that
+    write alike."""
+    flagged = marks[marks["generic"]]
+    if flagged.empty:
+        return evidence
+    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    on = key.isin(pd.Index(flagged.index)).to_numpy()
+    ev = evidence.copy()
+    hub = ev["hub"].astype(str).to_numpy(dtype=object)
+    for i in np.flatnonzero(on):
+        groups = flagged.at[key.iat[i], "style_groups"] or {}
+        g = groups.get(ev["ad"].iat[i])
+        hub[i] = f"{hub[i]}~s{g}" if g is not None else f"{hub[i]}~a{ev['ad'].iat[i]}"
+    ev["hub"] = hub
+    return ev
+
+
+def treat_generic(evidence: pd.DataFrame, marks: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """``evidence`` as owner detection partitions it: the generic identifiers of ``marks``
+    split by style group (``split``) or left out (``cut``)."""
+    if treatment == "cut":
+        return without_generic(evidence, marks)
+    return split_generic(evidence, marks)
 
 
 def generic_rows(marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
