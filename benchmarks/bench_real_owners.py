@@ -99,6 +99,8 @@ def report(name: str, n_ads: int, target: float, runs: list[dict], seconds: floa
     for r in runs:
         sets[r["owner_setting"]] = sets.get(r["owner_setting"], 0) + 1
     print("owner detection chose: " + ", ".join(f"{k} ({v})" for k, v in sets.items()))
+    marked = sorted({m for r in runs for m in r.get("generic_marked", [])})
+    print(f"generic identifiers marked (any seed): {len(marked)} {', '.join(marked[:10])}")
     soft = [r["soft_precision"].get("author") for r in runs if r["soft_precision"]]
     if any(v is not None for v in soft):
         print(
@@ -120,10 +122,20 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--targets", default=str(TARGET_PRECISION), help="author target precisions")
     ap.add_argument("--hide", type=float, default=0.2)
+    ap.add_argument(
+        "--generic",
+        choices=("default", "off", "split", "cut"),
+        default="default",
+        help="generic identifiers in owner detection: the default, off, or on with a treatment",
+    )
     args = ap.parse_args()
     if not real_ads.available():
         sys.exit(f"real data not found in {real_ads.DATA}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    opts: dict = {}
+    if args.generic != "default":
+        opts = {"generic": args.generic != "off"}
+        opts |= {"generic_treatment": args.generic} if args.generic != "off" else {}
     targets = tuple(float(t) for t in args.targets.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
@@ -133,7 +145,9 @@ def main() -> None:
             per_target: dict[float, list[dict]] = {t: [] for t in targets}
             t0 = time.perf_counter()
             for seed in seeds:
-                for run in run_seed(data, seed, share=args.hide, targets=targets):
+                for run in run_seed(
+                    data, seed, share=args.hide, targets=targets, owner_options=opts
+                ):
                     per_target[run["target_precision"]].append(run)
             secs = time.perf_counter() - t0
             for t in targets:

@@ -122,9 +122,11 @@ def run_seed(
     share: float = il.DEFAULT_HIDE_SHARE,
     targets: tuple[float, ...] | None = None,
     n_jobs: int = 1,
+    owner_options: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One hiding draw (see the module docstring): the model is trained once, then ads are
-    linked and owners found for each target precision; figures per grouping and target."""
+    linked and owners found for each target precision; figures per grouping and target.
+    ``owner_options``: keyword arguments of :func:`find_owners` (e.g. ``generic``)."""
     from ownergraph.linking.stylometry.operating_point import DEFAULT_TARGET_PRECISION
 
     targets = targets or (DEFAULT_TARGET_PRECISION,)
@@ -140,7 +142,7 @@ def run_seed(
     for target in targets:
         author_pred, author_rows, point = link_in_memory(ids, data.texts, trained, target, n_jobs)
         evidence = pd.concat([visible, author_rows], ignore_index=True)
-        found = find_owners(data.ads, evidence, seed=seed)
+        found = find_owners(data.ads, evidence, seed=seed, **(owner_options or {}))
         owner_pred = pd.factorize(found.assigned.set_index("ad")["owner"].reindex(ids))[0]
         preds = {
             "owners": owner_pred,
@@ -168,6 +170,8 @@ def run_seed(
         out["owner_setting"] = found.setting.name
         out["owner_setting_reason"] = cal.reason if cal else "as given"
         out["soft_precision"] = cal.precision if cal else {}
+        marks = found.generic
+        out["generic_marked"] = [] if marks is None else marks.index[marks["generic"]].tolist()
         runs.append(out)
     return runs
 
