@@ -40,8 +40,9 @@ def _phone(i: int) -> str:
     return f"+1702555{1000 + i:04d}"
 
 
-def world() -> tuple[list[dict], list[tuple[str, str]]]:
-    """Ads (id, text, city, time) and phone links (ad, phone)."""
+def world(second_c: bool = False) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Ads (id, text, city, time) and phone links (ad, phone). ``second_c``: C posts a
+    second ad with only the line (``ct``), in C's words."""
     ads, links = [], []
     for k, (owner, (title, words)) in enumerate(WORDS.items()):
         own = _phone(900 + k)
@@ -57,6 +58,10 @@ def world() -> tuple[list[dict], list[tuple[str, str]]]:
         links.append((aid, S))
         if owner != "C":  # A and B show their own phone beside the line; C only the line
             links.append((aid, own))
+        elif second_c:
+            ads.append({"id": "ct", "title": title, "body": f"{words}?",
+                        "city": f"City{owner}", "posted_ts": start + 3 * DAY})  # fmt: skip
+            links.append(("ct", S))
     for i, w in enumerate(FILLER_WORDS):
         for j in range(2):
             aid = f"f{i:02d}{j}"
@@ -66,8 +71,8 @@ def world() -> tuple[list[dict], list[tuple[str, str]]]:
     return ads, links
 
 
-def frames() -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
-    ads, links = world()
+def frames(second_c: bool = False) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    ads, links = world(second_c)
     df = pd.DataFrame(ads).sort_values("id").reset_index(drop=True)
     ev = pd.DataFrame(links, columns=["ad", "hub"]).assign(kind="phone", confidence=1.0)
     texts = (df["title"] + "\n" + df["body"]).tolist()
@@ -133,8 +138,40 @@ def test_find_generic_marks_the_shared_line() -> None:
     assert row["days"] == 60.0  # first ad of A to last of C, 30 days apart each
 
 
-def write_world(store: Store) -> None:
-    ads, links = world()
+def test_style_split_groups_the_lines_ads_that_write_alike() -> None:
+    ads, texts, ev = frames(second_c=True)
+    from ownergraph.identifier_labels import identifier_components
+    from ownergraph.stages.owners import split_generic
+
+    comp = identifier_components(ads["id"].to_numpy(object), ev)
+    f = gn.find_generic(ads, texts, ev, comp)
+    assert f.index[f["generic"]].tolist() == [f"phone:{S}"]
+    row = f.loc[f"phone:{S}"]
+    assert (row["pieces"], row["lone_ads"], row["styles"], row["merges"]) == (2, 2, 3, 3)
+    groups = row["style_groups"]
+    assert sorted(groups) == ["as", "bs", "cs", "ct"]  # the ads that carry the line
+    assert groups["cs"] == groups["ct"]  # C's two ads write alike
+    assert len({groups["as"], groups["bs"], groups["cs"]}) == 3
+    split = split_generic(ev, f)
+    hubs = split.set_index("ad").loc[["as", "bs", "cs", "ct"]]
+    hubs = hubs[hubs["hub"].str.startswith(S)]["hub"]
+    assert hubs["cs"] == hubs["ct"] == f"{S}~s{groups['cs']}"
+    assert hubs.nunique() == 3
+    # every other link is untouched
+    rest = ~ev["hub"].eq(S)
+    assert split[rest].equals(ev[rest])
+
+
+def test_unknown_treatment_is_refused() -> None:
+    from ownergraph.stages.owners import find_owners
+
+    ads, _, ev = frames()
+    with pytest.raises(ValueError, match="unknown generic treatment 'soft'"):
+        find_owners(ads, ev, generic=True, generic_treatment="soft")
+
+
+def write_world(store: Store, second_c: bool = False) -> None:
+    ads, links = world(second_c)
     store.upsert_nodes(
         "Ad",
         [{**a, "state": "NV", "category": "escorts", "post_kind": "post", "sponsored": False,
@@ -173,6 +210,23 @@ def test_detect_owners_cuts_and_marks_the_generic_line(store: Store) -> None:
     assert "3 unrelated styles" in rows[0]["r"]
     ordinary = store.query("MATCH (p:Phone {number: $n}) RETURN p.generic AS g", {"n": _phone(900)})
     assert ordinary == [{"g": False}]
+
+
+@pytest.mark.parametrize("treatment", ["split", "cut"])
+def test_split_keeps_the_line_only_between_ads_that_write_alike(
+    store: Store, treatment: str
+) -> None:
+    write_world(store, second_c=True)
+    on = detect_owners(store, generic=True, generic_treatment=treatment)
+    g = _groups(store)
+    assert {g["a0"], g["a1"], g["as"]} == {g["a0"]}
+    assert {g["b0"], g["b1"], g["bs"]} == {g["b0"]}
+    assert len({g["a0"], g["b0"], g["c0"], g["cs"]}) == 4  # A, B, C and the line's C ads
+    assert g["c0"] == g["c1"]
+    # split: C's two ads with only the line write alike and stay joined; cut: both alone
+    assert (g["cs"] == g["ct"]) == (treatment == "split")
+    assert (on.generic["marked"], on.generic["merges_prevented"]) == (1, 3)
+    assert on.owners == (4 if treatment == "split" else 5) + 24  # 24 filler owners
 
 
 def test_cli_detect_and_show_the_mark(tmp_path) -> None:
