@@ -54,19 +54,27 @@ def world(folder: Path) -> None:
     multi = set(owners[owners > 1].index)
     t0 = time.perf_counter()
     marks = generic_identifiers(ads, ev)
+    secs = time.perf_counter() - t0
+    loose = generic_identifiers(ads, ev, anchored=False)
+    lf = set(loose.index[loose["generic"]])
     flagged = set(marks.index[marks["generic"]])
     tp = len(flagged & multi)
     print(
         f"\n## {folder}: {len(ads):,} ads; {len(marks):,} identifiers checked, "
         f"{len(multi)} carried by several true owners "
         f"({len(multi & {f'phone:{p}' for p in shared})} of them the "
-        f"truth's shared lines); detector {time.perf_counter() - t0:.0f} s"
+        f"truth's shared lines); detector {secs:.0f} s"
     )
     print(
-        f"marked {len(flagged)}: precision {tp / max(len(flagged), 1):.3f}, recall "
-        f"{tp / max(len(multi), 1):.3f}; merges they would make "
-        f"{int(marks.loc[marks['generic'], 'merges'].sum())}; style threshold "
-        f"{marks.attrs['threshold']:.3f}, days threshold {marks.attrs['days_threshold']:.1f}"
+        f"without anchoring: marked {len(lf)}, precision {len(lf & multi) / max(len(lf), 1):.3f}, "
+        f"recall {len(lf & multi) / max(len(multi), 1):.3f}"
+    )
+    print(
+        f"anchored (default): marked {len(flagged)}: precision "
+        f"{tp / max(len(flagged), 1):.3f}, recall {tp / max(len(multi), 1):.3f}; "
+        f"merges they would make {int(marks.loc[marks['generic'], 'merges'].sum())}; "
+        f"style threshold {marks.attrs['threshold']:.3f}, "
+        f"days threshold {marks.attrs['days_threshold']:.1f}"
     )
     cut = ev[~((ev["kind"] == "phone") & ev["hub"].isin(shared))]
     print("| owners | B-cubed precision | recall | F1 | setting | s |")

@@ -11,6 +11,9 @@ HIDE_SHARE = 0.2
 GENERIC_IDENTIFIERS = False
 # What a generic identifier still joins: "split" (only its ads that write alike) or "cut".
 GENERIC_TREATMENT = "split"
+# A generic mark needs two or more unrelated styles among groups that have identifiers of
+# their own (an ad with only the line counts when author/wallet/picture ties it to one).
+GENERIC_ANCHORED = True
 # Bitcoin raw/blk loads: processes parsing blocks in parallel (0: one per CPU core).
 BTC_PARSE_WORKERS = 0
 # Bitcoin raw/blk loads in one process: outpoints remembered so that inputs spending them

@@ -53,6 +53,9 @@ MIN_IDENTIFIERS = 20
 MAX_PIECE_ADS = 10  # ads of a piece compared (the first, by position)
 MAX_UNIT_ADS = 200  # ads of one identifier compared
 NULL_PAIRS = 2000  # random pairs of unrelated components for the null distribution
+# evidence that anchors an ad carrying only the identifier to an owner of its own
+ANCHOR_KINDS = ("author", "wallet", "image")
+DEFAULT_ANCHORED = defaults.GENERIC_ANCHORED  # marks need anchored groups (find_generic)
 FEATURES = (
     "ads", "pieces", "lone_ads", "cities", "names", "ages", "ethnicities", "days",
 )  # fmt: skip
@@ -300,6 +303,45 @@ def style_split(
     return out
 
 
+def anchored_styles(
+    table: IdentifierTable,
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    links: pd.Series,
+    threshold: float,
+    keys: list[str],
+    kinds: tuple[str, ...] = ANCHOR_KINDS,
+) -> pd.Series:
+    """Per identifier of ``keys``: how many style groups its *anchored* groups fall into.
+
+    A piece is anchored (it carries another identifier); a lone ad is anchored when
+    another kind of evidence (``kinds``: an author cluster, a paying wallet, a picture
+    group) ties it to an ad that carries a phone or e-mail other than this one: a second
+    sign that it belongs to an owner of its own. Groups beyond the compared ones count as
+    a style each."""
+    ev = _hard(evidence, HARD_KINDS)
+    with_hard = ev.groupby("ad")["key"].agg(set)
+    soft = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
+    skey = soft["kind"] + ":" + soft["hub"].astype(str)
+    hub_ads = soft["ad"].groupby(skey).agg(set)
+    ad_hubs = skey.groupby(soft["ad"]).agg(list)
+    units = compared_units(table)
+    out = {}
+    for k in keys:
+        pcs, lone = table.pieces.get(k, []), table.lone.get(k, np.zeros(0, np.int64))
+        anchored = [True] * len(pcs)
+        for pos in lone:
+            mates = set().union(*(hub_ads[h] for h in ad_hubs.get(ads[pos], [])))
+            anchored.append(any(with_hard.get(b, set()) - {k} for b in mates))
+        _, unit = units.get(k, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        lk = links.get(k)
+        lk = lk if isinstance(lk, np.ndarray) else np.zeros((0, 3))
+        styles = list(unit_styles(lk, unit, threshold))
+        styles += [len(anchored) + i for i in range(len(anchored) - len(styles))]
+        out[k] = len({st for st, a in zip(styles, anchored, strict=True) if a})
+    return pd.Series(out, dtype=np.int64)
+
+
 def _joins(X: pd.DataFrame) -> np.ndarray:
     """Identifiers that join two or more groups (pieces or lone ads)."""
     return (X["pieces"] + X["lone_ads"]).to_numpy() >= 2
@@ -393,6 +435,7 @@ def find_generic(
     min_styles: int = DEFAULT_MIN_STYLES,
     days_quantile: float = DEFAULT_DAYS_QUANTILE,
     seed: int = 0,
+    anchored: bool = DEFAULT_ANCHORED,
 ) -> pd.DataFrame:
     """Features, style groups and the generic mark of every identifier carried by two or
     more ads: one row per identifier (index ``kind:hub``) with ``generic`` and
@@ -403,22 +446,41 @@ def find_generic(
     if feats.empty:
         return feats.assign(
             style_links=None, compared=0, styles=0, merges=0, generic=False, generic_reason="",
-            style_groups=None,
+            style_groups=None, anchored_styles=0,
         )  # fmt: skip
     links, null = style_links(table, texts, components, seed=seed)
     lk = links.reindex(feats.index)
     n_cmp = [0 if not isinstance(v, np.ndarray) else int(v[:, :2].max()) + 1 for v in lk]
     feats = feats.assign(style_links=lk.to_numpy(), compared=n_cmp)
     if len(null) == 0:  # no two ads of different components to compare
-        return feats.assign(styles=1, merges=0, generic=False, generic_reason="", style_groups=None)
+        return feats.assign(
+            styles=1,
+            merges=0,
+            generic=False,
+            generic_reason="",
+            style_groups=None,
+            anchored_styles=0,
+        )
     det = GenericIdentifiers(quantile, min_styles, days_quantile).fit(feats, null=null)
     feats["styles"] = det.styles(feats)
     feats["merges"] = (feats["pieces"] + feats["lone_ads"] - 1).clip(lower=0)
     feats["generic"] = det.predict(feats)
     feats["generic_reason"] = det.reasons(feats)
+    ids = ads["id"].to_numpy(dtype=object)
+    cand = feats.index[feats["generic"]].tolist()
+    anch = anchored_styles(table, ids, evidence, links, det.threshold_, cand)
+    feats["anchored_styles"] = anch.reindex(feats.index).fillna(0).astype(np.int64)
+    if anchored:  # the styles must belong to groups that other evidence also sets apart
+        keep = feats["anchored_styles"] >= min_styles
+        feats["generic"] &= keep
+        feats["generic_reason"] = feats["generic_reason"].where(feats["generic"], "")
+        feats.loc[feats["generic"], "generic_reason"] += [
+            f"; {n} of these styles belong to groups with identifiers of their own "
+            "(pieces, or ads tied by author, wallet or picture to other phones/e-mails)"
+            for n in feats.loc[feats["generic"], "anchored_styles"]
+        ]
     marked = feats.index[feats["generic"]].tolist()
-    split = style_split(table, ads["id"].to_numpy(dtype=object), evidence, links,
-                        det.threshold_, marked)  # fmt: skip
+    split = style_split(table, ids, evidence, links, det.threshold_, marked)
     feats["style_groups"] = pd.Series(split, dtype=object).reindex(feats.index).to_numpy()
     feats.attrs["threshold"] = det.threshold_
     feats.attrs["days_threshold"] = det.days_threshold_

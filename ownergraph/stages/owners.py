@@ -494,7 +494,9 @@ def find_owners(
     return FoundOwners(assigned, graph, joined, setting, calibration, marks)
 
 
-def generic_identifiers(ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+def generic_identifiers(
+    ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0, anchored: bool = gn.DEFAULT_ANCHORED
+) -> pd.DataFrame:
     """:func:`ownergraph.owners.generic.find_generic` on an ads frame (:func:`read_ads`)."""
     ads = ads.sort_values("id").reset_index(drop=True)
     ti = text_indicators.stored_or_extracted(ads)
@@ -504,7 +506,7 @@ def generic_identifiers(ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0
     texts = (ads["title"].fillna("") + "\n" + ads["body"].fillna("")).tolist()
     ids = ads["id"].to_numpy(dtype=object)
     comp = il.identifier_components(ids, evidence)
-    return gn.find_generic(frame, texts, evidence, comp, seed=seed)
+    return gn.find_generic(frame, texts, evidence, comp, seed=seed, anchored=anchored)
 
 
 def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
