@@ -40,9 +40,12 @@ def _phone(i: int) -> str:
     return f"+1702555{1000 + i:04d}"
 
 
-def world(second_c: bool = False) -> tuple[list[dict], list[tuple[str, str]]]:
+def world(
+    second_c: bool = False, lone_line: bool = False
+) -> tuple[list[dict], list[tuple[str, str]]]:
     """Ads (id, text, city, time) and phone links (ad, phone). ``second_c``: C posts a
-    second ad with only the line (``ct``), in C's words."""
+    second ad with only the line (``ct``), in C's words. ``lone_line``: A and B too show
+    only the line on their line ad (nothing but style then says they are different)."""
     ads, links = [], []
     for k, (owner, (title, words)) in enumerate(WORDS.items()):
         own = _phone(900 + k)
@@ -56,7 +59,7 @@ def world(second_c: bool = False) -> tuple[list[dict], list[tuple[str, str]]]:
         ads.append({"id": aid, "title": title, "body": f"{words}!",
                     "city": f"City{owner}", "posted_ts": start + 2 * DAY})  # fmt: skip
         links.append((aid, S))
-        if owner != "C":  # A and B show their own phone beside the line; C only the line
+        if owner != "C" and not lone_line:  # A and B show their own phone beside the line
             links.append((aid, own))
         elif second_c:
             ads.append({"id": "ct", "title": title, "body": f"{words}?",
@@ -170,8 +173,10 @@ def test_unknown_treatment_is_refused() -> None:
         find_owners(ads, ev, generic=True, generic_treatment="soft")
 
 
-def write_world(store: Store, second_c: bool = False) -> None:
-    ads, links = world(second_c)
+def write_world(
+    store: Store, second_c: bool = False, lone_line: bool = False, authors: bool = False
+) -> None:
+    ads, links = world(second_c, lone_line)
     store.upsert_nodes(
         "Ad",
         [{**a, "state": "NV", "category": "escorts", "post_kind": "post", "sponsored": False,
@@ -183,6 +188,13 @@ def write_world(store: Store, second_c: bool = False) -> None:
     store.upsert_edges(
         "HAS_PHONE", [{"src": a, "dst": p, "method": "plain", "confidence": 1.0} for a, p in links]
     )
+    if authors:  # A's and B's ads, the line ad too, each in an Author cluster of their own
+        store.upsert_nodes("Author", [{"id": "xa", "size": 3}, {"id": "xb", "size": 3}])
+        store.upsert_edges(
+            "WRITTEN_BY",
+            [{"src": f"{o}{j}", "dst": f"x{o}", "method": "stylometry", "confidence": 0.9}
+             for o in "ab" for j in ("0", "1", "s")],
+        )  # fmt: skip
 
 
 def _groups(store: Store) -> dict[str, str]:
@@ -227,6 +239,25 @@ def test_split_keeps_the_line_only_between_ads_that_write_alike(
     assert (g["cs"] == g["ct"]) == (treatment == "split")
     assert (on.generic["marked"], on.generic["merges_prevented"]) == (1, 3)
     assert on.owners == (4 if treatment == "split" else 5) + 24  # 24 filler owners
+
+
+@pytest.mark.parametrize("authors", [False, True])
+def test_a_line_on_lone_ads_is_marked_only_when_other_evidence_anchors_them(
+    store: Store, authors: bool
+) -> None:
+    """S on three ads that carry nothing else, in three styles: style alone does not mark
+    it (one owner may write in several templates); with Author clusters that tie A's and
+    B's line ads to their own phones' ads, two of its styles are anchored and it is."""
+    write_world(store, lone_line=True, authors=authors)
+    on = detect_owners(store, generic=True)
+    g = _groups(store)
+    assert on.generic["marked"] == int(authors)
+    # hard identifiers only here (too few labelled ads to calibrate soft evidence)
+    assert (len({g["as"], g["bs"], g["cs"]}), g["as"] == g["a0"]) == (3 if authors else 1, False)
+    rows = store.query("MATCH (p:Phone {number: $n}) RETURN p.generic AS g, p.generic_reason AS r",
+                       {"n": S})  # fmt: skip
+    assert rows[0]["g"] is authors
+    assert ("2 of these styles belong to groups" in rows[0]["r"]) is authors
 
 
 def test_cli_detect_and_show_the_mark(tmp_path) -> None:

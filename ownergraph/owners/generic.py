@@ -474,10 +474,15 @@ def find_generic(
         keep = feats["anchored_styles"] >= min_styles
         feats["generic"] &= keep
         feats["generic_reason"] = feats["generic_reason"].where(feats["generic"], "")
-        feats.loc[feats["generic"], "generic_reason"] += [
-            f"; {n} of these styles belong to groups with identifiers of their own "
+        marked_now = feats["generic"].to_numpy(dtype=bool)
+        feats.loc[marked_now, "generic_reason"] = [
+            f"{r}; {n} of these styles belong to groups with identifiers of their own "
             "(pieces, or ads tied by author, wallet or picture to other phones/e-mails)"
-            for n in feats.loc[feats["generic"], "anchored_styles"]
+            for r, n in zip(
+                feats.loc[marked_now, "generic_reason"],
+                feats.loc[marked_now, "anchored_styles"],
+                strict=True,
+            )
         ]
     marked = feats.index[feats["generic"]].tolist()
     split = style_split(table, ids, evidence, links, det.threshold_, marked)
