@@ -545,6 +545,40 @@ def treat_generic(evidence: pd.DataFrame, marks: pd.DataFrame, treatment: str) -
     return split_generic(evidence, marks)
 
 
+GENERIC_QUERIES = {
+    "phone": "MATCH (i:Phone) WHERE i.generic = true RETURN i.number AS hub",
+    "email": "MATCH (i:Email) WHERE i.generic = true RETURN i.address AS hub",
+}
+
+
+def split_by_previous_groups(
+    store: Store, evidence: pd.DataFrame, previous: pd.DataFrame
+) -> pd.DataFrame:
+    """``evidence`` with the phones and e-mails the store marks generic split as an
+    update of some groups can (the style groups are not stored): among ads of one previous
+    owner group (``previous``: ad, owner) the line still joins, a new ad it does not (it
+    may join through its other evidence). A full ``detect_owners`` run finds them anew."""
+    marked = pd.DataFrame(
+        [(k, r["hub"]) for k, q in GENERIC_QUERIES.items() for r in store.query(q)],
+        columns=["kind", "hub"],
+    )
+    if marked.empty:
+        return evidence
+    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    on = key.isin(pd.Index(marked["kind"] + ":" + marked["hub"].astype(str))).to_numpy()
+    if not on.any():
+        return evidence
+    owner = previous.drop_duplicates("ad").set_index("ad")["owner"]
+    ev = evidence.copy()
+    ads = ev.loc[on, "ad"]
+    prev = owner.reindex(ads).to_numpy(dtype=object)
+    tag = [f"~o{o}" if isinstance(o, str) else f"~a{a}" for o, a in zip(prev, ads, strict=True)]
+    ev.loc[on, "hub"] = ev.loc[on, "hub"].astype(str).to_numpy(dtype=object) + np.asarray(
+        tag, dtype=object
+    )
+    return ev
+
+
 def generic_rows(marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Phone and Email rows (key, generic, generic_reason) for every identifier checked."""
     keys = {"phone": ("Phone", "number"), "email": ("Email", "address")}
