@@ -260,6 +260,31 @@ def test_a_line_on_lone_ads_is_marked_only_when_other_evidence_anchors_them(
     assert ("2 of these styles belong to groups" in rows[0]["r"]) is authors
 
 
+def test_an_update_keeps_a_marked_line_within_its_previous_groups(store: Store) -> None:
+    """The daily update re-partitions some groups without the style groups: a stored
+    generic line joins only ads of one previous group; a new ad with it is not joined."""
+    from ownergraph.stages.owner_history import previous_owners
+    from ownergraph.stages.owners import split_by_previous_groups
+
+    write_world(store, second_c=True)
+    detect_owners(store)  # the default marks S and splits it
+    prev = previous_owners(store)
+    owner = prev.set_index("ad")["owner"]
+    ev = pd.DataFrame(
+        {"ad": ["as", "cs", "ct", "new", "a0"], "kind": "phone",
+         "hub": [S, S, S, S, _phone(900)], "confidence": 1.0}
+    )  # fmt: skip
+    out = split_by_previous_groups(store, ev, prev)
+    assert out["hub"].tolist() == [
+        f"{S}~o{owner['as']}",
+        f"{S}~o{owner['cs']}",
+        f"{S}~o{owner['ct']}",
+        f"{S}~anew",
+        _phone(900),
+    ]
+    assert owner["cs"] == owner["ct"] != owner["as"]
+
+
 def test_cli_detect_and_show_the_mark(tmp_path) -> None:
     from typer.testing import CliRunner
 
