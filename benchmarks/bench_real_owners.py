@@ -102,6 +102,8 @@ def report(name: str, n_ads: int, target: float, runs: list[dict], seconds: floa
     offs = {r.get("owner_joins", {}).get("off") for r in runs} - {None}
     if offs:
         print("joins: " + "; ".join(sorted(offs)))
+    marked = sorted({m for r in runs for m in r.get("generic_marked", [])})
+    print(f"generic identifiers marked (any seed): {len(marked)} {', '.join(marked[:10])}")
     soft = [r["soft_precision"].get("author") for r in runs if r["soft_precision"]]
     if any(v is not None for v in soft):
         print(
@@ -124,10 +126,20 @@ def main() -> None:
     ap.add_argument("--targets", default=str(TARGET_PRECISION), help="author target precisions")
     ap.add_argument("--hide", type=float, default=0.2)
     ap.add_argument("--joins", default=None, help="owner calibration's join rule (slack, cut)")
+    ap.add_argument(
+        "--generic",
+        choices=("default", "off", "split", "cut"),
+        default="default",
+        help="generic identifiers in owner detection: the default, off, or on with a treatment",
+    )
     args = ap.parse_args()
     if not real_ads.available():
         sys.exit(f"real data not found in {real_ads.DATA}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    opts: dict = {}
+    if args.generic != "default":
+        opts = {"generic": args.generic != "off"}
+        opts |= {"generic_treatment": args.generic} if args.generic != "off" else {}
     targets = tuple(float(t) for t in args.targets.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
@@ -138,7 +150,12 @@ def main() -> None:
             t0 = time.perf_counter()
             for seed in seeds:
                 for run in run_seed(
-                    data, seed, share=args.hide, targets=targets, join_rule=args.joins
+                    data,
+                    seed,
+                    share=args.hide,
+                    targets=targets,
+                    join_rule=args.joins,
+                    owner_options=opts,
                 ):
                     per_target[run["target_precision"]].append(run)
             secs = time.perf_counter() - t0

@@ -5,10 +5,14 @@ import at start-up (no numpy, pandas or scipy)."""
 TARGET_PRECISION = 0.8
 # Identifier-label evaluation and owner calibration: share of identifier-linked ads hidden.
 HIDE_SHARE = 0.2
-# Owner detection: look for generic phones/e-mails and keep them from joining groups
-# (ownergraph.owners.generic). Off: it cost owner F1 on one synthetic seed of three and on
-# SoCal against identifier components (docs/results.md, "Generic identifiers").
-GENERIC_IDENTIFIERS = False
+# Owner detection: look for generic phones/e-mails (ownergraph.owners.generic) and let
+# them join only their ads that write alike (docs/results.md, "Generic identifiers").
+GENERIC_IDENTIFIERS = True
+# What a generic identifier still joins: "split" (only its ads that write alike) or "cut".
+GENERIC_TREATMENT = "split"
+# A generic mark needs two or more unrelated styles among groups that have identifiers of
+# their own (an ad with only the line counts when author/wallet/picture ties it to one).
+GENERIC_ANCHORED = True
 # Owner calibration: how joins of identifier cores by similarity evidence (authors,
 # pictures) are judged: "slack" (B-cubed precision within 0.005 of the evidence only
 # attaching), "cut" (cut-and-rejoin join precision >= the target; ownergraph.cut_rejoin) or

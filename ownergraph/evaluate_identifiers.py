@@ -123,10 +123,12 @@ def run_seed(
     targets: tuple[float, ...] | None = None,
     n_jobs: int = 1,
     join_rule: str | None = None,
+    owner_options: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One hiding draw (see the module docstring): the model is trained once, then ads are
     linked and owners found for each target precision; figures per grouping and target.
-    ``join_rule``: owner calibration's rule for joins (default: its default)."""
+    ``join_rule``: owner calibration's rule for joins (default: its default);
+    ``owner_options``: other keyword arguments of :func:`find_owners` (e.g. ``generic``)."""
     from ownergraph.linking.stylometry.operating_point import DEFAULT_TARGET_PRECISION
 
     targets = targets or (DEFAULT_TARGET_PRECISION,)
@@ -143,7 +145,7 @@ def run_seed(
         author_pred, author_rows, point = link_in_memory(ids, data.texts, trained, target, n_jobs)
         evidence = pd.concat([visible, author_rows], ignore_index=True)
         rule = {} if join_rule is None else {"join_rule": join_rule}
-        found = find_owners(data.ads, evidence, seed=seed, **rule)
+        found = find_owners(data.ads, evidence, seed=seed, **rule, **(owner_options or {}))
         owner_pred = pd.factorize(found.assigned.set_index("ad")["owner"].reindex(ids))[0]
         preds = {
             "owners": owner_pred,
@@ -172,6 +174,8 @@ def run_seed(
         out["owner_setting_reason"] = cal.reason if cal else "as given"
         out["soft_precision"] = cal.precision if cal else {}
         out["owner_joins"] = cal.joins if cal else {}
+        marks = found.generic
+        out["generic_marked"] = [] if marks is None else marks.index[marks["generic"]].tolist()
         runs.append(out)
     return runs
 

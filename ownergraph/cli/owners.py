@@ -67,9 +67,10 @@ def owners_detect_cmd(
     generic: bool = typer.Option(
         defaults.GENERIC_IDENTIFIERS,
         "--generic/--no-generic",
-        help="leiden: mark generic phones/e-mails (shared booking or agency lines: their ads "
-        "write in unrelated styles over a long time) on their nodes and keep them from "
-        "joining groups. Off by default: see docs/results.md for what it costs.",
+        help="leiden: mark generic phones/e-mails (shared booking or agency lines: groups "
+        "with identifiers of their own write in unrelated styles under them over a long "
+        "time) on their nodes; such a line joins only its ads that write alike. On by "
+        "default; see docs/results.md for what it measured.",
     ),
     joins: str = typer.Option(
         defaults.JOIN_RULE,

@@ -388,9 +388,10 @@ def update_owners(
     ev = evidence[evidence["ad"].isin(set(scope))].reset_index(drop=True)
     ad_ids = sub["id"].to_numpy(dtype=object)
     attrs = sub.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-    assigned, graph = ow._partition_with(ad_ids, ev, setting, seed, cm.HARD_KINDS, attrs)
-    joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, cm.HARD_KINDS)
     prev = previous_owners(store, list(ad_ids))
+    part_ev = ow.split_by_previous_groups(store, ev, prev)  # generic lines stay down-weighted
+    assigned, graph = ow._partition_with(ad_ids, part_ev, setting, seed, cm.HARD_KINDS, attrs)
+    joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, cm.HARD_KINDS)
     pays = ow.read_payments(store)
     pays = pays[pays["ad"].isin(set(scope))].reset_index(drop=True)
     g = ow.group_rows(

@@ -20,8 +20,10 @@ it. Two steps, both pure on DataFrames:
    at or above the threshold): the line joins groups no more alike than strangers.
 
 What a generic identifier then does in owner detection is decided by the caller
-(:mod:`ownergraph.stages.owners`): it is left out of the must-link cores, so it cannot
-join two groups on its own.
+(:mod:`ownergraph.stages.owners`), one of :data:`TREATMENTS`: ``split`` keeps it as a
+must-link only among its ads that write alike (one style group of :func:`style_split`:
+two kinds of evidence agree), so it cannot join ads that write like strangers; ``cut``
+leaves it out of the must-link cores altogether.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from ownergraph import defaults
 
 HARD_KINDS = ("phone", "email")
 DEFAULT_ENABLED = defaults.GENERIC_IDENTIFIERS  # owners detect --generic
+TREATMENTS = ("split", "cut")  # what a generic identifier still joins (module docstring)
+DEFAULT_TREATMENT = defaults.GENERIC_TREATMENT
 DEFAULT_QUANTILE = 0.99  # style threshold: this quantile of unrelated-pair similarity
 DEFAULT_MIN_STYLES = 2  # style groups among an identifier's ads to call it generic
 # and its ads must span more days than this quantile of the identifiers of the data
@@ -49,6 +53,9 @@ MIN_IDENTIFIERS = 20
 MAX_PIECE_ADS = 10  # ads of a piece compared (the first, by position)
 MAX_UNIT_ADS = 200  # ads of one identifier compared
 NULL_PAIRS = 2000  # random pairs of unrelated components for the null distribution
+# evidence that anchors an ad carrying only the identifier to an owner of its own
+ANCHOR_KINDS = ("author", "wallet", "image")
+DEFAULT_ANCHORED = defaults.GENERIC_ANCHORED  # marks need anchored groups (find_generic)
 FEATURES = (
     "ads", "pieces", "lone_ads", "cities", "names", "ages", "ethnicities", "days",
 )  # fmt: skip
@@ -178,6 +185,24 @@ def _vectors(texts: list[str]) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
     return vec, vec.fit_transform([prepare_text(t) for t in texts])
 
 
+def compared_units(table: IdentifierTable) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per identifier with two or more groups: the ad positions whose style is compared
+    (the first ``MAX_PIECE_ADS`` of each piece, then its lone ads; at most
+    ``MAX_UNIT_ADS``) and the unit (piece, then lone ad) each belongs to."""
+    units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for k, pcs in table.pieces.items():
+        lone = table.lone.get(k, np.zeros(0, np.int64))
+        if len(pcs) + len(lone) < 2:
+            continue
+        ad = np.concatenate([*(p[:MAX_PIECE_ADS] for p in pcs), lone]).astype(np.int64)
+        unit = np.repeat(
+            np.arange(len(pcs) + len(lone)),
+            [*(min(len(p), MAX_PIECE_ADS) for p in pcs), *([1] * len(lone))],
+        )
+        units[k] = (ad[:MAX_UNIT_ADS], unit[:MAX_UNIT_ADS])
+    return units
+
+
 def style_links(
     table: IdentifierTable,
     texts: list[str],
@@ -195,17 +220,7 @@ def style_links(
     The TF-IDF vocabulary is fitted on the ads read (those identifiers' and the null's)."""
     comp = np.asarray(components)
     rng = np.random.default_rng(seed)
-    units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for k, pcs in table.pieces.items():
-        lone = table.lone.get(k, np.zeros(0, np.int64))
-        if len(pcs) + len(lone) < 2:
-            continue
-        ad = np.concatenate([*(p[:MAX_PIECE_ADS] for p in pcs), lone]).astype(np.int64)
-        unit = np.repeat(
-            np.arange(len(pcs) + len(lone)),
-            [*(min(len(p), MAX_PIECE_ADS) for p in pcs), *([1] * len(lone))],
-        )
-        units[k] = (ad[:MAX_UNIT_ADS], unit[:MAX_UNIT_ADS])
+    units = compared_units(table)
     pa = rng.integers(0, len(comp), size=n_null)
     pb = rng.integers(0, len(comp), size=n_null)
     keep = comp[pa] != comp[pb]
@@ -235,6 +250,96 @@ def style_groups(links: np.ndarray, n_pieces: int, threshold: float) -> int:
     strong = links[links[:, 2] >= threshold] if len(links) else links
     g = ig.Graph(n=n_pieces, edges=strong[:, :2].astype(int).tolist() if len(strong) else [])
     return len(g.connected_components())
+
+
+def unit_styles(links: np.ndarray, unit: np.ndarray, threshold: float) -> np.ndarray:
+    """Style group per unit (``unit``: the unit of each compared ad, as
+    :func:`compared_units` gives it): components of single linkage over the ad pairs of
+    ``links`` (rows ``(i, j, cosine)``) at or above ``threshold``; numbered from 0."""
+    n_units = int(unit.max()) + 1 if len(unit) else 0
+    strong = links[links[:, 2] >= threshold] if len(links) else np.zeros((0, 3))
+    ij = strong[:, :2].astype(np.int64)
+    g = ig.Graph(n=n_units, edges=np.column_stack([unit[ij[:, 0]], unit[ij[:, 1]]]).tolist())
+    return pd.factorize(np.asarray(g.connected_components().membership))[0]
+
+
+def style_split(
+    table: IdentifierTable,
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    links: pd.Series,
+    threshold: float,
+    keys: list[str],
+) -> dict[str, dict[object, int]]:
+    """Per identifier of ``keys``: the style group of each ad that carries it (``ads`` the
+    ad ids by position), for keeping it as a must-link only among ads that write alike.
+
+    A piece (ads joined without the identifier) takes the group of its compared ads; a
+    lone ad its own. Pieces and lone ads beyond the compared ones (``MAX_UNIT_ADS``) get a
+    group of their own each: nothing says they write like the others."""
+    units = compared_units(table)
+    ev = _hard(evidence, HARD_KINDS)
+    out: dict[str, dict[object, int]] = {}
+    for k in keys:
+        carriers = set(ev.loc[ev["key"] == k, "ad"])
+        ad_pos, unit = units.get(k, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        lk = links.get(k)
+        lk = lk if isinstance(lk, np.ndarray) else np.zeros((0, 3))
+        styles = unit_styles(lk, unit, threshold)
+        nxt = int(styles.max()) + 1 if len(styles) else 0
+        pieces = [*table.pieces.get(k, []), *([p] for p in table.lone.get(k, []))]
+        group: dict[object, int] = {}
+        for u, piece in enumerate(pieces):
+            if u < len(styles):
+                g = int(styles[u])
+            else:
+                g, nxt = nxt, nxt + 1
+            for pos in piece:
+                if ads[pos] in carriers:
+                    group[ads[pos]] = g
+        for a in sorted(carriers - set(group), key=str):  # not in any piece: alone
+            group[a], nxt = nxt, nxt + 1
+        out[k] = group
+    return out
+
+
+def anchored_styles(
+    table: IdentifierTable,
+    ads: np.ndarray,
+    evidence: pd.DataFrame,
+    links: pd.Series,
+    threshold: float,
+    keys: list[str],
+    kinds: tuple[str, ...] = ANCHOR_KINDS,
+) -> pd.Series:
+    """Per identifier of ``keys``: how many style groups its *anchored* groups fall into.
+
+    A piece is anchored (it carries another identifier); a lone ad is anchored when
+    another kind of evidence (``kinds``: an author cluster, a paying wallet, a picture
+    group) ties it to an ad that carries a phone or e-mail other than this one: a second
+    sign that it belongs to an owner of its own. Groups beyond the compared ones count as
+    a style each."""
+    ev = _hard(evidence, HARD_KINDS)
+    with_hard = ev.groupby("ad")["key"].agg(set)
+    soft = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
+    skey = soft["kind"] + ":" + soft["hub"].astype(str)
+    hub_ads = soft["ad"].groupby(skey).agg(set)
+    ad_hubs = skey.groupby(soft["ad"]).agg(list)
+    units = compared_units(table)
+    out = {}
+    for k in keys:
+        pcs, lone = table.pieces.get(k, []), table.lone.get(k, np.zeros(0, np.int64))
+        anchored = [True] * len(pcs)
+        for pos in lone:
+            mates = set().union(*(hub_ads[h] for h in ad_hubs.get(ads[pos], [])))
+            anchored.append(any(with_hard.get(b, set()) - {k} for b in mates))
+        _, unit = units.get(k, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        lk = links.get(k)
+        lk = lk if isinstance(lk, np.ndarray) else np.zeros((0, 3))
+        styles = list(unit_styles(lk, unit, threshold))
+        styles += [len(anchored) + i for i in range(len(anchored) - len(styles))]
+        out[k] = len({st for st, a in zip(styles, anchored, strict=True) if a})
+    return pd.Series(out, dtype=np.int64)
 
 
 def _joins(X: pd.DataFrame) -> np.ndarray:
@@ -330,27 +435,58 @@ def find_generic(
     min_styles: int = DEFAULT_MIN_STYLES,
     days_quantile: float = DEFAULT_DAYS_QUANTILE,
     seed: int = 0,
+    anchored: bool = DEFAULT_ANCHORED,
 ) -> pd.DataFrame:
     """Features, style groups and the generic mark of every identifier carried by two or
     more ads: one row per identifier (index ``kind:hub``) with ``generic`` and
-    ``generic_reason``, and ``merges`` (pieces - 1: the joins it makes on its own)."""
+    ``generic_reason``, ``merges`` (pieces - 1: the joins it makes on its own) and, for a
+    generic one, ``style_groups`` (ad id -> style group, :func:`style_split`)."""
     table = identifier_features(ads, evidence)
     feats = table.features
     if feats.empty:
         return feats.assign(
-            style_links=None, compared=0, styles=0, merges=0, generic=False, generic_reason=""
-        )
+            style_links=None, compared=0, styles=0, merges=0, generic=False, generic_reason="",
+            style_groups=None, anchored_styles=0,
+        )  # fmt: skip
     links, null = style_links(table, texts, components, seed=seed)
     lk = links.reindex(feats.index)
     n_cmp = [0 if not isinstance(v, np.ndarray) else int(v[:, :2].max()) + 1 for v in lk]
     feats = feats.assign(style_links=lk.to_numpy(), compared=n_cmp)
     if len(null) == 0:  # no two ads of different components to compare
-        return feats.assign(styles=1, merges=0, generic=False, generic_reason="")
+        return feats.assign(
+            styles=1,
+            merges=0,
+            generic=False,
+            generic_reason="",
+            style_groups=None,
+            anchored_styles=0,
+        )
     det = GenericIdentifiers(quantile, min_styles, days_quantile).fit(feats, null=null)
     feats["styles"] = det.styles(feats)
     feats["merges"] = (feats["pieces"] + feats["lone_ads"] - 1).clip(lower=0)
     feats["generic"] = det.predict(feats)
     feats["generic_reason"] = det.reasons(feats)
+    ids = ads["id"].to_numpy(dtype=object)
+    cand = feats.index[feats["generic"]].tolist()
+    anch = anchored_styles(table, ids, evidence, links, det.threshold_, cand)
+    feats["anchored_styles"] = anch.reindex(feats.index).fillna(0).astype(np.int64)
+    if anchored:  # the styles must belong to groups that other evidence also sets apart
+        keep = feats["anchored_styles"] >= min_styles
+        feats["generic"] &= keep
+        feats["generic_reason"] = feats["generic_reason"].where(feats["generic"], "")
+        marked_now = feats["generic"].to_numpy(dtype=bool)
+        feats.loc[marked_now, "generic_reason"] = [
+            f"{r}; {n} of these styles belong to groups with identifiers of their own "
+            "(pieces, or ads tied by author, wallet or picture to other phones/e-mails)"
+            for r, n in zip(
+                feats.loc[marked_now, "generic_reason"],
+                feats.loc[marked_now, "anchored_styles"],
+                strict=True,
+            )
+        ]
+    marked = feats.index[feats["generic"]].tolist()
+    split = style_split(table, ids, evidence, links, det.threshold_, marked)
+    feats["style_groups"] = pd.Series(split, dtype=object).reindex(feats.index).to_numpy()
     feats.attrs["threshold"] = det.threshold_
     feats.attrs["days_threshold"] = det.days_threshold_
     return feats

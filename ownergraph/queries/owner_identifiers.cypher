@@ -1,5 +1,5 @@
 // name: owner_identifiers
-// description: Phones and e-mails of one owner group, with how many of its ads carry each, how many ads of other groups do too, and whether it is marked generic (joins unrelated owners; not used to join groups).
+// description: Phones and e-mails of one owner group, with how many of its ads carry each, how many ads of other groups do too, and whether it is marked generic (joins unrelated owners; it joins only its ads that write alike).
 // params: owner_id:str
 MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner {id: $owner_id})
 MATCH (a)-[:HAS_PHONE|HAS_EMAIL]->(i)

@@ -209,6 +209,7 @@ def detect_owners(
     run_id: str | None = None,
     generic: bool = gn.DEFAULT_ENABLED,
     join_rule: str = cal.DEFAULT_JOIN_RULE,
+    generic_treatment: str = gn.DEFAULT_TREATMENT,
 ) -> OwnerSummary:
     """Find owner groups and write them (Owner nodes + BELONGS_TO), replacing old ones.
 
@@ -224,7 +225,8 @@ def detect_owners(
     taken as given, not calibrated.
     ``run_id``: the writing run (``ownergraph.daily.audit``), recorded in the id history.
     ``generic`` (leiden): generic phones and e-mails are marked on their nodes (``generic``,
-    ``generic_reason``) and join no groups (:func:`find_owners`).
+    ``generic_reason``) and join only their ads that write alike (``generic_treatment``
+    ``split``) or nothing (``cut``) (:func:`find_owners`).
     ``join_rule``: how calibration judges joins of cores by similarity evidence (``slack``,
     ``cut``: cut-and-rejoin, ``both``; :mod:`ownergraph.owners.calibration`).
     """
@@ -256,6 +258,7 @@ def detect_owners(
             must_link=must_link, seed=seed, calibrate=calibrate and not author_joins,
             attach_only=() if author_joins else cm.ATTACH_ONLY_KINDS, generic=generic,
             join_rule=join_rule,
+            generic_treatment=generic_treatment,
         )  # fmt: skip
         assigned, graph, joined, calibration, marks = (
             found.assigned,
@@ -440,28 +443,42 @@ def find_owners(
     attach_only: tuple[str, ...] = cm.ATTACH_ONLY_KINDS,
     generic: bool = gn.DEFAULT_ENABLED,
     join_rule: str = cal.DEFAULT_JOIN_RULE,
+    generic_treatment: str = gn.DEFAULT_TREATMENT,
+    setting: cal.Setting | None = None,
 ) -> FoundOwners:
     """Owner groups from an ads frame (:func:`read_ads`) and an evidence frame, in memory.
 
     ``method`` ``leiden`` or ``components``. With ``calibrate`` (leiden, and neither
     ``weights`` nor ``resolution`` given) the setting is chosen by re-attachment on the
     identifier-labelled ads (:func:`ownergraph.owners.calibration.calibrate`).
-    ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`)
-    and leave their links out, so that one cannot join groups on its own (its ads may
-    still attach to a group through other evidence); they are listed in ``generic``.
+    ``generic`` (leiden): find generic phones and e-mails (:mod:`ownergraph.owners.generic`);
+    ``generic_treatment`` ``split`` keeps one as a must-link only among its ads that write
+    alike, ``cut`` leaves its links out (its ads may still attach to a group through other
+    evidence); they are listed in ``generic``. Calibration measures the settings on the
+    evidence as it is (the identifier components as labels, the same hiding draws as
+    without the detector), so the mark changes only what the marked identifiers join.
+    ``setting``: a setting chosen earlier (e.g. ``FoundOwners.setting``), not calibrated
+    again.
     ``join_rule``: how calibration judges joins of cores by similarity evidence
     (:data:`ownergraph.owners.calibration.JOIN_RULES`).
     """
+    if generic_treatment not in gn.TREATMENTS:
+        raise ValueError(f"unknown generic treatment {generic_treatment!r}; use {gn.TREATMENTS}")
     marks = None
+    treated = evidence
     if generic and method == "leiden":
         marks = generic_identifiers(ads, evidence, seed=seed)
-        evidence = without_generic(evidence, marks)
-    calibrate = calibrate and method == "leiden" and weights is None and resolution is None
+        treated = treat_generic(evidence, marks, generic_treatment)
+    calibrate = (
+        calibrate and method == "leiden" and weights is None and resolution is None
+        and setting is None
+    )  # fmt: skip
     weights = weights or cm.EvidenceWeights()
     resolution = DEFAULT_RESOLUTION if resolution is None else resolution
     ad_ids = ads["id"].to_numpy(dtype=object)
     attrs = ads.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
-    setting = cal.Setting("as given", weights, resolution, attach_only=attach_only)
+    if setting is None:
+        setting = cal.Setting("as given", weights, resolution, attach_only=attach_only)
     calibration = None
     if calibrate:
 
@@ -474,6 +491,7 @@ def find_owners(
 
         calibration = cal.calibrate(ad_ids, evidence, run, seed=seed, join_rule=join_rule)
         setting = calibration.setting
+    evidence = treated
     if method == "leiden":
         assigned, graph = _partition_with(ad_ids, evidence, setting, seed, must_link, attrs)
     else:
@@ -483,7 +501,9 @@ def find_owners(
     return FoundOwners(assigned, graph, joined, setting, calibration, marks)
 
 
-def generic_identifiers(ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+def generic_identifiers(
+    ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0, anchored: bool = gn.DEFAULT_ANCHORED
+) -> pd.DataFrame:
     """:func:`ownergraph.owners.generic.find_generic` on an ads frame (:func:`read_ads`)."""
     ads = ads.sort_values("id").reset_index(drop=True)
     ti = text_indicators.stored_or_extracted(ads)
@@ -493,7 +513,7 @@ def generic_identifiers(ads: pd.DataFrame, evidence: pd.DataFrame, seed: int = 0
     texts = (ads["title"].fillna("") + "\n" + ads["body"].fillna("")).tolist()
     ids = ads["id"].to_numpy(dtype=object)
     comp = il.identifier_components(ids, evidence)
-    return gn.find_generic(frame, texts, evidence, comp, seed=seed)
+    return gn.find_generic(frame, texts, evidence, comp, seed=seed, anchored=anchored)
 
 
 def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
@@ -503,6 +523,67 @@ def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame
         return evidence
     key = evidence["kind"] + ":" + evidence["hub"].astype(str)
     return evidence[~key.isin(pd.Index(flagged.index))].reset_index(drop=True)
+
+
+def split_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``evidence`` with each generic identifier's links split by the style group of its
+    ads (``marks["style_groups"]``): hub ``<hub>~s<group>``, so that it joins only ads that
+    write alike."""
+    flagged = marks[marks["generic"]]
+    if flagged.empty:
+        return evidence
+    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    on = key.isin(pd.Index(flagged.index)).to_numpy()
+    ev = evidence.copy()
+    hub = ev["hub"].astype(str).to_numpy(dtype=object)
+    for i in np.flatnonzero(on):
+        groups = flagged.at[key.iat[i], "style_groups"] or {}
+        g = groups.get(ev["ad"].iat[i])
+        hub[i] = f"{hub[i]}~s{g}" if g is not None else f"{hub[i]}~a{ev['ad'].iat[i]}"
+    ev["hub"] = hub
+    return ev
+
+
+def treat_generic(evidence: pd.DataFrame, marks: pd.DataFrame, treatment: str) -> pd.DataFrame:
+    """``evidence`` as owner detection partitions it: the generic identifiers of ``marks``
+    split by style group (``split``) or left out (``cut``)."""
+    if treatment == "cut":
+        return without_generic(evidence, marks)
+    return split_generic(evidence, marks)
+
+
+GENERIC_QUERIES = {
+    "phone": "MATCH (i:Phone) WHERE i.generic = true RETURN i.number AS hub",
+    "email": "MATCH (i:Email) WHERE i.generic = true RETURN i.address AS hub",
+}
+
+
+def split_by_previous_groups(
+    store: Store, evidence: pd.DataFrame, previous: pd.DataFrame
+) -> pd.DataFrame:
+    """``evidence`` with the phones and e-mails the store marks generic split as an
+    update of some groups can (the style groups are not stored): among ads of one previous
+    owner group (``previous``: ad, owner) the line still joins, a new ad it does not (it
+    may join through its other evidence). A full ``detect_owners`` run finds them anew."""
+    marked = pd.DataFrame(
+        [(k, r["hub"]) for k, q in GENERIC_QUERIES.items() for r in store.query(q)],
+        columns=["kind", "hub"],
+    )
+    if marked.empty:
+        return evidence
+    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    on = key.isin(pd.Index(marked["kind"] + ":" + marked["hub"].astype(str))).to_numpy()
+    if not on.any():
+        return evidence
+    owner = previous.drop_duplicates("ad").set_index("ad")["owner"]
+    ev = evidence.copy()
+    ads = ev.loc[on, "ad"]
+    prev = owner.reindex(ads).to_numpy(dtype=object)
+    tag = [f"~o{o}" if isinstance(o, str) else f"~a{a}" for o, a in zip(prev, ads, strict=True)]
+    ev.loc[on, "hub"] = ev.loc[on, "hub"].astype(str).to_numpy(dtype=object) + np.asarray(
+        tag, dtype=object
+    )
+    return ev
 
 
 def generic_rows(marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
