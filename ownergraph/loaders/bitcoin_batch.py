@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ownergraph.loaders.bitcoin_addresses import encode_keys
+from ownergraph.loaders.bitcoin_addresses import encode_key_array
 from ownergraph.loaders.bitcoin_fastparse import Columns
 from ownergraph.loaders.quarantine import InputError, Quarantine
 
@@ -147,28 +147,37 @@ class Batch:
         """``(txs, inputs, outputs)`` with the agreed dtypes; address keys (bytes, from
         the bulk parser) are encoded to address strings here, all at once. Columns are
         built through Arrow (about 10x faster than pandas from Python lists)."""
-        self._encode_keys()
+        inp = dict(self.inp, address=_address_column(self.inp["address"]))
+        out = dict(self.out, address=_address_column(self.out["address"]))
         return typed(
             _frame(self.tx, TX_COLUMNS, _TX_TYPES),
-            _frame(self.inp, INPUT_COLUMNS, _IN_TYPES),
-            _frame(self.out, OUTPUT_COLUMNS, _OUT_TYPES),
+            _frame(inp, INPUT_COLUMNS, _IN_TYPES),
+            _frame(out, OUTPUT_COLUMNS, _OUT_TYPES),
         )
 
-    def _encode_keys(self) -> None:
-        for col in (self.inp["address"], self.out["address"]):
-            if not col:
-                continue
-            codes, uniques = pd.factorize(np.array(col, dtype=object), use_na_sentinel=True)
-            keys = [u for u in uniques if isinstance(u, bytes)]
-            if not keys:
-                continue
-            text = encode_keys(keys)
-            mapped = np.array([text[u] if isinstance(u, bytes) else u for u in uniques] + [None])
-            col[:] = mapped[codes].tolist()  # code -1 (None) takes the trailing None
+
+def _address_column(col: list) -> pa.Array:
+    """Address keys (bytes), address strings and nulls as one Arrow string column; the
+    distinct keys are encoded at once, straight into Arrow."""
+    if not col:
+        return pa.array([], pa.string())
+    codes, uniques = pd.factorize(np.array(col, dtype=object), use_na_sentinel=True)
+    is_key = np.fromiter((isinstance(u, bytes) for u in uniques), bool, len(uniques))
+    if is_key.all():
+        texts = encode_key_array(list(uniques))
+    else:  # some addresses came as text (non-template scripts, or a worker's)
+        mixed = np.asarray(uniques, dtype=object).copy()
+        if is_key.any():
+            encoded = encode_key_array(list(mixed[is_key]))
+            mixed[is_key] = encoded.to_numpy(zero_copy_only=False)
+        texts = pa.array(mixed, pa.string())
+    return texts.take(pa.array(codes, mask=codes < 0))
 
 
-def _column(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """One column from a Python list, with its pandas dtype."""
+def _column(values: list | pa.Array, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """One column from a Python list (or an Arrow array), with its pandas dtype."""
+    if isinstance(values, pa.Array):
+        return pd.array(values, dtype=dtype)
     if dtype in ("int64", "bool"):
         return np.array(values, dtype=dtype)
     arrow = pa.array(values, pa.string() if dtype == "string" else _ARROW[dtype])
