@@ -229,67 +229,69 @@ class Neo4jStore(Store):
     def upsert_nodes_with_edges(
         self, label: str, rows: Rows, edges: Mapping[str, Rows]
     ) -> dict[str, int]:
-        """On a first load (no ``label`` node, no edge of the types), one ``UNWIND $rows``
-        statement per batch CREATEs each node with its edges: an edge looks up only its
-        other end (one index seek instead of two), and batches of distinct nodes are
-        written by ``write_workers`` concurrent transactions (a lock conflict on a shared
-        end node is retried by the managed transaction). Otherwise the upsert path."""
+        """On a first load (no ``label`` node, no edge of the types, every edge's other end
+        of one label), one ``UNWIND $rows`` statement per batch CREATEs the nodes, then
+        their edges: an edge finds its new node by position in the batch and seeks only
+        its other end (one index seek instead of two). Edges go in the order of their
+        other end's key, so concurrent batches (``write_workers``) lock shared end nodes
+        in one order and cannot deadlock. Otherwise the upsert path."""
         node = self.schema.node(label)
         df = node_frame(node, rows)
         rels = {t: self.schema.rel(t) for t in edges}
         frames = {t: edge_frame(rels[t], e) for t, e in edges.items()}
+        mine = {}
         for t, rel in rels.items():
             if label not in (rel.src, rel.dst):
                 raise StoreError(f"{t} edges neither start nor end at {label}")
-        first = not df.empty and self._label_is_empty(label)
+            mine[t] = "src" if rel.src == label else "dst"
+        ends = {rel.dst if mine[t] == "src" else rel.src for t, rel in rels.items()}
+        first = not df.empty and len(ends) == 1 and self._label_is_empty(label)
         if not first or not all(self._rel_is_empty(r) for r in rels.values()):
             return super().upsert_nodes_with_edges(label, df, frames)
-        own = {t: "src" if rel.src == label else "dst" for t, rel in rels.items()}
-        grouped: dict[str, dict[Any, list[list[Any]]]] = {}
-        calls, sums = [], []
-        for k, (t, rel) in enumerate(rels.items()):
-            e, mine = frames[t], own[t]
-            other = "dst" if mine == "src" else "src"
+        end = self.schema.node(ends.pop())
+        position = {key: i for i, key in enumerate(df[node.key].tolist())}
+        # one edge: [other end's key, node position, kind, [properties]]
+        edge_rows: list[list[Any]] = []
+        creates = []
+        for k, t in enumerate(rels):
+            e = frames[t]
+            other = "dst" if mine[t] == "src" else "src"
             props = [c for c in e.columns if c not in ("src", "dst")]
-            cols = pa.Table.from_pandas(e[[mine, other, *props]], preserve_index=False)
-            lists = cols.to_pydict()
-            by_node: dict[Any, list[list[Any]]] = {}
-            for key, *values in zip(*lists.values(), strict=True):
-                by_node.setdefault(key, []).append(values)
-            grouped[t] = by_node
-            end = self.schema.node(rel.dst if mine == "src" else rel.src)
-            sets = ", ".join(f"{p}: x[{i + 1}]" for i, p in enumerate(props))
-            arrow = (
-                f"(n)-[:{t} {{{sets}}}]->(m)" if mine == "src" else f"(m)-[:{t} {{{sets}}}]->(n)"
+            cols = pa.Table.from_pandas(e[[mine[t], other, *props]], preserve_index=False)
+            for key, other_key, *values in zip(*cols.to_pydict().values(), strict=True):
+                edge_rows.append([other_key, position.get(key, -1), k, values])
+            sets = ", ".join(f"{p}: x[3][{i}]" for i, p in enumerate(props))
+            a, b = ("n", "m") if mine[t] == "src" else ("m", "n")
+            creates.append(
+                f"FOREACH (_ IN CASE WHEN x[2] = {k} THEN [1] ELSE [] END | "
+                f"CREATE ({a})-[:{t} {{{sets}}}]->({b})) "
             )
-            calls.append(
-                f"CALL (n, r) {{ UNWIND r.e{k} AS x MATCH (m:{end.label} {{{end.key}: x[0]}}) "
-                f"CREATE {arrow} RETURN count(*) AS c{k} }} "
-            )
-            sums.append(f"sum(c{k}) AS c{k}")
+        # an edge whose own node is not in the rows: counted as not made, then named
+        edge_rows = [x for x in edge_rows if x[1] >= 0]
         q = (
-            f"UNWIND $rows AS r CREATE (n:{label}) SET n = r.p WITH n, r "
-            + "".join(calls)
-            + "RETURN "
-            + ", ".join(sums)
+            f"UNWIND $rows AS r CREATE (n:{label}) SET n = r WITH collect(n) AS ns "
+            f"UNWIND $edges AS x MATCH (m:{end.label} {{{end.key}: x[0]}}) "
+            "WITH ns[x[1]] AS n, m, x " + "".join(creates) + "RETURN x[2] AS kind, count(*) AS made"
         )
-        batches: list[list[dict[str, Any]]] = [[]]
-        size = 0
-        for rec in records(df):
-            key = rec[node.key]
-            row: dict[str, Any] = {"p": rec}
-            for k, t in enumerate(rels):
-                row[f"e{k}"] = grouped[t].get(key, [])
-                size += len(row[f"e{k}"])
-            batches[-1].append(row)
-            size += 1
-            if size >= CREATE_BATCH_ENTITIES:
-                batches.append([])
-                size = 0
+        recs = records(df)
+        by_node: list[list[list[Any]]] = [[] for _ in recs]
+        for x in edge_rows:
+            by_node[x[1]].append(x)
+        batches: list[dict[str, Any]] = []
+        rows_part: list[dict[str, Any]] = []
+        edges_part: list[list[Any]] = []
+        for i, rec in enumerate(recs):
+            for x in by_node[i]:
+                edges_part.append([x[0], len(rows_part), x[2], x[3]])
+            rows_part.append(rec)
+            if len(rows_part) + len(edges_part) >= CREATE_BATCH_ENTITIES or i == len(recs) - 1:
+                edges_part.sort(key=lambda x: x[0])  # one lock order for every batch
+                batches.append({"rows": rows_part, "edges": edges_part})
+                rows_part, edges_part = [], []
         made = [0] * len(rels)
-        for result in self._run_batches(q, [b for b in batches if b]):
-            for k in range(len(rels)):
-                made[k] += result[0][f"c{k}"]
+        for result in self._run_batches(q, batches):
+            for r in result:
+                made[r["kind"]] += r["made"]
         out = {label: len(df)}
         for k, (t, rel) in enumerate(rels.items()):
             if made[k] < len(frames[t]):  # an end node is missing: name it
@@ -297,13 +299,13 @@ class Neo4jStore(Store):
             out[t] = len(frames[t])
         return out
 
-    def _run_batches(self, cypher: str, batches: list[list[dict[str, Any]]]) -> list[Any]:
-        """Each batch in its own write transaction, ``write_workers`` at a time; results
-        in batch order."""
+    def _run_batches(self, cypher: str, batches: list[dict[str, Any]]) -> list[Any]:
+        """Each batch of parameters in its own write transaction, ``write_workers`` at a
+        time; results in batch order."""
         if self.write_workers == 1 or len(batches) == 1:
-            return [self._execute(cypher, {"rows": b}, write=True) for b in batches]
+            return [self._execute(cypher, b, write=True) for b in batches]
         with ThreadPoolExecutor(self.write_workers) as pool:
-            futures = [pool.submit(self._execute, cypher, {"rows": b}, write=True) for b in batches]
+            futures = [pool.submit(self._execute, cypher, b, write=True) for b in batches]
             return [f.result() for f in futures]
 
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
