@@ -35,8 +35,10 @@ from ownergraph.store.schema import RelType
 # 5k at ~19k, 2.5k with two writers at ~25k.
 BATCH_ENV = "OWNERGRAPH_NEO4J_BATCH"
 # Nodes + edges per transaction when nodes are created with their edges (a chain load:
-# ~1,000 transactions with their ~3,700 inputs/outputs). Measured on the dev server (100k
-# chain transactions, load ~8): 1,000 chain transactions per batch beat 250, 500 and 2,500.
+# ~1,000 transactions with their ~3,700 inputs/outputs). On the dev server (100k chain
+# transactions, 2 shared cores) 1,000 transactions per batch beat 250, 500 and 2,500 in a
+# first run at load ~8; later, at load 2.5-3.8, batches of 1,000-20,000 nodes and edges
+# could not be told apart: runs of one setting spread over 3k-6.7k tx/s.
 CREATE_BATCH_ENTITIES = 5_000
 
 
