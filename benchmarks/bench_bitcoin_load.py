@@ -7,10 +7,10 @@ a fresh Python process: once with this checkout's ``ownergraph`` and once with t
 ``ownergraph`` of ``--baseline`` (default: main before the bulk-path speed work, taken
 out with ``git archive``), so the ratio is against today's path, measured in the same run:
 
-- parse (``load_bitcoin``, default parse workers), write (``write_bitcoin``: a whole-table
-  first load, LadybugDB ``COPY`` into a fresh store / Neo4j ``CREATE`` after its Bitcoin
-  nodes are deleted) and close, timed together (opening the store and creating the schema
-  are not timed);
+- parse (``load_bitcoin``; parse workers: each version's default unless ``--workers``),
+  write (``write_bitcoin``: a whole-table first load, LadybugDB ``COPY`` into a fresh
+  store / Neo4j ``CREATE`` after its Bitcoin nodes are deleted) and close, timed
+  together (opening the store and creating the schema are not timed);
 - the tables of both versions are compared (``same tables``);
 - with ``--repeat 2`` (default) the versions run in the order A B B A and the faster run of
   each is shown: a run right after a large delete in Neo4j is slowed by the server's
@@ -72,7 +72,8 @@ def child(path: str, store: str, workers: int, tables_out: str) -> None:
                 pass
     s.init_schema()
     c0, w0 = cpu(), time.perf_counter()
-    tables = load_bitcoin([path], verify_merkle=False, workers=workers)
+    given = {"workers": workers} if workers >= 0 else {}  # -1: the version's default
+    tables = load_bitcoin([path], verify_merkle=False, **given)
     w1 = time.perf_counter()
     write_bitcoin(s, tables)
     s.close()
@@ -118,7 +119,12 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=50, help="synthetic blocks of 2,000 txs")
     ap.add_argument("--neo4j", default=None, help="also load into this Neo4j (bolt URI)")
     ap.add_argument("--baseline", default=BASELINE, help="git commit of today's path")
-    ap.add_argument("--workers", type=int, default=0, help="parse workers (0: one per core)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=-1,
+        help="parse workers (0: one per core; default: each version's own default)",
+    )
     ap.add_argument(
         "--repeat", type=int, choices=(1, 2), default=2, help="2: A B B A, the faster of each"
     )
@@ -138,6 +144,8 @@ def main() -> None:
         n = write_chain(chain, args.blocks)
         inputs.append((f"synthetic blk, {n:,} txs", chain))
         print(f"baseline: {args.baseline if old else 'not available (no git checkout)'}")
+        shown = "each version's default" if args.workers < 0 else args.workers
+        print(f"parse workers: {shown}")
         head = f"{'input':28} {'path':26} {'tx/s wall':>10} {'tx/s CPU':>10} {'wall s':>7}"
         print(f"{head} {'load':>5}")
         k = 0

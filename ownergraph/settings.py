@@ -33,7 +33,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OWNERGRAPH_LOG_LEVEL", "WARNING", "log level of library logs on stderr"),
     Setting("OWNERGRAPH_USER", None, "who runs are recorded under (default: the login name)"),
     Setting("OWNERGRAPH_NEO4J_BATCH", "2500", "Neo4j: rows per write transaction"),
-    Setting("OWNERGRAPH_NEO4J_WRITE_WORKERS", "2", "Neo4j: concurrent transactions writing nodes"),
+    Setting(
+        "OWNERGRAPH_NEO4J_WRITE_WORKERS",
+        "2",
+        "Neo4j: concurrent transactions writing nodes (a chain load: Tx with their edges)",
+    ),
     Setting(
         "OWNERGRAPH_NEO4J_RETRY_SECONDS",
         "60",

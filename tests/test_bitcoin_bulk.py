@@ -19,7 +19,7 @@ import pytest
 
 from ownergraph.loaders.bitcoin import BitcoinTables, load_bitcoin
 from ownergraph.stages.bitcoin import write_bitcoin
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("txs", "inputs", "outputs")
@@ -111,3 +111,40 @@ def test_bulk_write_equals_the_upsert_path(store: Store, chain: Path) -> None:
     assert bulk["Address"]["processor"].sum() == 1
     for name, df in bulk.items():
         pd.testing.assert_frame_equal(df, upsert[name], obj=name)
+
+
+def test_nodes_with_edges_name_a_missing_end(store: Store) -> None:
+    """The one-pass first load (Neo4j: each Tx created with its edges) refuses an edge
+    whose Address does not exist, naming it, as the upsert path does."""
+    store.upsert_nodes("Address", [{"address": "1KnownAddress"}])
+    txid = "ab" * 32
+    edges = {
+        "PAYS": [
+            {"src": txid, "dst": "1KnownAddress", "sat": 5, "vout": 0},
+            {"src": txid, "dst": "1MissingAddress", "sat": 6, "vout": 1},
+        ],
+        "SPENT_IN": [{"src": "1KnownAddress", "dst": txid, "sat": 20, "vin": 0, "n": 1}],
+    }
+    with pytest.raises(StoreError, match="1MissingAddress"):
+        store.upsert_nodes_with_edges("Tx", [{"txid": txid, "n_inputs": 1}], edges)
+
+
+def test_nodes_with_edges_write_every_edge(store: Store) -> None:
+    store.upsert_nodes("Address", [{"address": a} for a in ("1A", "1B", "1C")])
+    txs = [{"txid": f"{i:064x}", "n_inputs": 1} for i in range(3)]
+    pays = [{"src": f"{i:064x}", "dst": a, "sat": i, "vout": 0} for i, a in enumerate("ABC")]
+    pays = [dict(p, dst="1" + p["dst"]) for p in pays]
+    spent = [{"src": "1A", "dst": f"{i:064x}", "sat": None, "vin": 0, "n": 2} for i in (1, 2)]
+    n = store.upsert_nodes_with_edges("Tx", txs, {"SPENT_IN": spent, "PAYS": pays})
+    assert n == {"Tx": 3, "SPENT_IN": 2, "PAYS": 3}
+    rows = store.query(
+        "MATCH (a:Address)-[e:SPENT_IN]->(t:Tx) RETURN a.address AS a, t.txid AS t, "
+        "e.sat AS sat, e.n AS n ORDER BY t.txid"
+    )
+    assert rows == [{"a": "1A", "t": f"{i:064x}", "sat": None, "n": 2} for i in (1, 2)]
+    paid = store.query(
+        "MATCH (t:Tx)-[e:PAYS]->(a:Address) "
+        "RETURN t.txid AS t, a.address AS a, e.sat AS s ORDER BY e.sat"
+    )
+    assert [(r["a"], r["s"]) for r in paid] == [("1A", 0), ("1B", 1), ("1C", 2)]
+    assert [r["t"] for r in paid] == [f"{i:064x}" for i in range(3)]

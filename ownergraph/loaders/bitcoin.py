@@ -229,12 +229,15 @@ def assemble(
         txs, inputs, outputs = Batch().frames()
 
     # Duplicates: keep a row that knows its block (a getrawtransaction copy may not).
-    order = txs["block_height"].isna().to_numpy().argsort(kind="stable")
-    keep = txs.iloc[order].drop_duplicates("txid", keep="first").sort_index()
-    s.txs_duplicate = len(txs) - len(keep)
-    txs = keep.reset_index(drop=True)
-    inputs = inputs.drop_duplicates(["txid", "vin"]).reset_index(drop=True)
-    outputs = outputs.drop_duplicates(["txid", "vout"]).reset_index(drop=True)
+    # Inputs and outputs can only repeat with their transaction, so with distinct txids
+    # there is nothing to drop (and two two-column duplicate checks are saved).
+    if txs["txid"].duplicated().any():
+        order = txs["block_height"].isna().to_numpy().argsort(kind="stable")
+        keep = txs.iloc[order].drop_duplicates("txid", keep="first").sort_index()
+        s.txs_duplicate = len(txs) - len(keep)
+        txs = keep.reset_index(drop=True)
+        inputs = inputs.drop_duplicates(["txid", "vin"]).reset_index(drop=True)
+        outputs = outputs.drop_duplicates(["txid", "vout"]).reset_index(drop=True)
     s.txs_loaded = len(txs)
 
     inputs = resolve_inputs(inputs, outputs)

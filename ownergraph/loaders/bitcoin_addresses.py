@@ -31,7 +31,7 @@ _POLY = np.array(
 _B58_4 = np.uint64(58**4)
 
 
-def _base58check(version: int, progs: np.ndarray) -> list[str]:
+def _base58check(version: int, progs: np.ndarray) -> pa.Array:
     """Base58Check of ``version`` + each row of ``progs`` (equal-length hashes), vectorised
     but for the checksums (two SHA-256 per row)."""
     m = len(progs)
@@ -67,20 +67,35 @@ def _base58check(version: int, progs: np.ndarray) -> list[str]:
     digits = out != 0
     lead = np.where(digits.any(axis=1), digits.argmax(axis=1), out.shape[1])
     start = lead - zeros
-    text = _B58[out].view(f"S{passes * 4}").ravel().tolist()
+    chars = _B58[out]
     if (start < 0).any():  # more zero bytes than zero digits: never for 21+4 bytes
-        return [
-            "1" * int(z) + t.lstrip(b"1").decode("ascii")
-            for z, t in zip(zeros.tolist(), text, strict=True)
-        ]
-    return [t[s:].decode("ascii") for t, s in zip(text, start.tolist(), strict=True)]
+        text = chars.view(f"S{passes * 4}").ravel().tolist()
+        return pa.array(
+            [
+                "1" * int(z) + t.lstrip(b"1").decode("ascii")
+                for z, t in zip(zeros.tolist(), text, strict=True)
+            ],
+            pa.string(),
+        )
+    # each row's text is its digits from ``start`` on: one buffer, no Python strings
+    keep = np.arange(chars.shape[1]) >= start[:, None]
+    return _strings(chars[keep].tobytes(), chars.shape[1] - start)
+
+
+def _strings(data: bytes, lengths: np.ndarray) -> pa.StringArray:
+    """An Arrow string array from concatenated ASCII texts and their lengths."""
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(
+        len(lengths), pa.py_buffer(offsets), pa.py_buffer(data)
+    ).cast(pa.string())
 
 
 def _hrp_values(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
-def _bech32(hrp: str, version: int, raw: np.ndarray) -> list[str]:
+def _bech32(hrp: str, version: int, raw: np.ndarray) -> pa.Array:
     """SegWit addresses of the rows of ``raw`` (equal-length programs), vectorised (bech32
     v0, bech32m v1+)."""
     width = raw.shape[1]
@@ -100,30 +115,38 @@ def _bech32(hrp: str, version: int, raw: np.ndarray) -> list[str]:
     chk ^= np.uint32(1 if version == 0 else 0x2BC830A3)
     tail = np.stack([(chk >> (5 * (5 - i))) & 31 for i in range(6)], axis=1)
     symbols = np.concatenate([data, tail], axis=1)
-    body = _BECH32[symbols].view(f"S{symbols.shape[1]}").ravel()
-    head = hrp + "1"
-    return [head + b.decode("ascii") for b in body.tolist()]
+    head = np.frombuffer((hrp + "1").encode("ascii"), np.uint8)
+    text = np.concatenate([np.tile(head, (len(raw), 1)), _BECH32[symbols]], axis=1)
+    return _strings(text.tobytes(), np.full(len(raw), text.shape[1], np.int64))
 
 
-def encode_keys(keys: Iterable[bytes], hrp: str = "bc") -> dict[bytes, str]:
-    """Address string of each distinct key (mainnet unless ``hrp`` says otherwise for
-    SegWit; Base58 version bytes are mainnet's). Keys are grouped by kind and length in
-    Arrow/numpy, each group encoded as one matrix."""
-    distinct = list(set(keys))
-    if not distinct:
-        return {}
-    arr = pa.array(distinct, pa.large_binary())
+def encode_key_array(keys: list[bytes], hrp: str = "bc") -> pa.Array:
+    """Address string of each key, in order, as an Arrow string array (mainnet unless
+    ``hrp`` says otherwise for SegWit; Base58 version bytes are mainnet's). Keys are
+    grouped by kind and length in Arrow/numpy, each group encoded as one matrix."""
+    if not keys:
+        return pa.array([], pa.string())
+    arr = pa.array(keys, pa.large_binary())
     offsets = np.frombuffer(arr.buffers()[1], np.int64)[: len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], np.uint8)
     starts, lengths = offsets[:-1], np.diff(offsets)
     group = data[starts].astype(np.int64) * 256 + lengths
-    texts = np.empty(len(distinct), dtype=object)
+    parts, where = [], []
     for g in np.unique(group).tolist():
         idx = np.flatnonzero(group == g)
         kind, n = divmod(g, 256)
         progs = data[starts[idx, None] + np.arange(1, n)]  # (keys, hash bytes)
         if kind in _VERSION_BYTE:
-            texts[idx] = _base58check(_VERSION_BYTE[kind], progs)
+            parts.append(_base58check(_VERSION_BYTE[kind], progs))
         else:
-            texts[idx] = _bech32(hrp, kind - KIND_WITNESS_V0, progs)
-    return dict(zip(distinct, texts.tolist(), strict=True))
+            parts.append(_bech32(hrp, kind - KIND_WITNESS_V0, progs))
+        where.append(idx)
+    order = np.empty(len(keys), np.int64)
+    order[np.concatenate(where)] = np.arange(len(keys))
+    return pa.concat_arrays(parts).take(pa.array(order))
+
+
+def encode_keys(keys: Iterable[bytes], hrp: str = "bc") -> dict[bytes, str]:
+    """Address string of each distinct key (see ``encode_key_array``)."""
+    distinct = list(set(keys))
+    return dict(zip(distinct, encode_key_array(distinct, hrp).to_pylist(), strict=True))

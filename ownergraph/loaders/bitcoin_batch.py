@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ownergraph.loaders.bitcoin_addresses import encode_keys
+from ownergraph.loaders.bitcoin_addresses import encode_key_array
 from ownergraph.loaders.bitcoin_fastparse import Columns
 from ownergraph.loaders.quarantine import InputError, Quarantine
 
@@ -78,6 +78,9 @@ class Batch:
     inp: dict[str, list] = field(default_factory=lambda: {c: [] for c in INPUT_COLUMNS})
     out: dict[str, list] = field(default_factory=lambda: {c: [] for c in OUTPUT_COLUMNS})
 
+    outpoints: list[bytes] = field(default_factory=list)  # add_columns: raw previous outpoints
+    _bulk: bool = False  # rows came from add_columns
+
     def skip(self, what: str, reason: str) -> None:
         """Count one block whose header (``what="header"``) or merkle root was not
         checked, and why."""
@@ -120,7 +123,11 @@ class Batch:
                 cols[name].extend(values)
 
     def add_columns(self, c: Columns, block_height: int | None, block_ts: int | None) -> None:
-        """A whole block's transactions, column-wise (from the bulk parser)."""
+        """A whole block's transactions, column-wise (from the bulk parser); the inputs'
+        and outputs' txid, vin/vout and previous outpoints are derived in ``frames``."""
+        if self.inp["vin"] or self.out["vout"]:
+            raise RuntimeError("a Batch takes add_tx or add_columns rows, not both")
+        self._bulk = True
         n = len(c.txid)
         t = self.tx
         t["txid"].extend(c.txid)
@@ -129,17 +136,13 @@ class Batch:
         t["n_inputs"].extend(c.n_inputs)
         t["n_outputs"].extend(c.n_outputs)
         t["coinbase"].extend(c.coinbase)
+        self.outpoints.extend(c.in_outpoint)
         i = self.inp
-        for name, values in (
-            ("txid", c.in_txid), ("vin", c.in_vin), ("prev_txid", c.in_prev),
-            ("prev_vout", c.in_vout), ("address", c.in_key), ("address_source", c.in_source),
-        ):  # fmt: skip
-            i[name].extend(values)
-        i["sat"].extend([None] * len(c.in_txid))
+        i["address"].extend(c.in_key)
+        i["address_source"].extend(c.in_source)
         o = self.out
         for name, values in (
-            ("txid", c.out_txid), ("vout", c.out_vout), ("address", c.out_key),
-            ("sat", c.out_sat), ("script_type", c.out_kind),
+            ("address", c.out_key), ("sat", c.out_sat), ("script_type", c.out_kind),
         ):  # fmt: skip
             o[name].extend(values)
 
@@ -147,28 +150,69 @@ class Batch:
         """``(txs, inputs, outputs)`` with the agreed dtypes; address keys (bytes, from
         the bulk parser) are encoded to address strings here, all at once. Columns are
         built through Arrow (about 10x faster than pandas from Python lists)."""
-        self._encode_keys()
+        inp = dict(self.inp, address=_address_column(self.inp["address"]))
+        out = dict(self.out, address=_address_column(self.out["address"]))
+        if self._bulk:
+            _derive_rows(self.tx, self.outpoints, inp, out)
         return typed(
             _frame(self.tx, TX_COLUMNS, _TX_TYPES),
-            _frame(self.inp, INPUT_COLUMNS, _IN_TYPES),
-            _frame(self.out, OUTPUT_COLUMNS, _OUT_TYPES),
+            _frame(inp, INPUT_COLUMNS, _IN_TYPES),
+            _frame(out, OUTPUT_COLUMNS, _OUT_TYPES),
         )
 
-    def _encode_keys(self) -> None:
-        for col in (self.inp["address"], self.out["address"]):
-            if not col:
-                continue
-            codes, uniques = pd.factorize(np.array(col, dtype=object), use_na_sentinel=True)
-            keys = [u for u in uniques if isinstance(u, bytes)]
-            if not keys:
-                continue
-            text = encode_keys(keys)
-            mapped = np.array([text[u] if isinstance(u, bytes) else u for u in uniques] + [None])
-            col[:] = mapped[codes].tolist()  # code -1 (None) takes the trailing None
+
+def _hex(raw: bytes, width: int) -> pa.Array:
+    """Arrow strings of the hex of each ``width``-byte run of ``raw`` (one ``hex`` call)."""
+    n = len(raw) // width
+    offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int64)
+    text = raw.hex().encode("ascii")
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text)).cast(
+        pa.string()
+    )
 
 
-def _column(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """One column from a Python list, with its pandas dtype."""
+def _derive_rows(tx: dict[str, list], outpoints: list[bytes], inp: dict, out: dict) -> None:
+    """The bulk parser's input and output rows follow its transactions: their txid and
+    vin/vout from ``n_inputs``/``n_outputs``, previous txid/vout from the raw outpoints."""
+    txid = pa.array(tx["txid"], pa.string())
+    for cols, counts, index in ((inp, tx["n_inputs"], "vin"), (out, tx["n_outputs"], "vout")):
+        per_tx = np.array(counts, dtype=np.int64)
+        owner = np.repeat(np.arange(len(per_tx)), per_tx)
+        starts = np.cumsum(per_tx) - per_tx
+        cols["txid"] = txid.take(pa.array(owner))
+        cols[index] = np.arange(len(owner), dtype=np.int64) - starts[owner]
+    raw = np.frombuffer(b"".join(outpoints), np.uint8).reshape(-1, 36)
+    inp["prev_txid"] = _hex(raw[:, 31::-1].tobytes(), 32)  # display order: reversed
+    inp["prev_vout"] = pa.array(raw[:, 32:].copy().view("<u4").ravel().astype(np.int64))
+    inp["sat"] = pa.nulls(len(raw), pa.int64())
+
+
+def _address_column(col: list) -> pa.Array:
+    """Address keys (bytes), address strings and nulls as one Arrow string column; the
+    distinct keys are encoded at once, straight into Arrow."""
+    if not col:
+        return pa.array([], pa.string())
+    codes, uniques = pd.factorize(np.array(col, dtype=object), use_na_sentinel=True)
+    is_key = np.fromiter((isinstance(u, bytes) for u in uniques), bool, len(uniques))
+    if is_key.all():
+        texts = encode_key_array(list(uniques))
+    else:  # some addresses came as text (non-template scripts, or a worker's)
+        mixed = np.asarray(uniques, dtype=object).copy()
+        if is_key.any():
+            encoded = encode_key_array(list(mixed[is_key]))
+            mixed[is_key] = encoded.to_numpy(zero_copy_only=False)
+        texts = pa.array(mixed, pa.string())
+    return texts.take(pa.array(codes, mask=codes < 0))
+
+
+def _column(
+    values: list | pa.Array | np.ndarray, dtype: str
+) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """One column from a Python list (or an Arrow or numpy array), with its pandas dtype."""
+    if isinstance(values, np.ndarray):
+        return values.astype(dtype, copy=False)
+    if isinstance(values, pa.Array):
+        return pd.array(values, dtype=dtype)
     if dtype in ("int64", "bool"):
         return np.array(values, dtype=dtype)
     arrow = pa.array(values, pa.string() if dtype == "string" else _ARROW[dtype])

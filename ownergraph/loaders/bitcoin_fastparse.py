@@ -33,14 +33,12 @@ class Columns:
     coinbase: list[bool] = field(default_factory=list)
     n_inputs: list[int] = field(default_factory=list)
     n_outputs: list[int] = field(default_factory=list)
-    in_txid: list[str] = field(default_factory=list)
-    in_vin: list[int] = field(default_factory=list)
-    in_prev: list[str] = field(default_factory=list)
-    in_vout: list[int] = field(default_factory=list)
+    # each non-coinbase input's previous outpoint, raw (txid in internal byte order + vout,
+    # 4 bytes LE); input and output rows follow n_inputs / n_outputs in transaction order
+    # (their txid, vin and vout are derived in bulk: ``Batch.frames``)
+    in_outpoint: list[bytes] = field(default_factory=list)
     in_key: list[bytes | None] = field(default_factory=list)
     in_source: list[str | None] = field(default_factory=list)
-    out_txid: list[str] = field(default_factory=list)
-    out_vout: list[int] = field(default_factory=list)
     out_key: list[bytes | str | None] = field(default_factory=list)
     out_sat: list[int] = field(default_factory=list)
     out_kind: list[str] = field(default_factory=list)
@@ -83,10 +81,8 @@ def read_transactions(
     end = len(data)
     c = Columns()
     t_id, t_cb, t_nin, t_nout, txids = c.txid, c.coinbase, c.n_inputs, c.n_outputs, c.hashes
-    i_tx, i_vin, i_prev, i_vout, i_key, i_src = (
-        c.in_txid, c.in_vin, c.in_prev, c.in_vout, c.in_key, c.in_source,
-    )  # fmt: skip
-    o_tx, o_vout, o_key, o_sat, o_kind = c.out_txid, c.out_vout, c.out_key, c.out_sat, c.out_kind
+    i_op, i_key, i_src = c.in_outpoint, c.in_key, c.in_source
+    o_key, o_sat, o_kind = c.out_key, c.out_sat, c.out_kind
     local: set[bytes] = set()  # this block's outpoints so far
     frm = int.from_bytes
     sha = hashlib.sha256
@@ -174,20 +170,16 @@ def read_transactions(
             )
             if not t_id and raw_in:
                 first_script = raw_in[0][1]
-            hex_id = txid[::-1].hex()
             txids.append(txid)
-            t_id.append(hex_id)
+            t_id.append(txid[::-1].hex())
             t_cb.append(coinbase)
             t_nout.append(n_out)
             if coinbase:
                 t_nin.append(0)
             else:
                 t_nin.append(n_in)
-                i_tx.extend([hex_id] * n_in)
-                i_vin.extend(range(n_in))
                 for i, (outpoint, script_sig) in enumerate(raw_in):
-                    i_prev.append(outpoint[31::-1].hex())
-                    i_vout.append(frm(outpoint[32:], "little"))
+                    i_op.append(outpoint)
                     if outpoint in known or outpoint in local:
                         i_key.append(None)  # filled from the spent output
                         i_src.append(None)
@@ -197,8 +189,6 @@ def read_transactions(
                         )
                         i_key.append(key)
                         i_src.append(source)
-            o_tx.extend([hex_id] * n_out)
-            o_vout.extend(range(n_out))
             for j, (value, script) in enumerate(out_rows):
                 kind, key, address = output_address_key(script)
                 o_key.append(key if key is not None else address)

@@ -136,6 +136,15 @@ def write_bitcoin(
         addr = pd.concat([addr, pd.DataFrame({"address": extra})], ignore_index=True)
         addr["processor"] = addr["address"].isin(proc)
     with store.bulk():
+        if batch_size <= 0:  # whole tables: each Tx with its edges (one pass in Neo4j)
+            addresses = _upsert(store, "nodes", "Address", addr, batch_size, progress)
+            n = store.upsert_nodes_with_edges("Tx", txs, {"SPENT_IN": spent, "PAYS": pays})
+            if progress is not None:
+                for name in ("Tx", "SPENT_IN", "PAYS"):
+                    progress(name, n[name], n[name])
+            return BitcoinSummary(
+                txs=n["Tx"], addresses=addresses, spent_in=n["SPENT_IN"], pays=n["PAYS"]
+            )
         return BitcoinSummary(
             txs=_upsert(store, "nodes", "Tx", txs, batch_size, progress),
             addresses=_upsert(store, "nodes", "Address", addr, batch_size, progress),

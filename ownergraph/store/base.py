@@ -134,6 +134,17 @@ class Store(ABC):
         Both end nodes must exist; rows whose ends are missing raise ``StoreError``.
         """
 
+    def upsert_nodes_with_edges(
+        self, label: str, rows: Rows, edges: Mapping[str, Rows]
+    ) -> dict[str, int]:
+        """Upsert nodes of ``label`` and edges (per relationship type) that start or end at
+        them; the other end nodes must exist. Rows written per label/type. An engine may do
+        it in one pass (Neo4j, on a first load: each node created with its edges)."""
+        out = {label: self.upsert_nodes(label, rows)}
+        for rel_type, edge_rows in edges.items():
+            out[rel_type] = self.upsert_edges(rel_type, edge_rows)
+        return out
+
     @abstractmethod
     def delete_edges(self, rel_type: str) -> None:
         """Delete every edge of a type (used when a derived result is replaced)."""

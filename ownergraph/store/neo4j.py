@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
+import pyarrow as pa
 from neo4j import GraphDatabase
 from neo4j.exceptions import (
     AuthError,
@@ -27,11 +28,18 @@ from neo4j.exceptions import (
 
 from ownergraph import settings
 from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame, records
+from ownergraph.store.schema import RelType
 
 # Rows per transaction ($OWNERGRAPH_NEO4J_BATCH, default 2,500). Measured on the dev
 # server (2 cores, 100k ads of 13 properties): 10k-row transactions ran at ~13k rows/s,
 # 5k at ~19k, 2.5k with two writers at ~25k.
 BATCH_ENV = "OWNERGRAPH_NEO4J_BATCH"
+# Nodes + edges per transaction when nodes are created with their edges (a chain load:
+# ~1,000 transactions with their ~3,700 inputs/outputs). On the dev server (100k chain
+# transactions, 2 shared cores) 1,000 transactions per batch beat 250, 500 and 2,500 in a
+# first run at load ~8; later, at load 2.5-3.8, batches of 1,000-20,000 nodes and edges
+# could not be told apart: runs of one setting spread over 3k-6.7k tx/s.
+CREATE_BATCH_ENTITIES = 5_000
 
 
 def _redact_uri(uri: str) -> str:
@@ -216,17 +224,99 @@ class Neo4jStore(Store):
     def _label_is_empty(self, label: str) -> bool:
         return not self._execute(f"MATCH (n:{label}) RETURN 1 AS one LIMIT 1", None, write=False)
 
+    def _rel_is_empty(self, rel: RelType) -> bool:
+        q = f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) RETURN 1 AS one LIMIT 1"
+        return not self._execute(q, None, write=False)
+
+    def upsert_nodes_with_edges(
+        self, label: str, rows: Rows, edges: Mapping[str, Rows]
+    ) -> dict[str, int]:
+        """On a first load (no ``label`` node, no edge of the types, every edge's other end
+        of one label), one ``UNWIND $rows`` statement per batch CREATEs the nodes, then
+        their edges: an edge finds its new node by position in the batch and seeks only
+        its other end (one index seek instead of two). Edges go in the order of their
+        other end's key, so concurrent batches (``write_workers``) lock shared end nodes
+        in one order and cannot deadlock. Otherwise the upsert path."""
+        node = self.schema.node(label)
+        df = node_frame(node, rows)
+        rels = {t: self.schema.rel(t) for t in edges}
+        frames = {t: edge_frame(rels[t], e) for t, e in edges.items()}
+        mine = {}
+        for t, rel in rels.items():
+            if label not in (rel.src, rel.dst):
+                raise StoreError(f"{t} edges neither start nor end at {label}")
+            mine[t] = "src" if rel.src == label else "dst"
+        ends = {rel.dst if mine[t] == "src" else rel.src for t, rel in rels.items()}
+        first = not df.empty and len(ends) == 1 and self._label_is_empty(label)
+        if not first or not all(self._rel_is_empty(r) for r in rels.values()):
+            return super().upsert_nodes_with_edges(label, df, frames)
+        end = self.schema.node(ends.pop())
+        position = {key: i for i, key in enumerate(df[node.key].tolist())}
+        # one edge: [other end's key, node position, kind, [properties]]
+        edge_rows: list[list[Any]] = []
+        creates = []
+        for k, t in enumerate(rels):
+            e = frames[t]
+            other = "dst" if mine[t] == "src" else "src"
+            props = [c for c in e.columns if c not in ("src", "dst")]
+            cols = pa.Table.from_pandas(e[[mine[t], other, *props]], preserve_index=False)
+            for key, other_key, *values in zip(*cols.to_pydict().values(), strict=True):
+                edge_rows.append([other_key, position.get(key, -1), k, values])
+            sets = ", ".join(f"{p}: x[3][{i}]" for i, p in enumerate(props))
+            a, b = ("n", "m") if mine[t] == "src" else ("m", "n")
+            creates.append(
+                f"FOREACH (_ IN CASE WHEN x[2] = {k} THEN [1] ELSE [] END | "
+                f"CREATE ({a})-[:{t} {{{sets}}}]->({b})) "
+            )
+        # an edge whose own node is not in the rows: counted as not made, then named
+        edge_rows = [x for x in edge_rows if x[1] >= 0]
+        q = (
+            f"UNWIND $rows AS r CREATE (n:{label}) SET n = r WITH collect(n) AS ns "
+            f"UNWIND $edges AS x MATCH (m:{end.label} {{{end.key}: x[0]}}) "
+            "WITH ns[x[1]] AS n, m, x " + "".join(creates) + "RETURN x[2] AS kind, count(*) AS made"
+        )
+        recs = records(df)
+        by_node: list[list[list[Any]]] = [[] for _ in recs]
+        for x in edge_rows:
+            by_node[x[1]].append(x)
+        batches: list[dict[str, Any]] = []
+        rows_part: list[dict[str, Any]] = []
+        edges_part: list[list[Any]] = []
+        for i, rec in enumerate(recs):
+            for x in by_node[i]:
+                edges_part.append([x[0], len(rows_part), x[2], x[3]])
+            rows_part.append(rec)
+            if len(rows_part) + len(edges_part) >= CREATE_BATCH_ENTITIES or i == len(recs) - 1:
+                edges_part.sort(key=lambda x: x[0])  # one lock order for every batch
+                batches.append({"rows": rows_part, "edges": edges_part})
+                rows_part, edges_part = [], []
+        made = [0] * len(rels)
+        for result in self._run_batches(q, batches):
+            for r in result:
+                made[r["kind"]] += r["made"]
+        out = {label: len(df)}
+        for k, (t, rel) in enumerate(rels.items()):
+            if made[k] < len(frames[t]):  # an end node is missing: name it
+                self._check_ends(rel, frames[t])
+            out[t] = len(frames[t])
+        return out
+
+    def _run_batches(self, cypher: str, batches: list[dict[str, Any]]) -> list[Any]:
+        """Each batch of parameters in its own write transaction, ``write_workers`` at a
+        time; results in batch order."""
+        if self.write_workers == 1 or len(batches) == 1:
+            return [self._execute(cypher, b, write=True) for b in batches]
+        with ThreadPoolExecutor(self.write_workers) as pool:
+            futures = [pool.submit(self._execute, cypher, b, write=True) for b in batches]
+            return [f.result() for f in futures]
+
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
         rel = self.schema.rel(rel_type)
         df = edge_frame(rel, rows)
         if df.empty:
             return 0
         src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
-        first = not self._execute(
-            f"MATCH (:{rel.src})-[e:{rel.type}]->(:{rel.dst}) RETURN 1 AS one LIMIT 1",
-            None,
-            write=False,
-        )
+        first = self._rel_is_empty(rel)
         if not first:
             self._check_ends(rel, df)
         props = [c for c in df.columns if c not in ("src", "dst")]
