@@ -197,15 +197,13 @@ class Neo4jStore(Store):
 
     # -- writes ---------------------------------------------------------------------
     def _batched(self, cypher: str, rows: list[dict[str, Any]], *, parallel: bool = False) -> None:
-        batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
-        if not parallel or self.write_workers == 1 or len(batches) == 1:
+        size = self.batch_size
+        batches = [{"rows": rows[i : i + size]} for i in range(0, len(rows), size)]
+        if parallel:
+            self._run_batches(cypher, batches)
+        else:
             for batch in batches:
-                self._execute(cypher, {"rows": batch}, write=True)
-            return
-        with ThreadPoolExecutor(self.write_workers) as pool:
-            futures = [pool.submit(self._execute, cypher, {"rows": b}, write=True) for b in batches]
-            for f in futures:
-                f.result()  # the first failure is raised; the others finish or fail alike
+                self._execute(cypher, batch, write=True)
 
     def upsert_nodes(self, label: str, rows: Rows) -> int:
         node = self.schema.node(label)
@@ -308,6 +306,7 @@ class Neo4jStore(Store):
             return [self._execute(cypher, b, write=True) for b in batches]
         with ThreadPoolExecutor(self.write_workers) as pool:
             futures = [pool.submit(self._execute, cypher, b, write=True) for b in batches]
+            # the first failure is raised; the others finish or fail alike
             return [f.result() for f in futures]
 
     def upsert_edges(self, rel_type: str, rows: Rows) -> int:
