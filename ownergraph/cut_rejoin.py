@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph import identifier_labels as il
+from ownergraph.owners.evidence_graph import hub_keys
 
 CUT_BY_IDENTIFIER = "identifier"
 CUT_BY_AD = "ad"
@@ -41,7 +42,7 @@ CUT_BY_AD = "ad"
 
 def _hard(evidence: pd.DataFrame) -> pd.DataFrame:
     hard = evidence[evidence["kind"].isin(il.HARD_KINDS)]
-    return hard.assign(key=hard["kind"] + ":" + hard["hub"].astype(str))
+    return hard.assign(key=hub_keys(hard))
 
 
 def find_cuts(ads: np.ndarray, evidence: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,7 @@ def hide_cuts(evidence: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
     if len(cuts) == 0:
         return evidence
     hard = evidence["kind"].isin(il.HARD_KINDS)
-    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    key = hub_keys(evidence)
     by_id = cuts.loc[cuts["by"] == CUT_BY_IDENTIFIER, "key"]
     by_ad = cuts.loc[cuts["by"] == CUT_BY_AD, "key"]
     drop = hard & (key.isin(pd.Index(by_id)) | evidence["ad"].isin(pd.Index(by_ad)))

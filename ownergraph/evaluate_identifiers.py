@@ -28,6 +28,7 @@ import pandas as pd
 
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
+from ownergraph.owners.evidence_graph import hub_keys
 from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages.owners import find_owners, read_ads
 from ownergraph.store.base import Store
@@ -55,7 +56,7 @@ def read_store(store: Store) -> StoreData:
 
 def _identifier_lists(ids: np.ndarray, evidence: pd.DataFrame) -> list[list[str]]:
     hard = evidence[evidence["kind"].isin(il.HARD_KINDS)]
-    keys = (hard["kind"] + ":" + hard["hub"].astype(str)).groupby(hard["ad"]).agg(list)
+    keys = hub_keys(hard).groupby(hard["ad"]).agg(list)
     return [keys.get(i, []) for i in ids]
 
 

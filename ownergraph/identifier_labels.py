@@ -28,8 +28,8 @@ from scipy.sparse.csgraph import connected_components
 
 from ownergraph import defaults
 from ownergraph.evaluate import bcubed_scores
+from ownergraph.owners.evidence_graph import HARD_KINDS, hub_keys
 
-HARD_KINDS = ("phone", "email")
 DEFAULT_HIDE_SHARE = defaults.HIDE_SHARE  # share of multi-ad component ads hidden
 
 
@@ -47,7 +47,7 @@ def identifier_components(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray
     hard = evidence[evidence["kind"].isin(HARD_KINDS)]
     ad_pos = pd.Index(ads).get_indexer(hard["ad"])
     keep = ad_pos >= 0
-    hub_codes, hubs = pd.factorize((hard["kind"] + ":" + hard["hub"].astype(str))[keep])
+    hub_codes, hubs = pd.factorize(hub_keys(hard)[keep])
     n, m = len(ads), len(hubs)
     adj = coo_matrix(
         (np.ones(int(keep.sum())), (ad_pos[keep], n + hub_codes)), shape=(n + m, n + m)

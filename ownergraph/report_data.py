@@ -23,13 +23,13 @@ from typing import Any
 
 from ownergraph import geo, movement
 from ownergraph.loaders.us_states import STATES
+from ownergraph.owners.evidence_graph import HARD_KINDS
 from ownergraph.redaction import Redactor
 from ownergraph.stages.owners import owner_detail
 from ownergraph.stages.service_tags import owner_service_tags
 from ownergraph.store.base import Store
 from ownergraph.store.schema import SCHEMA
 
-HARD_KINDS = ("phone", "email")
 _BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)  # scraped bodies keep the site's line breaks
 NOT_MEASURED = "not measured"
 NODE_SPACING = 60.0  # layout span = NODE_SPACING * sqrt(nodes): small groups draw large

@@ -16,6 +16,11 @@ KINDS = ("phone", "email", "wallet", "author", "image")
 HARD_KINDS = ("phone", "email")
 
 
+def hub_keys(links: pd.DataFrame) -> pd.Series:
+    """One key per link naming its hub across kinds (``"phone:+1702..."``), index kept."""
+    return links["kind"] + ":" + links["hub"].astype(str)
+
+
 class EvidenceError(OwnergraphError, ValueError):
     """Evidence that cannot be used as is (e.g. a link without a confidence)."""
 

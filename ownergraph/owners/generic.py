@@ -38,8 +38,8 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ownergraph import defaults
+from ownergraph.owners.evidence_graph import HARD_KINDS, hub_keys
 
-HARD_KINDS = ("phone", "email")
 DEFAULT_ENABLED = defaults.GENERIC_IDENTIFIERS  # owners detect --generic
 TREATMENTS = ("split", "cut")  # what a generic identifier still joins (module docstring)
 DEFAULT_TREATMENT = defaults.GENERIC_TREATMENT
@@ -72,7 +72,7 @@ class IdentifierTable:
 
 def _hard(evidence: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
     ev = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
-    key = (ev["kind"] + ":" + ev["hub"].astype(str)).to_numpy(dtype=object)
+    key = hub_keys(ev).to_numpy(dtype=object)
     return ev.assign(key=key)
 
 
@@ -322,7 +322,7 @@ def anchored_styles(
     ev = _hard(evidence, HARD_KINDS)
     with_hard = ev.groupby("ad")["key"].agg(set)
     soft = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
-    skey = soft["kind"] + ":" + soft["hub"].astype(str)
+    skey = hub_keys(soft)
     hub_ads = soft["ad"].groupby(skey).agg(set)
     ad_hubs = skey.groupby(soft["ad"]).agg(list)
     units = compared_units(table)

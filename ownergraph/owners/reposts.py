@@ -23,10 +23,11 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from ownergraph.owners.evidence_graph import HARD_KINDS, hub_keys
+
 REPOST_WINDOW_DAYS = 30.0
 MIN_TEXT_CHARS = 20
 METHOD = "same-text-identifiers-window"
-HARD = ("phone", "email")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -64,9 +65,9 @@ def find_reposts(
     ]
     ids_of: dict[object, str] = {}
     if links is not None and len(links):
-        hard = links[links["kind"].isin(HARD)]
+        hard = links[links["kind"].isin(HARD_KINDS)]
         ids_of = (
-            hard.assign(k=hard["kind"] + ":" + hard["hub"].astype(str))
+            hard.assign(k=hub_keys(hard))
             .groupby("ad")["k"]
             .agg(lambda s: "|".join(sorted(set(s))))
             .to_dict()

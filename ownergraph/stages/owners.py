@@ -25,6 +25,7 @@ from ownergraph.owners import calibration as cal
 from ownergraph.owners import communities as cm
 from ownergraph.owners import generic as gn
 from ownergraph.owners import joins, reposts, scoring
+from ownergraph.owners.evidence_graph import hub_keys
 from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages import score_model
 from ownergraph.stages.base import StageSummary
@@ -521,7 +522,7 @@ def without_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame
     flagged = marks[marks["generic"]]
     if flagged.empty:
         return evidence
-    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    key = hub_keys(evidence)
     return evidence[~key.isin(pd.Index(flagged.index))].reset_index(drop=True)
 
 
@@ -532,7 +533,7 @@ def split_generic(evidence: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
     flagged = marks[marks["generic"]]
     if flagged.empty:
         return evidence
-    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
+    key = hub_keys(evidence)
     on = key.isin(pd.Index(flagged.index)).to_numpy()
     ev = evidence.copy()
     hub = ev["hub"].astype(str).to_numpy(dtype=object)
@@ -571,8 +572,8 @@ def split_by_previous_groups(
     )
     if marked.empty:
         return evidence
-    key = evidence["kind"] + ":" + evidence["hub"].astype(str)
-    on = key.isin(pd.Index(marked["kind"] + ":" + marked["hub"].astype(str))).to_numpy()
+    key = hub_keys(evidence)
+    on = key.isin(pd.Index(hub_keys(marked))).to_numpy()
     if not on.any():
         return evidence
     owner = previous.drop_duplicates("ad").set_index("ad")["owner"]
