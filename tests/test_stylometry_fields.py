@@ -60,6 +60,10 @@ def test_field_columns_check_input() -> None:
     assert location_tokens("Los Angeles, W.L.A., Your Place! los") == [
         "los", "angeles", "your", "place",
     ]  # fmt: skip
+    # identifiers are the labels: a phone or e-mail in the location never matches
+    assert location_tokens("LA call 702*605*1961 or me@x.com, 405 fwy") == [
+        "la", "call", "or", "405", "fwy",
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown ad fields"):
         field_columns({}, ("height",), 1)
     with pytest.raises(ValueError, match="2 values for 3 ads"):

@@ -37,6 +37,7 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, 
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
+from ownergraph.linking.stylometry.masking import mask_text
 from ownergraph.linking.stylometry.memory import release_free_memory
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
@@ -595,6 +596,7 @@ def pair_features(
 FIELD_FEATURES = ("age", "location", "date")
 _AGE = re.compile(r"\d{2}")
 _LOC_TOKEN = re.compile(r"[^\W_]{2,}")
+_PLACEHOLDER = re.compile(r"⟨[A-Z]+⟩")
 
 
 def _age(v: object) -> float:
@@ -605,11 +607,13 @@ def _age(v: object) -> float:
 
 
 def location_tokens(v: object) -> list[str]:
-    """Normalised tokens of a location string (NFKC, lower-cased, 2+ letters/digits,
-    each once): ``Inglewood / Hawthorne, LAX`` -> ``inglewood hawthorne lax``."""
+    """Normalised tokens of a location string (phones, e-mails, URLs and handles masked
+    out, as in the text: they are the labels; NFKC, lower-cased, 2+ letters/digits, each
+    once): ``Inglewood / Hawthorne, LAX`` -> ``inglewood hawthorne lax``."""
     if v is None:
         return []
-    return list(dict.fromkeys(_LOC_TOKEN.findall(unicodedata.normalize("NFKC", str(v)).lower())))
+    text = _PLACEHOLDER.sub(" ", mask_text(unicodedata.normalize("NFKC", str(v))))
+    return list(dict.fromkeys(_LOC_TOKEN.findall(text.lower())))
 
 
 def _key(s: str) -> int:
