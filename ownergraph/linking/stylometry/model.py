@@ -14,6 +14,12 @@ was trained on. Sigmoid rather than isotonic: isotonic steps create ties that co
 at FPR 0.1%; one model of 100 trees rather than three of 300 scores pairs ~9x faster
 at the same held-out TPR (dev-split ablation). ``save``/``load`` use joblib plus a JSON
 sidecar with the model's metadata (features, version, training data summary, evaluation).
+
+``fields`` (off by default) adds pair features of the ads' own fields besides the text:
+stated age, location string, creation date (``features.FIELD_FEATURES``; a missing value
+is a "missing" indicator, never a match). Such a model needs the fields attached to its
+per-ad features (``attach_fields``); its metadata lists them and its ``method`` is
+``METHOD_FIELDS``. Measured in ``benchmarks/bench_model_real.py`` (docs/results.md).
 """
 
 from __future__ import annotations
