@@ -20,6 +20,10 @@ stylistic neighbours, scored where one end is held out): recall at precision 0.8
 over splits, and each configuration's paired difference to the first one (mean ± sd,
 splits better). Identifier labels make these lower bounds (one writer, two phones).
 
+Configurations ``age``, ``loc``, ``date``, ``age+loc``, ``fields`` (and ``neg30+...``)
+add pair features of the ads' own fields (``PairwiseAuthorModel(fields=...)``): stated
+age, location string (CA ``location``; SoCal DIG ``dig:mentionsPlace``), creation date.
+
 Features that do not depend on the split (masking, n-gram counts, style rates, sentence
 embeddings) are computed once per text and reused across splits and configurations.
 """
