@@ -20,6 +20,10 @@ stylistic neighbours, scored where one end is held out): recall at precision 0.8
 over splits, and each configuration's paired difference to the first one (mean ± sd,
 splits better). Identifier labels make these lower bounds (one writer, two phones).
 
+Configurations ``age``, ``loc``, ``date``, ``age+loc``, ``fields`` (and ``neg30+...``)
+add pair features of the ads' own fields (``PairwiseAuthorModel(fields=...)``): stated
+age, location string (CA ``location``; SoCal DIG ``dig:mentionsPlace``), creation date.
+
 Features that do not depend on the split (masking, n-gram counts, style rates, sentence
 embeddings) are computed once per text and reused across splits and configurations.
 """
@@ -98,6 +102,16 @@ TRAIN_OPTIONS["pos300"] = {"train_max_pos_per_group": 300}
 MODEL_OPTIONS: dict[str, dict] = {
     c: {"max_iter": 300, "learning_rate": 0.05} for c in ("hgb300", "neg30+hgb300")
 }
+# issue 17 item 6: pair features from the ads' own fields (stated age, location string,
+# creation date), alone and with 30 training negatives per positive
+_FIELDS = {"age": ("age",), "loc": ("location",), "date": ("date",),
+           "age+loc": ("age", "location"), "fields": ("age", "location", "date")}  # fmt: skip
+for _name, _f in _FIELDS.items():
+    for _pre in ("", "neg30+"):
+        CONFIGS[_pre + _name] = CONFIGS["current"]
+        MODEL_OPTIONS[_pre + _name] = {"fields": _f}
+        if _pre:
+            TRAIN_OPTIONS[_pre + _name] = {"train_neg_per_pos": 30.0}
 METRICS = ("tpr1", "tpr01", "tpr1_nnd", "r_at_p80", "best_p", "cand_ap", "cand_r80")
 MIN_ACCEPTED = 30
 
@@ -230,14 +244,9 @@ def _with_text(path: Path) -> Path:
 def dev_ads(ads: LabelledAds, test_size: float = 0.3) -> LabelledAds:
     """The ads outside the standard held-out test components (split seed 0)."""
     _, test = split_groups(ads.groups(), test_size, 0)
-    keep = np.flatnonzero(~test)
-    return LabelledAds(
-        [ads.ids[i] for i in keep],
-        [ads.texts[i] for i in keep],
-        [ads.identifiers[i] for i in keep],
-        None,
-        ads.source + "#dev",
-    )
+    dev = ads.take(np.flatnonzero(~test))
+    dev.source = ads.source + "#dev"
+    return dev
 
 
 def run_one(ads: LabelledAds, config: str, seed: int) -> dict[str, float]:

@@ -44,6 +44,8 @@ def _socal_rows() -> list[dict[str, Any]]:
                 "body": _get(s, "dig:hasBodyPart", "schema:text"),
                 "posted_at": s.get("schema:dateCreated"),
                 "age": s.get("dig:mentionsPersonAge"),
+                # the free-text location the author wrote (not an ad field of the store)
+                "location": _get(s, "dig:mentionsPlace", "rdfs:label"),
                 "url": url,
                 "city": city,
                 "state": MARKET_STATE.get(iata),

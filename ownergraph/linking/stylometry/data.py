@@ -13,6 +13,9 @@ from ownergraph.linking.stylometry.pairs import identifier_components, text_iden
 from ownergraph.loaders.ad_mapping import AdMapping
 from ownergraph.loaders.records import read_records
 
+# ad fields read beside the text (``LabelledAds.fields``)
+AD_FIELD_COLUMNS = ("age", "location", "posted_at")
+
 
 @dataclass
 class LabelledAds:
@@ -23,6 +26,10 @@ class LabelledAds:
     identifiers: list[list[str]]
     authors: np.ndarray | None = None  # true author per ad (synthetic truth), else None
     source: str = ""
+    # ad fields the author chose besides the text, per ad (``None`` = not stated):
+    # ``age`` (stated age), ``location`` (free-text location string), ``posted_at``
+    # (creation time, ISO text); see ``features.FIELD_FEATURES``
+    fields: dict[str, list] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -44,6 +51,21 @@ class LabelledAds:
             self.identifiers[:n],
             None if self.authors is None else self.authors[:n],
             self.source,
+            None if self.fields is None else {k: v[:n] for k, v in self.fields.items()},
+        )
+
+    def take(self, idx: np.ndarray) -> LabelledAds:
+        """The ads at positions ``idx`` (texts as Python strings)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return LabelledAds(
+            [self.ids[i] for i in idx],
+            take_texts(self.texts, idx),
+            [self.identifiers[i] for i in idx],
+            None if self.authors is None else self.authors[idx],
+            self.source,
+            None
+            if self.fields is None
+            else {k: [v[i] for i in idx] for k, v in self.fields.items()},
         )
 
 
@@ -102,6 +124,7 @@ def _file_ads(
     mapping = mapping or AdMapping()
     ids: list[str] = []
     texts: list[str] = []
+    ad_fields: dict[str, list] = {k: [] for k in AD_FIELD_COLUMNS}
     seen: set[str] = set()
     if mapping.columns:
         from ownergraph.loaders.inspect import file_columns
@@ -128,7 +151,12 @@ def _file_ads(
         seen.add(ad_id)
         ids.append(ad_id)
         texts.append(_text(title, body))
-    return LabelledAds(ids, texts, [text_identifiers(t) for t in texts], None, str(path))
+        raw = rec.fields or {}
+        for k in AD_FIELD_COLUMNS:
+            # ``location`` is no ad field of the store: read from a column of that name
+            v = raw.get(k) if k == "location" else fields.get(k)
+            ad_fields[k].append(None if _blank(v) else str(v))
+    return LabelledAds(ids, texts, [text_identifiers(t) for t in texts], None, str(path), ad_fields)
 
 
 def _blank(v: object) -> bool:

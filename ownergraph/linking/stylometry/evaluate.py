@@ -124,7 +124,8 @@ def evaluate_pairs(
     if feats is not None:  # rows of all ads' features, scored in place (no copy)
         p = model.predict_proba_indexed(feats, a, b)
     else:
-        p = model.predict_proba_indexed(model.transform_texts(masked_used, True), la, lb)
+        f = model.attach_fields(model.transform_texts(masked_used, True), ads.fields, used)
+        p = model.predict_proba_indexed(f, la, lb)
     dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
     scorers = [("model", p)]
     if baseline:
@@ -313,6 +314,9 @@ def train_and_evaluate(
         feats = model.fit_transform_texts(masked_rows, fit_rows, prepared=True)
         train_masked = [masked_rows[i] for i in fit_rows]
     log.info("step: features")
+    if model.fields and ads.fields is None:
+        raise ValueError(f"{ads.source}: the model reads ad fields {model.fields}, none read")
+    model.attach_fields(feats, ads.fields, rows)
     fa = np.searchsorted(rows, tr["a"].to_numpy())
     fb = np.searchsorted(rows, tr["b"].to_numpy())
     tg = tr["group_a"].to_numpy()

@@ -24,6 +24,7 @@ memory regardless of vocabulary size; everything is deterministic (no random sta
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, 
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
+from ownergraph.linking.stylometry.masking import mask_text
 from ownergraph.linking.stylometry.memory import release_free_memory
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
@@ -170,6 +172,8 @@ class AdFeatures:
     # likelihood-ratio views: (log-ratio weights W, length-normalised counts K, lengths)
     lr: dict[str, tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]] = field(default_factory=dict)
     style_product: bool = False  # pair features also hold the product of the style rows
+    # per-ad columns of the ad's own fields (``field_columns``), when attached
+    ad_fields: dict[str, np.ndarray | sp.csr_matrix] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.style.shape[0]
@@ -182,6 +186,7 @@ class AdFeatures:
             {k: v[idx] for k, v in self.dense.items()},
             {k: (w[idx], c[idx], n[idx]) for k, (w, c, n) in self.lr.items()},
             self.style_product,
+            {k: v[idx] for k, v in self.ad_fields.items()},
         )
 
     @staticmethod
@@ -198,7 +203,15 @@ class AdFeatures:
             ws, cs, ns = zip(*[p.lr.pop(k) for p in parts], strict=True)
             lr[k] = (_vstack_consuming(list(ws)), _vstack_consuming(list(cs)), np.concatenate(ns))
         style = np.vstack([p.style for p in parts])
-        return AdFeatures(views, style, parts[0].overlap, dense, lr, parts[0].style_product)
+        ad_fields = {
+            k: sp.vstack([p.ad_fields.pop(k) for p in parts]).tocsr()
+            if sp.issparse(parts[0].ad_fields[k])
+            else np.concatenate([p.ad_fields.pop(k) for p in parts])
+            for k in list(parts[0].ad_fields)
+        }
+        return AdFeatures(
+            views, style, parts[0].overlap, dense, lr, parts[0].style_product, ad_fields
+        )
 
 
 def _vstack_consuming(mats: list[sp.csr_matrix], trim_every: int = 2**28) -> sp.csr_matrix:
@@ -541,10 +554,13 @@ def row_overlap(
     return cos, top, jac
 
 
-def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pair_features(
+    feats: AdFeatures, a: np.ndarray, b: np.ndarray, fields: tuple[str, ...] = ()
+) -> np.ndarray:
     """Pair feature matrix for ad index pairs ``(a[k], b[k])`` (symmetric in a and b):
     the cosine of every view, then max-term and Jaccard of the overlap views, then the
-    style differences and means (the order of ``StyleVectorizer.feature_names``)."""
+    style differences and means (the order of ``StyleVectorizer.feature_names``), then
+    the pair features of the ad ``fields`` asked for (``field_pair_features``)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     cols, extra = [], []
@@ -569,4 +585,115 @@ def pair_features(feats: AdFeatures, a: np.ndarray, b: np.ndarray) -> np.ndarray
         more.append(np.einsum("ij,ij->i", x[a], x[b]))
     if more:
         out = np.hstack([out, np.column_stack(more)])
+    if fields:
+        out = np.hstack([out, field_pair_features(feats, a, b, fields)])
     return out.astype(np.float32)
+
+
+# ---- pair features from the ad's own fields (not its text) --------------------------------
+# ``age``: the stated age; ``location``: the free-text location string the author wrote;
+# ``date``: the creation time. A missing field is a "missing" indicator, never a match.
+FIELD_FEATURES = ("age", "location", "date")
+_AGE = re.compile(r"\d{2}")
+_LOC_TOKEN = re.compile(r"[^\W_]{2,}")
+_PLACEHOLDER = re.compile(r"⟨[A-Z]+⟩")
+
+
+def _age(v: object) -> float:
+    """The first two-digit number of a stated age in 16..80, else NaN."""
+    m = _AGE.search(str(v)) if v is not None else None
+    age = float(m.group()) if m else np.nan
+    return age if 16 <= age <= 80 else np.nan
+
+
+def location_tokens(v: object) -> list[str]:
+    """Normalised tokens of a location string (phones, e-mails, URLs and handles masked
+    out, as in the text: they are the labels; NFKC, lower-cased, 2+ letters/digits, each
+    once): ``Inglewood / Hawthorne, LAX`` -> ``inglewood hawthorne lax``."""
+    if v is None:
+        return []
+    text = _PLACEHOLDER.sub(" ", mask_text(unicodedata.normalize("NFKC", str(v))))
+    return list(dict.fromkeys(_LOC_TOKEN.findall(text.lower())))
+
+
+def _key(s: str) -> int:
+    """A stable non-zero 63-bit hash of a string (Python's ``hash`` varies per process)."""
+    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") >> 1 or 1
+
+
+def field_columns(
+    values: dict[str, list] | None, fields: tuple[str, ...], n: int
+) -> dict[str, np.ndarray | sp.csr_matrix]:
+    """Per-ad columns of the ad ``fields`` (see ``FIELD_FEATURES``) from raw values per
+    ad (``LabelledAds.fields``: ``age``, ``location``, ``posted_at``; a missing key or
+    ``None`` is a missing value): ``age`` float (NaN missing); ``location`` a binary
+    hashed token-set matrix and ``location_key`` a hash of the token sequence (0
+    missing); ``date`` days since 1970 (NaN missing)."""
+    unknown = set(fields) - set(FIELD_FEATURES)
+    if unknown:
+        raise ValueError(f"unknown ad fields {sorted(unknown)}; known: {FIELD_FEATURES}")
+    values = values or {}
+
+    def raw(k: str) -> list:
+        v = values.get(k)
+        if v is not None and len(v) != n:
+            raise ValueError(f"ad field {k!r} has {len(v)} values for {n} ads")
+        return list(v) if v is not None else [None] * n
+
+    out: dict[str, np.ndarray | sp.csr_matrix] = {}
+    if "age" in fields:
+        out["age"] = np.array([_age(v) for v in raw("age")], dtype=np.float32)
+    if "location" in fields:
+        toks = [location_tokens(v) for v in raw("location")]
+        out["location"] = HashingVectorizer(
+            analyzer=lambda t: t, n_features=2**18, alternate_sign=False, norm=None,
+            binary=True, dtype=np.float32,
+        ).transform(toks).tocsr()  # fmt: skip
+        key = [_key(" ".join(t)) if t else 0 for t in toks]
+        out["location_key"] = np.array(key, dtype=np.int64)
+    if "date" in fields:
+        import pandas as pd  # noqa: PLC0415
+
+        t = pd.to_datetime(pd.Series(raw("posted_at"), dtype=object), errors="coerce", utc=True)
+        days = (t - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / 86400
+        out["date"] = days.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def field_feature_names(fields: tuple[str, ...]) -> list[str]:
+    """Names of the pair features of ``fields`` (the order ``field_pair_features`` uses)."""
+    names = {
+        "age": ["age_missing", "age_equal", "age_absdiff"],
+        "location": ["location_missing", "location_jaccard", "location_same"],
+        "date": ["date_missing", "date_days_apart"],
+    }
+    return [n for f in FIELD_FEATURES if f in fields for n in names[f]]
+
+
+def field_pair_features(
+    feats: AdFeatures, a: np.ndarray, b: np.ndarray, fields: tuple[str, ...]
+) -> np.ndarray:
+    """Pair features of the ad ``fields`` (order of ``field_feature_names``): per field
+    how many of the two ads miss it (0, 1, 2), then its comparison, NaN or 0 (never a
+    match) when either misses it: age equal and |difference|; location token-set
+    Jaccard and "same location string"; |days apart|."""
+    missing = set(fields) - set(feats.ad_fields)
+    if missing:
+        raise ValueError(f"features lack the ad fields {sorted(missing)} (field_columns)")
+    cols = []
+    if "age" in fields:
+        x = feats.ad_fields["age"]
+        xa, xb = x[a], x[b]
+        miss = np.isnan(xa).astype(np.float32) + np.isnan(xb)
+        cols += [miss, (miss == 0) & (xa == xb), np.where(miss == 0, np.abs(xa - xb), np.nan)]
+    if "location" in fields:
+        x, key = feats.ad_fields["location"], feats.ad_fields["location_key"]
+        miss = (key[a] == 0).astype(np.float32) + (key[b] == 0)
+        _, _, jac = row_overlap(x, a, b)
+        cols += [miss, np.where(miss == 0, jac, np.nan), (miss == 0) & (key[a] == key[b])]
+    if "date" in fields:
+        x = feats.ad_fields["date"]
+        xa, xb = x[a], x[b]
+        miss = np.isnan(xa).astype(np.float32) + np.isnan(xb)
+        cols += [miss, np.where(miss == 0, np.abs(xa - xb), np.nan)]
+    return np.column_stack(cols).astype(np.float32)

@@ -14,6 +14,12 @@ was trained on. Sigmoid rather than isotonic: isotonic steps create ties that co
 at FPR 0.1%; one model of 100 trees rather than three of 300 scores pairs ~9x faster
 at the same held-out TPR (dev-split ablation). ``save``/``load`` use joblib plus a JSON
 sidecar with the model's metadata (features, version, training data summary, evaluation).
+
+``fields`` (off by default) adds pair features of the ads' own fields besides the text:
+stated age, location string, creation date (``features.FIELD_FEATURES``; a missing value
+is a "missing" indicator, never a match). Such a model needs the fields attached to its
+per-ad features (``attach_fields``); its metadata lists them and its ``method`` is
+``METHOD_FIELDS``. Measured in ``benchmarks/bench_model_real.py`` (docs/results.md).
 """
 
 from __future__ import annotations
@@ -41,12 +47,16 @@ from ownergraph.errors import OwnergraphError
 from ownergraph.linking.stylometry.features import (
     AdFeatures,
     StyleVectorizer,
+    field_columns,
+    field_feature_names,
     pair_features,
 )
 from ownergraph.linking.stylometry.masking import prepare_text
 
 MODEL_FORMAT = 2  # 2: max-term and Jaccard pair features (``overlap``)
 METHOD = "stylometry-pairwise-v1"
+# the method of a model that also reads the ads' own fields (``fields``: age, location...)
+METHOD_FIELDS = "stylometry+fields-pairwise-v1"
 
 
 class ModelError(OwnergraphError, RuntimeError):
@@ -79,6 +89,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         mask: bool = True,
         n_threads: int | None = 1,
         random_state: int = 0,
+        fields: tuple[str, ...] = (),
     ) -> None:
         self.vectorizer = vectorizer
         self.max_iter = max_iter
@@ -90,6 +101,29 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         self.mask = mask
         self.n_threads = n_threads
         self.random_state = random_state
+        self.fields = fields
+
+    def __setstate__(self, state: dict) -> None:
+        # models pickled before the ad-field option read as text-only models
+        super().__setstate__({"fields": ()} | state)
+
+    @property
+    def method(self) -> str:
+        """The provenance method of this model's links (names the ad fields it reads)."""
+        return METHOD_FIELDS if self.fields else METHOD
+
+    def attach_fields(
+        self, feats: AdFeatures, values: dict[str, list] | None, rows: np.ndarray | None = None
+    ) -> AdFeatures:
+        """Attach to ``feats`` the per-ad columns of this model's ad ``fields`` from raw
+        values per ad (``LabelledAds.fields``; ``rows``: the positions of ``feats``' rows
+        in them); a no-op for a text-only model. Returns ``feats``."""
+        if not self.fields:
+            return feats
+        if rows is not None and values is not None:
+            values = {k: [v[i] for i in rows] for k, v in values.items()}
+        feats.ad_fields = field_columns(values, tuple(self.fields), len(feats))
+        return feats
 
     def _threads(self) -> threadpool_limits | contextlib.nullcontext:
         """OpenMP threads for gradient boosting. One by default: on a shared, busy
@@ -197,7 +231,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         y = self._check_labels(y)
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
-        x = pair_features(feats, a, b)
+        x = pair_features(feats, a, b, tuple(self.fields))
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -217,10 +251,13 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
             )
             self.classifier_.fit(x, y, sample_weight=sample_weight)
         self.classes_ = np.array([0, 1])
-        self.feature_names_ = self.vectorizer_.feature_names()
+        self.feature_names_ = self.vectorizer_.feature_names() + field_feature_names(
+            tuple(self.fields)
+        )
         self.metadata_ = {
             "format": MODEL_FORMAT,
-            "method": METHOD,
+            "method": self.method,
+            "fields": list(self.fields),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "sklearn": sklearn.__version__,
             "python": platform.python_version(),
@@ -256,7 +293,7 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         out = np.empty(len(a), dtype=np.float64)
 
         def score(s: int) -> None:
-            x = pair_features(feats, a[s : s + chunk], b[s : s + chunk])
+            x = pair_features(feats, a[s : s + chunk], b[s : s + chunk], tuple(self.fields))
             out[s : s + chunk] = self.classifier_.predict_proba(x)[:, 1]
 
         starts = range(0, len(a), chunk)
