@@ -87,3 +87,11 @@ def test_lone_surrogate_falls_back_to_sklearn() -> None:
 def test_style_matrix_equals_pattern_counts() -> None:
     texts = _texts(300, seed=9) + ["ÉCOLE école ß ǅ Ⅳ ½ ² ❶ ＡＢＣ ａｂｃ", "a\ud83db"]
     assert np.array_equal(style_matrix(texts), style_matrix_reference(texts))
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_shingle_sets_equal_sklearn(k: int) -> None:
+    from ownergraph.linking.stylometry.pairs import _shingle_sets, _shingle_sets_reference
+
+    texts = _texts(300, seed=11) + ["", "a", "abcde", "abcdef"]
+    assert _same(_shingle_sets_reference(texts, k), _shingle_sets(texts, k))

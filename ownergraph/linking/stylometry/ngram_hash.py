@@ -110,6 +110,43 @@ def _batch_grams(texts: list[str], lo: int, hi: int) -> tuple[np.ndarray, np.nda
     return murmur3_32(utf8, boff[s], boff[e] - boff[s]), np.concatenate(g_row)
 
 
+def _windows(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes (int32) and text rows of every ``k``-character window of each whole text
+    (the whole text, even empty, when it is at most ``k`` long)."""
+    cp_len = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    joined = "".join(texts)
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
+    utf8 = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    blen = 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
+    boff = np.r_[0, np.cumsum(blen)]
+    tstart = np.cumsum(cp_len) - cp_len
+    cnt = np.where(cp_len > k, cp_len - k + 1, 1)
+    off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    s = np.repeat(tstart, cnt) + off
+    e = s + np.repeat(np.minimum(cp_len, k), cnt)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), cnt)
+    return murmur3_32(utf8, boff[s], boff[e] - boff[s]), rows
+
+
+def _hashed_csr(
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    n_texts: int,
+    n_features: int,
+    dtype: type,
+    binary: bool,
+) -> sp.csr_matrix:
+    """CSR counts (or ones, ``binary``) of hashed features: ``parts`` hold (hashes, rows)."""
+    h = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int32)
+    r = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    col = np.abs(h.astype(np.int64)) % n_features  # abs(-2**31) % n, as sklearn defines it
+    x = sp.csr_matrix((np.ones(len(col), dtype=dtype), (r, col)), shape=(n_texts, n_features))
+    x.sum_duplicates()
+    x.sort_indices()
+    if binary:
+        x.data.fill(1)
+    return x
+
+
 def char_wb_counts(
     texts: list[str],
     ngram_range: tuple[int, int],
@@ -120,15 +157,21 @@ def char_wb_counts(
     """Counts of hashed char_wb n-grams per text (see the module docstring), computed in
     batches of ``batch`` texts (~30 MB of transient arrays each)."""
     lo, hi = ngram_range
-    rows, hashes = [], []
+    parts = []
     for s in range(0, len(texts), batch):
         h, r = _batch_grams(list(texts[s : s + batch]), lo, hi)
-        hashes.append(h)
-        rows.append(r + s)
-    h = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int32)
-    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    col = np.abs(h.astype(np.int64)) % n_features  # abs(-2**31) % n, as sklearn defines it
-    x = sp.csr_matrix((np.ones(len(col), dtype=dtype), (r, col)), shape=(len(texts), n_features))
-    x.sum_duplicates()
-    x.sort_indices()
-    return x
+        parts.append((h, r + s))
+    return _hashed_csr(parts, len(texts), n_features, dtype, binary=False)
+
+
+def char_window_sets(
+    texts: list[str], k: int, n_features: int, dtype: type = np.float32, batch: int = 2_000
+) -> sp.csr_matrix:
+    """Binary hashed sets of each text's ``k``-character windows (the whole text when it
+    is at most ``k`` long): ``HashingVectorizer(analyzer=<those windows>, binary=True,
+    alternate_sign=False, norm=None)``'s matrix."""
+    parts = []
+    for s in range(0, len(texts), batch):
+        h, r = _windows(list(texts[s : s + batch]), k)
+        parts.append((h, r + s))
+    return _hashed_csr(parts, len(texts), n_features, dtype, binary=True)
