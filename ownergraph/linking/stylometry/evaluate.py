@@ -107,17 +107,22 @@ def evaluate_pairs(
     baseline: bool = True,
     feats: AdFeatures | None = None,
     masked: list[str] | None = None,
+    masked_used: list[str] | None = None,
 ) -> Evaluation:
     """Score labelled index pairs with the model and the baseline; all / non-near-dup.
 
     ``feats`` and ``masked`` (rows aligned with ``ads``), when given, are the model's
-    features and the masked texts of the ads, reused instead of recomputed.
+    features and the masked texts of the ads, reused instead of recomputed;
+    ``masked_used``: the masked texts of the pairs' ads only (sorted row order).
     """
     a, b, y = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["y"].to_numpy()
     used = np.unique(np.r_[a, b])
     la = np.searchsorted(used, a)
     lb = np.searchsorted(used, b)
-    if masked is None:
+    if masked_used is not None:
+        if len(masked_used) != len(used):
+            raise ValueError(f"{len(masked_used)} masked texts for {len(used)} ads in pairs")
+    elif masked is None:
         masked_used = model.prepare(take_texts(ads.texts, used))
     else:
         masked_used = [masked[i] for i in used]
@@ -292,13 +297,19 @@ def train_and_evaluate(
         # every ad once, in chunks and processes: the vectorizer (IDF) is fitted on the
         # training ads alone, as ``fit_transform_texts`` fits it, and every row's
         # features depend on that row only
-        from ownergraph.linking.stylometry.clusters import _featurise  # noqa: PLC0415
+        from ownergraph.linking.stylometry.clusters import featurise_keeping  # noqa: PLC0415
 
         rows = np.arange(len(ads))
         train_masked = model.prepare(take_texts(ads.texts, train_used))
         model.fit_vectorizer(train_masked, prepared=True)
+        if not baseline:
+            train_masked = None  # only the baseline reads them again
         log.info("step: fit vectorizer")
-        feats = _featurise(model, ads.texts, n_jobs, chunk)
+        # the held-out pairs' ads keep their masked texts (Arrow) for the near-duplicate
+        # check, instead of being masked a second time there
+        feats, test_masked = featurise_keeping(
+            model, ads.texts, n_jobs, chunk, keep=np.unique(np.r_[te["a"], te["b"]])
+        )
         masked_rows = None
     else:
         if len(ads) <= FEATURISE_ALL_BELOW:
@@ -312,6 +323,7 @@ def train_and_evaluate(
         fit_rows = np.searchsorted(rows, train_used)
         feats = model.fit_transform_texts(masked_rows, fit_rows, prepared=True)
         train_masked = [masked_rows[i] for i in fit_rows]
+        test_masked = None
     log.info("step: features")
     fa = np.searchsorted(rows, tr["a"].to_numpy())
     fb = np.searchsorted(rows, tr["b"].to_numpy())
@@ -358,8 +370,9 @@ def train_and_evaluate(
         baseline=baseline,
         feats=feats,
         masked=masked_rows,
+        masked_used=test_masked.to_pylist() if test_masked is not None else None,
     )
-    del masked_rows, sub, train_masked
+    del masked_rows, sub, train_masked, test_masked
     log.info("step: evaluate held-out pairs")
     held_out = test[rows]  # labelled test-side ads among the featurised
     thresholds = {
