@@ -231,7 +231,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     # the features and candidates pass to linking without a reference kept here, so that
     # they are freed once scored (before clustering)
     handed = {"features": ev.features, "candidates": ev.candidates}
-    ev.features = ev.candidates = None
+    scores, ev.features, ev.candidates, ev.candidate_scores = ev.candidate_scores, None, None, None
     point = choose_threshold(model)  # link_authors' default operating point
     # for --incremental runs: the index (written now: linking frees the features), or why
     # nothing is linked
@@ -246,6 +246,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         ads=data,
         features=handed.pop("features"),
         candidates=handed.pop("candidates"),
+        candidate_scores=scores,
         search=search,
     )
     summary.heldout = _flat(ev)

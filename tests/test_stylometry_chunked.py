@@ -55,3 +55,36 @@ def test_train_and_evaluate_kept_features_match_the_plain_path() -> None:
         assert got.info[k] == ref.info[k], k
     assert got.info["candidate_precision"]["curve"] == ref.info["candidate_precision"]["curve"]
     np.testing.assert_array_equal(got.info["scores"]["model"], ref.info["scores"]["model"])
+
+
+def test_linking_with_the_evaluations_candidate_scores_equals_scoring_again() -> None:
+    """Candidates scored once in train_and_evaluate link exactly as scored in linking."""
+    from ownergraph.linking.stylometry.clusters import link_texts
+
+    world = tiny_world(n_authors=40, ads_per_author=6, seed=6)
+    search = CandidateSearch(k=8, n_components=32, n_threads=1)
+    model, ev = train_and_evaluate(
+        world,
+        model=PairwiseAuthorModel(max_iter=40, random_state=0),
+        neg_per_pos=5.0,
+        min_test_neg=500,
+        baseline=False,
+        keep_features=True,
+        search=search,
+        random_state=2,
+    )
+    assert len(ev.candidate_scores) == len(ev.candidates) > 0
+    thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
+    kw = {"threshold": thr, "search": search, "resolution": 0.02, "n_jobs": 1}
+    ref = link_texts(world.texts, model, features=ev.features, candidates=ev.candidates, **kw)
+    got = link_texts(
+        world.texts,
+        model,
+        features=ev.features,
+        candidates=ev.candidates,
+        scores=ev.candidate_scores,
+        **kw,
+    )
+    np.testing.assert_array_equal(got.labels, ref.labels)
+    np.testing.assert_array_equal(got.p, ref.p)
+    assert got.summary["pairs_above_threshold"] == ref.summary["pairs_above_threshold"] > 0

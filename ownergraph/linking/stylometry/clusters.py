@@ -272,6 +272,7 @@ def link_texts(
     chunk: int = 20_000,
     features: AdFeatures | None = None,
     candidates: Candidates | None = None,
+    scores: np.ndarray | None = None,
 ) -> LinkResult:
     """Featurise, search candidates, score them, cluster: the scalable linking path.
 
@@ -279,7 +280,8 @@ def link_texts(
     ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``; they are
     released once scored when the caller holds no other reference. ``candidates``: the
     candidate pairs of ``search`` over them, if already searched (``search`` is then
-    taken as fitted).
+    taken as fitted), and ``scores`` this model's probabilities of those pairs, if
+    already scored (``train_and_evaluate(keep_features=True)`` scores them all).
     """
     t = {"start": time.perf_counter()}
     n = len(texts)
@@ -314,7 +316,12 @@ def link_texts(
         t["candidates"] - t["start"],
         _peak_rss_gb(),
     )
-    p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=search.n_threads or 2)
+    if scores is not None:
+        if len(scores) != len(cand):
+            raise ValueError(f"{len(scores)} scores for {len(cand)} candidate pairs")
+        p = np.asarray(scores)
+    else:
+        p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=search.n_threads or 2)
     # Features are not needed for clustering: free them first (3.7 GB at 1M ads; Leiden
     # over 10M accepted pairs then peaked at 8.1 GB with them still held).
     del feats

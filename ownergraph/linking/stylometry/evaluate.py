@@ -92,6 +92,8 @@ class Evaluation:
     features: AdFeatures | None = None
     # with ``features``: the candidate pairs of all ads (the search is the one passed)
     candidates: Candidates | None = None
+    # with ``candidates``: the evaluated model's P(same author) of each of them
+    candidate_scores: np.ndarray | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures).T
@@ -164,6 +166,7 @@ def candidate_precision(
     thresholds: dict[str, float],
     search: CandidateSearch | None = None,
     candidates: Candidates | None = None,
+    scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Precision of the accepted pairs among candidate pairs, as linking sees them.
 
@@ -176,7 +179,8 @@ def candidate_precision(
     whole curve is kept for choosing an operating point
     (:mod:`~ownergraph.linking.stylometry.operating_point`). With identifier labels a
     cross-group pair may still be one writer with two phones, so this errs low.
-    ``candidates``: that search's pairs over ``feats``, if already made.
+    ``candidates``: that search's pairs over ``feats``, if already made, and ``scores``
+    the model's probabilities of all of them, if already scored.
     """
     search = search if search is not None else CandidateSearch()
     n = len(feats)
@@ -191,7 +195,10 @@ def candidate_precision(
     cand = candidates
     ok = (g[cand.a] >= 0) & (g[cand.b] >= 0) & (held_out[cand.a] | held_out[cand.b])
     a, b = cand.a[ok], cand.b[ok]
-    p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
+    if scores is not None:
+        p = np.asarray(scores)[ok]
+    else:
+        p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
     same = g[a] == g[b]
     out |= {"candidates": int(len(a)), "same_group": int(same.sum())}
     for name, thr in thresholds.items():
@@ -264,7 +271,8 @@ def train_and_evaluate(
     (the sampled pairs weigh 1). ``keep_features`` keeps the features of ALL ads (also
     unlabelled ones) in ``Evaluation.features`` and the candidate pairs of ``search``
     (default ``CandidateSearch()``; it is left fitted on them) in
-    ``Evaluation.candidates``, for linking the same ads afterwards; the features are
+    ``Evaluation.candidates`` (scored: ``Evaluation.candidate_scores``), for linking the
+    same ads afterwards; the features are
     then made in chunks of ``chunk`` ads in ``n_jobs`` processes, the vectorizer fitted
     on the training pairs' ads alone (the same features as featurising all at once).
     ``ads.texts`` may be a compact Arrow array (``store_ads(compact=True)``).
@@ -380,17 +388,29 @@ def train_and_evaluate(
         for fpr in TARGET_FPRS
         if np.isfinite(ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}", np.nan))
     }
-    cand = None
+    cand = cand_p = None
     if keep_features and len(feats) >= 3:
         search = search if search is not None else CandidateSearch()
         search.fit(feats)
         cand = search.search(search.embed(feats))
+        log.info("step: candidate search")
+        # every candidate pair scored once, here: the held-out ones measure the
+        # operating point, and linking the same ads reuses all of them
+        cand_p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=max(1, n_jobs))
+        log.info("step: score candidates")
     ev.info["candidate_precision"] = candidate_precision(
-        model, feats, groups[rows], held_out, thresholds, search=search, candidates=cand
+        model,
+        feats,
+        groups[rows],
+        held_out,
+        thresholds,
+        search=search,
+        candidates=cand,
+        scores=cand_p,
     )
     log.info("step: candidate precision")
     if keep_features:
-        ev.features, ev.candidates = feats, cand
+        ev.features, ev.candidates, ev.candidate_scores = feats, cand, cand_p
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),
