@@ -92,8 +92,10 @@ class Evaluation:
     features: AdFeatures | None = None
     # with ``features``: the candidate pairs of all ads (the search is the one passed)
     candidates: Candidates | None = None
-    # with ``candidates``: the evaluated model's P(same author) of each of them
+    # with ``candidates``: the evaluated model's P(same author) of each of them, and
+    # the search's embedding of every ad (``search.embed(features)``)
     candidate_scores: np.ndarray | None = None
+    embedding: np.ndarray | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures).T
@@ -388,11 +390,12 @@ def train_and_evaluate(
         for fpr in TARGET_FPRS
         if np.isfinite(ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}", np.nan))
     }
-    cand = cand_p = None
+    cand = cand_p = emb = None
     if keep_features and len(feats) >= 3:
         search = search if search is not None else CandidateSearch()
         search.fit(feats)
-        cand = search.search(search.embed(feats))
+        emb = search.embed(feats)
+        cand = search.search(emb)
         log.info("step: candidate search")
         # every candidate pair scored once, here: the held-out ones measure the
         # operating point, and linking the same ads reuses all of them
@@ -411,6 +414,7 @@ def train_and_evaluate(
     log.info("step: candidate precision")
     if keep_features:
         ev.features, ev.candidates, ev.candidate_scores = feats, cand, cand_p
+        ev.embedding = emb
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),
