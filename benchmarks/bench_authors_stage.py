@@ -36,12 +36,19 @@ from bench_end_to_end import GB, TARGET_1M_BYTES, TARGET_1M_SECONDS, Meter  # no
 from rss import tree_rss  # noqa: E402
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the featurising workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class StepLog(logging.Handler):
     """Times of the stage's "step: ..." log lines, and RSS samples between them."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.marks: list[tuple[float, str]] = [(time.perf_counter(), "start")]
+        self.cpu: list[float] = [_cpu()]
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -51,6 +58,7 @@ class StepLog(logging.Handler):
         msg = record.getMessage()
         if msg.startswith("step: "):
             self.marks.append((time.perf_counter(), msg[6:]))
+            self.cpu.append(_cpu())
 
     def _sample(self) -> None:
         pid = os.getpid()
@@ -61,14 +69,16 @@ class StepLog(logging.Handler):
         self._stop.set()
         self._thread.join()
         marks = self.marks + [(time.perf_counter(), "rest of the stage")]
+        cpu = self.cpu + [_cpu()]
         out = []
         # a "step: X" line is logged when X is done: the interval before it is X's
-        for (t0, _), (t1, name) in zip(marks, marks[1:], strict=False):
+        for k, ((t0, _), (t1, name)) in enumerate(zip(marks, marks[1:], strict=False)):
             rss = [r for t, r in self.samples if t0 <= t <= t1]
             out.append(
                 {
                     "step": name,
                     "seconds": round(t1 - t0, 1),
+                    "cpu_s": round(cpu[k + 1] - cpu[k], 1),
                     "peak_gb": round(max(rss) / GB, 2) if rss else None,
                     "end_gb": round(rss[-1] / GB, 2) if rss else None,
                 }
@@ -203,9 +213,12 @@ def main() -> None:
         )
         p = res["per_100k"]
         print(f"per 100k ads: wall {p['wall_s']} s, CPU {p['cpu_s']} s, peak {p['peak_gb']} GB")
-        print(f"{'sub-step':<44} {'s':>8} {'peak GB':>8} {'end GB':>8}")
+        print(f"{'sub-step':<44} {'s':>8} {'CPU s':>8} {'peak GB':>8} {'end GB':>8}")
         for s in res["steps"]:
-            print(f"{s['step']:<44} {s['seconds']:>8} {s['peak_gb']!s:>8} {s['end_gb']!s:>8}")
+            print(
+                f"{s['step']:<44} {s['seconds']:>8} {s['cpu_s']:>8} {s['peak_gb']!s:>8} "
+                f"{s['end_gb']!s:>8}"
+            )
         if args.json:
             args.json.write_text(json.dumps(res, indent=1, default=str))
 
