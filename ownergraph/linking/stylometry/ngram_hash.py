@@ -46,14 +46,17 @@ def murmur3_32(data: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.nd
     word = buf[:-3] | (buf[1:-2] << 8) | (buf[2:-1] << 16) | (buf[3:] << 24)
     nblocks = (length >> 2).astype(np.int64)
     h = np.zeros(len(start), dtype=np.uint32)
+    # rows by falling block count: block i is hashed for the first live[i] rows only
+    order = np.argsort(-nblocks, kind="stable")
+    live = np.bincount(nblocks, minlength=width // 4)[::-1].cumsum()[::-1]
     with np.errstate(over="ignore"):
-        for i in range(width // 4 - 1):
-            live = nblocks > i
-            if not live.any():
+        for i in range(1, width // 4):
+            rows = order[: live[i]]
+            if len(rows) == 0:
                 break
-            k = word[start + 4 * i] * _C1
+            k = word[start[rows] + 4 * (i - 1)] * _C1
             k = _rotl(k, 15) * _C2
-            h = np.where(live, _rotl(h ^ k, 13) * _M5 + _N1, h)
+            h[rows] = _rotl(h[rows] ^ k, 13) * _M5 + _N1
         # the tail: the 0-3 bytes after the last full block (none: a zero word, which
         # leaves h unchanged, as the reference's switch does)
         tail = word[start + 4 * nblocks] & _TAIL[length & 3]
