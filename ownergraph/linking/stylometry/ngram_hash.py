@@ -14,6 +14,7 @@ features; see ``tests/test_ngram_hash.py`` for the equality checks and
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -132,15 +133,9 @@ def _windows(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _hashed_csr(
-    parts: list[tuple[np.ndarray, np.ndarray]],
-    n_texts: int,
-    n_features: int,
-    dtype: type,
-    binary: bool,
+    h: np.ndarray, r: np.ndarray, n_texts: int, n_features: int, dtype: type, binary: bool
 ) -> sp.csr_matrix:
-    """CSR counts (or ones, ``binary``) of hashed features: ``parts`` hold (hashes, rows)."""
-    h = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int32)
-    r = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    """CSR counts (or ones, ``binary``) of hashed features ``h`` of rows ``r``."""
     col = np.abs(h.astype(np.int64)) % n_features  # abs(-2**31) % n, as sklearn defines it
     x = sp.csr_matrix((np.ones(len(col), dtype=dtype), (r, col)), shape=(n_texts, n_features))
     x.sum_duplicates()
@@ -150,31 +145,54 @@ def _hashed_csr(
     return x
 
 
+def _batched(
+    texts: list[str], batch: int, grams: Any, n_features: int, dtype: type, binary: bool
+) -> sp.csr_matrix:
+    """Row-stack the CSR matrices of batches of ``batch`` texts (``grams(batch_texts)``
+    gives hashes and batch rows): each batch's n-grams are counted into a small CSR
+    matrix at once, so the transient memory is one batch's, not all n-grams'."""
+    parts = []
+    for s in range(0, len(texts), batch):
+        chunk = list(texts[s : s + batch])
+        h, r = grams(chunk)
+        parts.append(_hashed_csr(h, r, len(chunk), n_features, dtype, binary))
+        del h, r
+    # stacked into preallocated arrays, each part released once copied
+    nnz = sum(p.nnz for p in parts)
+    idx_t = np.int32 if max(nnz, n_features) < 2**31 - 1 else np.int64
+    data = np.empty(nnz, dtype=dtype)
+    indices = np.empty(nnz, dtype=idx_t)
+    indptr = np.zeros(len(texts) + 1, dtype=idx_t)
+    r = e = 0
+    parts.reverse()
+    while parts:
+        p = parts.pop()
+        data[e : e + p.nnz] = p.data
+        indices[e : e + p.nnz] = p.indices
+        indptr[r + 1 : r + p.shape[0] + 1] = p.indptr[1:] + e
+        r, e = r + p.shape[0], e + p.nnz
+        del p
+    return sp.csr_matrix((data, indices, indptr), shape=(len(texts), n_features))
+
+
 def char_wb_counts(
     texts: list[str],
     ngram_range: tuple[int, int],
     n_features: int,
     dtype: type = np.float32,
-    batch: int = 2_000,
+    batch: int = 500,
 ) -> sp.csr_matrix:
     """Counts of hashed char_wb n-grams per text (see the module docstring), computed in
-    batches of ``batch`` texts (~30 MB of transient arrays each)."""
+    batches of ``batch`` texts (~45 MB of transient arrays each; the peak is about
+    the result plus one batch, as for scikit-learn's path)."""
     lo, hi = ngram_range
-    parts = []
-    for s in range(0, len(texts), batch):
-        h, r = _batch_grams(list(texts[s : s + batch]), lo, hi)
-        parts.append((h, r + s))
-    return _hashed_csr(parts, len(texts), n_features, dtype, binary=False)
+    return _batched(texts, batch, lambda t: _batch_grams(t, lo, hi), n_features, dtype, False)
 
 
 def char_window_sets(
-    texts: list[str], k: int, n_features: int, dtype: type = np.float32, batch: int = 2_000
+    texts: list[str], k: int, n_features: int, dtype: type = np.float32, batch: int = 500
 ) -> sp.csr_matrix:
     """Binary hashed sets of each text's ``k``-character windows (the whole text when it
     is at most ``k`` long): ``HashingVectorizer(analyzer=<those windows>, binary=True,
     alternate_sign=False, norm=None)``'s matrix."""
-    parts = []
-    for s in range(0, len(texts), batch):
-        h, r = _windows(list(texts[s : s + batch]), k)
-        parts.append((h, r + s))
-    return _hashed_csr(parts, len(texts), n_features, dtype, binary=True)
+    return _batched(texts, batch, lambda t: _windows(t, k), n_features, dtype, True)
