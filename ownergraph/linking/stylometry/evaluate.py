@@ -112,12 +112,14 @@ def evaluate_pairs(
     feats: AdFeatures | None = None,
     masked: list[str] | None = None,
     masked_used: list[str] | None = None,
+    n_jobs: int = 1,
 ) -> Evaluation:
     """Score labelled index pairs with the model and the baseline; all / non-near-dup.
 
     ``feats`` and ``masked`` (rows aligned with ``ads``), when given, are the model's
     features and the masked texts of the ads, reused instead of recomputed;
     ``masked_used``: the masked texts of the pairs' ads only (sorted row order).
+    ``n_jobs``: threads scoring the pairs (the same scores as one).
     """
     a, b, y = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["y"].to_numpy()
     used = np.unique(np.r_[a, b])
@@ -131,7 +133,7 @@ def evaluate_pairs(
     else:
         masked_used = [masked[i] for i in used]
     if feats is not None:  # rows of all ads' features, scored in place (no copy)
-        p = model.predict_proba_indexed(feats, a, b)
+        p = model.predict_proba_indexed(feats, a, b, n_jobs=n_jobs)
     else:
         p = model.predict_proba_indexed(model.transform_texts(masked_used, True), la, lb)
     dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
@@ -381,6 +383,7 @@ def train_and_evaluate(
         feats=feats,
         masked=masked_rows,
         masked_used=test_masked.to_pylist() if test_masked is not None else None,
+        n_jobs=max(1, n_jobs),
     )
     del masked_rows, sub, train_masked, test_masked
     log.info("step: evaluate held-out pairs")
