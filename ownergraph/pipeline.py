@@ -231,14 +231,16 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     # the features and candidates pass to linking without a reference kept here, so that
     # they are freed once scored (before clustering)
     handed = {"features": ev.features, "candidates": ev.candidates}
-    ev.features = ev.candidates = None
+    scores, emb = ev.candidate_scores, ev.embedding
+    ev.features = ev.candidates = ev.candidate_scores = ev.embedding = None
     point = choose_threshold(model)  # link_authors' default operating point
     # for --incremental runs: the index (written now: linking frees the features), or why
     # nothing is linked
     if point.reachable:
-        save_author_index(work, search, data, handed["features"], {"linked": True})
+        save_author_index(work, search, data, handed["features"], {"linked": True}, emb)
     else:
         save_author_index(work, None, data, None, {"reason": point.describe()})
+    del emb  # the search's embedding of every ad, kept for the index alone
     step("step: save author index")
     summary = link_authors(
         store,
@@ -246,6 +248,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         ads=data,
         features=handed.pop("features"),
         candidates=handed.pop("candidates"),
+        candidate_scores=scores,
         search=search,
     )
     summary.heldout = _flat(ev)

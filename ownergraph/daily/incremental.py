@@ -194,9 +194,12 @@ def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> 
 # -- authors ---------------------------------------------------------------------------
 
 
-def save_author_index(work: Path, search: Any, data: Any, features: Any, summary: dict) -> None:
-    """After a full author run: the fitted search, every ad's embedding and features; or,
-    when nothing was linked (``search`` None), why, so that incremental runs link nothing."""
+def save_author_index(
+    work: Path, search: Any, data: Any, features: Any, summary: dict, emb: Any = None
+) -> None:
+    """After a full author run: the fitted search, every ad's embedding (``emb``, if the
+    caller has it: ``search.embed(features)``) and features; or, when nothing was linked
+    (``search`` None), why, so that incremental runs link nothing."""
     import shutil
 
     from ownergraph.linking.stylometry.attach import AuthorIndex
@@ -208,7 +211,7 @@ def save_author_index(work: Path, search: Any, data: Any, features: Any, summary
         reason = summary.get("reason") or "the full run linked no author"
         (folder / "unlinked.json").write_text(json.dumps({"reason": reason}))
         return
-    emb = search.embed(features)
+    emb = search.embed(features) if emb is None else emb
     AuthorIndex(search, list(data.ids), emb, features).save(folder)
 
 

@@ -113,6 +113,7 @@ def link_authors(
     ads: Any = None,
     features: AdFeatures | None = None,
     candidates: Candidates | None = None,
+    candidate_scores: Any = None,
     progress: Progress = no_progress,
 ) -> AuthorsSummary:
     """Link the store's ads by author and write Author / WRITTEN_BY; returns a summary.
@@ -122,8 +123,9 @@ def link_authors(
     the target, nothing is linked: earlier Author clusters are removed and the summary
     says why (``linked`` False). ``ads`` (``store_ads(store)`` read just before) and their
     ``features`` (and the fitted ``search``'s ``candidates`` over them) can be passed to
-    avoid reading, featurising and searching the same ads again; the features are freed
-    once scored if the caller keeps no reference to them.
+    avoid reading, featurising and searching the same ads again (``candidate_scores``:
+    this model's probabilities of those candidates, if already scored); the features are
+    freed once scored if the caller keeps no reference to them.
     """
     point = choose_threshold(
         model, threshold=threshold, target_precision=target_precision, target_fpr=target_fpr
@@ -153,6 +155,7 @@ def link_authors(
         n_jobs=n_jobs,
         features=handed.pop("features"),
         candidates=candidates,
+        scores=candidate_scores,
     )
     name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
     authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)

@@ -181,20 +181,58 @@ def _chunk(texts: Texts, s: int, e: int) -> list[str]:
 def _featurise(model: PairwiseAuthorModel, texts: Texts, n_jobs: int, chunk: int) -> AdFeatures:
     """Features of all texts: chunks of ``chunk`` texts featurised in ``n_jobs`` processes
     (each chunk is turned into Python strings only when it is dispatched)."""
+    return featurise_keeping(model, texts, n_jobs, chunk)[0]
+
+
+def _transform_chunk(
+    model: PairwiseAuthorModel, texts: list[str], keep: np.ndarray | None
+) -> tuple[AdFeatures, pa.Array | None]:
+    """Features of a chunk, and the masked texts of its rows ``keep`` (Arrow)."""
+    masked = model.prepare(texts)
+    feats = model.transform_texts(masked, prepared=True)
+    kept = None
+    if keep is not None:
+        kept = pa.array([masked[i] for i in keep], type=pa.large_string())
+    return feats, kept
+
+
+def featurise_keeping(
+    model: PairwiseAuthorModel,
+    texts: Texts,
+    n_jobs: int,
+    chunk: int,
+    keep: np.ndarray | None = None,
+) -> tuple[AdFeatures, pa.ChunkedArray | None]:
+    """``_featurise``, and the masked texts of the rows ``keep`` (sorted row numbers) as
+    the texts were masked for their features (Arrow, in ``keep``'s order), so that a
+    later step needing them does not mask them again."""
     n = len(texts)
+    keep = None if keep is None else np.asarray(keep, dtype=np.int64)
+
+    def local(s: int, e: int) -> np.ndarray | None:
+        if keep is None:
+            return None
+        return keep[np.searchsorted(keep, s) : np.searchsorted(keep, e)] - s
+
     if n_jobs == 1 or n <= chunk:
-        return model.transform_texts(_chunk(texts, 0, n))
-    parts = []
-    for part in Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(model.transform_texts)(_chunk(texts, s, s + chunk)) for s in range(0, n, chunk)
+        feats, kept = _transform_chunk(model, _chunk(texts, 0, n), local(0, n))
+        return feats, (None if kept is None else pa.chunked_array([kept]))
+    parts, kept_parts = [], []
+    for part, kept in Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_transform_chunk)(model, _chunk(texts, s, s + chunk), local(s, s + chunk))
+        for s in range(0, n, chunk)
     ):
         parts.append(part)
+        if kept is not None:
+            kept_parts.append(kept)
         release_free_memory()  # the part's pickled bytes, freed but kept by malloc
     # The idle worker processes keep their grown heaps (GBs at 1M ads): end them.
     get_reusable_executor().shutdown(wait=True)
     feats = AdFeatures.concat(parts)
     release_free_memory()
-    return feats
+    if keep is None:
+        return feats, None
+    return feats, pa.chunked_array(kept_parts, type=pa.large_string())
 
 
 def choose_threshold(
@@ -234,6 +272,7 @@ def link_texts(
     chunk: int = 20_000,
     features: AdFeatures | None = None,
     candidates: Candidates | None = None,
+    scores: np.ndarray | None = None,
 ) -> LinkResult:
     """Featurise, search candidates, score them, cluster: the scalable linking path.
 
@@ -241,7 +280,8 @@ def link_texts(
     ``train_and_evaluate(keep_features=True)``), rows aligned with ``texts``; they are
     released once scored when the caller holds no other reference. ``candidates``: the
     candidate pairs of ``search`` over them, if already searched (``search`` is then
-    taken as fitted).
+    taken as fitted), and ``scores`` this model's probabilities of those pairs, if
+    already scored (``train_and_evaluate(keep_features=True)`` scores them all).
     """
     t = {"start": time.perf_counter()}
     n = len(texts)
@@ -276,7 +316,12 @@ def link_texts(
         t["candidates"] - t["start"],
         _peak_rss_gb(),
     )
-    p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=search.n_threads or 2)
+    if scores is not None:
+        if len(scores) != len(cand):
+            raise ValueError(f"{len(scores)} scores for {len(cand)} candidate pairs")
+        p = np.asarray(scores)
+    else:
+        p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=search.n_threads or 2)
     # Features are not needed for clustering: free them first (3.7 GB at 1M ads; Leiden
     # over 10M accepted pairs then peaked at 8.1 GB with them still held).
     del feats

@@ -92,6 +92,10 @@ class Evaluation:
     features: AdFeatures | None = None
     # with ``features``: the candidate pairs of all ads (the search is the one passed)
     candidates: Candidates | None = None
+    # with ``candidates``: the evaluated model's P(same author) of each of them, and
+    # the search's embedding of every ad (``search.embed(features)``)
+    candidate_scores: np.ndarray | None = None
+    embedding: np.ndarray | None = None
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.figures).T
@@ -107,22 +111,29 @@ def evaluate_pairs(
     baseline: bool = True,
     feats: AdFeatures | None = None,
     masked: list[str] | None = None,
+    masked_used: list[str] | None = None,
+    n_jobs: int = 1,
 ) -> Evaluation:
     """Score labelled index pairs with the model and the baseline; all / non-near-dup.
 
     ``feats`` and ``masked`` (rows aligned with ``ads``), when given, are the model's
-    features and the masked texts of the ads, reused instead of recomputed.
+    features and the masked texts of the ads, reused instead of recomputed;
+    ``masked_used``: the masked texts of the pairs' ads only (sorted row order).
+    ``n_jobs``: threads scoring the pairs (the same scores as one).
     """
     a, b, y = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["y"].to_numpy()
     used = np.unique(np.r_[a, b])
     la = np.searchsorted(used, a)
     lb = np.searchsorted(used, b)
-    if masked is None:
+    if masked_used is not None:
+        if len(masked_used) != len(used):
+            raise ValueError(f"{len(masked_used)} masked texts for {len(used)} ads in pairs")
+    elif masked is None:
         masked_used = model.prepare(take_texts(ads.texts, used))
     else:
         masked_used = [masked[i] for i in used]
     if feats is not None:  # rows of all ads' features, scored in place (no copy)
-        p = model.predict_proba_indexed(feats, a, b)
+        p = model.predict_proba_indexed(feats, a, b, n_jobs=n_jobs)
     else:
         f = model.attach_fields(model.transform_texts(masked_used, True), ads.fields, used)
         p = model.predict_proba_indexed(f, la, lb)
@@ -160,6 +171,7 @@ def candidate_precision(
     thresholds: dict[str, float],
     search: CandidateSearch | None = None,
     candidates: Candidates | None = None,
+    scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Precision of the accepted pairs among candidate pairs, as linking sees them.
 
@@ -172,7 +184,8 @@ def candidate_precision(
     whole curve is kept for choosing an operating point
     (:mod:`~ownergraph.linking.stylometry.operating_point`). With identifier labels a
     cross-group pair may still be one writer with two phones, so this errs low.
-    ``candidates``: that search's pairs over ``feats``, if already made.
+    ``candidates``: that search's pairs over ``feats``, if already made, and ``scores``
+    the model's probabilities of all of them, if already scored.
     """
     search = search if search is not None else CandidateSearch()
     n = len(feats)
@@ -187,7 +200,10 @@ def candidate_precision(
     cand = candidates
     ok = (g[cand.a] >= 0) & (g[cand.b] >= 0) & (held_out[cand.a] | held_out[cand.b])
     a, b = cand.a[ok], cand.b[ok]
-    p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
+    if scores is not None:
+        p = np.asarray(scores)[ok]
+    else:
+        p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
     same = g[a] == g[b]
     out |= {"candidates": int(len(a)), "same_group": int(same.sum())}
     for name, thr in thresholds.items():
@@ -260,7 +276,8 @@ def train_and_evaluate(
     (the sampled pairs weigh 1). ``keep_features`` keeps the features of ALL ads (also
     unlabelled ones) in ``Evaluation.features`` and the candidate pairs of ``search``
     (default ``CandidateSearch()``; it is left fitted on them) in
-    ``Evaluation.candidates``, for linking the same ads afterwards; the features are
+    ``Evaluation.candidates`` (scored: ``Evaluation.candidate_scores``), for linking the
+    same ads afterwards; the features are
     then made in chunks of ``chunk`` ads in ``n_jobs`` processes, the vectorizer fitted
     on the training pairs' ads alone (the same features as featurising all at once).
     ``ads.texts`` may be a compact Arrow array (``store_ads(compact=True)``).
@@ -293,13 +310,19 @@ def train_and_evaluate(
         # every ad once, in chunks and processes: the vectorizer (IDF) is fitted on the
         # training ads alone, as ``fit_transform_texts`` fits it, and every row's
         # features depend on that row only
-        from ownergraph.linking.stylometry.clusters import _featurise  # noqa: PLC0415
+        from ownergraph.linking.stylometry.clusters import featurise_keeping  # noqa: PLC0415
 
         rows = np.arange(len(ads))
         train_masked = model.prepare(take_texts(ads.texts, train_used))
         model.fit_vectorizer(train_masked, prepared=True)
+        if not baseline:
+            train_masked = None  # only the baseline reads them again
         log.info("step: fit vectorizer")
-        feats = _featurise(model, ads.texts, n_jobs, chunk)
+        # the held-out pairs' ads keep their masked texts (Arrow) for the near-duplicate
+        # check, instead of being masked a second time there
+        feats, test_masked = featurise_keeping(
+            model, ads.texts, n_jobs, chunk, keep=np.unique(np.r_[te["a"], te["b"]])
+        )
         masked_rows = None
     else:
         if len(ads) <= FEATURISE_ALL_BELOW:
@@ -313,6 +336,7 @@ def train_and_evaluate(
         fit_rows = np.searchsorted(rows, train_used)
         feats = model.fit_transform_texts(masked_rows, fit_rows, prepared=True)
         train_masked = [masked_rows[i] for i in fit_rows]
+        test_masked = None
     log.info("step: features")
     if model.fields and ads.fields is None:
         raise ValueError(f"{ads.source}: the model reads ad fields {model.fields}, none read")
@@ -362,8 +386,10 @@ def train_and_evaluate(
         baseline=baseline,
         feats=feats,
         masked=masked_rows,
+        masked_used=test_masked.to_pylist() if test_masked is not None else None,
+        n_jobs=max(1, n_jobs),
     )
-    del masked_rows, sub, train_masked
+    del masked_rows, sub, train_masked, test_masked
     log.info("step: evaluate held-out pairs")
     held_out = test[rows]  # labelled test-side ads among the featurised
     thresholds = {
@@ -371,17 +397,31 @@ def train_and_evaluate(
         for fpr in TARGET_FPRS
         if np.isfinite(ev.figures["model/all"].get(f"threshold_at_fpr_{fpr:g}", np.nan))
     }
-    cand = None
+    cand = cand_p = emb = None
     if keep_features and len(feats) >= 3:
         search = search if search is not None else CandidateSearch()
         search.fit(feats)
-        cand = search.search(search.embed(feats))
+        emb = search.embed(feats)
+        cand = search.search(emb)
+        log.info("step: candidate search")
+        # every candidate pair scored once, here: the held-out ones measure the
+        # operating point, and linking the same ads reuses all of them
+        cand_p = model.predict_proba_indexed(feats, cand.a, cand.b, n_jobs=max(1, n_jobs))
+        log.info("step: score candidates")
     ev.info["candidate_precision"] = candidate_precision(
-        model, feats, groups[rows], held_out, thresholds, search=search, candidates=cand
+        model,
+        feats,
+        groups[rows],
+        held_out,
+        thresholds,
+        search=search,
+        candidates=cand,
+        scores=cand_p,
     )
     log.info("step: candidate precision")
     if keep_features:
-        ev.features, ev.candidates = feats, cand
+        ev.features, ev.candidates, ev.candidate_scores = feats, cand, cand_p
+        ev.embedding = emb
     ev.info |= {
         "labels": labels,
         "train_pairs": int(len(ty)),

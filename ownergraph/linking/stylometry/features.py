@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ownergraph.linking.stylometry.masking import mask_text
 from ownergraph.linking.stylometry.memory import release_free_memory
+from ownergraph.linking.stylometry.ngram_hash import char_wb_counts
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
 # Sparse views that may be added to ``views`` (not in the default):
@@ -100,8 +101,65 @@ _WORD = re.compile(r"[^\W\d_]+")
 STYLE_NAMES = ("log_len", "log_words", "mean_word_len") + tuple(n for n, _ in _STYLE_PATTERNS)
 
 
+# Patterns that match one character of a fixed set, counted with ``str.count`` (the
+# same counts as the patterns, several times faster); "upper" and "nonascii_letter" are
+# the letters (``_WORD`` runs) less the ASCII ones, counted on the UTF-8 bytes.
+_CHAR_SETS = {
+    "space": " ",
+    "newline": "\n",
+    "excl": "!",
+    "quest": "?",
+    "period": ".",
+    "comma": ",",
+    "star": "*",
+    "dash": "-–—_~",
+    "amp": "&",
+    "hash": "#",
+    "quote": "'\"’“”",
+    "paren": "()[]{}",
+    "colon": ":;",
+    "slash": "/",
+}
+_LOWER = bytes(range(ord("a"), ord("z") + 1))
+_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_COUNTERS = tuple(
+    (k, name, _CHAR_SETS.get(name), rx)
+    for k, ((name, _), rx) in enumerate(zip(_STYLE_PATTERNS, _STYLE_RES, strict=True), start=3)
+)
+
+
 def style_matrix(texts: list[str]) -> np.ndarray:
     """Dense style rates per text (counts divided by text length), float32."""
+    out = np.zeros((len(texts), len(STYLE_NAMES)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        n = max(len(t), 1)
+        words = _WORD.findall(t)
+        nw = max(len(words), 1)
+        letters = sum(map(len, words))
+        raw = t.encode("utf-8", "surrogatepass")
+        lower = len(raw) - len(raw.translate(None, _LOWER))
+        upper = len(raw) - len(raw.translate(None, _UPPER))
+        row = out[i]
+        row[0] = np.log1p(len(t))
+        row[1] = np.log1p(len(words))
+        row[2] = letters / nw
+        for k, name, chars, rx in _COUNTERS:
+            if chars is not None:
+                c = sum(map(t.count, chars))
+            elif name == "lower":
+                c = lower
+            elif name == "upper":
+                c = letters - lower
+            elif name == "nonascii_letter":
+                c = letters - lower - upper
+            else:
+                c = len(rx.findall(t))
+            row[k] = c / n
+    return out
+
+
+def style_matrix_reference(texts: list[str]) -> np.ndarray:
+    """``style_matrix`` with every rate counted by its pattern (for tests)."""
     out = np.zeros((len(texts), len(STYLE_NAMES)), dtype=np.float32)
     for i, t in enumerate(texts):
         n = max(len(t), 1)
@@ -357,7 +415,7 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         return {v: makers[v.removeprefix("lr_")]() for v in wanted}
 
     def _counts(self, texts: list[str]) -> dict[str, sp.csr_matrix]:
-        return {v: h.transform(texts).tocsr() for v, h in self._hashers().items()}
+        return {v: _hashed_counts(h, texts) for v, h in self._hashers().items()}
 
     def _fit_counts(self, counts: dict[str, sp.csr_matrix], n: int) -> None:
         self.idf_ = {}
@@ -431,6 +489,27 @@ class StyleVectorizer(TransformerMixin, BaseEstimator):
         if self.embedding is not None:
             names.append("cos_embed")
         return names
+
+
+def _hashed_counts(h: object, texts: list[str]) -> sp.csr_matrix:
+    """``h.transform(texts)`` as CSR; the char_wb count views (``char``, ``title``) by
+    the vectorised hasher of :mod:`~ownergraph.linking.stylometry.ngram_hash`, which
+    returns the same matrix ~2.5x faster."""
+    if (
+        isinstance(h, HashingVectorizer)
+        and h.analyzer == "char_wb"
+        and h.input == "content"
+        and h.preprocessor in (None, _title)
+        and (h.preprocessor is not None or not h.lowercase)
+        and h.strip_accents is None
+        and not (h.binary or h.alternate_sign or h.norm)
+    ):
+        docs = texts if h.preprocessor is None else [h.preprocessor(t) for t in texts]
+        try:
+            return char_wb_counts(docs, h.ngram_range, h.n_features, h.dtype)
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: scikit-learn's path reports it as before
+    return h.transform(texts).tocsr()
 
 
 _GRAMMAR_TOKEN = re.compile(r"⟨[A-Z]+⟩|[^\W\d_]+|\d+|\n|[^\w\s]")

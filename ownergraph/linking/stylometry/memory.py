@@ -33,16 +33,15 @@ _LIBC: Any = None
 
 GB = 1024**3
 # Peak resident memory of the authors stage of the product path (the process and its
-# featurising workers) = AUTHORS_FIXED_BYTES + AUTHORS_BYTES_PER_AD x ads. Measured with
-# benchmarks/bench_authors_stage.py at 100k synthetic ads only (300k and 1M not yet
-# measured): the interpreter and libraries hold 0.77 GB before reading; after the
-# features the stage holds 1.25-1.74 GB (features, candidate index and pairs, texts, keys,
-# labelled pairs): ~9.5 KB an ad; the held-out evaluation's near-duplicate check adds a
-# transient that does not grow with the ads (~2 GB in 200k-pair steps, ~0.5 GB in the
-# 50k-pair steps now). The stage benchmark (bench_stylometry.py) grew 6.0 KB an ad from
-# 200k to 1M ads; the larger figure is kept until the product path is measured there.
-AUTHORS_FIXED_BYTES = int(1.3 * GB)
-AUTHORS_BYTES_PER_AD = 9_500
+# featurising workers) = AUTHORS_FIXED_BYTES + AUTHORS_BYTES_PER_AD x ads, the line
+# through two measurements with benchmarks/bench_authors_stage.py (2026-12-03): 100k ads
+# (the ads stage's store, load 7-10) peaked at 3.14 GB, while featurising; 1M ads (a
+# store of 1M synthetic ads from several worlds with their true identifiers, load ~2)
+# at 11.44 GB, in the candidate search (after featurising it held 6.9 GB: features of
+# every ad, texts, keys; the held-out evaluation and the search add their transients).
+# The line gives 3.2 GB at 100k and 11.5 GB at 1M ads. 300k was not measured.
+AUTHORS_FIXED_BYTES = int(2.3 * GB)
+AUTHORS_BYTES_PER_AD = 9_900
 # Environment setting: the memory (GB) a stage may plan for instead of MemAvailable;
 # 0 turns the check off.
 MEMORY_LIMIT_ENV = "OWNERGRAPH_MEMORY_LIMIT_GB"

@@ -174,11 +174,23 @@ def _sample_negatives(
 
 
 def _shingle_sets(texts: Sequence[str], k: int) -> sp.csr_matrix:
-    """Binary hashed ``k``-shingle sets (whitespace-normalised, lower-cased), one row each."""
+    """Binary hashed ``k``-shingle sets (whitespace-normalised, lower-cased), one row each;
+    texts shorter than ``k`` are one shingle: the whole text. Hashed by the vectorised
+    hasher (the same matrix as ``_shingle_sets_reference``, ~4x faster)."""
+    from ownergraph.linking.stylometry.ngram_hash import char_window_sets
+
+    norm = [" ".join(t.lower().split()) for t in texts]
+    try:
+        return char_window_sets(norm, k, 2**24)
+    except UnicodeEncodeError:  # a lone surrogate: scikit-learn's path reports it
+        return _shingle_sets_reference(texts, k)
+
+
+def _shingle_sets_reference(texts: Sequence[str], k: int) -> sp.csr_matrix:
+    """``_shingle_sets`` by scikit-learn's HashingVectorizer over Python shingle lists."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     norm = [" ".join(t.lower().split()) for t in texts]
-    # texts shorter than k are one shingle: the whole text
     vec = HashingVectorizer(
         analyzer=lambda t: [t] if len(t) <= k else [t[i : i + k] for i in range(len(t) - k + 1)],
         n_features=2**24,
