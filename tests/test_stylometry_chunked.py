@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from test_stylometry import tiny_world
 
 from ownergraph.linking.stylometry.candidates import CandidateSearch
 from ownergraph.linking.stylometry.clusters import compact_texts, featurise_keeping
 from ownergraph.linking.stylometry.evaluate import train_and_evaluate
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
-from tests.test_stylometry import tiny_world
 
 
 def _equal_features(a, b) -> None:
