@@ -15,7 +15,6 @@ Also reports whether the block's merkle root matches (both parsers).
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +26,7 @@ from bitcoin.wallet import (
     P2PKHBitcoinAddress,
     P2SHBitcoinAddress,
 )
+from timing import best_of as timed
 
 from ownergraph.linking.wallets import WalletClusterer
 from ownergraph.loaders.bitcoin import load_bitcoin
@@ -91,15 +91,6 @@ def union_find_clusters(inputs: pd.DataFrame) -> int:
         r = find(a)
         sizes[r] = sizes.get(r, 0) + 1
     return sum(1 for s in sizes.values() if s > 1)
-
-
-def timed(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:

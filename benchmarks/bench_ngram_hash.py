@@ -12,26 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 from sklearn.feature_extraction.text import HashingVectorizer
+from timing import best_of
 
 from ownergraph.linking.stylometry.features import StyleVectorizer
 from ownergraph.linking.stylometry.ngram_hash import char_wb_counts
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/ads"
 CA = DATA / "backpage_women_seeking_men_california.csv"
-
-
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
@@ -49,8 +40,8 @@ def main() -> None:
         analyzer="char_wb", ngram_range=ngram, lowercase=False, n_features=n_features,
         alternate_sign=False, norm=None, dtype="float32",
     )  # fmt: skip
-    t_ref, m_ref = _best(lambda: ref.transform(texts), args.repeat)
-    t_new, m_new = _best(lambda: char_wb_counts(texts, ngram, n_features), args.repeat)
+    t_ref, m_ref = best_of(lambda: ref.transform(texts), args.repeat)
+    t_new, m_new = best_of(lambda: char_wb_counts(texts, ngram, n_features), args.repeat)
     same = (m_ref != m_new).nnz == 0
     n = len(texts)
     print(f"char view {ngram}, {n:,} real ad texts, best of {args.repeat}:")

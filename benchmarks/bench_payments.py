@@ -36,6 +36,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from ownergraph.linking.payments import PaymentMatcher, reference_match
 from ownergraph.linking.prices import PriceTable
@@ -109,13 +110,8 @@ def make_data(
 
 
 def timed(fn, repeat: int = 1):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+    """Best of ``repeat`` runs, each after a garbage collection."""
+    return best_of(fn, repeat, collect=True)
 
 
 def main() -> None:
