@@ -158,22 +158,6 @@ def style_matrix(texts: list[str]) -> np.ndarray:
     return out
 
 
-def style_matrix_reference(texts: list[str]) -> np.ndarray:
-    """``style_matrix`` with every rate counted by its pattern (for tests)."""
-    out = np.zeros((len(texts), len(STYLE_NAMES)), dtype=np.float32)
-    for i, t in enumerate(texts):
-        n = max(len(t), 1)
-        words = _WORD.findall(t)
-        nw = max(len(words), 1)
-        row = out[i]
-        row[0] = np.log1p(len(t))
-        row[1] = np.log1p(len(words))
-        row[2] = sum(map(len, words)) / nw
-        for k, rx in enumerate(_STYLE_RES, start=3):
-            row[k] = len(rx.findall(t)) / n
-    return out
-
-
 def _title(text: str) -> str:
     """The title line of a ``title\nbody`` text."""
     return text.partition("\n")[0]
