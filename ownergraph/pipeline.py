@@ -77,7 +77,9 @@ def run_project(
 
     Every run is recorded as a ``Run`` node (``ownergraph.daily.audit``) and ends by
     checking the watches (``ownergraph.daily.watches``; new hits in ``result.hits`` and
-    appended to ``alert_log``, default ``work_dir/alerts.jsonl``). ``incremental``: load
+    appended to ``alert_log``, default ``work_dir/alerts.jsonl``). ``hmac_key``: phones and
+    e-mails are stored as keyed digests and ad texts redacted, as ``load ads`` does with
+    the key set; watches match digests. ``incremental``: load
     only the input files no earlier run loaded and update the derived results for the new
     rows (``ownergraph.daily.incremental``); the store must hold a full run's result.
     """
@@ -108,7 +110,7 @@ def run_project(
         inputs=files,
     )
     result.run_id = rec.id
-    ctx: dict[str, Any] = {"run_id": rec.id, "incremental": incremental}
+    ctx: dict[str, Any] = {"run_id": rec.id, "incremental": incremental, "hmac_key": hmac_key}
     funcs = _INCREMENTAL_FUNCS if incremental else _STAGE_FUNCS
     try:
         for name in STAGES:
@@ -164,7 +166,7 @@ def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any
         for a in project.ads
     ]  # fmt: skip
     with Quarantine(work / "quarantine" / "ads.jsonl") as q:
-        return load_ad_files(store, files, quarantine=q).to_dict()
+        return load_ad_files(store, files, quarantine=q, hmac_key=ctx.get("hmac_key")).to_dict()
 
 
 def _bitcoin(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ownergraph.evaluate import cluster_scores
 from ownergraph.pipeline import run_project
 from ownergraph.project import AdInput, Project, load_project
 from ownergraph.stages.owners import owner_detail
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, open_store
 
 runner = CliRunner()
 KEY = "k" * 32
@@ -96,8 +96,6 @@ def test_daily_operation_end_to_end(store: Store, tmp_path: Path, days, monkeypa
         store.close()  # the CLI opens the embedded store itself (one writer at a time)
     res = _run(store, _project(tmp_path, [d0], uri))
     assert res.exit_code == 0, res.output
-    from ownergraph.store.base import open_store
-
     with open_store(uri) as s:
         g0 = _groups(s)
         a5_group = _owner_of(s, "a5")
@@ -199,6 +197,12 @@ def test_watches_with_a_key_hold_digests(store: Store, tmp_path: Path, days, mon
     res = runner.invoke(app, ["watch", "rm", w["id"], "--store", uri])
     assert res.exit_code == 0
     assert json.loads(runner.invoke(app, ["watch", "list", "--json", "--store", uri]).output) == []
+    # `run` with the key stores what `load ads` does with it: digests and redacted texts
+    with open_store(uri) as s:
+        phones = [r["n"] for r in s.query("MATCH (p:Phone) RETURN p.number AS n")]
+        texts = [r["b"] for r in s.query("MATCH (a:Ad) RETURN a.body AS b")]
+    assert len(phones) == 4 and all(n.startswith("hmac-sha256:") for n in phones)
+    assert len(texts) == 7 and all("[phone]" in b and "555" not in b for b in texts)
 
 
 def test_incremental_needs_a_full_run_first(tmp_path: Path, days):
