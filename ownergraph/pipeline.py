@@ -127,7 +127,7 @@ def run_project(
             store, rec.id, hmac_key=hmac_key, alert_log=alert_log or work / "alerts.jsonl"
         )
     except BaseException:
-        audit.finish_run(store, rec, _counts(result), status="failed")
+        audit.fail_run(store, rec, _counts(result))
         raise
     audit.finish_run(store, rec, {**_counts(result), "watch hits": len(result.hits)})
     from ownergraph.stages.owners import list_owners
@@ -140,19 +140,17 @@ def run_project(
 def _counts(result: PipelineResult) -> dict[str, Any]:
     """The numbers of each stage's summary (for the Run node), with those of its parts
     in ``_PARTS`` (``link_images``, ``heldout_all_auc``, ...)."""
+    from ownergraph.daily import audit
+
     return {
-        st.name: _numbers(st.summary)
-        | {f"{p}_{k}": v for p in _PARTS for k, v in _numbers(st.summary.get(p) or {}).items()}
+        st.name: audit.numbers(st.summary)
+        | {f"{p}_{k}": v for p in _PARTS for k, v in audit.numbers(st.summary.get(p) or {}).items()}
         | {"seconds": round(st.seconds, 2)}
         for st in result.stages
     }
 
 
 _PARTS = ("link", "heldout")  # images: its matching; authors: the trained model's figures
-
-
-def _numbers(summary: dict[str, Any]) -> dict[str, int | float]:
-    return {k: v for k, v in summary.items() if isinstance(v, int | float)}  # bools too
 
 
 def _ads(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
@@ -282,6 +280,24 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
     return out.to_dict()
 
 
+def _images_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    """The new ads' pictures only; matching and grouping then cover every picture."""
+    from ownergraph.loaders.quarantine import Quarantine
+    from ownergraph.stages.images import load_images
+
+    if project.images is None:
+        return {}
+    with Quarantine(work / "quarantine" / "images.jsonl") as q:
+        out = load_images(
+            store,
+            folder=project.images,
+            quarantine=q,
+            hashed_to=work / "images_hashed.csv",
+            only_ads=_new_ads(store, ctx),
+        )
+    return out.to_dict()
+
+
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import save_owner_setting
     from ownergraph.stages.owners import detect_owners
@@ -375,6 +391,7 @@ _INCREMENTAL_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "bitcoin": _bitcoin_new,
     "payments": _payments_new,
     "authors": _authors_new,
+    "images": _images_new,
     "owners": _owners_new,
 }
 

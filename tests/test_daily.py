@@ -176,6 +176,53 @@ def test_daily_operation_end_to_end(store: Store, tmp_path: Path, days, monkeypa
     assert res.exit_code == 0 and "analyst-7" in res.output and "incremental" in res.output
 
 
+def test_single_commands_are_audited_and_their_ads_reach_the_next_run(
+    store: Store, tmp_path: Path, days, monkeypatch
+):
+    """`load ads` and `owners detect` each leave a Run (mode command) with who, the
+    command and counts, and stamp what they made; ads a command loaded after the last
+    `run` are new to the next incremental run, which links them as a full run does."""
+    monkeypatch.setenv("OWNERGRAPH_USER", "analyst-9")
+    d0, d1, _ = days
+    uri = store.uri
+    if store.dialect == "ladybug":
+        store.close()
+    assert _run(store, _project(tmp_path, [d0], uri)).exit_code == 0
+    res = runner.invoke(app, ["load", "ads", str(d1), "--store", uri])
+    assert res.exit_code == 0, res.output
+    with open_store(uri) as s:
+        (load,) = [r for r in audit.list_runs(s) if r["mode"] == "command"]
+        assert (load["status"], load["who"], load["stages"]) == ("done", "analyst-9", "ads")
+        assert "load ads" in load["command"] and load["counts"]["ads"]["loaded"] == 2
+        stamped = s.query("MATCH (a:Ad) WHERE a.id IN ['a6', 'a7'] RETURN a.run AS r")
+        assert [r["r"] for r in stamped] == [load["id"]] * 2
+    # the next incremental run (no new file) takes a6 and a7 as new and links them
+    res = _run(store, _project(tmp_path, [d0], uri), "--incremental", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["stages"][0]["summary"]["new_ads"] == 2
+    with open_store(uri) as s:
+        assert _owner_of(s, "a6") == _owner_of(s, "a1") == _owner_of(s, "a3")
+        assert _owner_of(s, "a7") == _owner_of(s, "a5")
+    # a command after that run: owners detect, its BELONGS_TO edges carry its run id
+    res = runner.invoke(app, ["owners", "detect", "--method", "components", "--store", uri])
+    assert res.exit_code == 0, res.output
+    with open_store(uri) as s:
+        runs = audit.list_runs(s)
+        assert [(r["mode"], r["stages"]) for r in runs[:3]] == [
+            ("command", "owners"), ("incremental", "ads,owners"), ("command", "ads")
+        ]  # fmt: skip
+        assert "owners detect" in runs[0]["command"]
+        assert (runs[0]["counts"]["owners"]["ads"], runs[0]["counts"]["owners"]["groups"]) == (7, 2)
+        edges = s.query("MATCH (:Ad)-[e:BELONGS_TO]->(:Owner) RETURN DISTINCT e.run AS r")
+        assert [r["r"] for r in edges] == [runs[0]["id"]]
+        assert audit.unprocessed_runs(s) == [runs[0]["id"]]  # no ad in it: nothing to link
+        # a failed command is recorded as failed and stamps nothing
+        with pytest.raises(RuntimeError, match="boom"):
+            with audit.recorded(s, "ownergraph test", stage="test"):
+                raise RuntimeError("boom")
+        assert audit.list_runs(s)[0]["status"] == "failed"
+
+
 def test_watches_with_a_key_hold_digests(store: Store, tmp_path: Path, days, monkeypatch):
     monkeypatch.setenv("OWNERGRAPH_HMAC_KEY", KEY)
     d0, d1, _ = days

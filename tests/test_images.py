@@ -133,6 +133,27 @@ def test_load_match_and_generic(store: Store, folder: Path, tmp_path: Path):
     assert (img["confidence"] > 0.99).all()
 
 
+def test_only_new_ads_are_hashed_and_the_result_equals_one_load(
+    store: Store, folder: Path, tmp_path: Path
+):
+    """An incremental run hashes the pictures of its new ads only (``only_ads``), appends
+    to the hashed list, and matches every picture: the same groups as one whole load."""
+    _ads(store)
+    hashed = tmp_path / "hashed.csv"
+    first = load_images(store, folder=folder, workers=1, hashed_to=hashed,
+                        only_ads=["a1", "a2", "a4"])  # fmt: skip
+    assert (first.refs, first.hashed) == (6, 6)
+    later = load_images(store, folder=folder, workers=1, hashed_to=hashed,
+                        only_ads=["a3", "a5", "a6"])  # fmt: skip
+    assert (later.refs, later.hashed, later.loaded) == (5, 5, 5)
+    rows = pd.read_csv(hashed)
+    assert len(rows) == 11 and set(rows["ad"]) == set(PHONES)
+    assert store.counts()["HAS_IMAGE"] == 11
+    groups = _groups(store)
+    assert groups["a1"] == groups["a2"] == groups["a3"] and groups["a4"] == groups["a5"]
+    assert later.link.generic_groups == 1 and len(set(map(frozenset, groups.values()))) == 3
+
+
 def test_owner_groups_with_images(store: Store, folder: Path):
     _ads(store)
     load_images(store, folder=folder, workers=1)

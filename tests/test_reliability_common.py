@@ -90,24 +90,31 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def dump(store: Store) -> dict[str, list[tuple]]:
+def dump(store: Store, *, audit: bool = False) -> dict[str, list[tuple]]:
     """Every node and edge of every type with every declared property, sorted.
 
     Two graphs are the same when their dumps are equal: same keys, same property values,
     same edges (no duplicates: a count would hide one missing and one extra edge).
+    Without ``audit``, the audit trail is left out: ``Run`` nodes and the ``run`` stamp
+    (every writing command records a run, so running one twice, or resuming a killed
+    one, rightly leaves more runs behind than running it once).
     """
     out: dict[str, list[tuple]] = {}
     for n in SCHEMA.nodes:
-        cols = ", ".join(f"n.{p} AS {p}" for p in n.prop_names)
+        if n.label == "Run" and not audit:
+            continue
+        props = [p for p in n.prop_names if audit or p != "run"]
+        cols = ", ".join(f"n.{p} AS {p}" for p in props)
         rows = store.query(f"MATCH (n:{n.label}) RETURN {cols}")
-        out[n.label] = sorted((tuple(r[p] for p in n.prop_names) for r in rows), key=repr)
+        out[n.label] = sorted((tuple(r[p] for p in props) for r in rows), key=repr)
     for r in SCHEMA.rels:
         src, dst = SCHEMA.node(r.src).key, SCHEMA.node(r.dst).key
-        cols = "".join(f", e.{p} AS {p}" for p in r.prop_names)
+        props = [p for p in r.prop_names if audit or p != "run"]
+        cols = "".join(f", e.{p} AS {p}" for p in props)
         q = f"MATCH (a:{r.src})-[e:{r.type}]->(b:{r.dst}) RETURN a.{src} AS s, b.{dst} AS d{cols}"
         rows = store.query(q)
         out[r.type] = sorted(
-            (tuple([x["s"], x["d"], *(x[p] for p in r.prop_names)]) for x in rows), key=repr
+            (tuple([x["s"], x["d"], *(x[p] for p in props)]) for x in rows), key=repr
         )
     return out
 
@@ -147,7 +154,8 @@ def test_dump_sees_a_changed_property_and_a_swapped_edge(embedded_store):
     s.upsert_nodes("Phone", [{"number": "+1"}, {"number": "+2"}])
     s.upsert_edges("HAS_PHONE", [{"src": "a1", "dst": "+1", "method": "plain", "confidence": 1}])
     before = dump(s)
-    assert before["HAS_PHONE"] == [("a1", "+1", "plain", 1.0, None)]  # run: not stamped
+    assert before["HAS_PHONE"] == [("a1", "+1", "plain", 1.0)] and "Run" not in before
+    assert dump(s, audit=True)["HAS_PHONE"] == [("a1", "+1", "plain", 1.0, None)]  # unstamped
     s.upsert_nodes("Ad", [{"id": "a2", "age": 31}])
     assert dump(s) != before
     s.upsert_nodes("Ad", [{"id": "a2", "age": 30}])

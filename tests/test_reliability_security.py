@@ -120,7 +120,8 @@ def test_a_parameter_holding_cypher_is_data_even_with_write(store_uri, tmp_path)
     )
     assert res.exit_code == 0
     with open_store(store_uri) as s:
-        assert s.counts() == {k: len(v) for k, v in before.items()}
+        counts = {k: v for k, v in s.counts().items() if k != "Run"}  # `load ads` is audited
+        assert counts == {k: len(v) for k, v in before.items()}
         assert s.query("MATCH (a:Ad {id: 's2'}) RETURN a.category AS c") == [{"c": evil}]
 
 

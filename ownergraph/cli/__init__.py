@@ -6,6 +6,8 @@ library function that a notebook can call too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -60,6 +62,31 @@ def _open(store: str | None, *, create: bool = False):
 
     with reported_as(UsageError, StoreError):
         return open_store(store, create=create)
+
+
+@contextmanager
+def _audited(
+    ctx: typer.Context, store: Any, stage: str
+) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Record the running writing command as a ``Run`` of mode ``command`` (who, when,
+    the command with its options, any URI credentials removed, its counts: ``ownergraph
+    runs``); the command passes its summary (``to_dict()``) to the yielded function."""
+    from ownergraph.daily import audit
+
+    args: list[str] = []
+    for p in ctx.command.params:  # as given: arguments, then options not left at default
+        v, source = ctx.params.get(p.name or ""), ctx.get_parameter_source(p.name or "")
+        if source is None or source.name == "DEFAULT" or v in (None, False, (), []):
+            continue
+        values = [str(x) for x in (v if isinstance(v, list | tuple) else [v])]
+        if p.param_type_name == "argument":
+            args += values
+        elif v is True:
+            args.append(p.opts[0])
+        else:
+            args += [x for val in values for x in (p.opts[0], val)]
+    with audit.recorded(store, " ".join([ctx.command_path, *args]), stage=stage) as record:
+        yield record
 
 
 def _kv(items: list[str] | None, what: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ownergraph import defaults
-from ownergraph.cli import StoreOpt, _kv, app, console
+from ownergraph.cli import StoreOpt, _audited, _kv, app, console
 from ownergraph.defaults import TARGET_PRECISION
 from ownergraph.errors import UsageError, reported_as
 
@@ -149,6 +149,7 @@ def authors_evaluate(
 
 @authors_app.command("link")
 def authors_link(
+    ctx: typer.Context,
     model: str = typer.Option(AUTHORS_MODEL, "--model", help="Model file from `train`."),
     store: str | None = StoreOpt,
     threshold: float | None = typer.Option(
@@ -181,7 +182,7 @@ def authors_link(
 
     with reported_as(UsageError, ModelError, StoreError, ValueError):
         m = PairwiseAuthorModel.load(model)
-        with open_store(store) as s:
+        with open_store(store) as s, _audited(ctx, s, "authors") as record:
             summary = link_authors(
                 s,
                 m,
@@ -194,6 +195,7 @@ def authors_link(
                 n_jobs=jobs,
                 model_name=model,
             )
+            record(summary.to_dict())
     t = Table("figure", "value", title="author linking")
     for key, v in summary.to_dict().items():
         if key != "heldout":

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ownergraph import defaults
-from ownergraph.cli import StoreOpt, _open, app, console, err
+from ownergraph.cli import StoreOpt, _audited, _open, app, console, err
 from ownergraph.defaults import BTC_PARSE_WORKERS
 from ownergraph.errors import CommandError, UsageError, reported_as
 
@@ -60,6 +60,7 @@ _WRITTEN = {"txs": "Tx", "addresses": "Address", "spent_in": "SPENT_IN", "pays":
 
 @btc_app.command("load")
 def btc_load_cmd(
+    ctx: typer.Context,
     paths: list[str] | None = typer.Argument(
         None, help="getblock/getrawtransaction JSON, raw block (binary or hex) or blk*.dat."
     ),
@@ -137,7 +138,10 @@ def btc_load_cmd(
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"))
     with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
-        with reported_as(CommandError, InputError, ValueError, OSError, StoreError, RpcError):
+        with (
+            _audited(ctx, s, "bitcoin") as record,
+            reported_as(CommandError, InputError, ValueError, OSError, StoreError, RpcError),
+        ):
             with Progress(*cols, console=err, transient=True) as bar:
                 task = bar.add_task("parsing transactions", total=None)
                 if client is not None:
@@ -172,6 +176,7 @@ def btc_load_cmd(
                     progress=_advance(bar, wtask),
                     coinjoin_min_equal=coinjoin_min,
                 )
+            record(written.counts())
         uri = s.uri
     sm = tables.summary
     t = Table("", "count", title="btc load")
@@ -286,6 +291,7 @@ def btc_watch_cmd(
 
 @btc_app.command("cluster")
 def btc_cluster_cmd(
+    ctx: typer.Context,
     store: str | None = StoreOpt,
     change: bool = typer.Option(
         False, "--change/--no-change", help="Also use the one-time change-address heuristic."
@@ -314,10 +320,11 @@ def btc_cluster_cmd(
         change_round_sat=round_sat,
         coinjoin_guard=coinjoin_guard,
     )
-    with _open(store) as s:
+    with _open(store) as s, _audited(ctx, s, "wallets") as record:
         with reported_as(CommandError, ValueError, StoreError):
             with console.status("clustering wallets"):
                 counts = cluster_wallets(s, clusterer, batch_size)
+        record(counts.to_dict())
     t = Table("", "count", title="btc cluster" + (" (with change)" if change else ""))
     for k, v in counts.to_dict().items():
         t.add_row(WALLET_LABELS[k], f"{v:,}")
@@ -341,6 +348,7 @@ WALLET_LABELS = {  # WalletsSummary field -> the label `btc cluster` prints
 
 @btc_app.command("tags")
 def btc_tags_cmd(
+    ctx: typer.Context,
     paths: list[str] = typer.Argument(
         ..., help="GraphSense TagPack YAML, or CSV address,label,category,source,confidence."
     ),
@@ -360,8 +368,9 @@ def btc_tags_cmd(
             tags = read_tags(list(paths), q)
         with _open(store, create=True) as s:
             s.init_schema()
-            with reported_as(CommandError, StoreError):
+            with _audited(ctx, s, "tags") as record, reported_as(CommandError, StoreError):
                 written = write_tags(s, tags)
+                record(written)
     t = Table("", "count", title="btc tags")
     t.add_row("tags read / loaded / quarantined", f"{len(tags) + q.count:,} / {len(tags):,} / "
               f"{q.count:,}")  # fmt: skip
@@ -374,6 +383,7 @@ def btc_tags_cmd(
 
 @btc_app.command("link")
 def btc_link_cmd(
+    ctx: typer.Context,
     store: str | None = StoreOpt,
     rates: str | None = typer.Option(
         None,
@@ -462,12 +472,13 @@ def btc_link_cmd(
             rate_table = RateTable.from_parquet(side, rate_method)  # type: ignore[arg-type]
         else:
             raise RateError("no BTC/USD rates: give --rates FILE")
-    with _open(store) as s:
+    with _open(store) as s, _audited(ctx, s, "payments") as record:
         with reported_as(CommandError, PaymentInputError, RateError, ValueError, StoreError):
             with console.status("linking payments") as status:
                 summary = link_payments(
                     s, rate_table, table, cfg, progress=lambda m, _d, _t: status.update(m)
                 )
+        record(summary.to_dict())
     t = Table("", "count", title=f"btc link (window {cfg.window[0]}..{cfg.window[1]} s)")
     labels = PAYMENT_LABELS | {
         "one_to_one_dropped": f"links dropped by one-to-one ({summary.one_to_one})"

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ownergraph import defaults
-from ownergraph.cli import StoreOpt, _hmac_key, _kv, _open, app, console, err
+from ownergraph.cli import StoreOpt, _audited, _hmac_key, _kv, _open, app, console, err
 from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def _print_inspection(path: str, fmt: str | None) -> None:
 
 @load_app.command("ads", epilog=_mapping_help())
 def load_ads_cmd(
+    ctx: typer.Context,
     paths: list[str] = typer.Argument(..., help="Ad files: .jsonl, .json, .csv or .parquet."),
     store: str | None = StoreOpt,
     fmt: str | None = typer.Option(
@@ -133,7 +134,7 @@ def load_ads_cmd(
     ]  # fmt: skip
     with _open(store, create=True) as s, Quarantine(Path(quarantine), strict=strict) as q:
         s.init_schema()
-        with Progress(console=err, transient=True) as bar:
+        with _audited(ctx, s, "ads") as record, Progress(console=err, transient=True) as bar:
             task = bar.add_task("loading ads", total=None)
             with reported_as(  # e.g. Neo4j down after retries: re-run to finish
                 CommandError,
@@ -149,6 +150,7 @@ def load_ads_cmd(
                     skip_unreadable=True,  # a whole file is unreadable: go on
                     progress=lambda _stage, done, _total: bar.update(task, completed=done),
                 )
+            record(sm.to_dict())
     for f in sm.files:
         name = Path(f.source).name
         if f.error:

@@ -16,6 +16,7 @@ images_app = typer.Typer(help="Pictures as evidence: hashes only.", no_args_is_h
 
 
 def load_images_cmd(
+    ctx: typer.Context,
     folder: str | None = typer.Option(
         None, "--folder", help="A folder keyed by ad id: DIR/<ad>/*.jpg or DIR/<ad>.jpg."
     ),
@@ -46,17 +47,20 @@ def load_images_cmd(
     (Ad)-[:HAS_IMAGE]->(Image). URLs are never fetched; no picture is copied anywhere."""
     from pathlib import Path
 
-    from ownergraph.cli import _open, console
+    from ownergraph.cli import _audited, _open, console
     from ownergraph.loaders.quarantine import InputError, Quarantine
     from ownergraph.stages.images import load_images
 
     with _open(store, create=True) as s, Quarantine(Path(quarantine)) as q:
         s.init_schema()
-        with reported_as(UsageError, ValueError, FileNotFoundError, InputError):
-            out = load_images(
-                s, folder=folder, ads=ads, column=column, id_column=id_column, hashes=hashes,
-                base_dir=base_dir, crops=crops, workers=workers, quarantine=q, link=link,
-            )  # fmt: skip
+        with _audited(ctx, s, "images") as record:
+            with reported_as(UsageError, ValueError, FileNotFoundError, InputError):
+                out = load_images(
+                    s, folder=folder, ads=ads, column=column, id_column=id_column,
+                    hashes=hashes, base_dir=base_dir, crops=crops, workers=workers,
+                    quarantine=q, link=link,
+                )  # fmt: skip
+            record(out.to_dict())
     console.print(
         f"pictures: {out.refs:,} references, {out.hashed:,} hashed, "
         f"{out.loaded:,} ad links to {out.images:,} images loaded, "
@@ -82,11 +86,14 @@ def _print_link(console, s: ImageLinkSummary) -> None:  # noqa: ANN001 - a rich 
 
 @images_app.command("link")
 def images_link_cmd(
+    ctx: typer.Context,
     store: str | None = typer.Option(None, "--store", envvar="OWNERGRAPH_STORE"),
 ) -> None:
     """Match the store's pictures again (PDQ, pHash, crops), group them, mark generic ones."""
-    from ownergraph.cli import _open, console
+    from ownergraph.cli import _audited, _open, console
     from ownergraph.stages.images import link_images
 
-    with _open(store) as s:
-        _print_link(console, link_images(s))
+    with _open(store) as s, _audited(ctx, s, "images") as record:
+        summary = link_images(s)
+        record(summary.to_dict())
+    _print_link(console, summary)

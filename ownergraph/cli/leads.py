@@ -14,15 +14,16 @@ from ownergraph.errors import UsageError, reported_as
 MAX_ADS_SHOWN = 6
 
 
-def label_and_rescore(owner_id: str, label: str, store: str | None) -> None:
+def label_and_rescore(ctx: Any, owner_id: str, label: str, store: str | None) -> None:
     """``owners label``: store the label, re-score, print the mode and learned weights."""
-    from ownergraph.cli import _open, console
+    from ownergraph.cli import _audited, _open, console
     from ownergraph.stages.score_model import label_owner, rescore
 
-    with _open(store) as s:
+    with _open(store) as s, _audited(ctx, s, "owners label") as record:
         with reported_as(UsageError, ValueError):  # OwnerNotFound, StoreError: exit 1
             label_owner(s, owner_id, label)
             info = rescore(s)
+        record({"labelled": 1, **info})
     console.print(f"{owner_id} labelled [bold]{label}[/bold]; score: {info['mode']}")
     if "reason" in info:
         console.print(info["reason"])

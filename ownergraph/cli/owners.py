@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ownergraph import defaults
-from ownergraph.cli import StoreOpt, _hmac_key, _open, app, console, err
+from ownergraph.cli import StoreOpt, _audited, _hmac_key, _open, app, console, err
 from ownergraph.errors import CommandError, UsageError, reported_as
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ app.add_typer(owners_app, name="owners")
 
 @owners_app.command("detect")
 def owners_detect_cmd(
+    ctx: typer.Context,
     store: str | None = StoreOpt,
     method: str = typer.Option(
         "leiden",
@@ -108,7 +109,7 @@ def owners_detect_cmd(
             rate_table = RateTable.from_parquet(side)
         else:
             rate_table = None
-    with _open(store) as s:
+    with _open(store) as s, _audited(ctx, s, "owners") as record:
         with reported_as(
             CommandError, EvidenceError, RateError, StoreError, RuntimeError, ValueError
         ):
@@ -118,6 +119,7 @@ def owners_detect_cmd(
                     calibrate=calibrate, author_joins=authors == "join", generic=generic,
                     join_rule=joins,
                 )  # fmt: skip
+        record(summary.to_dict())
     if as_json:
         console.print_json(json.dumps(summary.to_dict()))
         return
@@ -270,6 +272,7 @@ def owners_show_cmd(
 
 @owners_app.command("label")
 def owners_label_cmd(
+    ctx: typer.Context,
     owner_id: str = typer.Argument(..., help="An Owner id, e.g. O-1a2b3c4d5e."),
     label: str = typer.Argument(..., help="operation | independent | unsure"),
     store: str | None = StoreOpt,
@@ -278,7 +281,7 @@ def owners_label_cmd(
     once 5 groups are labelled operation and 5 independent, the documented defaults before."""
     from ownergraph.cli.leads import label_and_rescore
 
-    label_and_rescore(owner_id, label, store)
+    label_and_rescore(ctx, owner_id, label, store)
 
 
 @app.command("report")

@@ -2,7 +2,9 @@
 
 ``start_run`` writes the node (who, when, which command, mode, inputs) before the stages
 run; ``finish_run`` stamps the run id on every node and derived edge the run created
-(``Store.stamp_run``) and records the counts. Who: ``$OWNERGRAPH_USER``, else the project's
+(``Store.stamp_run``) and records the counts. ``ownergraph run`` records mode ``full`` or
+``incremental``; every other writing command (``load ads``, ``owners detect``, ...) runs
+inside ``recorded`` and records mode ``command``. Who: ``$OWNERGRAPH_USER``, else the project's
 ``[run] user``, else the login name. Commands are stored with any ``user:password@`` of a
 URI removed.
 """
@@ -11,16 +13,22 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ownergraph import settings
 from ownergraph.store.base import Store
 
+log = logging.getLogger(__name__)
 USER_ENV = "OWNERGRAPH_USER"
+PIPELINE_MODES = ("full", "incremental")  # ``ownergraph run``
+COMMAND_MODE = "command"  # one writing command (load ads, owners detect, ...)
 _CREDENTIALS = re.compile(r"//[^/@\s]*@")
 
 
@@ -98,6 +106,39 @@ def finish_run(
     return stamped
 
 
+def fail_run(store: Store, rec: RunRecord, counts: dict[str, Any]) -> None:
+    """Record ``rec`` as failed, if the store still can: the store may be what failed,
+    and then its error, not a second one from here, is what the caller must see."""
+    try:
+        finish_run(store, rec, counts, status="failed")
+    except Exception:  # noqa: BLE001
+        log.warning("could not record run %s as failed", rec.id)
+
+
+@contextmanager
+def recorded(
+    store: Store, command: str, *, stage: str
+) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """One writing command as a run of mode ``command``. Yields a function that takes
+    the stage's summary (``to_dict()``); its numbers are the run's counts under ``stage``,
+    as a ``run`` records them. A failed command is recorded as failed, stamps nothing and
+    its error propagates."""
+    store.init_schema()  # a store made before Run nodes existed
+    rec = start_run(store, command, mode=COMMAND_MODE, stages=(stage,))
+    counts: dict[str, Any] = {stage: {}}
+    try:
+        yield lambda summary: counts[stage].update(numbers(summary))
+    except BaseException:
+        fail_run(store, rec, counts)
+        raise
+    finish_run(store, rec, counts)
+
+
+def numbers(summary: dict[str, Any]) -> dict[str, int | float]:
+    """The numbers of a stage summary (its ``to_dict()``), for a Run node's counts."""
+    return {k: v for k, v in summary.items() if isinstance(v, int | float)}  # bools too
+
+
 def _row(rec: RunRecord, status: str, finished_ts: int | None = None) -> dict[str, Any]:
     return {
         "id": rec.id,
@@ -129,11 +170,23 @@ def list_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def loaded_inputs(store: Store) -> set[str]:
-    """Digests of the input files earlier finished runs loaded (for incremental runs)."""
-    rows = store.query("MATCH (r:Run) WHERE r.status = 'done' RETURN r.inputs AS inputs")
+    """Digests of the input files earlier finished ``run``s loaded (for incremental runs)."""
+    rows = store.query(
+        "MATCH (r:Run) WHERE r.status = 'done' AND r.mode IN $modes RETURN r.inputs AS inputs",
+        {"modes": list(PIPELINE_MODES)},
+    )
     out: set[str] = set()
     for r in rows:
         for item in json.loads(r["inputs"] or "[]"):
             if item.get("sha256"):
                 out.add(item["sha256"])
     return out
+
+
+def unprocessed_runs(store: Store) -> list[str]:
+    """Finished ``command`` runs after the last finished ``run`` (full or incremental):
+    what they loaded (e.g. ``load ads``) is stamped with their id, yet no pipeline run has
+    linked it, so the next incremental run takes it as new."""
+    rows = store.query("MATCH (r:Run) WHERE r.status = 'done' RETURN r.id AS id, r.mode AS mode")
+    last = max((r["id"] for r in rows if r["mode"] in PIPELINE_MODES), default="")
+    return sorted(r["id"] for r in rows if r["mode"] == COMMAND_MODE and r["id"] > last)

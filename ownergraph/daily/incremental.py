@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ownergraph.daily.audit import unprocessed_runs
 from ownergraph.errors import OwnergraphError
 from ownergraph.stages.base import StageSummary
 from ownergraph.stages.bitcoin import BitcoinSummary
@@ -104,10 +105,15 @@ def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> p
 
 
 def new_ads(store: Store) -> list[str]:
-    """Ads not yet stamped with a run: the ones this run loaded."""
-    return sorted(
-        r["id"] for r in store.query("MATCH (a:Ad) WHERE a.run IS NULL RETURN a.id AS id")
-    )
+    """Ads no pipeline run has linked yet: those not yet stamped (this run loaded them)
+    and those a single command (``load ads``) loaded after the last ``run``."""
+    q = "MATCH (a:Ad) WHERE a.run IS NULL RETURN a.id AS id"
+    ids = {r["id"] for r in store.query(q)}
+    runs = unprocessed_runs(store)
+    if runs:
+        q = "MATCH (a:Ad) WHERE a.run IN $runs RETURN a.id AS id"
+        ids |= {r["id"] for r in store.query(q, {"runs": runs})}
+    return sorted(ids)
 
 
 # -- bitcoin ----------------------------------------------------------------------------

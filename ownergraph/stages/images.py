@@ -12,6 +12,7 @@ it), and marks groups shown under too many unrelated phone/e-mail groups as ``ge
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,14 +161,18 @@ def load_images(
     quarantine: Quarantine | None = None,
     link: bool = True,
     hashed_to: str | Path | None = None,
+    only_ads: Collection[str] | None = None,
     progress: Progress = no_progress,
 ) -> ImagesSummary:
     """``ownergraph load images``: hash a folder keyed by ad id, or the pictures an ads
     file references (``ads`` + ``column``), or load a shared hash list (``hashes``); write
     the hashes (only) to the store; then, with ``link``, match and group every picture
     in the store (:func:`link_images`). ``hashed_to``: a CSV (ref, ad, pdq) of which file
-    got which hash, for evaluation against a world's truth (outside the store). Returns a
-    summary; every reference is loaded or quarantined with its reason."""
+    got which hash, for evaluation against a world's truth (outside the store).
+    ``only_ads``: hash only the pictures of these ads (an incremental run's new ads; the
+    rest were hashed before) and append to ``hashed_to``. Returns a summary; every
+    reference is loaded, quarantined with its reason, or (with ``only_ads``) left as
+    hashed before."""
     from ownergraph.loaders import images as li
 
     if sum(x is not None for x in (folder, ads, hashes)) != 1:
@@ -188,13 +193,19 @@ def load_images(
         else:
             refs = li.refs_from_ads(ads, column, id_column=id_column, quarantine=q)
             base_dir = base_dir or Path(ads).parent
+        if only_ads is not None:
+            new = set(only_ads)
+            refs = [r for r in refs if r.ad in new]
         summary.refs = len(refs) + (q.count - before)
         progress("images", 0, summary.refs)
         rows = li.hash_refs(refs, base_dir=base_dir, crops=crops, workers=workers, quarantine=q)
         summary.hashed = len(rows)
         method = "pdq"
         if hashed_to is not None:
-            rows[["ref", "ad", "pdq"]].to_csv(hashed_to, index=False)
+            append = only_ads is not None and Path(hashed_to).exists()
+            rows[["ref", "ad", "pdq"]].to_csv(
+                hashed_to, index=False, mode="a" if append else "w", header=not append
+            )
         rows = rows.drop(columns="ref")
     summary.loaded, summary.images = li.write_images(store, rows, method=method, quarantine=q)
     summary.quarantined = q.count - before
