@@ -126,13 +126,17 @@ for _name, _f in _FIELDS.items():
         if _pre:
             TRAIN_OPTIONS[_pre + _name] = {"train_neg_per_pos": 30.0}
 # issue 17 item 6, the fair variant: rarity-weighted location and same-market negatives
-for _share in (25, 50, 80, 100):
+for _share in (25, 50, 80, 90, 95, 100):
     _m = {"market_negatives": _share / 100}
     CONFIGS[f"mkt{_share}"] = CONFIGS["current"]
     MODEL_OPTIONS[f"mkt{_share}"] = _m
-    for _name, _opts in (("age+loc", {}), ("age+rloc", {"location_rarity": True})):
+    for _name, _opts in (
+        ("age", {"fields": ("age",)}),
+        ("age+loc", {"fields": ("age", "location")}),
+        ("age+rloc", {"fields": ("age", "location"), "location_rarity": True}),
+    ):
         CONFIGS[f"{_name}+mkt{_share}"] = CONFIGS["current"]
-        MODEL_OPTIONS[f"{_name}+mkt{_share}"] = {"fields": ("age", "location"), **_opts, **_m}
+        MODEL_OPTIONS[f"{_name}+mkt{_share}"] = {**_opts, **_m}
 CONFIGS["age+rloc"] = CONFIGS["current"]
 MODEL_OPTIONS["age+rloc"] = {"fields": ("age", "location"), "location_rarity": True}
 METRICS = ("tpr1", "tpr01", "tpr1_nnd", "tpr1_city", "far_city", "tpr_xcity",

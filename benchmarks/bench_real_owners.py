@@ -10,6 +10,7 @@ alone: mean ± sd over seeds, with the issue's targets marked.
 
     python benchmarks/bench_real_owners.py                       # both sets, seeds 0-4
     python benchmarks/bench_real_owners.py --sets ca --targets 0.95,0.9,0.8
+    python benchmarks/bench_real_owners.py --author-fields age   # the author model + age
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ def main() -> None:
         default="default",
         help="generic identifiers in owner detection: the default, off, or on with a treatment",
     )
+    ap.add_argument(
+        "--author-fields",
+        default="",
+        help="ad fields the author model reads besides the text (e.g. age: the stated age)",
+    )
     args = ap.parse_args()
     if not real_ads.available():
         sys.exit(f"real data not found in {real_ads.DATA}")
@@ -141,6 +147,8 @@ def main() -> None:
         opts = {"generic": args.generic != "off"}
         opts |= {"generic_treatment": args.generic} if args.generic != "off" else {}
     targets = tuple(float(t) for t in args.targets.split(","))
+    fields = tuple(f for f in args.author_fields.split(",") if f)
+    author_model = {"fields": fields} if fields else None
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             store = EmbeddedStore(load(name, Path(tmp)))
@@ -156,6 +164,7 @@ def main() -> None:
                     targets=targets,
                     join_rule=args.joins,
                     owner_options=opts,
+                    author_model=author_model,
                 ):
                     per_target[run["target_precision"]].append(run)
             secs = time.perf_counter() - t0

@@ -166,3 +166,23 @@ def test_market_negatives_need_a_market_field() -> None:
         PairwiseAuthorModel(market_negatives=2.0).fit_features(
             AdFeatures(style=np.zeros((2, 0))), np.array([0, 0]), np.array([1, 1]), [0, 1]
         )
+
+
+def test_owner_check_trains_the_author_model_with_the_stated_age() -> None:
+    import pandas as pd
+
+    from ownergraph.evaluate_identifiers import train_in_memory
+
+    w = tiny_world(n_authors=30, ads_per_author=4, seed=5)
+    ids = np.asarray(w.ids, dtype=object)
+    evidence = pd.DataFrame(
+        {"ad": ids, "kind": "phone", "hub": [k[0].split(":", 1)[1] for k in w.identifiers]}
+    )
+    ads = pd.DataFrame({"id": ids, "age": [20 + a % 15 if k % 4 else None
+                                           for k, a in enumerate(w.authors)]})  # fmt: skip
+    model, ev = train_in_memory(ids, list(w.texts), evidence, 0, {"fields": ("age",)}, ads)
+    assert model.fields == ("age",) and model.feature_names_[-3:] == field_feature_names(("age",))
+    # the features kept for linking carry the ages (the store's integers, as strings)
+    assert np.isnan(ev.features.ad_fields["age"][0]) and ev.features.ad_fields["age"][1] == 20
+    plain, _ = train_in_memory(ids, list(w.texts), evidence, 0)
+    assert plain.fields == () and not plain.feature_names_[-1].startswith("age")
