@@ -71,15 +71,20 @@ def train_in_memory(
     """A stylometry model trained on the identifier labels in ``evidence`` (the product's
     ``authors train`` protocol), with the features of every ad kept for linking.
     ``model_options``: of ``PairwiseAuthorModel`` (e.g. ``fields=("age",)``: the stated
-    age, read from ``ads``' ``age`` column, rows aligned with ``ids``)."""
+    age, read from ``ads``' ``age`` column, rows aligned with ``ids``; ``location`` and
+    ``market`` columns, when a caller adds them, are read too)."""
     from ownergraph.linking.stylometry.data import LabelledAds
     from ownergraph.linking.stylometry.evaluate import train_and_evaluate
     from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 
-    fields = None
+    fields: dict[str, list] = {}
     if ads is not None and "age" in ads:
-        fields = {"age": [None if pd.isna(v) else str(int(v)) for v in ads["age"]]}
-    data = LabelledAds(list(ids), texts, _identifier_lists(ids, evidence), None, "store", fields)
+        fields["age"] = [None if pd.isna(v) else str(int(v)) for v in ads["age"]]
+    for k in ("location", "market"):  # columns a caller adds (the store has neither)
+        if ads is not None and k in ads:
+            fields[k] = [None if pd.isna(v) else str(v) for v in ads[k]]
+    idents = _identifier_lists(ids, evidence)
+    data = LabelledAds(list(ids), texts, idents, None, "store", fields or None)
     model = PairwiseAuthorModel(random_state=seed, **(model_options or {}))
     return train_and_evaluate(
         data, model=model, keep_features=True, baseline=False, random_state=seed

@@ -186,3 +186,10 @@ def test_owner_check_trains_the_author_model_with_the_stated_age() -> None:
     assert np.isnan(ev.features.ad_fields["age"][0]) and ev.features.ad_fields["age"][1] == 20
     plain, _ = train_in_memory(ids, list(w.texts), evidence, 0)
     assert plain.fields == () and not plain.feature_names_[-1].startswith("age")
+    # location and market columns a caller adds reach the fair model
+    ads["location"] = [f"City {a % 3}" for a in w.authors]
+    ads["market"] = [f"m{a % 3}" for a in w.authors]
+    opts = {"fields": ("age", "location"), "location_rarity": True, "market_negatives": 0.95}
+    fair, ev = train_in_memory(ids, list(w.texts), evidence, 0, opts, ads)
+    assert fair.method == "stylometry+fields(rare-loc,market-neg0.95)-pairwise-v1"
+    assert fair.location_rarity_.n_ads > 0 and "location_key" in ev.features.ad_fields
