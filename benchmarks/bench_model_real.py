@@ -14,15 +14,24 @@ the same splits. Two sides:
 - ``test``: the standard splits of all ads (seeds 0..N-1), for committed configurations.
 
 Per run: TPR at FPR 1 % and 0.1 % (random negative pairs; all, and without template
-near-duplicates) and the precision-recall of *candidate pairs* (each ad's nearest
-stylistic neighbours, scored where one end is held out): recall at precision 0.8 and
-0.9 and the best precision reached (``operating_point``). Printed per set: mean ± sd
-over splits, and each configuration's paired difference to the first one (mean ± sd,
-splits better). Identifier labels make these lower bounds (one writer, two phones).
+near-duplicates); the same positives against negatives drawn inside ONE market (two
+held-out ads of one city and two components, ~20,000; ``real_ads.markets``: CA the
+url's city subdomain, SoCal/LV DIG's market code), since random negative pairs are
+mostly two cities and reward a model for telling cities apart: TPR at FPR 1 % on those
+(``tpr1_city``), and at the model's own FPR-1 % threshold (from random negatives) the
+share of same-market negatives accepted (``far_city``: false links within a city) and
+of positive pairs spanning two markets accepted (``tpr_xcity``); and the
+precision-recall of *candidate pairs* (each ad's nearest stylistic neighbours, scored
+where one end is held out): recall at precision 0.8 and 0.9 and the best precision
+reached (``operating_point``). Printed per set: mean ± sd over splits, and each
+configuration's paired difference to the first one (mean ± sd, splits better; for
+``far_city`` better is lower). Identifier labels make these lower bounds (one writer, two phones).
 
 Configurations ``age``, ``loc``, ``date``, ``age+loc``, ``fields`` (and ``neg30+...``)
 add pair features of the ads' own fields (``PairwiseAuthorModel(fields=...)``): stated
 age, location string (CA ``location``; SoCal DIG ``dig:mentionsPlace``), creation date.
+``...+rloc`` adds the location's rarity weights (``location_rarity=True``), ``mktNN`` draws
+NN % of the training negatives inside one market (``market_negatives=0.NN``).
 
 Features that do not depend on the split (masking, n-gram counts, style rates, sentence
 embeddings) are computed once per text and reused across splits and configurations.
@@ -51,12 +60,16 @@ from ownergraph.linking.stylometry import embeddings, features  # noqa: E402
 from ownergraph.linking.stylometry import evaluate as evaluate_mod  # noqa: E402
 from ownergraph.linking.stylometry import model as model_mod  # noqa: E402
 from ownergraph.linking.stylometry.data import LabelledAds, read_ads  # noqa: E402
-from ownergraph.linking.stylometry.evaluate import train_and_evaluate  # noqa: E402
+from ownergraph.linking.stylometry.evaluate import (  # noqa: E402
+    market_codes,
+    tpr_at_fpr,
+    train_and_evaluate,
+)
 from ownergraph.linking.stylometry.features import StyleVectorizer  # noqa: E402
 from ownergraph.linking.stylometry.masking import prepare_text  # noqa: E402
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel  # noqa: E402
 from ownergraph.linking.stylometry.operating_point import operating_point  # noqa: E402
-from ownergraph.linking.stylometry.pairs import split_groups  # noqa: E402
+from ownergraph.linking.stylometry.pairs import market_negatives, split_groups  # noqa: E402
 
 CONFIGS: dict[str, Callable[[], StyleVectorizer]] = {
     "current": lambda: StyleVectorizer(),
@@ -112,7 +125,24 @@ for _name, _f in _FIELDS.items():
         MODEL_OPTIONS[_pre + _name] = {"fields": _f}
         if _pre:
             TRAIN_OPTIONS[_pre + _name] = {"train_neg_per_pos": 30.0}
-METRICS = ("tpr1", "tpr01", "tpr1_nnd", "r_at_p80", "best_p", "cand_ap", "cand_r80")
+# issue 17 item 6, the fair variant: rarity-weighted location and same-market negatives
+for _share in (25, 50, 80, 90, 95, 100):
+    _m = {"market_negatives": _share / 100}
+    CONFIGS[f"mkt{_share}"] = CONFIGS["current"]
+    MODEL_OPTIONS[f"mkt{_share}"] = _m
+    for _name, _opts in (
+        ("age", {"fields": ("age",)}),
+        ("age+loc", {"fields": ("age", "location")}),
+        ("age+rloc", {"fields": ("age", "location"), "location_rarity": True}),
+    ):
+        CONFIGS[f"{_name}+mkt{_share}"] = CONFIGS["current"]
+        MODEL_OPTIONS[f"{_name}+mkt{_share}"] = {**_opts, **_m}
+CONFIGS["age+rloc"] = CONFIGS["current"]
+MODEL_OPTIONS["age+rloc"] = {"fields": ("age", "location"), "location_rarity": True}
+METRICS = ("tpr1", "tpr01", "tpr1_nnd", "tpr1_city", "far_city", "tpr_xcity",
+           "r_at_p80", "best_p", "cand_ap", "cand_r80")  # fmt: skip
+CITY_NEGATIVES = 20_000
+LOWER_BETTER = {"far_city"}  # "splits better" counts the splits where it is lower
 MIN_ACCEPTED = 30
 
 
@@ -174,6 +204,14 @@ def _cached_encode(texts: list[str], name: str = "minilm", **kw) -> np.ndarray:
 
 _LAST_CANDIDATES: dict[str, np.ndarray] = {}
 _orig_curve = evaluate_mod.precision_curve
+_LAST_EVAL: dict[str, object] = {}
+_orig_evaluate_pairs = evaluate_mod.evaluate_pairs
+
+
+def _keep_eval(model, ads, pairs, **kw):
+    """``evaluate_pairs`` that also keeps the features and held-out pairs it scored."""
+    _LAST_EVAL.update(feats=kw.get("feats"), pairs=pairs)
+    return _orig_evaluate_pairs(model, ads, pairs, **kw)
 
 
 def _keep_candidates(p: np.ndarray, same: np.ndarray) -> dict:
@@ -206,6 +244,7 @@ def uninstall_caches() -> None:
     features.style_matrix = _orig_style
     embeddings.encode = _orig_encode
     evaluate_mod.precision_curve = _orig_curve
+    evaluate_mod.evaluate_pairs = _orig_evaluate_pairs
 
 
 def install_caches() -> None:
@@ -214,6 +253,7 @@ def install_caches() -> None:
     features.style_matrix = _cached_style
     embeddings.encode = _cached_encode
     evaluate_mod.precision_curve = _keep_candidates
+    evaluate_mod.evaluate_pairs = _keep_eval
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -225,6 +265,10 @@ def load_sets(names: list[str]) -> dict[str, LabelledAds]:
             out[n] = read_ads(real_ads.CA_CSV)
         else:
             out[n] = read_ads(_with_text(real_ads.flat_jsonl(n, tmp)))
+        market = real_ads.markets(n)
+        out[n].fields = (out[n].fields or {}) | {"market": [market.get(i) for i in out[n].ids]}
+        known = sum(v is not None for v in out[n].fields["market"])
+        print(f"{n}: {len(out[n]):,} ads, market known for {known:,}", flush=True)
     return out
 
 
@@ -257,15 +301,49 @@ def run_one(ads: LabelledAds, config: str, seed: int) -> dict[str, float]:
         ads, model=model, random_state=seed, baseline=False, **TRAIN_OPTIONS.get(config, {})
     )
     f, nnd = ev.figures["model/all"], ev.figures["model/no_near_dup"]
+    city = city_figures(ads, model, ev, seed)
     curve = ev.info["candidate_precision"]["curve"]
     p80 = operating_point(curve, 0.8)
     return {
         "tpr1": f["tpr_at_fpr_0.01"],
         "tpr01": f["tpr_at_fpr_0.001"],
         "tpr1_nnd": nnd["tpr_at_fpr_0.01"],
+        **city,
         "r_at_p80": p80.recall or 0.0,
         "best_p": p80.best_precision or 0.0,
         **exact_candidate_figures(_LAST_CANDIDATES["p"], _LAST_CANDIDATES["same"]),
+    }
+
+
+def city_figures(ads: LabelledAds, model, ev, seed: int) -> dict[str, float]:
+    """The held-out positives against ~``CITY_NEGATIVES`` negatives inside one market
+    (an ad of the held-out side, uniformly, and one of its market from another
+    component: each market in proportion to its held-out ads; the same pairs for every
+    configuration of a split): TPR at FPR 1 %, and at the model's FPR-1 % threshold from
+    random negatives the share of those negatives accepted and of the positive pairs
+    spanning two markets accepted."""
+    groups = ads.groups()
+    market = market_codes(ads)
+    _, test = split_groups(groups, 0.3, seed)
+    idx = np.flatnonzero(test)
+    na, nb = market_negatives(
+        groups, market, idx, idx, CITY_NEGATIVES, np.random.default_rng(seed + 7)
+    )
+    pairs, feats = _LAST_EVAL["pairs"], _LAST_EVAL["feats"]
+    if len(feats) != len(ads):
+        raise RuntimeError("the benchmark expects every ad featurised (FEATURISE_ALL_BELOW)")
+    y, p = ev.info["scores"]["y"], ev.info["scores"]["model"]
+    pa, pb = pairs["a"].to_numpy()[y == 1], pairs["b"].to_numpy()[y == 1]
+    pn = model.predict_proba_indexed(feats, na, nb)
+    pp = p[y == 1]
+    thr = ev.figures["model/all"]["threshold_at_fpr_0.01"]
+    cross = market[pa] != market[pb]
+    return {
+        "tpr1_city": tpr_at_fpr(np.r_[np.ones(len(pp)), np.zeros(len(pn))], np.r_[pp, pn], 0.01)[0],
+        "far_city": float((pn >= thr).mean()),
+        "tpr_xcity": float((pp[cross] >= thr).mean()) if cross.any() else float("nan"),
+        "n_city_neg": int(len(pn)),
+        "n_xcity_pos": int(cross.sum()),
     }
 
 
@@ -329,7 +407,7 @@ def summarise(rows: list[dict], configs: list[str]) -> None:
             line = f"{'  Δ vs ' + ref:<20}"
             for m in METRICS:
                 d = np.array([by[c, s][m] - by[ref, s][m] for s in both])
-                wins = int((d > 0).sum())
+                wins = int((d < 0).sum() if m in LOWER_BETTER else (d > 0).sum())
                 sd = d.std(ddof=1) if len(d) > 1 else 0
                 line += f"{d.mean():>+8.3f}±{sd:.3f} {wins}/{len(d)}"
             print(line)

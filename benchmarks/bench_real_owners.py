@@ -10,6 +10,8 @@ alone: mean ± sd over seeds, with the issue's targets marked.
 
     python benchmarks/bench_real_owners.py                       # both sets, seeds 0-4
     python benchmarks/bench_real_owners.py --sets ca --targets 0.95,0.9,0.8
+    python benchmarks/bench_real_owners.py --author-model age    # text + stated age
+    python benchmarks/bench_real_owners.py --author-model fair   # + location, same-market
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ ROWS = [
     ("hidden ads left alone", "reattach_alone"),
 ]
 COLS = ("owners", "authors", "components", "alone")
+# author model options (issue 17 item 6; bench_model_real.py measures them on pairs)
+AUTHOR_MODELS: dict[str, dict | None] = {
+    "default": None,
+    "age": {"fields": ("age",)},
+    "fair": {"fields": ("age", "location"), "location_rarity": True, "market_negatives": 0.95},
+}
+
+
+def add_location_and_market(name: str, data) -> None:
+    """The location string and market of each ad (as ``bench_model_real`` reads them),
+    as columns of ``data.ads`` by ad id: the store has no such Ad fields."""
+    from bench_model_real import load_sets  # noqa: PLC0415
+
+    raw = load_sets([name])[name]
+    for k in ("location", "market"):
+        value = dict(zip(raw.ids, raw.fields[k], strict=True))
+        data.ads[k] = [value.get(i) for i in data.ads["id"]]
+        print(f"{name}: {k} known for {data.ads[k].notna().sum():,} of {len(data.ads):,} ads")
 
 
 def load(name: str, work: Path) -> Path:
@@ -132,6 +152,14 @@ def main() -> None:
         default="default",
         help="generic identifiers in owner detection: the default, off, or on with a treatment",
     )
+    ap.add_argument(
+        "--author-model",
+        choices=sorted(AUTHOR_MODELS),
+        default="default",
+        help="the author model: default (text), age (+ stated age), fair (+ stated age, "
+        "rarity-weighted location, 95 %% same-market training negatives; location and "
+        "market read from the raw files by ad id: the store holds neither)",
+    )
     args = ap.parse_args()
     if not real_ads.available():
         sys.exit(f"real data not found in {real_ads.DATA}")
@@ -141,11 +169,14 @@ def main() -> None:
         opts = {"generic": args.generic != "off"}
         opts |= {"generic_treatment": args.generic} if args.generic != "off" else {}
     targets = tuple(float(t) for t in args.targets.split(","))
+    author_model = AUTHOR_MODELS[args.author_model]
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             store = EmbeddedStore(load(name, Path(tmp)))
             data = read_store(store)
             store.close()
+            if args.author_model == "fair":
+                add_location_and_market(name, data)
             per_target: dict[float, list[dict]] = {t: [] for t in targets}
             t0 = time.perf_counter()
             for seed in seeds:
@@ -156,6 +187,7 @@ def main() -> None:
                     targets=targets,
                     join_rule=args.joins,
                     owner_options=opts,
+                    author_model=author_model,
                 ):
                     per_target[run["target_precision"]].append(run)
             secs = time.perf_counter() - t0

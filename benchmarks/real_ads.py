@@ -93,6 +93,34 @@ def flat_jsonl(name: str, out_dir: Path) -> Path:
     return path
 
 
+def markets(name: str) -> dict[str, str]:
+    """The market (city section of the site) of each ad id of a real set, for measuring
+    the author model on negatives inside one market: CA, the url's subdomain (11
+    Backpage cities: ``eastbay``, ``losangeles``...); SoCal/LV, DIG's
+    ``dig:primaryLocation`` IATA code (4 markets: LAS, LAX, SAN, ONT; the url's
+    subdomain is missing on 1,039 of its ads)."""
+    if name == "ca":
+        import csv  # noqa: PLC0415
+
+        with CA_CSV.open(newline="") as f:
+            return {
+                r["id"]: r["url"].split("//")[-1].split(".")[0]
+                for r in csv.DictReader(f)
+                if r.get("url")
+            }
+    out: dict[str, str] = {}
+    for rec in json.loads(SOCAL_JSON.read_text()):
+        s = rec.get("dig:snapshot", {})
+        if isinstance(s, list):
+            s = s[0] if s else {}
+        url = s.get("schema:url") or rec.get("@id")
+        ad_id = _get(s, "dig:preferredIdentifier", "rdfs:label") or url
+        iata = (_get(s, "dig:primaryLocation", "schema:iataCode") or "").upper()
+        if iata:
+            out.setdefault(ad_id, iata)
+    return out
+
+
 def load_args(name: str, out_dir: Path) -> list[str]:
     """Arguments of ``ownergraph load ads`` for one real set."""
     if name == "ca":

@@ -61,15 +61,34 @@ def _identifier_lists(ids: np.ndarray, evidence: pd.DataFrame) -> list[list[str]
 
 
 def train_in_memory(
-    ids: np.ndarray, texts: list[str], evidence: pd.DataFrame, seed: int
+    ids: np.ndarray,
+    texts: list[str],
+    evidence: pd.DataFrame,
+    seed: int,
+    model_options: dict[str, Any] | None = None,
+    ads: pd.DataFrame | None = None,
 ) -> tuple[Any, Any]:
     """A stylometry model trained on the identifier labels in ``evidence`` (the product's
-    ``authors train`` protocol), with the features of every ad kept for linking."""
+    ``authors train`` protocol), with the features of every ad kept for linking.
+    ``model_options``: of ``PairwiseAuthorModel`` (e.g. ``fields=("age",)``: the stated
+    age, read from ``ads``' ``age`` column, rows aligned with ``ids``; ``location`` and
+    ``market`` columns, when a caller adds them, are read too)."""
     from ownergraph.linking.stylometry.data import LabelledAds
     from ownergraph.linking.stylometry.evaluate import train_and_evaluate
+    from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 
-    data = LabelledAds(list(ids), texts, _identifier_lists(ids, evidence), None, "store")
-    return train_and_evaluate(data, keep_features=True, baseline=False, random_state=seed)
+    fields: dict[str, list] = {}
+    if ads is not None and "age" in ads:
+        fields["age"] = [None if pd.isna(v) else str(int(v)) for v in ads["age"]]
+    for k in ("location", "market"):  # columns a caller adds (the store has neither)
+        if ads is not None and k in ads:
+            fields[k] = [None if pd.isna(v) else str(v) for v in ads[k]]
+    idents = _identifier_lists(ids, evidence)
+    data = LabelledAds(list(ids), texts, idents, None, "store", fields or None)
+    model = PairwiseAuthorModel(random_state=seed, **(model_options or {}))
+    return train_and_evaluate(
+        data, model=model, keep_features=True, baseline=False, random_state=seed
+    )
 
 
 def link_in_memory(
@@ -125,11 +144,13 @@ def run_seed(
     n_jobs: int = 1,
     join_rule: str | None = None,
     owner_options: dict[str, Any] | None = None,
+    author_model: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One hiding draw (see the module docstring): the model is trained once, then ads are
     linked and owners found for each target precision; figures per grouping and target.
     ``join_rule``: owner calibration's rule for joins (default: its default);
-    ``owner_options``: other keyword arguments of :func:`find_owners` (e.g. ``generic``)."""
+    ``owner_options``: other keyword arguments of :func:`find_owners` (e.g. ``generic``);
+    ``author_model``: options of the author model (``train_in_memory``)."""
     from ownergraph.linking.stylometry.operating_point import DEFAULT_TARGET_PRECISION
 
     targets = targets or (DEFAULT_TARGET_PRECISION,)
@@ -139,7 +160,7 @@ def run_seed(
     labelled = il.labelled_ads(ids, ev)
     hidden = il.hide_ads(comp, share, seed)
     visible = il.without_identifiers(ev[ev["kind"] != "author"], ids[hidden])
-    trained = train_in_memory(ids, data.texts, visible, seed)
+    trained = train_in_memory(ids, data.texts, visible, seed, author_model, data.ads)
     hard = cm.build_evidence_graph(ids, visible, cm.EvidenceWeights.only(*cm.HARD_KINDS))
     runs = []
     for target in targets:

@@ -244,6 +244,16 @@ def _subsample(pairs: pd.DataFrame, cap: int | None, random_state: int) -> pd.Da
     return pd.concat(parts).sort_index()
 
 
+def market_codes(ads: LabelledAds) -> np.ndarray:
+    """An integer code per ad of its market (``ads.fields["market"]``: the city or site
+    section it was posted in), ``-1`` where unknown; for ``market_negatives``."""
+    values = (ads.fields or {}).get("market")
+    if values is None:
+        raise ValueError(f"{ads.source}: market negatives need a 'market' field per ad")
+    codes, _ = pd.factorize(pd.Series(values, dtype=object))
+    return codes.astype(np.int64)
+
+
 def train_and_evaluate(
     ads: LabelledAds,
     *,
@@ -285,12 +295,15 @@ def train_and_evaluate(
     groups = ads.groups(labels)
     train, test = split_groups(groups, test_size, random_state)
     log.info("step: groups and split")
+    model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
     tr = label_pairs(
         groups,
         train,
         max_pos_per_group=train_max_pos_per_group or max_pos_per_group,
         neg_per_pos=train_neg_per_pos or neg_per_pos,
         random_state=random_state,
+        market=market_codes(ads) if model.market_negatives else None,
+        market_share=model.market_negatives,
     )
     tr = _subsample(tr, max_train_pairs, random_state)
     te = label_pairs(
@@ -304,7 +317,6 @@ def train_and_evaluate(
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
     log.info("step: label pairs")
-    model = model if model is not None else PairwiseAuthorModel(random_state=random_state)
     train_used = np.unique(np.r_[tr["a"], tr["b"]])
     if keep_features:
         # every ad once, in chunks and processes: the vectorizer (IDF) is fitted on the

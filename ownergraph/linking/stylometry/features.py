@@ -618,12 +618,17 @@ def row_overlap(
 
 
 def pair_features(
-    feats: AdFeatures, a: np.ndarray, b: np.ndarray, fields: tuple[str, ...] = ()
+    feats: AdFeatures,
+    a: np.ndarray,
+    b: np.ndarray,
+    fields: tuple[str, ...] = (),
+    rarity: LocationRarity | None = None,
 ) -> np.ndarray:
     """Pair feature matrix for ad index pairs ``(a[k], b[k])`` (symmetric in a and b):
     the cosine of every view, then max-term and Jaccard of the overlap views, then the
     style differences and means (the order of ``StyleVectorizer.feature_names``), then
-    the pair features of the ad ``fields`` asked for (``field_pair_features``)."""
+    the pair features of the ad ``fields`` asked for (``field_pair_features``; ``rarity``:
+    the location's rarity weights learned in fit)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     cols, extra = [], []
@@ -649,7 +654,7 @@ def pair_features(
     if more:
         out = np.hstack([out, np.column_stack(more)])
     if fields:
-        out = np.hstack([out, field_pair_features(feats, a, b, fields)])
+        out = np.hstack([out, field_pair_features(feats, a, b, fields, rarity)])
     return out.astype(np.float32)
 
 
@@ -723,23 +728,80 @@ def field_columns(
     return out
 
 
-def field_feature_names(fields: tuple[str, ...]) -> list[str]:
-    """Names of the pair features of ``fields`` (the order ``field_pair_features`` uses)."""
+def field_feature_names(fields: tuple[str, ...], rarity: bool = False) -> list[str]:
+    """Names of the pair features of ``fields`` (the order ``field_pair_features`` uses);
+    ``rarity`` adds the location's rarity-weighted matches (``LocationRarity``)."""
     names = {
         "age": ["age_missing", "age_equal", "age_absdiff"],
-        "location": ["location_missing", "location_jaccard", "location_same"],
+        "location": ["location_missing", "location_jaccard", "location_same"]
+        + (list(LocationRarity.NAMES) if rarity else []),
         "date": ["date_missing", "date_days_apart"],
     }
     return [n for f in FIELD_FEATURES if f in fields for n in names[f]]
 
 
+@dataclass
+class LocationRarity:
+    """How rare each location value is among a model's training ads: the IDF of each
+    hashed location token and the count of each whole location string (its key), from
+    ``fit(columns, rows)`` on the training ads only. Pair features (``NAMES``): the
+    IDF-weighted token Jaccard, the largest IDF of a shared token, and for two equal
+    strings ``-log`` of the string's share of the training ads (0 when they differ; an
+    unseen string counts as seen once). A shared common value ("Las Vegas") then weighs
+    less than a shared rare one ("Hawthorne, LAX 405 fwy")."""
+
+    NAMES = ("location_idf_jaccard", "location_idf_max_shared", "location_same_rarity")
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_ads: int = 0
+
+    @classmethod
+    def fit(cls, columns: dict, rows: np.ndarray) -> LocationRarity:
+        """From the ``field_columns`` of ads ``rows`` (ads without a location skipped)."""
+        x, key = columns["location"], columns["location_key"]
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        rows = rows[key[rows] != 0]
+        n = len(rows)
+        df = np.asarray((x[rows] > 0).sum(axis=0)).ravel()
+        idf = (np.log((n + 1) / (df + 1)) + 1).astype(np.float32)  # smoothed, as sklearn
+        keys, counts = np.unique(key[rows], return_counts=True)
+        return cls(idf, keys, counts.astype(np.int64), n)
+
+    def pair_features(self, columns: dict, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+        x, key = columns["location"], columns["location_key"]
+        miss = (key[a] == 0) | (key[b] == 0)
+        xa = x[a].multiply(self.idf[None, :]).tocsr()
+        shared = xa.multiply(x[b]).tocsr()
+        w_sh = np.asarray(shared.sum(axis=1)).ravel()
+        w_a = np.asarray(xa.sum(axis=1)).ravel()
+        w_b = np.asarray(x[b].multiply(self.idf[None, :]).sum(axis=1)).ravel()
+        jac = w_sh / np.maximum(w_a + w_b - w_sh, 1e-9)
+        top = shared.max(axis=1).toarray().ravel()
+        pos = np.clip(np.searchsorted(self.keys, key[a]), 0, max(len(self.keys) - 1, 0))
+        seen = self.keys[pos] == key[a] if len(self.keys) else np.zeros(len(a), bool)
+        count = np.where(seen, self.counts[pos] if len(self.keys) else 0, 0)
+        rarity = -np.log(np.maximum(count, 1) / max(self.n_ads, 1))
+        same = key[a] == key[b]
+        return [
+            np.where(miss, np.nan, jac),
+            np.where(miss, np.nan, top),
+            np.where(miss, np.nan, np.where(same, rarity, 0.0)),
+        ]
+
+
 def field_pair_features(
-    feats: AdFeatures, a: np.ndarray, b: np.ndarray, fields: tuple[str, ...]
+    feats: AdFeatures,
+    a: np.ndarray,
+    b: np.ndarray,
+    fields: tuple[str, ...],
+    rarity: LocationRarity | None = None,
 ) -> np.ndarray:
     """Pair features of the ad ``fields`` (order of ``field_feature_names``): per field
     how many of the two ads miss it (0, 1, 2), then its comparison, NaN or 0 (never a
     match) when either misses it: age equal and |difference|; location token-set
-    Jaccard and "same location string"; |days apart|."""
+    Jaccard and "same location string" (with ``rarity``: then its rarity-weighted
+    matches, ``LocationRarity``); |days apart|."""
     missing = set(fields) - set(feats.ad_fields)
     if missing:
         raise ValueError(f"features lack the ad fields {sorted(missing)} (field_columns)")
@@ -754,6 +816,8 @@ def field_pair_features(
         miss = (key[a] == 0).astype(np.float32) + (key[b] == 0)
         _, _, jac = row_overlap(x, a, b)
         cols += [miss, np.where(miss == 0, jac, np.nan), (miss == 0) & (key[a] == key[b])]
+        if rarity is not None:
+            cols += rarity.pair_features(feats.ad_fields, a, b)
     if "date" in fields:
         x = feats.ad_fields["date"]
         xa, xb = x[a], x[b]

@@ -20,6 +20,14 @@ stated age, location string, creation date (``features.FIELD_FEATURES``; a missi
 is a "missing" indicator, never a match). Such a model needs the fields attached to its
 per-ad features (``attach_fields``); its metadata lists them and its ``method`` is
 ``METHOD_FIELDS``. Measured in ``benchmarks/bench_model_real.py`` (docs/results.md).
+
+Two options aim at a fair use of the location (both off): ``location_rarity`` adds
+rarity-weighted location matches (``features.LocationRarity``: token IDF and string
+frequencies learned in ``fit`` from the training ads only), so a shared common value
+weighs less than a shared rare one; ``market_negatives`` is the share of training
+negatives the pair sampler draws inside one market (city) of a positive pair's ad
+(``pairs.label_pairs(market=...)``, read by ``evaluate.train_and_evaluate``), so the
+model is not taught that "same city" means "same author". The method names both.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from threadpoolctl import threadpool_limits
 from ownergraph.errors import OwnergraphError
 from ownergraph.linking.stylometry.features import (
     AdFeatures,
+    LocationRarity,
     StyleVectorizer,
     field_columns,
     field_feature_names,
@@ -90,6 +99,8 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         n_threads: int | None = 1,
         random_state: int = 0,
         fields: tuple[str, ...] = (),
+        location_rarity: bool = False,
+        market_negatives: float = 0.0,
     ) -> None:
         self.vectorizer = vectorizer
         self.max_iter = max_iter
@@ -102,15 +113,32 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.fields = fields
+        self.location_rarity = location_rarity
+        self.market_negatives = market_negatives
 
     def __setstate__(self, state: dict) -> None:
-        # models pickled before the ad-field option read as text-only models
-        super().__setstate__({"fields": ()} | state)
+        # models pickled before the ad-field options read as text-only models
+        defaults = {"fields": (), "location_rarity": False, "market_negatives": 0.0}
+        super().__setstate__(defaults | state)
 
     @property
     def method(self) -> str:
-        """The provenance method of this model's links (names the ad fields it reads)."""
-        return METHOD_FIELDS if self.fields else METHOD
+        """The provenance method of this model's links: names the ad fields it reads and
+        the fair-location options (``stylometry+fields(rare-loc,market-neg0.5)-...``)."""
+        base = METHOD_FIELDS if self.fields else METHOD
+        opts = ["rare-loc"] if self._rarity_on() else []
+        if self.market_negatives:
+            opts.append(f"market-neg{self.market_negatives:g}")
+        if not opts:
+            return base
+        head, tail = base.split("-", 1)
+        return f"{head}({','.join(opts)})-{tail}"
+
+    def _rarity_on(self) -> bool:
+        return bool(self.location_rarity) and "location" in self.fields
+
+    def _rarity(self) -> LocationRarity | None:
+        return getattr(self, "location_rarity_", None) if self._rarity_on() else None
 
     def attach_fields(
         self, feats: AdFeatures, values: dict[str, list] | None, rows: np.ndarray | None = None
@@ -227,11 +255,15 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
     ) -> PairwiseAuthorModel:
         """Fit the pair classifier on rows of ``feats`` made by this model's fitted
         vectorizer (``fit_transform_texts``), pairs weighted by ``sample_weight``."""
+        if not 0.0 <= self.market_negatives <= 1.0:
+            raise ValueError(f"market_negatives {self.market_negatives} is not a share in [0, 1]")
         check_is_fitted(self, "vectorizer_")
         y = self._check_labels(y)
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
-        x = pair_features(feats, a, b, tuple(self.fields))
+        if self._rarity_on():  # from the training pairs' ads only
+            self.location_rarity_ = LocationRarity.fit(feats.ad_fields, np.r_[a, b])
+        x = pair_features(feats, a, b, tuple(self.fields), self._rarity())
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -252,12 +284,14 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
             self.classifier_.fit(x, y, sample_weight=sample_weight)
         self.classes_ = np.array([0, 1])
         self.feature_names_ = self.vectorizer_.feature_names() + field_feature_names(
-            tuple(self.fields)
+            tuple(self.fields), self._rarity_on()
         )
         self.metadata_ = {
             "format": MODEL_FORMAT,
             "method": self.method,
             "fields": list(self.fields),
+            "location_rarity": self._rarity_on(),
+            "market_negatives": float(self.market_negatives),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "sklearn": sklearn.__version__,
             "python": platform.python_version(),
@@ -293,7 +327,9 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         out = np.empty(len(a), dtype=np.float64)
 
         def score(s: int) -> None:
-            x = pair_features(feats, a[s : s + chunk], b[s : s + chunk], tuple(self.fields))
+            x = pair_features(
+                feats, a[s : s + chunk], b[s : s + chunk], tuple(self.fields), self._rarity()
+            )
             out[s : s + chunk] = self.classifier_.predict_proba(x)[:, 1]
 
         starts = range(0, len(a), chunk)

@@ -83,14 +83,18 @@ def label_pairs(
     neg_per_pos: float = 10.0,
     min_neg: int = 0,
     random_state: int = 0,
+    market: np.ndarray | None = None,
+    market_share: float = 0.0,
 ) -> pd.DataFrame:
     """Sample labelled pairs among ads ``mask`` (default: all labelled ads).
 
     Positives: pairs inside one group, at most ``max_pos_per_group`` per group (so a few
     prolific authors do not dominate). Negatives: uniformly random pairs of ads from
-    two different groups, ``neg_per_pos`` times the positives (at least ``min_neg``).
-    Returns columns ``a``, ``b`` (ad indices, ``a < b``), ``y`` (1/0), ``group_a``,
-    ``group_b``; no pair twice.
+    two different groups, ``neg_per_pos`` times the positives (at least ``min_neg``);
+    with ``market`` (a market code per ad, ``-1`` unknown), ``market_share`` of them are
+    instead drawn inside one market: a positive pair's ad and an ad of its market from
+    another group (``market_negatives``; as many as exist). Returns columns ``a``, ``b``
+    (ad indices, ``a < b``), ``y`` (1/0), ``group_a``, ``group_b``; no pair twice.
     """
     rng = np.random.default_rng(random_state)
     groups = np.asarray(groups)
@@ -118,7 +122,14 @@ def label_pairs(
     pa = np.concatenate(pos_a) if pos_a else np.zeros(0, dtype=np.int64)
     pb = np.concatenate(pos_b) if pos_b else np.zeros(0, dtype=np.int64)
     n_neg = max(int(round(len(pa) * neg_per_pos)), min_neg)
-    na, nb = _sample_negatives(idx, groups, n_neg, rng)
+    if not 0.0 <= market_share <= 1.0:
+        raise ValueError(f"market_share {market_share} is not a share in [0, 1]")
+    ma = mb = np.zeros(0, dtype=np.int64)
+    if market is not None and market_share > 0:
+        anchors = np.r_[pa, pb] if len(pa) else idx
+        ma, mb = market_negatives(groups, market, idx, anchors, round(n_neg * market_share), rng)
+    na, nb = _sample_negatives(idx, groups, n_neg - len(ma), rng)
+    na, nb = np.r_[ma, na].astype(np.int64), np.r_[mb, nb].astype(np.int64)
     a = np.concatenate([pa, na])
     b = np.concatenate([pb, nb])
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -128,6 +139,47 @@ def label_pairs(
     df["group_a"] = groups[df["a"].to_numpy()]
     df["group_b"] = groups[df["b"].to_numpy()]
     return df.reset_index(drop=True)
+
+
+def market_negatives(
+    groups: np.ndarray,
+    market: np.ndarray,
+    pool: np.ndarray,
+    anchors: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    max_rounds: int = 20,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``n`` distinct pairs (``a < b``) of two groups inside one market: an anchor
+    drawn uniformly from ``anchors`` and an ad of ``pool`` with the anchor's market
+    (``market`` per ad, integer codes, ``-1`` unknown: never paired). Fewer when the
+    markets hold fewer such pairs (``max_rounds`` rounds of draws)."""
+    market = np.asarray(market, dtype=np.int64)
+    groups = np.asarray(groups)
+    pool = pool[(market[pool] >= 0) & (groups[pool] >= 0)]
+    anchors = np.asarray(anchors, dtype=np.int64)
+    anchors = anchors[np.isin(market[anchors], market[pool])]
+    empty = np.zeros(0, dtype=np.int64)
+    if n <= 0 or len(anchors) == 0:
+        return empty, empty
+    order = pool[np.argsort(market[pool], kind="stable")]
+    codes, start, count = np.unique(market[order], return_index=True, return_counts=True)
+    width = np.int64(len(groups))
+    keys = empty
+    for _ in range(max_rounds):
+        a = rng.choice(anchors, size=2 * (n - len(keys)) + 16)
+        m = np.searchsorted(codes, market[a])
+        b = order[start[m] + (rng.random(len(a)) * count[m]).astype(np.int64)]
+        ok = groups[a] != groups[b]
+        lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+        new = lo.astype(np.int64) * width + hi
+        _, first = np.unique(new, return_index=True)
+        first.sort()
+        new = new[first]
+        keys = np.r_[keys, new[~np.isin(new, keys)]][:n]
+        if len(keys) >= n:
+            break
+    return keys // width, keys % width
 
 
 def _sample_within(k: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
