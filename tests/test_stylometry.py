@@ -609,6 +609,11 @@ def test_author_frames_ids_are_stable(trained, world: LabelledAds) -> None:
     assert a1["id"].tolist() == a2["id"].tolist()
     assert set(e1["dst"]) == set(a1["id"]) and (a1["size"] >= 2).all()
     assert write_authors is not None
+    assert set(e1["method"]) == {model.method}  # the text model's method by default
+    field_model = PairwiseAuthorModel(fields=("age", "location"), location_rarity=True)
+    _, e3 = author_frames(world.ids[:60], res, model_name="m", point=point,
+                          method=field_model.method)  # fmt: skip
+    assert set(e3["method"]) == {field_model.method} and field_model.method != model.method
 
 
 # ---------------------------------------------------------------- real data

@@ -227,7 +227,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
 
     from ownergraph.linking.stylometry.attach import AuthorIndex, attach
     from ownergraph.linking.stylometry.data import _text
-    from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+    from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 
     folder = work / AUTHOR_INDEX
     if (folder / "unlinked.json").exists():
@@ -277,7 +277,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     part.save(folder, part=max(AuthorIndex.parts(folder)) + 1)
     edges, nodes = [], []
     sizes = {a["id"]: int(a["size"]) for a in authors}
-    prov = {"method": METHOD, "confidence": ref["ep"], "precision": ref["ep"]}
+    prov = {"method": model.method, "confidence": ref["ep"], "precision": ref["ep"]}
     for i, au in enumerate(got.author):
         if au is not None:
             sizes[au] += 1

@@ -25,7 +25,7 @@ from ownergraph.linking.stylometry.clusters import (
 )
 from ownergraph.linking.stylometry.data import LabelledAds, _text
 from ownergraph.linking.stylometry.features import AdFeatures
-from ownergraph.linking.stylometry.model import METHOD, PairwiseAuthorModel
+from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 from ownergraph.stages.base import Progress, StageSummary, no_progress
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,10 @@ def link_authors(
         candidates=candidates,
         scores=candidate_scores,
     )
-    name = model_name or f"{METHOD}@{model.metadata_.get('created', '?')}"
-    authors, edges = author_frames(ads.ids, result, model_name=name, point=point, min_size=min_size)
+    name = model_name or f"{model.method}@{model.metadata_.get('created', '?')}"
+    authors, edges = author_frames(
+        ads.ids, result, model_name=name, point=point, min_size=min_size, method=model.method
+    )
     t1 = time.perf_counter()
     log.info("step: link: author frames")
     written = write_authors(store, authors, edges)

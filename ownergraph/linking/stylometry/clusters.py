@@ -370,12 +370,14 @@ def author_frames(
     model_name: str,
     point: OperatingPoint,
     min_size: int = 2,
+    method: str = METHOD,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``Author`` node rows and ``WRITTEN_BY`` edge rows for clusters of >= ``min_size`` ads.
 
     An ad's ``p`` is its strongest accepted link inside its cluster; ``confidence`` and
     ``precision`` are the operating point's measured precision among held-out candidate
     pairs (``point``), and the Author node says what that figure was measured on.
+    ``method``: the model's provenance method (``PairwiseAuthorModel.method``).
     """
     labels = result.labels
     sizes = np.bincount(labels)
@@ -407,7 +409,7 @@ def author_frames(
             "src": df["ad"].astype(str),
             "dst": df["author"],
             "p": df["p"].round(6),
-            "method": METHOD,
+            "method": method,
             "confidence": point.precision,
             "precision": point.precision,
         }
