@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ownergraph import defaults
 from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
 from ownergraph.store.base import Store
 
@@ -222,6 +223,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         work / "author_model.joblib",
         random_state=project.seed,
         max_train_pairs=project.author_train_pairs,
+        max_test_pairs=defaults.AUTHOR_HELDOUT_PAIRS,  # ROC figures: the same size at any n
         baseline=False,
         keep_features=True,
         search=search,
