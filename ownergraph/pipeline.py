@@ -216,8 +216,9 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     search = CandidateSearch(n_threads=2 if big else 1)
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
     # once, in chunks and 2 processes (`authors train --max-train-pairs N --seed S` trains
-    # the same model); the candidate search that measures the operating point is the one
-    # linking uses.
+    # the same model; its ROC figures, above AUTHOR_HELDOUT_PAIRS held-out pairs, come from
+    # all of them, the stage's from a sample); the candidate search that measures the
+    # operating point is the one linking uses.
     model, ev = train_model(
         data,
         work / "author_model.joblib",
