@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ownergraph import defaults
 from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
 from ownergraph.store.base import Store
 
@@ -215,13 +216,15 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     search = CandidateSearch(n_threads=2 if big else 1)
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
     # once, in chunks and 2 processes (`authors train --max-train-pairs N --seed S` trains
-    # the same model); the candidate search that measures the operating point is the one
-    # linking uses.
+    # the same model; its ROC figures, above AUTHOR_HELDOUT_PAIRS held-out pairs, come from
+    # all of them, the stage's from a sample); the candidate search that measures the
+    # operating point is the one linking uses.
     model, ev = train_model(
         data,
         work / "author_model.joblib",
         random_state=project.seed,
         max_train_pairs=project.author_train_pairs,
+        max_test_pairs=defaults.AUTHOR_HELDOUT_PAIRS,  # ROC figures: the same size at any n
         baseline=False,
         keep_features=True,
         search=search,

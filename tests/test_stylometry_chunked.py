@@ -88,3 +88,68 @@ def test_linking_with_the_evaluations_candidate_scores_equals_scoring_again() ->
     np.testing.assert_array_equal(got.labels, ref.labels)
     np.testing.assert_array_equal(got.p, ref.p)
     assert got.summary["pairs_above_threshold"] == ref.summary["pairs_above_threshold"] > 0
+
+
+def _pairs_from_knn_reference(idx, sim, min_sim):
+    """The straightforward version pairs_from_knn replaced (all intermediates kept)."""
+    n, k = idx.shape
+    a = np.repeat(np.arange(n, dtype=np.int64), k)
+    b = idx.ravel().astype(np.int64)
+    s = sim.ravel()
+    ok = (b >= 0) & (b != a) & (s >= min_sim)
+    a, b, s = a[ok], b[ok], s[ok]
+    key = np.minimum(a, b) * (2**32) + np.maximum(a, b)
+    key, first = np.unique(key, return_index=True)
+    return (key >> 32).astype(np.int64), (key & 0xFFFFFFFF).astype(np.int64), s[first]
+
+
+def test_pairs_from_knn_equals_the_straightforward_version() -> None:
+    from ownergraph.linking.stylometry.candidates import pairs_from_knn
+
+    rng = np.random.default_rng(3)
+    idx = rng.integers(-1, 500, size=(500, 9)).astype(np.int64)
+    idx[:, 0] = np.arange(500)  # each ad its own first neighbour, as faiss returns
+    sim = rng.random((500, 9)).astype(np.float32)
+    before = idx.copy()
+    for min_sim in (0.0, 0.5):
+        got = pairs_from_knn(idx, sim, min_sim)
+        ra, rb, rs = _pairs_from_knn_reference(idx, sim, min_sim)
+        np.testing.assert_array_equal(got.a, ra)
+        np.testing.assert_array_equal(got.b, rb)
+        np.testing.assert_array_equal(got.sim, rs)
+        assert got.a.dtype == ra.dtype and got.b.dtype == rb.dtype and len(got) > 1000
+    np.testing.assert_array_equal(idx, before)  # the caller's neighbour lists untouched
+
+
+def test_capped_held_out_pairs_leave_the_model_and_operating_point_unchanged() -> None:
+    """max_test_pairs samples the held-out ROC pairs only: the same fitted model, the same
+    held-out candidate precision curve (the operating point), fewer scored test pairs."""
+    world = tiny_world(n_authors=50, ads_per_author=6, seed=4)
+    kw = {"neg_per_pos": 5.0, "min_test_neg": 500, "baseline": False, "random_state": 1}
+
+    def run(cap):
+        return train_and_evaluate(
+            world,
+            model=PairwiseAuthorModel(max_iter=40, random_state=0),
+            search=CandidateSearch(k=8, n_components=32, n_threads=1),
+            keep_features=True,
+            max_test_pairs=cap,
+            **kw,
+        )
+
+    m_ref, ref = run(None)
+    m_cap, cap = run(400)
+    assert ref.info["test_pairs"] > 400
+    assert cap.info["test_pairs"] == 400 or abs(cap.info["test_pairs"] - 400) <= 1
+    assert cap.info["test_pairs_sampled_from"] == ref.info["test_pairs"]
+    share = ref.info["test_positive"] / ref.info["test_pairs"]
+    assert abs(cap.info["test_positive"] / cap.info["test_pairs"] - share) < 0.01
+    assert cap.info["candidate_precision"]["curve"] == ref.info["candidate_precision"]["curve"]
+    np.testing.assert_array_equal(cap.candidate_scores, ref.candidate_scores)
+    x = m_ref.transform_texts(world.texts[:20])
+    a, b = np.arange(10), np.arange(10, 20)
+    np.testing.assert_array_equal(
+        m_cap.predict_proba_indexed(x, a, b), m_ref.predict_proba_indexed(x, a, b)
+    )
+    _, same = run(ref.info["test_pairs"])  # a cap at the size: no sample, same figures
+    assert same.figures == ref.figures

@@ -263,6 +263,7 @@ def train_and_evaluate(
     max_pos_per_group: int = 100,
     neg_per_pos: float = 10.0,
     max_train_pairs: int | None = None,
+    max_test_pairs: int | None = None,
     min_test_neg: int = 20_000,
     baseline: bool = True,
     keep_features: bool = False,
@@ -278,7 +279,10 @@ def train_and_evaluate(
     """Split by group, fit on train pairs, evaluate on test pairs (model vs baseline).
 
     Every ad is masked and featurised once. ``max_train_pairs`` caps the training pairs
-    (random, class ratio kept); ``train_neg_per_pos`` and ``train_max_pos_per_group``
+    (random, class ratio kept) and ``max_test_pairs`` the held-out pairs that measure the
+    ROC figures (the same way; ``info["test_pairs_sampled_from"]`` is their number
+    before; the held-out candidate pairs of the operating point are never sampled);
+    ``train_neg_per_pos`` and ``train_max_pos_per_group``
     (default: as for the test pairs) sample the training pairs differently from the test
     pairs. ``hard_pairs`` adds to them the candidate pairs (each
     ad's nearest stylistic neighbours, as linking meets them) with two labelled
@@ -314,6 +318,8 @@ def train_and_evaluate(
         min_neg=min_test_neg,
         random_state=random_state + 1,
     )
+    n_test_all = len(te)
+    te = _subsample(te, max_test_pairs, random_state + 1)
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
     log.info("step: label pairs")
@@ -440,6 +446,7 @@ def train_and_evaluate(
         "train_hard_pairs": n_hard,
         "train_positive": int(ty.sum()),
         "test_pairs": int(len(te)),
+        "test_pairs_sampled_from": int(n_test_all),
         "test_positive": int(te["y"].sum()),
         "train_groups": int(len(np.unique(groups[train]))),
         "test_groups": int(len(np.unique(groups[test]))),
