@@ -271,20 +271,8 @@ def _flat(ev: Any) -> dict[str, Any]:
 
 
 def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.loaders.quarantine import Quarantine
-    from ownergraph.stages.images import load_images
-
-    if project.images is None:
-        return {}
-    with Quarantine(work / "quarantine" / "images.jsonl") as q:
-        out = load_images(
-            store, folder=project.images, quarantine=q, hashed_to=work / "images_hashed.csv"
-        )
-    return out.to_dict()
-
-
-def _images_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    """The new ads' pictures only; matching and grouping then cover every picture."""
+    """Hash the pictures (an incremental run: the new ads' only), then match and group
+    every stored picture."""
     from ownergraph.loaders.quarantine import Quarantine
     from ownergraph.stages.images import load_images
 
@@ -296,7 +284,7 @@ def _images_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[s
             folder=project.images,
             quarantine=q,
             hashed_to=work / "images_hashed.csv",
-            only_ads=_new_ads(store, ctx),
+            only_ads=_new_ads(store, ctx) if ctx.get("incremental") else None,
         )
     return out.to_dict()
 
@@ -394,7 +382,6 @@ _INCREMENTAL_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "bitcoin": _bitcoin_new,
     "payments": _payments_new,
     "authors": _authors_new,
-    "images": _images_new,
     "owners": _owners_new,
 }
 
