@@ -11,6 +11,11 @@ The reference printed beside each size is the target of the 1M-ad path (15 min w
 8 GB peak on 2 cores), scaled linearly to the size.
 
     python benchmarks/bench_end_to_end.py --sizes 100000 300000 1000000 [--keep DIR]
+    python benchmarks/bench_end_to_end.py --world W   # a world made before (copied)
+
+``--world W`` runs on a copy of a world made before (``ownergraph synth --out W``; the
+size is its ad count, pictures are added to the copy), so a 1M run need not regenerate
+its world (about 13 min on a quiet machine); its world row is then the copy's time.
 """
 
 from __future__ import annotations
@@ -74,16 +79,24 @@ class Meter:
         self._stop.set()
 
 
-def run_one(n_ads: int, seed: int, root: Path, photo_ads: int) -> dict[str, Any]:
-    """World + pipeline at one size, in this process; returns the measurements."""
+def run_one(
+    n_ads: int, seed: int, root: Path, photo_ads: int, made: Path | None = None
+) -> dict[str, Any]:
+    """World + pipeline at one size, in this process; returns the measurements.
+
+    ``made``: copy this world instead of generating one (``n_ads`` is then its size)."""
     from ownergraph.pipeline import STAGES, run_pipeline
     from ownergraph.store.base import open_store
     from ownergraph.synth.world import generate_world
 
     meter = Meter()
     world = root / "world"
-    meter.start("world (generator, not the product)")
-    generate_world(world, n_ads=n_ads, seed=seed)
+    if made is not None:
+        meter.start("world (copied, not the product)")
+        shutil.copytree(made, world)
+    else:
+        meter.start("world (generator, not the product)")
+        generate_world(world, n_ads=n_ads, seed=seed)
     if photo_ads:
         from ownergraph.synth.photos import add_photos
 
@@ -156,14 +169,19 @@ def main() -> None:
     ap.add_argument("--photo-ads", type=int, default=1500, help="as the demo (0: none)")
     ap.add_argument("--keep", help="keep worlds and stores under this folder")
     ap.add_argument("--json", help="write all measurements to this file")
+    ap.add_argument("--world", help="a world made before (its seed is --seed's): run on a copy")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one size
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        res = run_one(args.one, args.seed, Path(args.root), args.photo_ads)
+        made = Path(args.world) if args.world else None
+        res = run_one(args.one, args.seed, Path(args.root), args.photo_ads, made)
         print("RESULT " + json.dumps(res, default=str), flush=True)
         return
     results = []
+    if args.world:
+        with open(Path(args.world) / "ads.jsonl", "rb") as f:
+            args.sizes = [sum(1 for _ in f)]
     for n in args.sizes:
         base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="og-e2e-"))
         root = base / f"ads{n}"
@@ -172,6 +190,7 @@ def main() -> None:
         root.mkdir(parents=True)
         cmd = [sys.executable, __file__, "--one", str(n), "--root", str(root)]
         cmd += ["--seed", str(args.seed), "--photo-ads", str(args.photo_ads)]
+        cmd += ["--world", args.world] if args.world else []
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
