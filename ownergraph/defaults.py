@@ -5,6 +5,11 @@ import at start-up (no numpy, pandas or scipy)."""
 TARGET_PRECISION = 0.8
 # Identifier-label evaluation and owner calibration: share of identifier-linked ads hidden.
 HIDE_SHARE = 0.2
+# Owner calibration on more ads than this measures its settings on whole connected
+# components of the evidence graph drawn at random up to this many ads (partitioning is
+# local to a component): its ~150 partitions of the whole graph took ~150 s at 100k ads
+# and would grow with the data.
+CALIBRATION_MAX_ADS = 100_000
 # Owner detection: look for generic phones/e-mails (ownergraph.owners.generic) and let
 # them join only their ads that write alike (docs/results.md, "Generic identifiers").
 GENERIC_IDENTIFIERS = True

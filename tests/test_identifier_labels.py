@@ -190,6 +190,34 @@ def test_calibration_keeps_precise_author_links_and_drops_noisy_ones() -> None:
     assert only_hard.setting is cal.HARD_ONLY and "no soft evidence" in only_hard.reason
 
 
+def test_sample_components_takes_whole_evidence_components_up_to_the_limit() -> None:
+    ads, ev = _world(60, noisy=False)  # 60 components of 4 ads (phone + author)
+    extra = np.array(["lone-1", "lone-2"], dtype=object)  # no links: components of 1
+    ads = np.sort(np.concatenate([ads, extra]))
+    comp = cal.evidence_components(ads, ev)
+    assert len(np.unique(comp)) == 62
+    mask = cal.sample_components(ads, ev, 50, seed=3)
+    assert 47 <= mask.sum() <= 50  # whole components: at most 3 ads short of the limit
+    for c in np.unique(comp[mask]):  # every drawn component is whole
+        assert mask[comp == c].all()
+    assert (cal.sample_components(ads, ev, 50, seed=3) == mask).all()  # seeded
+    assert (cal.sample_components(ads, ev, 50, seed=4) != mask).any()
+    assert cal.sample_components(ads, ev, 1, seed=3).sum() in (1, 4)  # first kept whole
+
+
+def test_calibration_on_more_ads_than_its_limit_measures_a_drawn_sample() -> None:
+    ads, ev = _world(200, noisy=False)  # 800 ads
+    full = cal.calibrate(ads, ev, _run, seed=1, max_ads=None)
+    part = cal.calibrate(ads, ev, _run, seed=1, max_ads=400)
+    assert full.sample == {} and part.sample == {"ads": 400, "of": 800}
+    assert part.hidden == round(il.DEFAULT_HIDE_SHARE * 400) < full.hidden
+    assert "author" in full.setting.soft and "author" in part.setting.soft
+    ads, ev = _world(200, noisy=True)  # imprecise authors stay out on the sample too
+    assert cal.calibrate(ads, ev, _run, seed=1, max_ads=400).setting is cal.HARD_ONLY
+    with pytest.raises(ValueError, match="max_ads"):
+        cal.calibrate(ads, ev, _run, max_ads=0)
+
+
 # ------------------------------------------------------------------ store and CLI
 
 

@@ -26,6 +26,12 @@ re-attachment (:mod:`ownergraph.identifier_labels`):
    still admissible over the check draws; otherwise owner detection uses hard identifiers
    alone and says so.
 
+On more than ``max_ads`` ads (:data:`MAX_ADS`) the settings are measured on whole connected
+components of the evidence graph drawn at random up to ``max_ads`` ads
+(:func:`sample_components`): owner detection is local to a component, so a drawn
+component partitions as it would in the whole graph, and calibration costs the same at
+any size.
+
 Author links only *attach* ads without a hard identifier by default
 (:func:`ownergraph.owners.communities.attach_orphans`); settings where they join cores are
 measured too, and win only where the data shows them precise.
@@ -43,11 +49,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ownergraph import cut_rejoin as cr
 from ownergraph import defaults
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
+from ownergraph.owners.evidence_graph import hub_keys
 from ownergraph.stats import wilson_lower
 
 DEFAULT_TARGET = 0.95  # re-attachment precision a soft setting must reach
@@ -73,6 +82,7 @@ MIN_CUT_COMPONENTS = 20  # fewer cut-able components: joins cannot be measured, 
 # cores of other components than of its own). On the 10k worlds the truth's join precision
 # lay between the two (images: 0.97-0.98 vs 1.000 lenient, 0.86-0.91 majority)
 JOIN_COUNT = "lenient"
+MAX_ADS = defaults.CALIBRATION_MAX_ADS  # more ads: measured on components drawn up to it
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,9 @@ class Calibration:
     precision: dict[str, float | None] = field(default_factory=dict)  # per soft kind (check)
     # cut-and-rejoin: the rule, cut-able components, and why joins stayed off (if they did)
     joins: dict[str, Any] = field(default_factory=dict)
+    # measured on the ads of evidence components drawn at random (sample_components):
+    # {"ads": drawn, "of": all, "components": drawn components}; empty when on all ads
+    sample: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -385,6 +398,37 @@ def kind_precision(
     return out
 
 
+def evidence_components(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray:
+    """Component id per ad (``ads`` order) of the evidence graph over every link in
+    ``evidence`` (columns ad, kind, hub); an ad without links is a component of its own."""
+    ads = np.asarray(ads, dtype=object)
+    ad_pos = pd.Index(ads).get_indexer(evidence["ad"])
+    keep = ad_pos >= 0
+    hub_codes, hubs = pd.factorize(hub_keys(evidence)[keep])
+    n, m = len(ads), len(hubs)
+    adj = coo_matrix(
+        (np.ones(int(keep.sum())), (ad_pos[keep], n + hub_codes)), shape=(n + m, n + m)
+    )
+    _, labels = connected_components(adj, directed=False)
+    return pd.factorize(labels[:n])[0].astype(np.int64)
+
+
+def sample_components(
+    ads: np.ndarray, evidence: pd.DataFrame, max_ads: int, seed: int = 0
+) -> np.ndarray:
+    """Mask over ``ads`` of whole evidence-graph components (:func:`evidence_components`)
+    drawn in a random order (seeded) while their ads add up to at most ``max_ads`` (the
+    first drawn is kept whatever its size)."""
+    comp = evidence_components(ads, evidence)
+    sizes = np.bincount(comp)
+    order = np.random.default_rng([seed, len(ads)]).permutation(len(sizes))
+    taken = np.cumsum(sizes[order]) <= max_ads
+    taken[0] = True
+    chosen = np.zeros(len(sizes), bool)
+    chosen[order[taken]] = True
+    return chosen[comp]
+
+
 def calibrate(
     ads: np.ndarray,
     evidence: pd.DataFrame,
@@ -396,6 +440,7 @@ def calibrate(
     slack: float = DEFAULT_SLACK,
     seed: int = 0,
     join_rule: str = DEFAULT_JOIN_RULE,
+    max_ads: int | None = MAX_ADS,
 ) -> Calibration:
     """Choose the owner-detection setting by re-attachment on the data at hand.
 
@@ -403,18 +448,27 @@ def calibrate(
     ``ads``). ``settings`` defaults to :func:`candidate_settings` over the kinds present.
     ``join_rule`` (:data:`JOIN_RULES`): how joins of cores by similarity evidence are
     judged; with ``cut`` or ``both`` each draw also hides the cut of :data:`CUT_SHARE` of
-    the cut-able components (:mod:`ownergraph.cut_rejoin`).
+    the cut-able components (:mod:`ownergraph.cut_rejoin`). ``max_ads`` (None: no limit):
+    on more ads, measured on evidence components drawn up to it (:func:`sample_components`).
     """
     if join_rule not in JOIN_RULES:
         raise ValueError(f"unknown join rule {join_rule!r}; use one of {JOIN_RULES}")
+    if max_ads is not None and max_ads < 1:
+        raise ValueError(f"max_ads must be at least 1 (or None), got {max_ads}")
     ads = np.asarray(ads, dtype=object)
+    sample: dict[str, int] = {}
+    if max_ads is not None and len(ads) > max_ads:
+        drawn = sample_components(ads, evidence, max_ads, seed)
+        sample = {"ads": int(drawn.sum()), "of": len(ads)}
+        ads = ads[drawn]
+        evidence = evidence[evidence["ad"].isin(pd.Index(ads))]
     present = tuple(k for k in cm.KINDS if (evidence["kind"] == k).any())
     if settings is None:
         settings = candidate_settings(present)
         if "image" in present:
             settings = image_settings(settings)
     if len(settings) == 1 or not any(s.soft for s in settings):
-        return Calibration(HARD_ONLY, "no soft evidence in the store", target, slack)
+        return Calibration(HARD_ONLY, "no soft evidence in the store", target, slack, sample=sample)
     comp = il.identifier_components(ads, evidence)
     labelled = il.labelled_ads(ads, evidence)
     rng = np.random.default_rng(seed)
@@ -427,6 +481,7 @@ def calibrate(
             f"too few identifier-linked ads to measure soft evidence ({len(eligible)})",
             target,
             slack,
+            sample=sample,
         )
 
     def draw() -> np.ndarray:
@@ -468,7 +523,9 @@ def calibrate(
         if i > 0 and admissible(r, base, by_name.get(settings[i].reference), settings[i])
     ]
     ok = _wallets_decided(ok, settings)
-    result = Calibration(HARD_ONLY, "", target, slack, hidden=n_hide, joins=joins_info)
+    result = Calibration(
+        HARD_ONLY, "", target, slack, hidden=n_hide, joins=joins_info, sample=sample
+    )
     for r in rows:
         result.rows.append({"draw": "calibration"} | {k: v for k, v in r.items() if k != "_preds"})
     if not ok:

@@ -641,6 +641,13 @@ def _calibration_summary(c: cal.Calibration | None, method: str) -> dict[str, An
         "hidden_ads": c.hidden,
         "measured_precision": c.precision,
         "joins": c.joins,
+        # more ads than calibration measures: the whole evidence components it drew
+        "measured_on": (
+            f"{c.sample['ads']:,} of {c.sample['of']:,} ads (whole evidence components "
+            f"drawn at random, at most {cal.MAX_ADS:,} ads)"
+            if c.sample
+            else "all ads"
+        ),
     }
 
 
