@@ -225,7 +225,8 @@ def style_links(
     rng = np.random.default_rng(seed)
     units = compared_units(table)
     if only is not None:
-        units = {k: v for k, v in units.items() if k in set(only)}
+        wanted = set(only.tolist())
+        units = {k: v for k, v in units.items() if k in wanted}
     pa = rng.integers(0, len(comp), size=n_null)
     pb = rng.integers(0, len(comp), size=n_null)
     keep = comp[pa] != comp[pb]
