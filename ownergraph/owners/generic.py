@@ -126,14 +126,12 @@ def identifier_pieces(
     return pieces, {h: np.asarray(v, dtype=np.int64) for h, v in lone.items()}
 
 
-def _distinct(values: pd.Series) -> int:
-    seen: set = set()
-    for v in values:
-        if isinstance(v, (list, tuple, np.ndarray)):
-            seen.update(x for x in v if x not in (None, ""))
-        elif v is not None and not (isinstance(v, float) and np.isnan(v)) and v != "":
-            seen.add(v)
-    return len(seen)
+def _distinct(values: pd.Series, key: pd.Series) -> pd.Series:
+    """Distinct values per ``key`` of a column of tuples or scalars (missing and empty
+    strings skipped)."""
+    ex = pd.DataFrame({"key": key.to_numpy(), "v": values.to_numpy()}).explode("v")
+    ex = ex[ex["v"].notna() & (ex["v"] != "")]
+    return ex.groupby("key")["v"].nunique()
 
 
 def identifier_features(
@@ -167,7 +165,10 @@ def identifier_features(
         ("ages", "text_ages"),
         ("ethnicities", "ethnicities"),
     ):
-        feats[col] = grouped[src].agg(_distinct) if src in on.columns else 0
+        if src in on.columns:
+            feats[col] = _distinct(on[src], on["key"]).reindex(feats.index, fill_value=0)
+        else:
+            feats[col] = 0
     ts = pd.to_numeric(on["posted_ts"], errors="coerce") if "posted_ts" in on else None
     if ts is not None:
         span = ts.groupby(on["key"]).agg(lambda s: (s.max() - s.min()) / 86400.0)

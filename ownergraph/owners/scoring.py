@@ -239,11 +239,10 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
 def _moves(df: pd.DataFrame) -> pd.Series:
     """City changes along each group's stays in time order (dated ads with a city)."""
     dated = df.dropna(subset=["ts", "city"])
-    out = {}
-    for o, g in dated.groupby("owner", sort=False):
-        if g["place"].nunique() < 2:
-            out[o] = 0
-            continue
+    places = dated.groupby("owner", sort=False)["place"].nunique()
+    out = dict.fromkeys(places.index, 0)  # a group in one place never moves
+    moving = dated[dated["owner"].isin(places.index[places >= 2])]
+    for o, g in moving.groupby("owner", sort=False):
         rows = [
             {"posted_ts": int(t), "city": c, "state": s or ""}
             for t, c, s in zip(g["ts"], g["city"], g["state"], strict=True)
