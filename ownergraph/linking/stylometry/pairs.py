@@ -293,7 +293,10 @@ def _take(texts: Sequence[str] | pa.Array | pa.ChunkedArray, idx: np.ndarray) ->
 
 
 def near_duplicates(
-    texts: Sequence[str] | pa.Array | pa.ChunkedArray, a: np.ndarray, b: np.ndarray, threshold: float = 0.9
+    texts: Sequence[str] | pa.Array | pa.ChunkedArray,
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float = 0.9,
 ) -> np.ndarray:
     """True for pairs whose masked texts are template copies (shingle Jaccard >= threshold)."""
     return shingle_jaccard(texts, a, b) >= threshold
