@@ -204,13 +204,17 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     from ownergraph.linking.stylometry.candidates import CandidateSearch
     from ownergraph.linking.stylometry.clusters import choose_threshold
     from ownergraph.linking.stylometry.evaluate import train_model
-    from ownergraph.linking.stylometry.memory import check_authors_memory
+    from ownergraph.linking.stylometry.memory import check_authors_memory, release_free_memory
     from ownergraph.stages.authors import link_authors, store_ads
 
     step = logging.getLogger("ownergraph.linking.stylometry").info
     # stop with what to do, before reading anything, when the machine lacks the memory
     check_authors_memory(store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
     data = store_ads(store, compact=True)  # texts as one Arrow array, not Python strings
+    # the store's cache of the pages read (~1.5 GB at 1M ads) is not needed until the
+    # write at the end, nor are the query results' freed buffers
+    store.release_memory()
+    release_free_memory()
     step("step: read ads")
     big = len(data.ids) >= 50_000
     search = CandidateSearch(n_threads=2 if big else 1)

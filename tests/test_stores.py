@@ -111,6 +111,20 @@ def test_delete_edges_and_nodes(store):
     assert nonzero(store.counts()) == {"Ad": 1}
 
 
+def test_release_memory_keeps_the_data_and_the_store_usable(store):
+    """The authors stage gives back the embedded engine's page cache (it closes and
+    reopens the database) between reading the ads and writing Author nodes."""
+    store.upsert_nodes("Ad", [{"id": "a1", "title": "t1"}, {"id": "a2"}])
+    store.release_memory()
+    assert store.query("MATCH (a:Ad) RETURN a.id AS id, a.title AS t ORDER BY id") == [
+        {"id": "a1", "t": "t1"},
+        {"id": "a2", "t": None},
+    ]
+    store.upsert_nodes("Author", [{"id": "u1"}])
+    store.upsert_edges("WRITTEN_BY", [{"src": "a1", "dst": "u1"}])
+    assert nonzero(store.counts()) == {"Ad": 2, "Author": 1, "WRITTEN_BY": 1}
+
+
 def test_clear_empties_the_store_and_keeps_the_schema(store):
     store.upsert_nodes("Ad", [{"id": "a1"}])
     store.upsert_nodes("Owner", [{"id": "o1", "score": 1.5}])

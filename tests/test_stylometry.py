@@ -47,6 +47,7 @@ from ownergraph.linking.stylometry.pairs import (
     identifier_components,
     label_pairs,
     near_duplicates,
+    shingle_jaccard,
     split_groups,
 )
 from ownergraph.stages.authors import write_authors
@@ -249,6 +250,23 @@ def test_near_duplicates_flag_template_copies() -> None:
     texts = [base, base.replace("good", "great"), "Totally different words written here."]
     flags = near_duplicates(texts, np.array([0, 0]), np.array([1, 2]), threshold=0.8)
     assert flags.tolist() == [True, False]
+
+
+def test_shingle_jaccard_is_the_same_in_steps_and_from_arrow_texts() -> None:
+    """The held-out evaluation passes its masked texts as one Arrow array and makes the
+    shingle sets a step of pairs at a time: the same values as all at once."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    words = ["call", "me", "now", "sweet", "new", "in", "town", "xoxo", "\u2764", "90 roses"]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 30)))) for _ in range(60)]
+    a, b = rng.integers(0, 60, size=500), rng.integers(0, 60, size=500)
+    whole = shingle_jaccard(texts, a, b, step=len(a))
+    assert whole.min() < 0.5 < whole.max() <= 1  # values of both kinds
+    np.testing.assert_array_equal(shingle_jaccard(texts, a, b, step=7), whole)
+    np.testing.assert_array_equal(
+        shingle_jaccard(pa.chunked_array([texts[:25], texts[25:]]), a, b, step=7), whole
+    )
 
 
 # ---------------------------------------------------------------- model

@@ -260,6 +260,11 @@ class Store(ABC):
         the same writes; nothing is lost if it raises."""
         yield self
 
+    def release_memory(self) -> None:
+        """Give back memory the engine holds as a cache (the store stays open and holds
+        the same data); a server store holds none in this process: nothing to do."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -52,13 +52,8 @@ class EmbeddedStore(Store):
         self.copy_batch = copy_batch  # rows per COPY (large COPYs are faster per row)
         self.batch_size = batch_size  # rows per UNWIND ... SET update
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # threads: LadybugDB's worker threads (0: one per core); 1 makes its work order
-            # repeatable, which a test of an engine fault needs
-            self._db = lb.Database(str(path), max_num_threads=threads)
-        except RuntimeError as exc:  # e.g. locked by another process, or not a database
-            raise StoreError(f"cannot open embedded store at {path}: {exc}") from exc
-        self._conn = lb.Connection(self._db)
+        self._threads = threads
+        self._open()
         self._column_order: dict[str, list[str]] = {}
         self._add_missing_columns()
 
@@ -86,6 +81,22 @@ class EmbeddedStore(Store):
         if added:  # a fresh connection avoids cached plans from before the DDL
             self._reconnect()
         self._column_order.clear()
+
+    def _open(self) -> None:
+        try:
+            # threads: LadybugDB's worker threads (0: one per core); 1 makes its work order
+            # repeatable, which a test of an engine fault needs
+            self._db = lb.Database(self.uri, max_num_threads=self._threads)
+        except RuntimeError as exc:  # e.g. locked by another process, or not a database
+            raise StoreError(f"cannot open embedded store at {self.uri}: {exc}") from exc
+        self._conn = lb.Connection(self._db)
+
+    def release_memory(self) -> None:
+        """Close and reopen the database: its buffer pool keeps every page read resident
+        (reading 1M ads left ~1.5 GB of the authors stage's 4.46 GB after the read); a
+        reopened database starts with an empty pool and reads pages again as needed."""
+        self.close()
+        self._open()
 
     def _reconnect(self) -> None:
         """Replace the connection, closing the old one first: a connection left open when

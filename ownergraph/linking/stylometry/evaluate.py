@@ -16,12 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ownergraph.linking.stylometry.candidates import Candidates, CandidateSearch
 from ownergraph.linking.stylometry.data import LabelledAds, take_texts
 from ownergraph.linking.stylometry.features import AdFeatures, row_cosine
+from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 from ownergraph.linking.stylometry.operating_point import precision_curve
 from ownergraph.linking.stylometry.pairs import label_pairs, near_duplicates, split_groups
@@ -111,14 +113,15 @@ def evaluate_pairs(
     baseline: bool = True,
     feats: AdFeatures | None = None,
     masked: list[str] | None = None,
-    masked_used: list[str] | None = None,
+    masked_used: list[str] | pa.Array | pa.ChunkedArray | None = None,
     n_jobs: int = 1,
 ) -> Evaluation:
     """Score labelled index pairs with the model and the baseline; all / non-near-dup.
 
     ``feats`` and ``masked`` (rows aligned with ``ads``), when given, are the model's
     features and the masked texts of the ads, reused instead of recomputed;
-    ``masked_used``: the masked texts of the pairs' ads only (sorted row order).
+    ``masked_used``: the masked texts of the pairs' ads only (sorted row order; Python
+    strings or one Arrow string array, read as strings a step at a time).
     ``n_jobs``: threads scoring the pairs (the same scores as one).
     """
     a, b, y = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["y"].to_numpy()
@@ -140,6 +143,8 @@ def evaluate_pairs(
     dup = near_duplicates(masked_used, la, lb, near_dup_threshold)
     scorers = [("model", p)]
     if baseline:
+        if isinstance(masked_used, pa.Array | pa.ChunkedArray):
+            masked_used = masked_used.to_pylist()
         base = baseline_scores(baseline_train_texts or masked_used, masked_used, la, lb)
         scorers.append(("baseline", base))
     ev = Evaluation()
@@ -322,6 +327,7 @@ def train_and_evaluate(
     te = _subsample(te, max_test_pairs, random_state + 1)
     if set(np.unique(groups[train])) & set(np.unique(groups[test])):
         raise AssertionError("a group is on both sides of the split")
+    release_free_memory()  # the pair draws' arrays, freed but kept by malloc
     log.info("step: label pairs")
     train_used = np.unique(np.r_[tr["a"], tr["b"]])
     if keep_features:
@@ -404,10 +410,11 @@ def train_and_evaluate(
         baseline=baseline,
         feats=feats,
         masked=masked_rows,
-        masked_used=test_masked.to_pylist() if test_masked is not None else None,
+        masked_used=test_masked,
         n_jobs=max(1, n_jobs),
     )
     del masked_rows, sub, train_masked, test_masked
+    release_free_memory()  # the pairs' texts and shingle sets, freed but kept by malloc
     log.info("step: evaluate held-out pairs")
     held_out = test[rows]  # labelled test-side ads among the featurised
     thresholds = {

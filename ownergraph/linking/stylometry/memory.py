@@ -35,13 +35,14 @@ GB = 1024**3
 # Peak resident memory of the authors stage of the product path (the process and its
 # featurising workers) = AUTHORS_FIXED_BYTES + AUTHORS_BYTES_PER_AD x ads, the line
 # through two measurements with benchmarks/bench_authors_stage.py (2026-12-03, held-out
-# ROC pairs capped at defaults.AUTHOR_HELDOUT_PAIRS), on stores of the first 100k and 1M
-# ads of one 1M-ad world (seed 1) with their true identifiers: 100k ads peaked at
-# 2.28 GB (held-out evaluation), 1M ads at 9.88 GB (candidate search; after featurising
-# the process held 6.9 GB: features of every ad ~3.9 GB, texts, keys, labels), both
-# linked. Rounded up, the line gives 2.35 GB at 100k and 9.97 GB at 1M ads.
+# ROC pairs capped at defaults.AUTHOR_HELDOUT_PAIRS, the store's buffer pool released
+# after reading), on stores of the first 100k and 1M ads of one 1M-ad world (seed 1)
+# with their true identifiers: 100k ads peaked at 2.10 GB (featurising), 1M ads at
+# 7.51 GB (held-out evaluation; after featurising the process held 5.4 GB: features of
+# every ad ~3.9 GB, texts, keys, labels), both linked. Rounded up, the line gives
+# 2.11 GB at 100k and 7.55 GB at 1M ads.
 AUTHORS_FIXED_BYTES = int(1.5 * GB)
-AUTHORS_BYTES_PER_AD = 9_100
+AUTHORS_BYTES_PER_AD = 6_500
 # Environment setting: the memory (GB) a stage may plan for instead of MemAvailable;
 # 0 turns the check off.
 MEMORY_LIMIT_ENV = "OWNERGRAPH_MEMORY_LIMIT_GB"
