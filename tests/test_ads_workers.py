@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,38 @@ def test_errors_are_raised_after_every_earlier_item(workers):
         for x, _ in map_in_order(halves, range(50), workers=workers, chunk=1, inline=5):
             seen.append(x)
     assert seen == list(range(13))
+
+
+def slow_pids(chunk: list[int]) -> list[int]:
+    time.sleep(0.05 * len(chunk))
+    return [os.getpid() for _ in chunk]
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_end_when_the_loading_process_is_killed():
+    code = (
+        "import os\n"
+        "from ownergraph.loaders.ordered_pool import map_in_order\n"
+        "from test_ads_workers import slow_pids\n"
+        "for _, pid in map_in_order(slow_pids, range(10**6), workers=2, chunk=2, inline=0):\n"
+        "    if pid != os.getpid():\n"
+        "        print(pid, flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    cmd = [sys.executable, "-c", code]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    workers = {int(proc.stdout.readline()) for _ in range(20)}
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while not all(gone(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert workers and all(gone(p) for p in workers)

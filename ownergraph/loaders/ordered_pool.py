@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,13 +29,37 @@ def worker_count(workers: int) -> int:
     return workers or os.cpu_count() or 1
 
 
+def _exit_with(pid: int) -> None:
+    """Worker initializer: end this worker when process ``pid`` ends.
+
+    A pool's workers hold both ends of their task pipe, so when the loading process is
+    killed they would wait for tasks forever (and keep the fork server alive)."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): poll
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                except PermissionError:
+                    pass
+        select.select([fd], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _pool(n: int, preload: Sequence[str]) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     method = "forkserver" if "forkserver" in methods else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver" and preload:
         ctx.set_forkserver_preload(list(preload))  # imported once, before the server forks
-    return ProcessPoolExecutor(n, mp_context=ctx)
+    return ProcessPoolExecutor(n, mp_context=ctx, initializer=_exit_with, initargs=(os.getpid(),))
 
 
 def map_in_order(
