@@ -53,7 +53,7 @@ def graph_digest(store) -> str:  # noqa: ANN001
     return h.hexdigest()[:16]
 
 
-def child(path: str, work: str, workers: int) -> None:
+def child(path: str, work: str, workers: int, digest: bool = True) -> None:
     """One load in this process; prints its figures as JSON."""
     import multiprocessing.forkserver as fs
 
@@ -82,13 +82,14 @@ def child(path: str, work: str, workers: int) -> None:
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     counts = {k: getattr(s, k) for k in ("read", "loaded", "quarantined", "phones", "emails")}
     out = {"wall": wall, "cpu": cpu, "peak_rss": max(peak[0], tree_rss(os.getpid())), **counts}
-    print(json.dumps(out | {"digest": graph_digest(store)}))
+    print(json.dumps(out | {"digest": graph_digest(store) if digest else "-"}))
 
 
-def run(path: Path, work: Path, workers: int) -> dict:
+def run(path: Path, work: Path, workers: int, digest: bool) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cmd = [sys.executable, __file__, "--child", str(path), str(work), str(workers)]
+    cmd += [] if digest else ["--no-digest"]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"load failed ({proc.returncode})")
@@ -111,10 +112,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench_ads_stage"))
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--no-digest", action="store_true", help="skip the graph digest (1M)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        child(a.child[0], a.child[1], int(a.child[2]))
+        child(a.child[0], a.child[1], int(a.child[2]), not a.no_digest)
         return
     a.work.mkdir(parents=True, exist_ok=True)
     results = []
@@ -123,7 +125,8 @@ def main() -> None:
         base = None
         for w in a.workers:
             load = os.getloadavg()[0]
-            r = run(path, a.work / f"w{w}", w) | {"ads": n, "workers": w, "load_before": load}
+            r = run(path, a.work / f"w{w}", w, not a.no_digest)
+            r |= {"ads": n, "workers": w, "load_before": load}
             r["load_after"] = os.getloadavg()[0]
             base = base or r
             results.append(r)
