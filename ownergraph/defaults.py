@@ -35,6 +35,16 @@ BTC_KNOWN_OUTPOINTS = 20_000_000
 STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "images", "owners", "evaluate")
 # Ads loads: ads per write batch.
 ADS_BATCH = 20_000
+# Ads loads: processes parsing records (phones, e-mails, text indicators) while this one
+# reads the file and writes the store (0: one per core; 1: all in this process). Records
+# come back in file order: the load is the same with any number (docs/results.md).
+ADS_PARSE_WORKERS = 2
+# ... records per chunk sent to a worker; chunks in flight per worker (bounds memory, and
+# lets the workers parse on while a batch is written); files of at most
+# ADS_INLINE_RECORDS records are parsed in this process (no pool start-up).
+ADS_PARSE_CHUNK = 500
+ADS_PARSE_INFLIGHT = 8
+ADS_INLINE_RECORDS = 5_000
 # Chain and wallet writes: rows per upsert call (0: a whole table; the store batches).
 CHAIN_WRITE_BATCH = 0
 # CoinJoin (JoinMarket rule): at least this many equal outputs.

@@ -100,6 +100,11 @@ def load_ads_cmd(
         None, "--max-bad", min=0, help="Fail (exit 1) when more records than this are rejected."
     ),
     batch_size: int = typer.Option(defaults.ADS_BATCH, help="Ads per write batch."),
+    workers: int = typer.Option(
+        defaults.ADS_PARSE_WORKERS,
+        min=0,
+        help="Processes parsing the ads (0: one per core; 1: no extra process).",
+    ),
 ) -> None:
     """Load ads, extract phones and e-mails, and link them in the graph."""
     from pathlib import Path
@@ -148,6 +153,7 @@ def load_ads_cmd(
                     batch_size=batch_size,
                     hmac_key=_hmac_key(),
                     skip_unreadable=True,  # a whole file is unreadable: go on
+                    workers=workers,
                     progress=lambda _stage, done, _total: bar.update(task, completed=done),
                 )
             record(sm.to_dict())

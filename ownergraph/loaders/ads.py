@@ -8,12 +8,15 @@ reconciles: read = loaded + quarantined.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +26,7 @@ import phonenumbers
 from ownergraph import defaults, text_indicators
 from ownergraph.loaders import identifiers
 from ownergraph.loaders.ad_mapping import AD_FIELDS, AdMapping  # noqa: F401 (re-exported)
+from ownergraph.loaders.ordered_pool import map_in_order
 from ownergraph.loaders.quarantine import InputError, Quarantine
 from ownergraph.loaders.records import MAX_FIELD_CHARS, RawRecord, read_records
 from ownergraph.places import city_timezone, normalise_place, place_key
@@ -355,6 +359,70 @@ def _identifier_key(value: str, hmac_key: bytes | None) -> str:
     return identifiers.hash_identifier(value, hmac_key) if hmac_key else value
 
 
+@dataclass(frozen=True)
+class PreparedAd:
+    """One ad's rows before identifiers are keyed: the ``Ad`` row (text indicators added,
+    texts redacted when asked), its ``Location`` key, its phones as (E.164, region,
+    method, confidence) and e-mails as (address, method, confidence)."""
+
+    ad: dict[str, Any]
+    location: str | None
+    phones: list[tuple[str, str | None, str, float]]
+    emails: list[tuple[str, str, float]]
+
+
+def _redactor(redact: bool) -> Callable[[str | None], str] | None:
+    if not redact:
+        return None
+    from ownergraph.redaction import Redactor
+
+    return Redactor(True).text
+
+
+def prepare_ad(p: ParsedAd, redact: Callable[[str | None], str] | None = None) -> PreparedAd:
+    """The row work of one parsed ad that needs no key (see :class:`PreparedAd`)."""
+    # text indicators read once, here, from the text as written (before redaction)
+    ad = {**p.ad, **text_indicators.ad_properties(p.ad["title"], p.ad["body"])}
+    if redact is not None:
+        ad = {**ad, **{k: redact(ad[k]) if ad[k] else ad[k] for k in ("title", "body", "url")}}
+    return PreparedAd(
+        ad,
+        location_key(ad["state"], ad["city"], ad["country"]),
+        [(ph.e164, phone_region(ph.e164), ph.method, ph.confidence) for ph in p.phones],
+        [(em.address, em.method, em.confidence) for em in p.emails],
+    )
+
+
+def _empty_rows() -> dict[str, list]:
+    return {
+        k: [] for k in ("Ad", "Location", "Phone", "Email", "POSTED_IN", "HAS_PHONE", "HAS_EMAIL")
+    }
+
+
+def add_rows(out: dict[str, list], prep: PreparedAd, hmac_key: bytes | None = None) -> None:
+    """Append one prepared ad's node and edge rows to ``out`` (see :func:`batch_rows`)."""
+    ad = prep.ad
+    out["Ad"].append(ad)
+    key = prep.location
+    if key:
+        out["Location"].append(
+            {"key": key, "country": ad["country"], "state": ad["state"], "city": ad["city"]}
+        )
+        out["POSTED_IN"].append({"src": ad["id"], "dst": key})
+    for e164, region, method, confidence in prep.phones:
+        number = _identifier_key(e164, hmac_key)
+        out["Phone"].append({"number": number, "region": region})
+        out["HAS_PHONE"].append(
+            {"src": ad["id"], "dst": number, "method": method, "confidence": confidence}
+        )
+    for address, method, confidence in prep.emails:
+        address = _identifier_key(address, hmac_key)
+        out["Email"].append({"address": address})
+        out["HAS_EMAIL"].append(
+            {"src": ad["id"], "dst": address, "method": method, "confidence": confidence}
+        )
+
+
 def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dict[str, list]:
     """Node and edge rows for a batch of parsed ads, keyed by label / rel type.
 
@@ -362,38 +430,10 @@ def batch_rows(parsed: Iterable[ParsedAd], hmac_key: bytes | None = None) -> dic
     body and URL with every identifier replaced by ``[phone]``/``[email]`` (the case
     report's redaction), so that no raw identifier is stored anywhere.
     """
-    out: dict[str, list] = {
-        k: [] for k in ("Ad", "Location", "Phone", "Email", "POSTED_IN", "HAS_PHONE", "HAS_EMAIL")
-    }
-    redact = None
-    if hmac_key:
-        from ownergraph.redaction import Redactor
-
-        redact = Redactor(True).text
+    out = _empty_rows()
+    redact = _redactor(bool(hmac_key))
     for p in parsed:
-        # text indicators read once, here, from the text as written (before redaction)
-        ad = {**p.ad, **text_indicators.ad_properties(p.ad["title"], p.ad["body"])}
-        if redact is not None:
-            ad = {**ad, **{k: redact(ad[k]) if ad[k] else ad[k] for k in ("title", "body", "url")}}
-        out["Ad"].append(ad)
-        key = location_key(ad["state"], ad["city"], ad["country"])
-        if key:
-            out["Location"].append(
-                {"key": key, "country": ad["country"], "state": ad["state"], "city": ad["city"]}
-            )
-            out["POSTED_IN"].append({"src": ad["id"], "dst": key})
-        for ph in p.phones:
-            number = _identifier_key(ph.e164, hmac_key)
-            out["Phone"].append({"number": number, "region": phone_region(ph.e164)})
-            out["HAS_PHONE"].append(
-                {"src": ad["id"], "dst": number, "method": ph.method, "confidence": ph.confidence}
-            )
-        for em in p.emails:
-            address = _identifier_key(em.address, hmac_key)
-            out["Email"].append({"address": address})
-            out["HAS_EMAIL"].append(
-                {"src": ad["id"], "dst": address, "method": em.method, "confidence": em.confidence}
-            )
+        add_rows(out, prepare_ad(p, redact), hmac_key)
     return out
 
 
@@ -408,7 +448,69 @@ def write_batch(store: Store, rows: Mapping[str, list]) -> None:
 
 
 def _fingerprint(ad: Mapping[str, Any]) -> int:
-    return hash(tuple(ad.get(k) for k in sorted(ad)))
+    """A digest of an ad's content, the same in every process (``hash`` of text is not)."""
+    text = repr(tuple(ad.get(k) for k in sorted(ad)))
+    digest = hashlib.blake2b(text.encode("utf-8", "backslashreplace"), digest_size=8)
+    return int.from_bytes(digest.digest(), "big")
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How ``_parse_chunk`` reads records (what ``load_ads`` was given)."""
+
+    mapping: AdMapping
+    default_region: str
+    tz: ZoneInfo
+    now_ts: int
+    date_format: str | None
+    country: str | None
+    by_city: bool
+    source_name: str
+    redact: bool
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    fingerprint: int
+    dropped: list[str]
+    prepared: PreparedAd
+
+
+@dataclass(frozen=True)
+class _Rejected:
+    problems: list[str]  # counted one by one
+    reason: str  # the quarantine's
+
+
+def _parse_chunk(opts: _Options, chunk: list[dict[str, Any] | None]) -> list[Any]:
+    """Each record's outcome: ``_Parsed``, ``_Rejected``, or None for an unread record.
+
+    Runs in a worker process (or in the loading one): it needs no store and no key."""
+    redact = _redactor(opts.redact)
+    out: list[Any] = []
+    for fields in chunk:
+        if fields is None:
+            out.append(None)
+            continue
+        try:
+            parsed = parse_ad(
+                opts.mapping.apply(fields),
+                default_region=opts.default_region,
+                tz=opts.tz,
+                now_ts=opts.now_ts,
+                date_format=opts.date_format,
+                country=opts.country,
+                tz_by_city=opts.by_city,
+            )
+        except AdProblems as exc:
+            out.append(_Rejected(exc.problems, str(exc)))
+            continue
+        except (ValueError, TypeError) as exc:
+            out.append(_Rejected([str(exc)], str(exc)))
+            continue
+        parsed.ad["source"] = opts.source_name
+        out.append(_Parsed(_fingerprint(parsed.ad), parsed.dropped, prepare_ad(parsed, redact)))
+    return out
 
 
 def load_ads(
@@ -425,6 +527,7 @@ def load_ads(
     batch_size: int = defaults.ADS_BATCH,
     hmac_key: bytes | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = defaults.ADS_PARSE_WORKERS,
 ) -> LoadSummary:
     """Load an ad file into ``store``; idempotent (keys are merged, never duplicated).
 
@@ -432,6 +535,8 @@ def load_ads(
     ``duplicates`` and ``loaded``); a repeated id with different content is quarantined.
     A record's problems are all named at once; bad optional fields are dropped and counted
     in ``summary.dropped``. ``summary.reasons`` counts rejections by problem.
+    ``workers``: processes parsing records (0: one per core; 1: this one); records come
+    back in file order, so the result is the same with any number.
     """
     by_city = timezone == CITY_TIMEZONE
     try:
@@ -442,75 +547,79 @@ def load_ads(
     quarantine = quarantine or Quarantine()
     summary = LoadSummary(str(path))
     q_before = quarantine.count
-    seen: dict[str, tuple[int, int]] = {}  # id -> (first line, content hash)
-    source_name = Path(path).name
-    batch: list[ParsedAd] = []
-    now_ts = int(datetime.now(UTC).timestamp())
+    seen: dict[str, tuple[int, int]] = {}  # id -> (first line, content digest)
+    opts = _Options(
+        mapping,
+        default_region,
+        tz,
+        int(datetime.now(UTC).timestamp()),
+        date_format,
+        country,
+        by_city,
+        Path(path).name,
+        bool(hmac_key),
+    )
+    batch = _empty_rows()
     reasons: dict[str, int] = {}
 
     def count(reason: str) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
 
     def flush() -> None:
-        rows = batch_rows(batch, hmac_key)
-        write_batch(store, rows)
-        summary.phones += len(rows["HAS_PHONE"])
-        summary.emails += len(rows["HAS_EMAIL"])
-        batch.clear()
+        nonlocal batch
+        write_batch(store, batch)
+        summary.phones += len(batch["HAS_PHONE"])
+        summary.emails += len(batch["HAS_EMAIL"])
+        batch = _empty_rows()
 
-    for rec in read_records(path, fmt):
-        summary.read += 1
-        if progress:
-            progress(1)
-        if rec.error:
-            count(rec.error.split(":", 1)[0])
-            quarantine.add(rec.source, rec.line, rec.raw, rec.error)
-            continue
-        try:
-            parsed = parse_ad(
-                mapping.apply(rec.fields or {}),
-                default_region=default_region,
-                tz=tz,
-                now_ts=now_ts,
-                date_format=date_format,
-                country=country,
-                tz_by_city=by_city,
-            )
-        except AdProblems as exc:
-            for problem in exc.problems:
-                count(problem)
-            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, str(exc))
-            continue
-        except (ValueError, TypeError) as exc:
-            count(str(exc))
-            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, str(exc))
-            continue
-        if parsed.dropped and quarantine.strict:  # strict: nothing loads incomplete
-            quarantine.add(rec.source, rec.line, rec.raw or rec.fields, "; ".join(parsed.dropped))
-        for problem in parsed.dropped:
-            summary.dropped[problem] = summary.dropped.get(problem, 0) + 1
-        parsed.ad["source"] = source_name
-        fp = _fingerprint(parsed.ad)
-        first = seen.get(parsed.ad["id"])
-        if first is not None:
-            if first[1] == fp:
-                summary.duplicates += 1
-                summary.loaded += 1
-            else:
-                count("duplicate id: conflicts with an earlier record")
-                quarantine.add(
-                    rec.source,
-                    rec.line,
-                    rec.raw or rec.fields,
-                    f"duplicate id: conflicts with the record at line {first[0]}",
-                )
-            continue
-        seen[parsed.ad["id"]] = (rec.line, fp)
-        batch.append(parsed)
-        summary.loaded += 1
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
+    outcomes = map_in_order(
+        partial(_parse_chunk, opts),
+        read_records(path, fmt),
+        payload=lambda rec: None if rec.error else (rec.fields or {}),
+        workers=workers,
+        chunk=defaults.ADS_PARSE_CHUNK,
+        inflight=defaults.ADS_PARSE_INFLIGHT,
+        inline=defaults.ADS_INLINE_RECORDS,
+    )
+    with closing(outcomes):
+        for rec, out in outcomes:
+            summary.read += 1
+            if progress:
+                progress(1)
+            if rec.error:
+                count(rec.error.split(":", 1)[0])
+                quarantine.add(rec.source, rec.line, rec.raw, rec.error)
+                continue
+            if isinstance(out, _Rejected):
+                for problem in out.problems:
+                    count(problem)
+                quarantine.add(rec.source, rec.line, rec.raw or rec.fields, out.reason)
+                continue
+            if out.dropped and quarantine.strict:  # strict: nothing loads incomplete
+                quarantine.add(rec.source, rec.line, rec.raw or rec.fields, "; ".join(out.dropped))
+            for problem in out.dropped:
+                summary.dropped[problem] = summary.dropped.get(problem, 0) + 1
+            ad_id = out.prepared.ad["id"]
+            first = seen.get(ad_id)
+            if first is not None:
+                if first[1] == out.fingerprint:
+                    summary.duplicates += 1
+                    summary.loaded += 1
+                else:
+                    count("duplicate id: conflicts with an earlier record")
+                    quarantine.add(
+                        rec.source,
+                        rec.line,
+                        rec.raw or rec.fields,
+                        f"duplicate id: conflicts with the record at line {first[0]}",
+                    )
+                continue
+            seen[ad_id] = (rec.line, out.fingerprint)
+            add_rows(batch, out.prepared, hmac_key)
+            summary.loaded += 1
+            if len(batch["Ad"]) >= batch_size:
+                flush()
+    if batch["Ad"]:
         flush()
     summary.quarantined = quarantine.count - q_before
     summary.reasons = reasons

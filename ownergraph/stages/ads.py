@@ -58,13 +58,15 @@ def load_ad_files(
     hmac_key: bytes | None = None,
     skip_unreadable: bool = False,
     progress: Progress = no_progress,
+    workers: int = defaults.ADS_PARSE_WORKERS,
 ) -> AdsSummary:
     """Load each file into ``store`` (idempotent); returns the counts added up.
 
     ``skip_unreadable``: a file that cannot be read at all (``ValueError``/``OSError``) is
     recorded in ``files`` with its ``error`` and the next one is loaded; otherwise the
     error stops the stage. A bad record is quarantined with its reason either way (or
-    stops the stage, with a strict quarantine).
+    stops the stage, with a strict quarantine). ``workers``: processes parsing records
+    (see :func:`~ownergraph.loaders.ads.load_ads`).
     """
     out = AdsSummary()
     done = 0
@@ -89,6 +91,7 @@ def load_ad_files(
                 batch_size=batch_size,
                 hmac_key=hmac_key,
                 progress=advance,
+                workers=workers,
             )
         except (ValueError, OSError) as exc:
             if not skip_unreadable or isinstance(exc, InputError):  # InputError: --strict
