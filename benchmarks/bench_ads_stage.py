@@ -55,7 +55,7 @@ def graph_digest(store) -> str:  # noqa: ANN001
 
 def child(path: str, work: str, workers: int, digest: bool = True) -> None:
     """One load in this process; prints its figures as JSON."""
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
     from ownergraph.loaders.quarantine import Quarantine
     from ownergraph.stages.ads import AdFile, load_ad_files
@@ -77,7 +77,7 @@ def child(path: str, work: str, workers: int, digest: bool = True) -> None:
     wall = time.perf_counter() - t
     stop.set()
     sampler.join()
-    get_reusable_executor().shutdown(wait=True)  # reaps the workers: their CPU is counted
+    get_memmapping_executor(2).shutdown(wait=True)  # reaps the workers: their CPU is counted
     me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     counts = {k: getattr(s, k) for k in ("read", "loaded", "quarantined", "phones", "emails")}

@@ -30,10 +30,12 @@ def _executor(n: int) -> Any:
     the caller, which may hold threads and a large heap), that end when the caller ends,
     and that do not re-run a calling script's unguarded top level (the standard library's
     fork server and spawn do: a script without ``if __name__ == "__main__"`` then ran again
-    in every worker and opened the same store). Idle workers exit after 10 s."""
-    from joblib.externals.loky import get_reusable_executor
+    in every worker and opened the same store). Idle workers exit after 10 s. Taken
+    through joblib, so that joblib's own ``Parallel`` (featurising, pictures) can reuse
+    the same executor (one made by loky directly lacks what joblib adds to it)."""
+    from joblib.executor import get_memmapping_executor
 
-    return get_reusable_executor(max_workers=n, timeout=10)
+    return get_memmapping_executor(n, timeout=10)
 
 
 def map_in_order(
