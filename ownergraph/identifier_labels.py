@@ -43,11 +43,16 @@ def labelled_ads(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray:
 def identifier_components(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray:
     """Component id per ad (``ads`` order) over shared phones and e-mails in ``evidence``
     (columns ad, kind, hub); every ad without one is a component of its own."""
+    return link_components(ads, evidence[evidence["kind"].isin(HARD_KINDS)])
+
+
+def link_components(ads: np.ndarray, links: pd.DataFrame) -> np.ndarray:
+    """Component id per ad (``ads`` order) of the graph of ads and hubs over every link in
+    ``links`` (columns ad, kind, hub); an ad without links is a component of its own."""
     ads = np.asarray(ads, dtype=object)
-    hard = evidence[evidence["kind"].isin(HARD_KINDS)]
-    ad_pos = pd.Index(ads).get_indexer(hard["ad"])
+    ad_pos = pd.Index(ads).get_indexer(links["ad"])
     keep = ad_pos >= 0
-    hub_codes, hubs = pd.factorize(hub_keys(hard)[keep])
+    hub_codes, hubs = pd.factorize(hub_keys(links)[keep])
     n, m = len(ads), len(hubs)
     adj = coo_matrix(
         (np.ones(int(keep.sum())), (ad_pos[keep], n + hub_codes)), shape=(n + m, n + m)

@@ -49,14 +49,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ownergraph import cut_rejoin as cr
 from ownergraph import defaults
 from ownergraph import identifier_labels as il
 from ownergraph.owners import communities as cm
-from ownergraph.owners.evidence_graph import hub_keys
 from ownergraph.stats import wilson_lower
 
 DEFAULT_TARGET = 0.95  # re-attachment precision a soft setting must reach
@@ -401,16 +398,7 @@ def kind_precision(
 def evidence_components(ads: np.ndarray, evidence: pd.DataFrame) -> np.ndarray:
     """Component id per ad (``ads`` order) of the evidence graph over every link in
     ``evidence`` (columns ad, kind, hub); an ad without links is a component of its own."""
-    ads = np.asarray(ads, dtype=object)
-    ad_pos = pd.Index(ads).get_indexer(evidence["ad"])
-    keep = ad_pos >= 0
-    hub_codes, hubs = pd.factorize(hub_keys(evidence)[keep])
-    n, m = len(ads), len(hubs)
-    adj = coo_matrix(
-        (np.ones(int(keep.sum())), (ad_pos[keep], n + hub_codes)), shape=(n + m, n + m)
-    )
-    _, labels = connected_components(adj, directed=False)
-    return pd.factorize(labels[:n])[0].astype(np.int64)
+    return il.link_components(ads, evidence)
 
 
 def sample_components(
