@@ -577,9 +577,6 @@ def load_ads(
         read_records(path, fmt),
         payload=lambda rec: None if rec.error else (rec.fields or {}),
         workers=workers,
-        chunk=defaults.ADS_PARSE_CHUNK,
-        inflight=defaults.ADS_PARSE_INFLIGHT,
-        inline=defaults.ADS_INLINE_RECORDS,
     )
     with closing(outcomes):
         for rec, out in outcomes:

@@ -19,7 +19,6 @@ quarantined with its reason.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ownergraph.linking.image_hashes import PDQ_BITS, PHASH_BITS, hash_file
+from ownergraph.loaders.ordered_pool import worker_count
 from ownergraph.loaders.quarantine import Quarantine
 from ownergraph.loaders.records import read_records
 from ownergraph.store.base import Store
@@ -148,7 +148,7 @@ def hash_refs(
             q.add(SOURCE, r.where, None, "missing file: the reference names no file")
             continue
         todo.append((r, str(p)))
-    workers = workers or (os.cpu_count() or 1)
+    workers = worker_count(workers)
     args = [(p, crops) for _, p in todo]
     if workers > 1 and len(args) > 8:
         # joblib's loky workers start fresh (small; reused; no re-run of an unguarded

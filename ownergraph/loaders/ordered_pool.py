@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from ownergraph import defaults
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -44,9 +46,9 @@ def map_in_order(
     *,
     payload: Callable[[T], Any] = lambda item: item,
     workers: int = 1,
-    chunk: int = 500,
-    inflight: int = 8,
-    inline: int = 5_000,
+    chunk: int = defaults.ADS_PARSE_CHUNK,
+    inflight: int = defaults.ADS_PARSE_INFLIGHT,
+    inline: int = defaults.ADS_INLINE_RECORDS,
 ) -> Iterator[tuple[T, R]]:
     """``(item, result)`` for each item, in input order; ``fn`` maps a list of payloads
     (``payload(item)``) to as many results.

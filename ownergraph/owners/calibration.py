@@ -204,7 +204,7 @@ class Calibration:
     # cut-and-rejoin: the rule, cut-able components, and why joins stayed off (if they did)
     joins: dict[str, Any] = field(default_factory=dict)
     # measured on the ads of evidence components drawn at random (sample_components):
-    # {"ads": drawn, "of": all, "components": drawn components}; empty when on all ads
+    # {"ads": drawn, "of": all}; empty when measured on all ads
     sample: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
