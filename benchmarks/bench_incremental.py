@@ -75,8 +75,12 @@ def step(args: argparse.Namespace) -> None:
 def run_step(name: str, days: list[Path], uri: str, work: Path, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--step", name, "--days", ",".join(map(str, days)),
            "--store-uri", uri, "--work", str(work), "--seed", str(seed)]  # fmt: skip
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    with open(work.parent / f"{name}.log", "w") as log:  # the step's own log, kept
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=log, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["load_avg_after"] = round(os.getloadavg()[0], 2)
+    (work.parent / f"{name}.json").write_text(json.dumps(result, indent=1))
+    return result
 
 
 def groups(uri: str):
@@ -143,6 +147,7 @@ def main() -> None:
     base = run_step("base", days[:1], a, args.out / "work-a", args.seed)
     print(f"base (full run on the earlier ads): {base['seconds']} s, peak {base['peak_gb']} GB")
     inc = run_step("incremental", days, a, args.out / "work-a", args.seed)
+    print(f"incremental (the new day): {inc['seconds']} s, peak {inc['peak_gb']} GB")
     full = run_step("full", days, b, args.out / "work-b", args.seed)
     print(f"\n{'stage':<12}{'incremental s':>15}{'full re-run s':>15}{'ratio':>8}")
     for st in STAGES:

@@ -121,6 +121,7 @@ def run_project(
                 on_stage(name)
             t = time.perf_counter()
             summary = funcs.get(name, _STAGE_FUNCS[name])(store, project, work, ctx)
+            _release_between_stages(store)
             result.stages.append(StageResult(name, time.perf_counter() - t, summary))
             if name == "evaluate":
                 result.evaluation = summary
@@ -136,6 +137,17 @@ def run_project(
     if "owners" in project.stages:
         result.top_owners = list_owners(store, sort="score", limit=10)
     return result
+
+
+def _release_between_stages(store: Store) -> None:
+    """Give back what a stage leaves cached before the next one starts: the embedded
+    store's buffer pool (every page the stage touched; after loading 1M ads most of the
+    process's ~7 GB) and heap freed but kept by malloc. The next stage reads again what
+    it needs; without this each stage started on top of the last one's cache."""
+    from ownergraph.linking.stylometry.memory import release_free_memory
+
+    store.release_memory()
+    release_free_memory()
 
 
 def _counts(result: PipelineResult) -> dict[str, Any]:

@@ -66,3 +66,28 @@ def test_pipeline_stops_before_the_authors_stage_reads_anything(
         )
     assert not (tmp_path / "run" / "author_model.joblib").exists()
     assert store.query("MATCH (a:Author) RETURN count(a) AS n")[0]["n"] == 0
+
+
+def test_pipeline_gives_back_the_store_cache_after_each_stage(tmp_path) -> None:
+    """Each stage starts without the pages the last one left in the embedded store's
+    buffer pool (reopened between stages), and the store keeps everything written."""
+    from ownergraph.pipeline import run_pipeline
+    from ownergraph.store.embedded import EmbeddedStore
+    from ownergraph.synth.world import generate_world
+
+    class Counting(EmbeddedStore):
+        releases = 0
+
+        def release_memory(self) -> None:
+            type(self).releases += 1
+            super().release_memory()
+
+    generate_world(tmp_path / "world", n_ads=300, seed=1)
+    with Counting(tmp_path / "graph.lbug") as store:
+        store.init_schema()
+        run_pipeline(
+            store, tmp_path / "world", work_dir=tmp_path / "run", stages=("ads", "bitcoin")
+        )
+        assert Counting.releases == 2  # after ads, after bitcoin
+        assert store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"] == 300
+        assert store.query("MATCH (t:Tx) RETURN count(t) AS n")[0]["n"] > 0
