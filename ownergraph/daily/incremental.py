@@ -94,8 +94,11 @@ class OwnersUpdateSummary(StageSummary):
 
 
 def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> pd.DataFrame:
-    """Rows of a ``MATCH (a:Ad) RETURN ...`` query for the given ad ids only."""
-    q = query.replace("MATCH (a:Ad) RETURN", "MATCH (a:Ad) WHERE a.id IN $ids RETURN", 1)
+    """Rows of a ``MATCH (a:Ad) RETURN ...`` query for the given ad ids only.
+
+    A key lookup per id (``UNWIND``), not ``WHERE a.id IN $ids``: the embedded store
+    tests every ad against the list (10k ids among 1M ads: 22 CPU-s against 0.2)."""
+    q = query.replace("MATCH (a:Ad) RETURN", "UNWIND $ids AS k MATCH (a:Ad {id: k}) RETURN", 1)
     if q == query:
         raise ValueError("read_some needs a query starting with MATCH (a:Ad) RETURN")
     rows: list[dict] = []
@@ -129,7 +132,7 @@ def resolve_from_store(store: Store, tables: Any) -> int:
     rows = []
     for i in range(0, len(prev), 20_000):
         rows += store.query(
-            "MATCH (t:Tx)-[e:PAYS]->(a:Address) WHERE t.txid IN $ids "
+            "UNWIND $ids AS k MATCH (t:Tx {txid: k})-[e:PAYS]->(a:Address) "
             "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
             {"ids": prev[i : i + 20_000]},
         )
@@ -248,7 +251,8 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     rows = []
     for i in range(0, len(ads), 20_000):
         rows += store.query(
-            "MATCH (a:Ad) WHERE a.id IN $ids RETURN a.id AS id, a.title AS title, a.body AS body",
+            "UNWIND $ids AS k MATCH (a:Ad {id: k}) RETURN a.id AS id, a.title AS title, "
+            "a.body AS body",
             {"ids": ads[i : i + 20_000]},
         )
     text = {r["id"]: _text(r["title"], r["body"]) for r in rows}
@@ -362,7 +366,7 @@ def touched_ads(
         members += [
             r["ad"]
             for r in store.query(
-                "MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) WHERE o.id IN $ids RETURN a.id AS ad",
+                "UNWIND $ids AS k MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner {id: k}) RETURN a.id AS ad",
                 {"ids": groups[i : i + 20_000]},
             )
         ]

@@ -26,24 +26,23 @@ KINDS = ("merged", "became", "split")
 
 def previous_owners(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
     """Columns ad, owner, since_run of the groups in the store (for ``ads`` only if given)."""
-    q = (
-        "MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) {where}"
-        "RETURN a.id AS ad, o.id AS owner, o.since_run AS since_run"
-    )
+    ret = "RETURN a.id AS ad, o.id AS owner, o.since_run AS since_run"
     if ads is None:
-        rows = store.query(q.format(where=""))
-    else:
+        rows = store.query(f"MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) {ret}")
+    else:  # a key lookup per ad: ``WHERE a.id IN $ads`` tests every ad against the list
+        q = f"UNWIND $ads AS k MATCH (a:Ad {{id: k}})-[:BELONGS_TO]->(o:Owner) {ret}"
         rows = []
         for i in range(0, len(ads), 20_000):
-            part = ads[i : i + 20_000]
-            rows += store.query(q.format(where="WHERE a.id IN $ads "), {"ads": part})
+            rows += store.query(q, {"ads": ads[i : i + 20_000]})
     return pd.DataFrame(rows, columns=["ad", "owner", "since_run"])
 
 
 def group_sizes(store: Store, owner_ids: list[str]) -> pd.Series:
     """Ads per stored owner group, for the given ids."""
     cols = SCHEMA.node("Owner").returns(("id", "ads"), "o")
-    rows = store.query(f"MATCH (o:Owner) WHERE o.id IN $ids RETURN {cols}", {"ids": owner_ids})
+    rows = store.query(
+        f"UNWIND $ids AS k MATCH (o:Owner {{id: k}}) RETURN {cols}", {"ids": owner_ids}
+    )
     return pd.Series({r["id"]: int(r["ads"]) for r in rows}, dtype="int64")
 
 

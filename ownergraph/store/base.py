@@ -174,12 +174,14 @@ class Store(ABC):
                 )
 
     def delete_keys(self, label: str, keys: Iterable[str], chunk: int = 10_000) -> None:
-        """Delete the nodes of ``label`` with the given keys, and their edges."""
+        """Delete the nodes of ``label`` with the given keys, and their edges (a key
+        lookup per key: ``WHERE n.key IN $keys`` makes the embedded store test every node
+        against the list)."""
         node = self.schema.node(label)
-        keys = list(keys)
+        keys = list(dict.fromkeys(keys))
         for i in range(0, len(keys), chunk):
             self.query(
-                f"MATCH (n:{label}) WHERE n.{node.key} IN $keys DETACH DELETE n",
+                f"UNWIND $keys AS k MATCH (n:{label} {{{node.key}: k}}) DETACH DELETE n",
                 {"keys": keys[i : i + chunk]},
                 write=True,
             )
@@ -190,10 +192,11 @@ class Store(ABC):
         """Delete the edges of ``rel_type`` that start at the given source keys."""
         rel = self.schema.rel(rel_type)
         key = self.schema.node(rel.src).key
-        keys = list(src_keys)
+        keys = list(dict.fromkeys(src_keys))
         for i in range(0, len(keys), chunk):
             self.query(
-                f"MATCH (a:{rel.src})-[e:{rel.type}]->(:{rel.dst}) WHERE a.{key} IN $keys DELETE e",
+                f"UNWIND $keys AS k MATCH (a:{rel.src} {{{key}: k}})-[e:{rel.type}]->(:{rel.dst}) "
+                "DELETE e",
                 {"keys": keys[i : i + chunk]},
                 write=True,
             )
