@@ -274,10 +274,10 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     ref = authors[0]
     old_author = np.array([old.get(a) for a in index.ids], dtype=object)
     n_old = len(index.ids)
-    got, feats, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))
+    got, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))
     all_ids = index.ids + ads
     # save this batch as a new part of the index (the old parts are not rewritten)
-    part = AuthorIndex(index.search, ads, emb_new, feats.take(np.arange(n_old, len(all_ids))))
+    part = AuthorIndex(index.search, ads, emb_new, new_feats)
     part.save(folder, part=max(AuthorIndex.parts(folder)) + 1)
     edges, nodes = [], []
     sizes = {a["id"]: int(a["size"]) for a in authors}

@@ -3,8 +3,9 @@
 A full author run saves its candidate search (the fitted SVD projection), every ad's
 embedding and its features (:class:`AuthorIndex`). A later batch is featurised alone,
 embedded with the saved projection and searched exactly against every saved embedding
-(one matrix product per chunk of new ads), its candidate pairs scored by the saved model;
-old ads are never featurised again. :func:`attach` then puts each new ad in the existing
+(``faiss.knn``), its candidate pairs scored by the saved model; old ads are never
+featurised again, and only the saved features of the old ads in candidate pairs are read
+(the feature files are memory-mapped). :func:`attach` then puts each new ad in the existing
 Author cluster it links to most strongly (sum of accepted ``p``); new ads (and old ads
 without a cluster) linked only among themselves form new clusters by connected components.
 Existing clusters are never merged or split here: a new ad that links two clusters
@@ -62,7 +63,8 @@ class AuthorIndex:
         for p in cls.parts(d):
             ids += json.loads((d / f"part-{p:04d}.ids.json").read_text())
             embs.append(np.load(d / f"part-{p:04d}.emb.npy"))
-            feats.append(joblib.load(d / f"part-{p:04d}.feats.joblib"))
+            # memory-mapped: attach reads only the rows of its candidate pairs
+            feats.append(joblib.load(d / f"part-{p:04d}.feats.joblib", mmap_mode="r"))
         f = feats[0] if len(feats) == 1 else AdFeatures.concat(feats)
         return cls(search, ids, np.vstack(embs), f)
 
@@ -98,11 +100,11 @@ def attach(
     old_author: np.ndarray,
     threshold: float,
     k: int | None = None,
-) -> tuple[Attached, AdFeatures, np.ndarray]:
+) -> tuple[Attached, np.ndarray]:
     """Score the new ads against the index and assign them (see the module notes).
 
     ``old_author``: the Author id of each indexed ad (None when it has none). Returns the
-    assignment, the features of old + new ads, and the new ads' embeddings.
+    assignment and the new ads' embeddings.
     """
     n_old, n_new = len(index.ids), len(new_feats)
     emb_new = index.search.embed(new_feats)
@@ -115,8 +117,15 @@ def attach(
     lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
     pairs = np.unique(lo * (2**32) + hi)
     a, b = (pairs >> 32).astype(np.int64), (pairs & 0xFFFFFFFF).astype(np.int64)
-    feats = AdFeatures.concat([index.feats, new_feats])
-    p = model.predict_proba_indexed(feats, a, b) if len(a) else np.zeros(0)
+    # score on the rows the pairs use: the old ads among them and every new ad
+    old_rows = np.unique(np.concatenate([a, b]))
+    old_rows = old_rows[old_rows < n_old]
+    feats = AdFeatures.concat([index.feats.take(old_rows), new_feats.take(np.arange(n_new))])
+    row = np.zeros(n_old + n_new, dtype=np.int64)
+    row[old_rows] = np.arange(len(old_rows))
+    row[n_old:] = len(old_rows) + np.arange(n_new)
+    p = model.predict_proba_indexed(feats, row[a], row[b]) if len(a) else np.zeros(0)
+    del feats
     ok = p >= threshold
     a, b, p = a[ok], b[ok], p[ok]
     n = n_old + n_new
@@ -155,4 +164,4 @@ def attach(
             by.setdefault(int(lab[r]), []).append(int(r))
         clusters = [sorted(v) for v in by.values() if len(v) >= 2]
     out = Attached(result, clusters, best, int(len(pairs)), int(ok.sum()), bridges)
-    return out, feats, emb_new
+    return out, emb_new
