@@ -155,7 +155,7 @@ def main() -> None:
         print(f"{st:<12}{x:>15.2f}{y:>15.2f}{(y / x if x else float('nan')):>8.1f}")
     x, y = (r["seconds"] - sum(r["stages"].values()) for r in (inc, full))
     print(f"{'other':<12}{x:>15.2f}{y:>15.2f}{(y / x if x else float('nan')):>8.1f}"
-          "   (inputs hashed, audit, watches, top groups)")  # fmt: skip
+          "   (store open/close, inputs hashed, audit, watches, top groups)")  # fmt: skip
     print(f"{'total':<12}{inc['seconds']:>15.2f}{full['seconds']:>15.2f}"
           f"{full['seconds'] / inc['seconds']:>8.1f}")  # fmt: skip
     print(f"{'peak GB':<12}{inc['peak_gb']:>15.3f}{full['peak_gb']:>15.3f}"

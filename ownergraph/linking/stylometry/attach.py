@@ -117,7 +117,8 @@ def attach(
     lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
     pairs = np.unique(lo * (2**32) + hi)
     a, b = (pairs >> 32).astype(np.int64), (pairs & 0xFFFFFFFF).astype(np.int64)
-    # score on the rows the pairs use: the old ads among them and every new ad
+    # score on the rows the pairs use: the old ads among them and every new ad (concat
+    # consumes its parts, so the new ads' features, saved by the caller, go in as a copy)
     old_rows = np.unique(np.concatenate([a, b]))
     old_rows = old_rows[old_rows < n_old]
     feats = AdFeatures.concat([index.feats.take(old_rows), new_feats.take(np.arange(n_new))])
