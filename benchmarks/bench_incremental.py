@@ -33,10 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 STAGES = ("ads", "bitcoin", "wallets", "payments", "authors", "owners")
 
 
-def project(days: list[Path], work: Path, seed: int):
+def project(days: list[Path], work: Path, seed: int, target: float | None = None):
+    from dataclasses import replace
+
     from ownergraph.project import Project
 
-    return Project.from_days(days, work_dir=work, stages=STAGES, seed=seed)
+    p = Project.from_days(days, work_dir=work, stages=STAGES, seed=seed)
+    return p if target is None else replace(p, author_target_precision=target)
 
 
 def step(args: argparse.Namespace) -> None:
@@ -52,7 +55,9 @@ def step(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     with open_store(args.store_uri) as s:
         r = run_project(
-            s, project(days, Path(args.work), args.seed), incremental=args.step == "incremental"
+            s,
+            project(days, Path(args.work), args.seed, args.author_target_precision),
+            incremental=args.step == "incremental",
         )
     secs = time.perf_counter() - t0
     peak = mem.stop()
@@ -72,9 +77,13 @@ def step(args: argparse.Namespace) -> None:
     )
 
 
-def run_step(name: str, days: list[Path], uri: str, work: Path, seed: int) -> dict:
+def run_step(
+    name: str, days: list[Path], uri: str, work: Path, seed: int, target: float | None
+) -> dict:
     cmd = [sys.executable, __file__, "--step", name, "--days", ",".join(map(str, days)),
            "--store-uri", uri, "--work", str(work), "--seed", str(seed)]  # fmt: skip
+    if target is not None:
+        cmd += ["--author-target-precision", str(target)]
     with open(work.parent / f"{name}.log", "w") as log:  # the step's own log, kept
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=log, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -120,6 +129,11 @@ def main() -> None:
     ap.add_argument("--day", type=int, default=1000, help="new ads in the day")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_incremental"))
+    ap.add_argument(
+        "--author-target-precision", type=float,
+        help="the project's author_target_precision (default: the product's); a lower one "
+        "makes a world whose base run links no author exercise the incremental author path",
+    )  # fmt: skip
     ap.add_argument("--step", choices=("base", "incremental", "full"))
     ap.add_argument("--days")
     ap.add_argument("--store-uri")
@@ -144,11 +158,12 @@ def main() -> None:
     print(f"world {args.world}: {n0:,} ads already processed + a day of {n1:,} new ads "
           f"(cut {when} UTC); cores {os.cpu_count()}")  # fmt: skip
     a, b = str(args.out / "a.lbug"), str(args.out / "b.lbug")
-    base = run_step("base", days[:1], a, args.out / "work-a", args.seed)
+    tp = args.author_target_precision
+    base = run_step("base", days[:1], a, args.out / "work-a", args.seed, tp)
     print(f"base (full run on the earlier ads): {base['seconds']} s, peak {base['peak_gb']} GB")
-    inc = run_step("incremental", days, a, args.out / "work-a", args.seed)
+    inc = run_step("incremental", days, a, args.out / "work-a", args.seed, tp)
     print(f"incremental (the new day): {inc['seconds']} s, peak {inc['peak_gb']} GB")
-    full = run_step("full", days, b, args.out / "work-b", args.seed)
+    full = run_step("full", days, b, args.out / "work-b", args.seed, tp)
     print(f"\n{'stage':<12}{'incremental s':>15}{'full re-run s':>15}{'ratio':>8}")
     for st in STAGES:
         x, y = inc["stages"].get(st, 0.0), full["stages"].get(st, 0.0)

@@ -20,6 +20,9 @@ from ownergraph import defaults
 from ownergraph.project import AUTHOR_TRAIN_PAIRS, STAGES, Project
 from ownergraph.store.base import Store
 
+# in the work dir: the input files' hashes by size and mtime (``project.input_files``)
+INPUT_HASHES = "input_hashes.json"
+
 __all__ = ["AUTHOR_TRAIN_PAIRS", "STAGES", "PipelineResult", "run_pipeline", "run_project"]
 
 
@@ -92,7 +95,7 @@ def run_project(
     work.mkdir(parents=True, exist_ok=True)
     result = PipelineResult()
     store.init_schema()
-    files = input_files(project)
+    files = input_files(project, cache=work / INPUT_HASHES)
     if incremental:
         done = audit.loaded_inputs(store)
         if not done:
@@ -252,7 +255,8 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     handed = {"features": ev.features, "candidates": ev.candidates}
     scores, emb = ev.candidate_scores, ev.embedding
     ev.features = ev.candidates = ev.candidate_scores = ev.embedding = None
-    point = choose_threshold(model)  # link_authors' default operating point
+    target = project.author_target_precision
+    point = choose_threshold(model, target_precision=target)  # link_authors' operating point
     # for --incremental runs: the index (written now: linking frees the features), or why
     # nothing is linked
     if point.reachable:
@@ -269,6 +273,7 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
         candidates=handed.pop("candidates"),
         candidate_scores=scores,
         search=search,
+        target_precision=target,
     )
     summary.heldout = _flat(ev)
     return summary.to_dict()
@@ -367,6 +372,14 @@ def _ads_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     return {**out, "new_ads": len(_new_ads(store, ctx))}
 
 
+def _wallets_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.linking.wallets import WalletClusterer
+    from ownergraph.stages.bitcoin import cluster_wallets
+
+    clusterer = WalletClusterer(change_heuristic=True)
+    return cluster_wallets(store, clusterer, only_changes=True).to_dict()
+
+
 def _payments_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import link_new_payments
     from ownergraph.linking.prices import PriceTable
@@ -396,6 +409,7 @@ def _owners_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[s
 _INCREMENTAL_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "ads": _ads_new,
     "bitcoin": _bitcoin_new,
+    "wallets": _wallets_new,
     "payments": _payments_new,
     "authors": _authors_new,
     "owners": _owners_new,

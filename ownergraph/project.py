@@ -29,6 +29,7 @@ the file's folder::
     seed = 0
     work_dir = "run"                   # quarantine files and the author model
     author_train_pairs = 25000         # as `authors train --max-train-pairs`
+    author_target_precision = 0.8      # as `authors link --target-precision`
     truth = "truth"                    # optional: a synthetic world's truth folder
     user = "analyst@org"               # recorded on the run (audit); $OWNERGRAPH_USER wins
 
@@ -54,7 +55,10 @@ _AD_KEYS = {
     "phone_region",
 }  # fmt: skip
 _BTC_KEYS = {"blocks", "mempool", "processors", "rates", "prices"}
-_RUN_KEYS = {"stages", "seed", "work_dir", "author_train_pairs", "truth", "user"}
+_RUN_KEYS = {
+    "stages", "seed", "work_dir", "author_train_pairs", "author_target_precision", "truth",
+    "user",
+}  # fmt: skip
 _NEEDS = {
     "ads": ("ads",),
     "bitcoin": ("blocks",),
@@ -95,6 +99,8 @@ class Project:
     seed: int = 0
     work_dir: Path = Path("run")
     author_train_pairs: int | None = AUTHOR_TRAIN_PAIRS
+    # the precision among held-out candidate pairs author linking must reach
+    author_target_precision: float = defaults.TARGET_PRECISION
     truth: Path | None = None
     images: Path | None = None  # a folder of ad pictures keyed by ad id (hashed, never kept)
     user: str | None = None  # who runs it (audit), unless $OWNERGRAPH_USER is set
@@ -165,21 +171,43 @@ class Project:
                 raise ProjectError(f"input file not found: {f}")
 
 
-def input_files(project: Project) -> list[dict[str, Any]]:
+def input_files(project: Project, cache: Path | None = None) -> list[dict[str, Any]]:
     """Every input file of a project with its kind, size and SHA-256 (for the audit and
-    for incremental runs, which skip files an earlier run loaded)."""
-    import hashlib
+    for incremental runs, which skip files an earlier run loaded).
 
+    ``cache``: a JSON file of earlier hashes by path, size and modification time (ns); a
+    file whose size and mtime are unchanged is not read again (hashing a day's 1.7 GB of
+    inputs took 4 s). Like ``make`` and ``rsync``, this trusts size and mtime: a file
+    rewritten in place with both unchanged keeps its old hash."""
+    import hashlib
+    import json
+
+    known: dict[str, Any] = {}
+    if cache is not None and cache.exists():
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}  # a damaged cache is only a slower run
     items = [("ads", a.path) for a in project.ads]
     items += [("blocks", p) for p in project.blocks] + [("mempool", p) for p in project.mempool]
-    out = []
+    out, seen = [], {}
     for kind, path in items:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        out.append({"kind": kind, "path": str(path), "bytes": path.stat().st_size,
-                    "sha256": h.hexdigest()})  # fmt: skip
+        st = path.stat()
+        key = str(Path(path).resolve())
+        stamp = [st.st_size, st.st_mtime_ns]
+        if known.get(key, {}).get("stamp") == stamp:
+            digest = known[key]["sha256"]
+        else:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        seen[key] = {"stamp": stamp, "sha256": digest}
+        out.append({"kind": kind, "path": str(path), "bytes": st.st_size, "sha256": digest})
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({**known, **seen}))
     return out
 
 
@@ -261,6 +289,9 @@ def load_project(path: str | Path) -> Project:
     if truth is not None:
         default_stages.append("evaluate")
     pairs = run.get("author_train_pairs", AUTHOR_TRAIN_PAIRS)
+    target = run.get("author_target_precision", defaults.TARGET_PRECISION)
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1:
+        raise ProjectError(f"run.author_target_precision: {target!r} is not a number in (0, 1)")
     project = Project(
         ads=tuple(ads),
         blocks=_paths(base, btc.get("blocks", []), "bitcoin.blocks"),
@@ -273,6 +304,7 @@ def load_project(path: str | Path) -> Project:
         seed=int(run.get("seed", 0)),
         work_dir=base / run.get("work_dir", "run"),
         author_train_pairs=None if pairs in (0, None) else int(pairs),
+        author_target_precision=float(target),
         truth=truth,
         images=base / pictures["folder"] if pictures.get("folder") else None,
         user=run.get("user"),

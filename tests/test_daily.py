@@ -302,10 +302,13 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     assert s["ads"]["new_ads"] > 100 and s["payments"]["paid_for_added"] > 0
     assert s["bitcoin"]["inputs_resolved_from_store"] > 0
     assert 0 < s["owners"]["ads_regrouped"] < 1200
-    incremental = _groups(store)
+    # wallets: only what changed is written, and the result is the whole re-clustering's
+    assert 0 < s["wallets"]["in_wallet_written"] < s["wallets"]["addresses"] / 2
+    incremental, wallets = _groups(store), _wallets(store)
     paid = store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"]
     run_project(store, _world_project(world_days, tmp_path / "w"))  # full re-run
     full = _groups(store)
+    assert _wallets(store).equals(wallets)
 
     # The full re-run re-calibrates owner detection on all ads; the incremental run keeps
     # the setting of the last full run, so groups may differ, within a bound: B-cubed
@@ -319,6 +322,15 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     by_ads = {ads: g for g, ads in full.items()}
     assert all(by_ads[ads] == g for g, ads in incremental.items() if ads in by_ads)
     assert store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"] == paid
+
+
+def _wallets(store: Store) -> pd.DataFrame:
+    """Every address's wallet, its size and the link's method and confidence."""
+    q = (
+        "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS address, "
+        "w.id AS wallet, w.size AS size, w.method AS wm, e.method AS em, e.confidence AS c"
+    )
+    return store.query_df(q).sort_values("address").reset_index(drop=True)
 
 
 def test_run_stamps_leave_the_embedded_edges_whole_after_a_checkpoint(tmp_path, world_days):

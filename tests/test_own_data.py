@@ -414,6 +414,7 @@ work_dir = "work"
         ('[[ads]]\npath = "a.csv"\n[run]\nstages = ["payments"]\n', "needs rates, prices"),
         ("[[ads]\n", "not valid TOML"),
         ('[run]\nstages = ["ads"]\n', "needs [[ads]] path"),
+        ('[[ads]]\npath = "a.csv"\n[run]\nauthor_target_precision = 1.5\n', "not a number in"),
     ],
 )
 def test_a_bad_project_file_is_a_clear_error(tmp_path, text, needle):
@@ -421,6 +422,36 @@ def test_a_bad_project_file_is_a_clear_error(tmp_path, text, needle):
     (tmp_path / "p.toml").write_text(text, encoding="utf-8")
     res = run("run", str(tmp_path / "p.toml"))
     assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+
+
+def test_project_author_target_precision_is_read(tmp_path):
+    from ownergraph.project import load_project
+
+    (tmp_path / "a.csv").write_text("id,body\n1,x\n", encoding="utf-8")
+    (tmp_path / "p.toml").write_text(
+        '[[ads]]\npath = "a.csv"\n[run]\nauthor_target_precision = 0.9\n', encoding="utf-8"
+    )
+    assert load_project(tmp_path / "p.toml").author_target_precision == 0.9
+
+
+def test_input_hashes_are_reused_while_size_and_mtime_hold(tmp_path):
+    import hashlib
+    import os
+
+    from ownergraph.project import AdInput, Project, input_files
+
+    f, cache = tmp_path / "a.csv", tmp_path / "work" / "hashes.json"
+    f.write_text("id,body\n1,x\n", encoding="utf-8")
+    p = Project(ads=(AdInput(f),))
+    first = input_files(p, cache=cache)[0]["sha256"]
+    assert first == hashlib.sha256(f.read_bytes()).hexdigest() and cache.exists()
+    # the cache is what is read while the size and mtime are unchanged ...
+    cache.write_text(cache.read_text().replace(first, "f" * 64))
+    assert input_files(p, cache=cache)[0]["sha256"] == "f" * 64
+    # ... and a changed file is hashed again
+    f.write_text("id,body\n2,y\n", encoding="utf-8")
+    os.utime(f, ns=(0, 10**18))
+    assert input_files(p, cache=cache)[0]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
 
 
 def test_run_loads_the_other_site_layout_from_a_project_file(tmp_path):

