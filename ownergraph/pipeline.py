@@ -215,7 +215,7 @@ def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str
 
 
 def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
-    from ownergraph.daily.incremental import save_author_index
+    from ownergraph.daily.incremental import AUTHOR_SEARCH_INDEX, save_author_index
     from ownergraph.linking.stylometry.candidates import CandidateSearch
     from ownergraph.linking.stylometry.clusters import choose_threshold
     from ownergraph.linking.stylometry.evaluate import train_model
@@ -232,7 +232,10 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     release_free_memory()
     step("step: read ads")
     big = len(data.ids) >= 50_000
-    search = CandidateSearch(n_threads=2 if big else 1)
+    # the faiss index the search builds is kept for --incremental runs (see attach)
+    ann = work / AUTHOR_SEARCH_INDEX
+    ann.unlink(missing_ok=True)
+    search = CandidateSearch(n_threads=2 if big else 1, index_path=str(ann))
     # Budget: at most author_train_pairs training pairs, no baseline, every ad featurised
     # once, in chunks and 2 processes (`authors train --max-train-pairs N --seed S` trains
     # the same model; its ROC figures, above AUTHOR_HELDOUT_PAIRS held-out pairs, come from

@@ -26,3 +26,30 @@ def test_exact_knn_caps_k_at_the_base_size() -> None:
     base = np.eye(3, dtype=np.float32)
     idx, _ = exact_knn(base, base, 10)
     assert idx.shape == (3, 3) and (idx >= 0).all()
+
+
+def test_knn_in_index_merges_the_full_runs_faiss_index_with_the_later_parts(tmp_path) -> None:
+    """New ads are searched in the full run's HNSW index (part 0, saved and read back) and
+    exactly among the later parts and themselves: the nearest of both, as one search of
+    everything would find them."""
+    import faiss
+
+    from ownergraph.linking.stylometry.attach import AuthorIndex, knn_in_index, read_ann
+    from ownergraph.linking.stylometry.candidates import CandidateSearch, hnsw_index
+
+    rng = np.random.default_rng(3)
+    unit = lambda x: (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)  # noqa: E731
+    part0, part1, new = (unit(rng.standard_normal((n, 16))) for n in (3_000, 200, 100))
+    faiss.omp_set_num_threads(1)  # a deterministic graph
+    faiss.write_index(hnsw_index(part0), str(tmp_path / "a.faiss"))
+    search = CandidateSearch(n_threads=1)
+    ids = [str(i) for i in range(3_200)]
+    index = AuthorIndex(search, ids, [part0, part1], None, ann=read_ann(tmp_path / "a.faiss"))
+    idx, sim = knn_in_index(index, new, 10)
+    everything = np.vstack([part0, part1, new])
+    want, want_sim = exact_knn(new, everything, 10)
+    assert idx.shape == (100, 10) and (np.diff(sim, axis=1) <= 1e-6).all()
+    found = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, want, strict=True)])
+    assert found >= 0.99, found  # HNSW at efSearch 96 over 3,000 points
+    assert all(3_200 + i in row for i, row in enumerate(idx))  # each new ad finds itself
+    assert read_ann(tmp_path / "none.faiss") is None

@@ -360,10 +360,13 @@ def test_run_stamps_leave_the_embedded_edges_whole_after_a_checkpoint(tmp_path, 
         store.close()
 
 
-def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path):
+@pytest.mark.parametrize("searched", ["exactly", "in the full run's HNSW index"])
+def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path, searched):
     """The author stage of an incremental run: new ads only are featurised, scored against
     the saved index and attached to the existing Author clusters (embedded store; the
-    linking path is store-independent and the store writes are the tested upserts)."""
+    linking path is store-independent and the store writes are the tested upserts). The
+    full run searched exactly (below ``exact_below`` ads) or with a faiss HNSW index,
+    which is kept and searched again."""
     from ownergraph.daily.incremental import save_author_index
     from ownergraph.linking.stylometry.attach import AuthorIndex
     from ownergraph.linking.stylometry.candidates import CandidateSearch
@@ -392,12 +395,16 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
             data, tmp_path / "w" / "author_model.joblib", random_state=3,
             max_train_pairs=25_000, baseline=False, keep_features=True,
         )  # fmt: skip
-        search = CandidateSearch(n_threads=1)
+        hnsw = searched != "exactly"
+        ann = tmp_path / "w" / "author_search.faiss"
+        search = CandidateSearch(n_threads=1, exact_below=0 if hnsw else 20_000,
+                                 index_path=str(ann))  # fmt: skip
         linked = link_authors(s, model, ads=data, features=ev.features, search=search,
                               threshold=0.9)  # fmt: skip
         assert linked.linked and linked.authors > 10
         save_author_index(tmp_path / "w", search, data, ev.features, linked.to_dict())
         index = tmp_path / "w" / "author_index"
+        assert (index / "part-0000.faiss").exists() == hnsw and not ann.exists()
         part0 = (index / "part-0000.feats.joblib").stat().st_mtime_ns
         before = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
         r = run_project(s, p1, incremental=True)

@@ -40,6 +40,7 @@ from ownergraph.stages.bitcoin import BitcoinSummary
 from ownergraph.store.base import Store
 
 AUTHOR_INDEX = "author_index"
+AUTHOR_SEARCH_INDEX = "author_search.faiss"  # written by the full run's search, then moved
 OWNER_SETTING = "owner_setting.json"
 
 
@@ -208,21 +209,28 @@ def save_author_index(
     work: Path, search: Any, data: Any, features: Any, summary: dict, emb: Any = None
 ) -> None:
     """After a full author run: the fitted search, every ad's embedding (``emb``, if the
-    caller has it: ``search.embed(features)``) and features; or, when nothing was linked
-    (``search`` None), why, so that incremental runs link nothing."""
+    caller has it: ``search.embed(features)``) and features, and the faiss index the
+    search wrote to its ``index_path`` (moved in); or, when nothing was linked (``search``
+    None), why, so that incremental runs link nothing."""
     import shutil
 
-    from ownergraph.linking.stylometry.attach import AuthorIndex
+    from ownergraph.linking.stylometry.attach import ANN_FILE, AuthorIndex
 
     folder = work / AUTHOR_INDEX
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    ann = Path(search.index_path) if getattr(search, "index_path", None) else None
     if search is None or features is None or not summary.get("linked"):
         reason = summary.get("reason") or "the full run linked no author"
         (folder / "unlinked.json").write_text(json.dumps({"reason": reason}))
+        if ann is not None:
+            ann.unlink(missing_ok=True)
         return
     emb = search.embed(features) if emb is None else emb
-    AuthorIndex(search, list(data.ids), emb, features).save(folder)
+    search.set_params(index_path=None)  # the saved search writes nothing
+    AuthorIndex(search, list(data.ids), [emb], features).save(folder)
+    if ann is not None and ann.exists():
+        shutil.move(ann, folder / ANN_FILE)
 
 
 def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSummary:
@@ -259,12 +267,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     text = {r["id"]: _text(r["title"], r["body"]) for r in rows}
     new_feats = model.transform_texts([text[a] for a in ads])
     t_feat = time.perf_counter()
-    old = {
-        r["ad"]: r["author"]
-        for r in store.query(
-            "MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author"
-        )
-    }
+    old = store.query_df("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author")
     authors = store.query(
         "MATCH (u:Author) RETURN u.id AS id, u.size AS size, u.threshold AS threshold, "
         "u.expected_precision AS ep, u.target_precision AS tp, u.basis AS basis, u.model AS model"
@@ -273,12 +276,19 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
         reason = "no Author cluster to link to"
         return NewAuthorsSummary(new_ads=len(ads), linked=False, reason=reason)
     ref = authors[0]
-    old_author = np.array([old.get(a) for a in index.ids], dtype=object)
+    old_author = (
+        pd.Series(old["author"].to_numpy(object), index=old["ad"].to_numpy(object))
+        .reindex(index.ids)
+        .to_numpy(object)
+        if len(old)
+        else np.full(len(index.ids), None, dtype=object)
+    )
+    old_author[pd.isna(old_author)] = None
     n_old = len(index.ids)
     got, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))
     all_ids = index.ids + ads
     # save this batch as a new part of the index (the old parts are not rewritten)
-    part = AuthorIndex(index.search, ads, emb_new, new_feats)
+    part = AuthorIndex(index.search, ads, [emb_new], new_feats)
     part.save(folder, part=max(AuthorIndex.parts(folder)) + 1)
     edges, nodes = [], []
     sizes = {a["id"]: int(a["size"]) for a in authors}
@@ -302,8 +312,9 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
             edges.append(
                 {"src": all_ids[r], "dst": aid, "p": round(float(got.p_best[r]), 6), **prov}
             )
-    changed = [{"id": k, "size": v} for k, v in sizes.items()]
-    store.upsert_nodes("Author", pd.DataFrame(changed + []))
+    grown = {a for a in got.author if a is not None}  # existing clusters new ads joined
+    if grown:
+        store.upsert_nodes("Author", pd.DataFrame([{"id": a, "size": sizes[a]} for a in grown]))
     if nodes:
         store.upsert_nodes("Author", pd.DataFrame(nodes))
     if edges:

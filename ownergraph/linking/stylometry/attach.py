@@ -1,13 +1,17 @@
 """New ads against a saved candidate index: the incremental path of author linking.
 
 A full author run saves its candidate search (the fitted SVD projection), every ad's
-embedding and its features (:class:`AuthorIndex`). A later batch is featurised alone,
-embedded with the saved projection and searched exactly against every saved embedding
-(``faiss.knn``), its candidate pairs scored by the saved model; old ads are never
-featurised again, and only the saved features of the old ads in candidate pairs are read
-(the feature files are memory-mapped). :func:`attach` then puts each new ad in the existing
-Author cluster it links to most strongly (sum of accepted ``p``); new ads (and old ads
-without a cluster) linked only among themselves form new clusters by connected components.
+embedding and its features, and the faiss index its search built over them, if it used one
+(:class:`AuthorIndex`; below ``exact_below`` ads the full run searched exactly and no index
+is kept). A later batch is featurised alone, embedded with the saved projection and
+searched in the full run's index (the same approximate search the full run made, ~1 s for
+10k ads against 1M) and exactly (``faiss.knn``) against the parts added by incremental runs
+since, and among itself; the nearest of both are kept. Its candidate pairs are scored by
+the saved model; old ads are never featurised again, and only the saved features of the
+old ads in candidate pairs are read (embeddings and features are memory-mapped).
+:func:`attach` then puts each new ad in the existing Author cluster it links to most
+strongly (sum of accepted ``p``); new ads (and old ads without a cluster) linked only among
+themselves form new clusters by connected components.
 Existing clusters are never merged or split here: a new ad that links two clusters
 joins the stronger one (counted as ``bridges``), which is where a full re-run can differ.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -27,18 +32,24 @@ from ownergraph.linking.stylometry.candidates import CandidateSearch
 from ownergraph.linking.stylometry.features import AdFeatures
 from ownergraph.linking.stylometry.model import PairwiseAuthorModel
 
+ANN_FILE = "part-0000.faiss"  # the full run's faiss index of part 0
+
 
 @dataclass
 class AuthorIndex:
-    """The saved state of author linking: search, embeddings, features, ad ids."""
+    """The saved state of author linking: search, embeddings and features of each part
+    (part 0: the full run's ads; then one part per incremental run), ad ids, and the full
+    run's faiss index of part 0 (``ann``; None when that search was exact)."""
 
     search: CandidateSearch
     ids: list[str]
-    emb: np.ndarray
+    emb: list[np.ndarray]  # per part
     feats: AdFeatures
+    ann: Any = None
 
     def save(self, folder: str | Path, part: int | None = None) -> None:
-        """Write the search and one part (the whole index at a full run: part 0)."""
+        """Write the search and one part (the whole index at a full run: part 0; its faiss
+        index, written by the search itself, is moved in by the caller)."""
         d = Path(folder)
         d.mkdir(parents=True, exist_ok=True)
         if part is None:
@@ -46,7 +57,8 @@ class AuthorIndex:
                 f.unlink()
             part = 0
             joblib.dump(self.search, d / "search.joblib")
-        np.save(d / f"part-{part:04d}.emb.npy", self.emb)
+        emb = self.emb[0] if len(self.emb) == 1 else np.vstack(self.emb)
+        np.save(d / f"part-{part:04d}.emb.npy", emb)
         (d / f"part-{part:04d}.ids.json").write_text(json.dumps(self.ids))
         joblib.dump(self.feats, d / f"part-{part:04d}.feats.joblib")
 
@@ -56,17 +68,54 @@ class AuthorIndex:
 
     @classmethod
     def load(cls, folder: str | Path) -> AuthorIndex:
+        """The saved index; embeddings and features memory-mapped (read as needed)."""
         d = Path(folder)
         search = joblib.load(d / "search.joblib")
         ids: list[str] = []
         embs, feats = [], []
         for p in cls.parts(d):
             ids += json.loads((d / f"part-{p:04d}.ids.json").read_text())
-            embs.append(np.load(d / f"part-{p:04d}.emb.npy"))
-            # memory-mapped: attach reads only the rows of its candidate pairs
+            embs.append(np.load(d / f"part-{p:04d}.emb.npy", mmap_mode="r"))
             feats.append(joblib.load(d / f"part-{p:04d}.feats.joblib", mmap_mode="r"))
         f = feats[0] if len(feats) == 1 else AdFeatures.concat(feats)
-        return cls(search, ids, np.vstack(embs), f)
+        return cls(search, ids, embs, f, ann=read_ann(d / ANN_FILE))
+
+
+def read_ann(path: Path) -> Any:
+    """A saved faiss index, memory-mapped where faiss can (None if there is none)."""
+    if not path.exists():
+        return None
+    import faiss
+
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+    except RuntimeError:  # an index type faiss cannot map
+        return faiss.read_index(str(path))
+
+
+def knn_in_index(index: AuthorIndex, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each query row's ``k`` nearest indexed ads and query rows (numbered after the
+    indexed ads): part 0 in the full run's faiss index (or exactly), the later parts and
+    the queries exactly; the nearest of both by inner product."""
+    from ownergraph.linking.stylometry.candidates import _faiss_threads
+
+    n0 = len(index.emb[0])
+    q = np.ascontiguousarray(query, dtype=np.float32)
+    if index.ann is not None:
+        _faiss_threads(index.search.n_threads)
+        index.search.tune(index.ann, n0, k)
+        s0, i0 = index.ann.search(q, min(k, n0))
+    else:
+        i0, s0 = exact_knn(q, index.emb[0], k)
+    rest = [*index.emb[1:], q]
+    i1, s1 = exact_knn(q, np.vstack(rest) if len(rest) > 1 else q, k)
+    idx = np.hstack([i0, i1 + n0])
+    sim = np.hstack([s0, s1]).astype(np.float32)
+    sim[np.hstack([i0 < 0, i1 < 0])] = -np.inf  # faiss pads missing results with -1
+    top = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    idx, sim = np.take_along_axis(idx, top, 1), np.take_along_axis(sim, top, 1)
+    idx[~np.isfinite(sim)] = -1
+    return idx, sim
 
 
 def exact_knn(query: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,12 +157,11 @@ def attach(
     """
     n_old, n_new = len(index.ids), len(new_feats)
     emb_new = index.search.embed(new_feats)
-    base = np.vstack([index.emb, emb_new])
     k = (k or index.search.k) + 1
-    idx, _ = exact_knn(emb_new, base, k)
+    idx, _ = knn_in_index(index, emb_new, k)
     a = np.repeat(np.arange(n_old, n_old + n_new), idx.shape[1])
     b = idx.ravel()
-    keep = a != b
+    keep = (a != b) & (b >= 0)
     lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
     pairs = np.unique(lo * (2**32) + hi)
     a, b = (pairs >> 32).astype(np.int64), (pairs & 0xFFFFFFFF).astype(np.int64)

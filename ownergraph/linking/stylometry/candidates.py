@@ -5,7 +5,9 @@ projected to a small dense vector (TruncatedSVD fitted on a sample, L2-normalise
 its ``k`` nearest neighbours by inner product are found with a faiss index: by default a
 graph index (``IndexHNSWFlat``, M=32, efConstruction 40, efSearch 96), optionally an
 inverted file (``IVF<nlist>,Flat``, ``nprobe`` lists searched). Below ``exact_below`` ads
-the search is exact. Only those pairs are scored by the pairwise model.
+the search is exact. Only those pairs are scored by the pairwise model. With
+``index_path`` the faiss index is also written there, so that an incremental run searches
+new ads in the same index.
 
 Why HNSW (``benchmarks/bench_candidate_recall.py``): inside the index of all ads of the
 1M-ad synthetic world, for 5,000 random query ads, against their exact 20 nearest
@@ -140,6 +142,7 @@ class CandidateSearch(BaseEstimator):
         n_iter: int = 2,
         n_threads: int | None = 1,
         random_state: int = 0,
+        index_path: str | None = None,
     ) -> None:
         self.views = views
         self.n_components = n_components
@@ -156,6 +159,7 @@ class CandidateSearch(BaseEstimator):
         self.n_iter = n_iter
         self.n_threads = n_threads
         self.random_state = random_state
+        self.index_path = index_path
 
     def nprobe_for(self, n: int) -> int:
         """IVF ``nprobe``: as given, or 128 up to 200k ads and 16 above (set recall on a
@@ -212,22 +216,25 @@ class CandidateSearch(BaseEstimator):
         with threadpool_limits(self.n_threads):
             if n < self.exact_below:
                 return exact_neighbours(emb, k)
+            _faiss_threads(self.n_threads)
             if self.index == "ivf":
-                return ivf_neighbours(
-                    emb,
-                    k,
-                    nprobe=self.nprobe_for(n),
-                    random_state=self.random_state,
-                    n_threads=self.n_threads,
-                )
-            return hnsw_neighbours(
-                emb,
-                k,
-                m=self.hnsw_m,
-                ef_construction=self.ef_construction,
-                ef_search=self.ef_search,
-                n_threads=self.n_threads,
-            )
+                index = ivf_index(emb, random_state=self.random_state)
+            else:
+                index = hnsw_index(emb, self.hnsw_m, self.ef_construction)
+            self.tune(index, n, k)
+            if self.index_path:  # kept for incremental runs (``attach``)
+                import faiss
+
+                faiss.write_index(index, self.index_path)
+            return index.search(np.ascontiguousarray(emb, dtype=np.float32), k)
+
+    def tune(self, index: Any, n: int, k: int) -> None:
+        """Set the search-time parameter of a faiss index this search built over ``n`` ads:
+        HNSW ``efSearch``, IVF ``nprobe``."""
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = max(self.ef_search, k)
+        else:
+            index.nprobe = self.nprobe_for(n)
 
     def search(self, emb: np.ndarray) -> Candidates:
         """Candidate pairs from each ad's k approximate nearest neighbours."""
