@@ -69,8 +69,7 @@ def fetch_evidence(
         if bad:
             examples = ", ".join(f"{r['ad']}->{r['hub']}" for r in bad)
             raise EvidenceError(f"{kind} links without a confidence, e.g. {examples}")
-        rows = store.query(EVIDENCE_QUERIES[kind])
-        df = pd.DataFrame(rows, columns=["ad", "hub", "confidence"])
+        df = store.query_frame(EVIDENCE_QUERIES[kind], ["ad", "hub", "confidence"])
         df.insert(1, "kind", kind)
         frames.append(df)
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -85,8 +84,8 @@ def fetch_evidence(
 
 def fetch_ad_ids(store: Store) -> np.ndarray:
     """All ad ids, sorted."""
-    rows = store.query("MATCH (a:Ad) RETURN a.id AS id")
-    return np.array(sorted(r["id"] for r in rows), dtype=object)
+    ids = store.query_df("MATCH (a:Ad) RETURN a.id AS id").reindex(columns=["id"])["id"]
+    return np.sort(ids.to_numpy(dtype=object))
 
 
 # -- Neo4j Graph Data Science --------------------------------------------------------

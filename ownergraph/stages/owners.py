@@ -106,12 +106,12 @@ AD_COLUMNS = [
 
 
 def read_ads(store: Store) -> pd.DataFrame:
-    return pd.DataFrame(store.query(ADS_QUERY), columns=AD_COLUMNS).sort_values("id")
+    return store.query_frame(ADS_QUERY, AD_COLUMNS).sort_values("id")
 
 
 def read_payments(store: Store) -> pd.DataFrame:
     cols = ["ad", "txid", "first_seen_ts", "usd_error", "confidence", "sat", "processor_outputs"]
-    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=cols)
+    df = store.query_frame(PAYMENTS_QUERY, cols)
     # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
     df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")
     return df

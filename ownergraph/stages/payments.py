@@ -49,7 +49,7 @@ PROCESSOR_SPENDS_QUERY = (
 
 def read_ads(store: Any) -> pd.DataFrame:
     """Every Ad with the fields the matcher needs."""
-    return pd.DataFrame(store.query(ADS_QUERY), columns=list(AD_COLUMNS))
+    return store.query_frame(ADS_QUERY, list(AD_COLUMNS))
 
 
 def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
@@ -58,11 +58,11 @@ def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
     Returns the payments and the number of processor-paying txs left out because they
     spend from a processor address (sweeps / internal moves).
     """
-    df = pd.DataFrame(store.query(PAYMENTS_QUERY), columns=[*PAYMENT_COLUMNS, "block_ts"])
+    df = store.query_frame(PAYMENTS_QUERY, [*PAYMENT_COLUMNS, "block_ts"])
     internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
     drop = df["txid"].isin(internal)
     df = df[~drop].reset_index(drop=True)
-    payers = pd.DataFrame(store.query(PAYERS_QUERY), columns=["txid", "wallet", "address"])
+    payers = store.query_frame(PAYERS_QUERY, ["txid", "wallet", "address"])
     payer = ("wallet:" + payers["wallet"].astype("string")).fillna(
         "address:" + payers["address"].astype("string")
     )

@@ -233,6 +233,13 @@ class Store(ABC):
     ) -> pd.DataFrame:
         return pd.DataFrame(self.query(cypher, params, write=write))
 
+    def query_frame(
+        self, cypher: str, columns: list[str], params: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """A read's result with exactly ``columns`` (object columns when it is empty)."""
+        df = self.query_df(cypher, params)
+        return pd.DataFrame(columns=columns) if df.empty else df.reindex(columns=columns)
+
     def counts(self) -> dict[str, int]:
         """Number of nodes per label and edges per relationship type."""
         out: dict[str, int] = {}
