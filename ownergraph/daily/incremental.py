@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ownergraph.daily.audit import unprocessed_runs
@@ -267,7 +266,9 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     text = {r["id"]: _text(r["title"], r["body"]) for r in rows}
     new_feats = model.transform_texts([text[a] for a in ads])
     t_feat = time.perf_counter()
-    old = store.query_df("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author")
+    old = store.query_frame(
+        "MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS ad, u.id AS author", ["ad", "author"]
+    )
     authors = store.query(
         "MATCH (u:Author) RETURN u.id AS id, u.size AS size, u.threshold AS threshold, "
         "u.expected_precision AS ep, u.target_precision AS tp, u.basis AS basis, u.model AS model"
@@ -276,13 +277,8 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
         reason = "no Author cluster to link to"
         return NewAuthorsSummary(new_ads=len(ads), linked=False, reason=reason)
     ref = authors[0]
-    old_author = (
-        pd.Series(old["author"].to_numpy(object), index=old["ad"].to_numpy(object))
-        .reindex(index.ids)
-        .to_numpy(object)
-        if len(old)
-        else np.full(len(index.ids), None, dtype=object)
-    )
+    by_ad = pd.Series(old["author"].to_numpy(object), index=old["ad"].to_numpy(object))
+    old_author = by_ad.reindex(index.ids).to_numpy(object)
     old_author[pd.isna(old_author)] = None
     n_old = len(index.ids)
     got, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))

@@ -235,13 +235,15 @@ def _wallet_changes(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Delete the stored wallets and edges the new clustering no longer has; return the
     wallet rows and edge rows that are new or differ from the stored ones."""
-    old_w = store.query_df("MATCH (w:Wallet) RETURN w.id AS id, w.size AS size, w.method AS method")
-    old_e = store.query_df(
+    old_w = store.query_frame(
+        "MATCH (w:Wallet) RETURN w.id AS id, w.size AS size, w.method AS method",
+        ["id", "size", "method"],
+    ).astype({"id": object})
+    old_e = store.query_frame(
         "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS src, w.id AS dst, "
-        "e.method AS method, e.confidence AS confidence"
-    )
-    old_w = old_w.reindex(columns=["id", "size", "method"]).astype({"id": object})
-    old_e = old_e.reindex(columns=["src", "dst", "method", "confidence"]).astype({"src": object})
+        "e.method AS method, e.confidence AS confidence",
+        ["src", "dst", "method", "confidence"],
+    ).astype({"src": object})
     gone = old_w["id"][~old_w["id"].isin(wallets["id"])]
     store.delete_keys("Wallet", gone.tolist())  # with their edges
     w = wallets.merge(old_w, on="id", how="left", suffixes=("", "_old"), indicator=True)

@@ -84,7 +84,7 @@ def fetch_evidence(
 
 def fetch_ad_ids(store: Store) -> np.ndarray:
     """All ad ids, sorted."""
-    ids = store.query_df("MATCH (a:Ad) RETURN a.id AS id").reindex(columns=["id"])["id"]
+    ids = store.query_frame("MATCH (a:Ad) RETURN a.id AS id", ["id"])["id"]
     return np.sort(ids.to_numpy(dtype=object))
 
 

@@ -138,17 +138,8 @@ class EmbeddedStore(Store):
     def query(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
     ) -> list[dict[str, Any]]:
-        conn = self._conn
-        if write:
+        with self._transaction(write):
             return self._run(cypher, params)
-        conn.execute("BEGIN TRANSACTION READ ONLY")
-        try:
-            return self._run(cypher, params)
-        finally:
-            try:
-                conn.execute("ROLLBACK")
-            except RuntimeError:
-                pass  # a failed statement already ended the transaction; keep its error
 
     def query_df(
         self, cypher: str, params: Mapping[str, Any] | None = None, *, write: bool = False
@@ -157,30 +148,41 @@ class EmbeddedStore(Store):
         scalar (strings, integers, floats, booleans), the same frame as the row by row
         way at a fifth of the cost (reading 2.3M chain rows for the wallets took ~5 s row by
         row); other results go row by row."""
-        conn = self._conn
-        if not write:
-            conn.execute("BEGIN TRANSACTION READ ONLY")
-        try:
-            try:
-                res = conn.execute(cypher, dict(params or {}))
-            except RuntimeError as exc:
-                raise StoreError(str(exc)) from exc
-            last = res[-1] if isinstance(res, list) else res
+        with self._transaction(write):
+            last = self._execute(cypher, params)
             types = last.get_column_data_types()
             if last.get_num_tuples() and all(t in _ARROW_TYPES for t in types):
                 return last.get_as_arrow(chunk_size=-1).to_pandas()
-            cols = last.get_column_names()
-            rows = [dict(zip(cols, r, strict=True)) for r in self._rows(last, types)]
-            return pd.DataFrame(rows)
+            return pd.DataFrame(self._dicts(last, types))
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[None]:
+        """A read-only transaction around a read (none around a write)."""
+        if write:
+            yield
+            return
+        conn = self._conn
+        conn.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            yield
         finally:
-            if not write:
-                try:
-                    conn.execute("ROLLBACK")
-                except RuntimeError:
-                    pass
+            try:
+                conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed statement already ended the transaction; keep its error
+
+    def _execute(self, cypher: str, params: Mapping[str, Any] | None) -> Any:
+        """The result of the statement (the last one's, for several)."""
+        try:
+            res = self._conn.execute(cypher, dict(params or {}))
+        except RuntimeError as exc:
+            raise StoreError(str(exc)) from exc
+        return res[-1] if isinstance(res, list) else res
 
     @staticmethod
-    def _rows(last: Any, types: list[str]) -> list[list[Any]]:
+    def _dicts(last: Any, types: list[str]) -> list[dict[str, Any]]:
+        """The rows of a result as dicts, Decimal columns as int and float."""
+        cols = last.get_column_names()
         conv = _number_columns(types)
         out = []
         while last.has_next():
@@ -188,19 +190,12 @@ class EmbeddedStore(Store):
             for i, to in conv.items():
                 if row[i] is not None:
                     row[i] = to(row[i])
-            out.append(row)
+            out.append(dict(zip(cols, row, strict=True)))
         return out
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-        try:
-            res = self._conn.execute(cypher, dict(params or {}))
-        except RuntimeError as exc:
-            raise StoreError(str(exc)) from exc
-        results = res if isinstance(res, list) else [res]
-        last = results[-1]
-        cols = last.get_column_names()
-        rows = self._rows(last, last.get_column_data_types())
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        last = self._execute(cypher, params)
+        return self._dicts(last, last.get_column_data_types())
 
     @staticmethod
     def remove(path: str | Path) -> None:

@@ -308,21 +308,6 @@ def ivf_neighbours(
     return index.search(np.ascontiguousarray(emb), k)
 
 
-def hnsw_neighbours(
-    emb: np.ndarray,
-    k: int,
-    m: int = 32,
-    ef_construction: int = 40,
-    ef_search: int = 96,
-    n_threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate top-``k`` inner products with a faiss HNSW graph index."""
-    _faiss_threads(n_threads)
-    index = hnsw_index(emb, m, ef_construction)
-    index.hnsw.efSearch = max(ef_search, k)
-    return index.search(np.ascontiguousarray(emb, dtype=np.float32), k)
-
-
 def _faiss_threads(n_threads: int | None) -> None:
     if n_threads:
         import faiss
