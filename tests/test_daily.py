@@ -304,6 +304,7 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     assert 0 < s["owners"]["ads_regrouped"] < 1200
     # wallets: only what changed is written, and the result is the whole re-clustering's
     assert 0 < s["wallets"]["in_wallet_written"] < s["wallets"]["addresses"] / 2
+    _keyed_reads_equal_whole_reads(store)
     incremental, wallets = _groups(store), _wallets(store)
     paid = store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"]
     run_project(store, _world_project(world_days, tmp_path / "w"))  # full re-run
@@ -322,6 +323,32 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     by_ads = {ads: g for g, ads in full.items()}
     assert all(by_ads[ads] == g for g, ads in incremental.items() if ads in by_ads)
     assert store.query("MATCH (:Tx)-[e:PAID_FOR]->(:Ad) RETURN count(e) AS c")[0]["c"] == paid
+
+
+def _keyed_reads_equal_whole_reads(store: Store) -> None:
+    """The incremental run reads evidence and payments by key; the rows equal the whole
+    reads filtered to the same ads or hubs."""
+    from ownergraph.owners.communities import KINDS
+    from ownergraph.stages.evidence import fetch_evidence, fetch_evidence_some
+    from ownergraph.stages.owners import read_payments
+
+    whole = fetch_evidence(store, KINDS)
+    assert set(whole["kind"]) >= {"phone", "wallet"}
+    ads = sorted(set(whole["ad"]))[::7]
+    some = fetch_evidence_some(store, KINDS, ads=ads)
+    assert some.equals(whole[whole["ad"].isin(ads)].reset_index(drop=True))
+    hubs = whole[["kind", "hub"]].drop_duplicates().iloc[::5]
+    by_hub = fetch_evidence_some(store, KINDS, hubs=hubs)
+    want = whole.merge(hubs, on=["kind", "hub"]).sort_values(["ad", "kind", "hub"])
+    assert len(by_hub) > 50 and by_hub.equals(want.reset_index(drop=True))
+    pays = read_payments(store)
+    paid = sorted(set(pays["ad"]))[::3]
+    key = ["ad", "txid"]
+    assert len(paid) > 10
+    assert (
+        read_payments(store, ads=paid).sort_values(key).reset_index(drop=True)
+        .equals(pays[pays["ad"].isin(paid)].sort_values(key).reset_index(drop=True))
+    )  # fmt: skip
 
 
 def _wallets(store: Store) -> pd.DataFrame:

@@ -358,14 +358,17 @@ def _load_setting(work: Path) -> tuple[Any, dict[str, float | None]]:
 
 
 def touched_ads(
-    store: Store, evidence: pd.DataFrame, ads: list[str]
+    store: Store, ads: list[str], kinds: tuple[str, ...], checked: tuple[str, ...]
 ) -> tuple[list[str], list[str]]:
-    """The ads whose groups the new ads' evidence touches, and those groups' ids."""
+    """The ads whose groups the new ads' evidence touches, and those groups' ids (read by
+    key: the new ads' hubs, those hubs' ads, their groups' members)."""
+    from ownergraph.stages import evidence as evidence_io
     from ownergraph.stages.owner_history import previous_owners
 
     new = set(ads)
-    hubs = evidence.loc[evidence["ad"].isin(new), ["kind", "hub"]].drop_duplicates()
-    near = evidence.merge(hubs, on=["kind", "hub"])["ad"]
+    mine = evidence_io.fetch_evidence_some(store, kinds, ads=list(ads), checked=checked)
+    hubs = mine[["kind", "hub"]].drop_duplicates()
+    near = evidence_io.fetch_evidence_some(store, kinds, hubs=hubs, checked=checked)["ad"]
     near_ids = sorted(set(near) - new)
     prev = previous_owners(store, near_ids)
     groups = sorted(set(prev["owner"]))
@@ -402,19 +405,18 @@ def update_owners(
     setting, precision = _load_setting(work)
     if not ads:
         return OwnersUpdateSummary()
-    evidence = evidence_io.fetch_evidence(store, cm.KINDS, checked=setting.weights.active())
-    scope, old_groups = touched_ads(store, evidence, ads)
+    checked = setting.weights.active()
+    scope, old_groups = touched_ads(store, ads, cm.KINDS, checked)
     sub = read_some(store, ow.ADS_QUERY, scope, ow.AD_COLUMNS).sort_values("id")
     sub = sub.reset_index(drop=True)
-    ev = evidence[evidence["ad"].isin(set(scope))].reset_index(drop=True)
+    ev = evidence_io.fetch_evidence_some(store, cm.KINDS, ads=scope, checked=checked)
     ad_ids = sub["id"].to_numpy(dtype=object)
     attrs = sub.set_index("id")[list(cm.SUPPORT_ATTRIBUTES)]
     prev = previous_owners(store, list(ad_ids))
     part_ev = ow.split_by_previous_groups(store, ev, prev)  # generic lines stay down-weighted
     assigned, graph = ow._partition_with(ad_ids, part_ev, setting, seed, cm.HARD_KINDS, attrs)
     joined = joins.core_joins(graph, pd.factorize(assigned["owner"])[0], precision, cm.HARD_KINDS)
-    pays = ow.read_payments(store)
-    pays = pays[pays["ad"].isin(set(scope))].reset_index(drop=True)
+    pays = ow.read_payments(store, ads=list(ad_ids))
     g = ow.group_rows(
         store, sub, ev, assigned, joined, "leiden", rates, prices,
         run_id=run_id, previous=prev, payments=pays, refit_score=False,

@@ -72,14 +72,89 @@ def fetch_evidence(
         df = store.query_frame(EVIDENCE_QUERIES[kind], ["ad", "hub", "confidence"])
         df.insert(1, "kind", kind)
         frames.append(df)
+    return _merged(frames)
+
+
+# The same links read by key, for some ads or some hubs only (incremental runs): one key
+# lookup per id (``UNWIND``), never ``WHERE x IN $list``, which tests every row. Rows are
+# (ad, hub, confidence) per path; a wallet's max over paths is taken in pandas.
+_WALLET_PATH = (
+    "(h:Wallet{h})<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)-[pf:PAID_FOR]->(a:Ad{a}) "
+    "WHERE (t.coinjoin IS NULL OR t.coinjoin = false) "
+    "AND (pf.ambiguous IS NULL OR pf.ambiguous = false) "
+    "RETURN a.id AS ad, h.id AS hub, pf.confidence * iw.confidence AS confidence"
+)
+_KEYED_PATHS: dict[str, str] = {
+    "phone": "(a:Ad{a})-[e:HAS_PHONE]->(h:Phone{h}) "
+    "RETURN a.id AS ad, h.number AS hub, e.confidence AS confidence",
+    "email": "(a:Ad{a})-[e:HAS_EMAIL]->(h:Email{h}) "
+    "RETURN a.id AS ad, h.address AS hub, e.confidence AS confidence",
+    "author": "(a:Ad{a})-[e:WRITTEN_BY]->(h:Author{h}) "
+    "RETURN a.id AS ad, h.id AS hub, e.confidence AS confidence",
+    "wallet": _WALLET_PATH,
+}
+_HUB_KEY = {"phone": "number", "email": "address", "author": "id", "wallet": "id"}
+_KEY_CHUNK = 20_000
+
+
+def _keyed_query(kind: str, by: str) -> str:
+    """The read of ``kind``'s links with the ad (``by="ad"``) or the hub looked up by key."""
+    key = "{id: k}" if by == "ad" else "{" + _HUB_KEY[kind] + ": k}"
+    path = _KEYED_PATHS[kind].format(a=key if by == "ad" else "", h=key if by == "hub" else "")
+    return f"UNWIND $ids AS k MATCH {path}"
+
+
+def fetch_evidence_some(
+    store: Store,
+    kinds: tuple[str, ...] = KINDS,
+    *,
+    ads: list[str] | None = None,
+    hubs: pd.DataFrame | None = None,
+    checked: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """:func:`fetch_evidence`'s rows of the given ``ads``, or of the given ``hubs``
+    (columns kind, hub): the same frame as the whole read filtered to them, read by key
+    so that its cost follows the ids, not the store. Image links (no hub key) are read
+    whole and filtered. A checked link without a confidence raises as there."""
+    if (ads is None) == (hubs is None):
+        raise ValueError("give ads or hubs")
+    checked = kinds if checked is None else checked
+    frames = []
+    for kind in kinds:
+        if ads is not None:
+            ids = list(ads)
+        else:
+            ids = sorted(set(hubs.loc[hubs["kind"] == kind, "hub"]))
+        if not ids:
+            continue
+        if kind not in _KEYED_PATHS:
+            df = store.query_frame(EVIDENCE_QUERIES[kind], ["ad", "hub", "confidence"])
+            df = df[df["ad" if ads is not None else "hub"].isin(set(ids))]
+        else:
+            q = _keyed_query(kind, "ad" if ads is not None else "hub")
+            parts = [
+                store.query_frame(q, ["ad", "hub", "confidence"], {"ids": ids[i : i + _KEY_CHUNK]})
+                for i in range(0, len(ids), _KEY_CHUNK)
+            ]
+            df = pd.concat(parts, ignore_index=True)
+        if kind in checked and df["confidence"].isna().any():
+            bad = df[df["confidence"].isna()].head(3)
+            examples = ", ".join(f"{a}->{h}" for a, h in zip(bad["ad"], bad["hub"], strict=True))
+            raise EvidenceError(f"{kind} links without a confidence, e.g. {examples}")
+        df.insert(1, "kind", kind)
+        frames.append(df)
+    return _merged(frames)
+
+
+def _merged(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per (ad, kind, hub) with its best confidence, sorted (empty: typed columns)."""
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if out.empty:
         return pd.DataFrame(
             {"ad": pd.Series(dtype=str), "kind": pd.Series(dtype=str), "hub": [], "confidence": []}
         )
     out["confidence"] = out["confidence"].astype(float)
-    out = out.groupby(["ad", "kind", "hub"], as_index=False, sort=True)["confidence"].max()
-    return out
+    return out.groupby(["ad", "kind", "hub"], as_index=False, sort=True)["confidence"].max()
 
 
 def fetch_ad_ids(store: Store) -> np.ndarray:

@@ -48,9 +48,11 @@ def group_sizes(store: Store, owner_ids: list[str]) -> pd.Series:
 
 def used_ids(store: Store) -> set[str]:
     """Every owner id in the store now or in its history."""
-    now = {r["id"] for r in store.query("MATCH (o:Owner) RETURN o.id AS id")}
-    hist = store.query("MATCH (c:OwnerChange) RETURN c.old_id AS a, c.new_id AS b")
-    return now | {r["a"] for r in hist} | {r["b"] for r in hist}
+    now = store.query_frame("MATCH (o:Owner) RETURN o.id AS id", ["id"])["id"]
+    hist = store.query_frame(
+        "MATCH (c:OwnerChange) RETURN c.old_id AS a, c.new_id AS b", ["a", "b"]
+    )
+    return set(now) | set(hist["a"]) | set(hist["b"])
 
 
 def _fresh(anchor: str, run_id: str, used: set[str]) -> str:

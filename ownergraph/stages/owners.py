@@ -109,9 +109,19 @@ def read_ads(store: Store) -> pd.DataFrame:
     return store.query_frame(ADS_QUERY, AD_COLUMNS).sort_values("id")
 
 
-def read_payments(store: Store) -> pd.DataFrame:
+def read_payments(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
+    """Payments linked to ads (all, or those of ``ads``, read by key)."""
     cols = ["ad", "txid", "first_seen_ts", "usd_error", "confidence", "sat", "processor_outputs"]
-    df = store.query_frame(PAYMENTS_QUERY, cols)
+    if ads is None:
+        df = store.query_frame(PAYMENTS_QUERY, cols)
+    else:
+        q = PAYMENTS_QUERY.replace("(a:Ad)", "(a:Ad {id: k})", 1)
+        q = "UNWIND $ids AS k " + q
+        parts = [
+            store.query_frame(q, cols, {"ids": ads[i : i + 20_000]})
+            for i in range(0, len(ads), 20_000)
+        ]
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
     df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")
     return df
