@@ -376,11 +376,10 @@ def _ads_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
 
 
 def _wallets_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
+    from ownergraph.daily.wallets import recluster_touched
     from ownergraph.linking.wallets import WalletClusterer
-    from ownergraph.stages.bitcoin import cluster_wallets
 
-    clusterer = WalletClusterer(change_heuristic=True)
-    return cluster_wallets(store, clusterer, only_changes=True).to_dict()
+    return recluster_touched(store, WalletClusterer(change_heuristic=True)).to_dict()
 
 
 def _payments_new(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:

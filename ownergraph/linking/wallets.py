@@ -199,13 +199,16 @@ class WalletClusterer:
         outputs: pd.DataFrame,
         txs: pd.DataFrame | None = None,
         processors: Iterable | None = None,
+        receives: pd.Series | None = None,
     ) -> WalletClusterer:
         """Cluster from ``inputs`` (txid, address; optional ``count``), ``outputs`` (txid,
         address, sat) and optionally ``txs`` (txid, n_inputs, coinbase, coinjoin_kind)
         and the processor address set.
 
         Without ``txs``, a transaction's input count is its number of input rows
-        (unresolved ones, address null, included).
+        (unresolved ones, address null, included). ``receives`` (address -> transactions
+        paying it in the whole chain) is for a fit on part of the chain: the change rule's
+        "receives once" then counts the whole chain, not the part.
         """
         if self.coinjoin_min_equal_outputs < 2:
             raise ValueError("coinjoin_min_equal_outputs must be >= 2")
@@ -233,7 +236,10 @@ class WalletClusterer:
 
         ch_tx = ch_addr = np.zeros(0, dtype=np.int64)
         if self.change_heuristic:
-            ch_tx, ch_addr = self._change(d, coinjoin, anchor)
+            whole = None
+            if receives is not None:
+                whole = receives.reindex(pd.Index(d.addresses)).fillna(0).to_numpy(np.int64)
+            ch_tx, ch_addr = self._change(d, coinjoin, anchor, whole)
         ch_src, ch_dst = ch_addr, anchor[ch_tx]
 
         src = np.concatenate([mi_src, ch_src]).astype(np.int64)
@@ -306,7 +312,11 @@ class WalletClusterer:
         self.n_edges_ = {"multi-input": int(len(mi[0])), "change": int(len(ch[0]))}
 
     def _change(
-        self, d: _Coded, coinjoin: np.ndarray, anchor: np.ndarray
+        self,
+        d: _Coded,
+        coinjoin: np.ndarray,
+        anchor: np.ndarray,
+        whole_receives: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(tx codes, address codes)`` of detected change outputs."""
         n_tx, n_addr = d.n_tx, max(d.n_addr, 1)
@@ -314,6 +324,8 @@ class WalletClusterer:
         pair = _unique(key)  # distinct (tx, address) payments
         p_tx, p_addr = pair // n_addr, pair % n_addr
         receives = np.bincount(p_addr, minlength=d.n_addr)
+        if whole_receives is not None:
+            receives = np.maximum(receives, whole_receives)
         distinct_out = np.bincount(p_tx, minlength=n_tx)
         in_pair = _unique(d.ri_tx.astype(np.int64) * n_addr + d.ri_addr)
         self_change = np.zeros(n_tx, dtype=bool)

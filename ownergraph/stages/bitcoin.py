@@ -202,7 +202,25 @@ def write_wallets(
     graph ends the same as with a whole replacement, and unchanged edges keep the run
     stamp of the run that made them. Returns the rows written.
     """
+    wallets, edges = wallet_rows(clusterer, spenders_only)
+    if only_changes:
+        wallets, edges = wallet_changes(store, wallets, edges)
+    else:
+        store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
+    return {
+        "Wallet": _upsert(store, "nodes", "Wallet", wallets, batch_size, progress),
+        "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
+    }
+
+
+def wallet_rows(
+    clusterer: WalletClusterer, spenders_only: bool = True, addresses: pd.Index | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Wallet node rows and IN_WALLET edge rows of a fitted clustering (of ``addresses``
+    only, when given; see ``write_wallets`` for ``spenders_only``)."""
     links = clusterer.links_
+    if addresses is not None:
+        links = links[pd.Index(links["address"].to_numpy(dtype=object)).isin(addresses)]
     if spenders_only:
         links = links[links["spent"] | (links["size"] > 1)]
     links = links.astype({"wallet": "string", "method": "string"})
@@ -220,30 +238,32 @@ def write_wallets(
             "confidence": links["confidence"].to_numpy(),
         }
     )
-    if only_changes:
-        wallets, edges = _wallet_changes(store, wallets, edges)
-    else:
-        store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
-    return {
-        "Wallet": _upsert(store, "nodes", "Wallet", wallets, batch_size, progress),
-        "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
-    }
+    return wallets, edges
 
 
-def _wallet_changes(
-    store: Store, wallets: pd.DataFrame, edges: pd.DataFrame
+def wallet_changes(
+    store: Store,
+    wallets: pd.DataFrame,
+    edges: pd.DataFrame,
+    old_w: pd.DataFrame | None = None,
+    old_e: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Delete the stored wallets and edges the new clustering no longer has; return the
-    wallet rows and edge rows that are new or differ from the stored ones."""
-    old_w = store.query_frame(
-        "MATCH (w:Wallet) RETURN w.id AS id, w.size AS size, w.method AS method",
-        ["id", "size", "method"],
-    ).astype({"id": object})
-    old_e = store.query_frame(
-        "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS src, w.id AS dst, "
-        "e.method AS method, e.confidence AS confidence",
-        ["src", "dst", "method", "confidence"],
-    ).astype({"src": object})
+    wallet rows and edge rows that are new or differ from the stored ones. ``old_w``
+    (id, size, method) and ``old_e`` (src, dst, method, confidence): the stored rows the
+    new ones replace (default: all of them)."""
+    if old_w is None:
+        old_w = store.query_frame(
+            "MATCH (w:Wallet) RETURN w.id AS id, w.size AS size, w.method AS method",
+            ["id", "size", "method"],
+        )
+    if old_e is None:
+        old_e = store.query_frame(
+            "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS src, "
+            "w.id AS dst, e.method AS method, e.confidence AS confidence",
+            ["src", "dst", "method", "confidence"],
+        )
+    old_w, old_e = old_w.astype({"id": object}), old_e.astype({"src": object})
     gone = old_w["id"][~old_w["id"].isin(wallets["id"])]
     store.delete_keys("Wallet", gone.tolist())  # with their edges
     w = wallets.merge(old_w, on="id", how="left", suffixes=("", "_old"), indicator=True)
