@@ -156,6 +156,21 @@ def test_change_heuristic_positive_case_and_provenance():
     assert c.wallets_.set_index("id").loc[c.labels_[A], "method"] == "change"
 
 
+def test_a_fit_on_part_of_the_chain_counts_receives_over_the_whole_chain():
+    """An incremental run fits the clusterer on some transactions only: C is t1's one-time
+    change in t1 alone, but not once the chain (t2) pays it again."""
+    inp, out = change_case()
+    assert WalletClusterer(change_heuristic=True).fit(inp, out).labels_[C] == "w:" + A
+    whole = pd.Series({C: 2, P: 1})
+    part = WalletClusterer(change_heuristic=True).fit(inp, out, receives=whole)
+    assert part.labels_[C] == "w:" + C and part.n_edges_["change"] == 0
+    more_in, more_out = frames([("t2", B)], [("t2", C, 9)])
+    full = WalletClusterer(change_heuristic=True).fit(
+        pd.concat([inp, more_in]), pd.concat([out, more_out])
+    )
+    assert full.labels_[C] == "w:" + C and full.n_edges_["change"] == 0
+
+
 @pytest.mark.parametrize(
     "why, extra_in, extra_out",
     [

@@ -5,9 +5,9 @@ with ``incremental=True``) loads only the input files no finished run has loaded
 SHA-256), then:
 
 - ads: identifiers are extracted for the new rows only (the loader);
-- bitcoin: the new block and mempool files; wallets are re-clustered over the whole chain
-  (the clustering is a single pass over the graph; see the benchmark for its share) and
-  only the wallets and address links that changed are written;
+- bitcoin: the new block and mempool files; wallets: only those the new transactions
+  change are rebuilt, with the whole re-clustering's result, and only what differs is
+  written (:mod:`ownergraph.daily.wallets`);
 - payments: the new ads are matched against the processor payments and their links
   added (old ads' links are kept; a new transaction that also fits an old ad is not
   marked ambiguous with it here, which is where a full re-run can differ);
@@ -16,7 +16,8 @@ SHA-256), then:
   (:mod:`ownergraph.linking.stylometry.attach`);
 - owners: the groups the new evidence touches (every group of an ad that shares a phone,
   e-mail, wallet or author with a new ad) are partitioned again, with the setting the
-  last full run chose, and replaced; other groups are left as they are.
+  last full run chose, and replaced; other groups are left as they are. Their evidence
+  and payments are read by key (the new ads' hubs, those hubs' ads, the groups' ads).
 
 New ads are those without a ``run`` stamp (the audit stamps every ad at the end of the
 run that loaded it).
@@ -102,10 +103,7 @@ def read_some(store: Store, query: str, ids: list[str], columns: list[str]) -> p
     q = query.replace("MATCH (a:Ad) RETURN", "UNWIND $ids AS k MATCH (a:Ad {id: k}) RETURN", 1)
     if q == query:
         raise ValueError("read_some needs a query starting with MATCH (a:Ad) RETURN")
-    rows: list[dict] = []
-    for i in range(0, len(ids), 20_000):
-        rows += store.query(q, {"ids": ids[i : i + 20_000]})
-    return pd.DataFrame(rows, columns=columns)
+    return store.query_keyed(q, ids, columns)
 
 
 def new_ads(store: Store) -> list[str]:
@@ -372,15 +370,8 @@ def touched_ads(
     near_ids = sorted(set(near) - new)
     prev = previous_owners(store, near_ids)
     groups = sorted(set(prev["owner"]))
-    members = []
-    for i in range(0, len(groups), 20_000):
-        members += [
-            r["ad"]
-            for r in store.query(
-                "UNWIND $ids AS k MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner {id: k}) RETURN a.id AS ad",
-                {"ids": groups[i : i + 20_000]},
-            )
-        ]
+    q = "UNWIND $ids AS k MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner {id: k}) RETURN a.id AS ad"
+    members = store.query_keyed(q, groups, ["ad"])["ad"]
     return sorted(new | set(near_ids) | set(members)), groups
 
 

@@ -190,37 +190,16 @@ def write_wallets(
     batch_size: int = DEFAULT_BATCH,
     spenders_only: bool = True,
     progress: Progress | None = None,
-    only_changes: bool = False,
 ) -> dict[str, int]:
     """Replace Wallet nodes and IN_WALLET edges with a fitted clustering (``Tx.coinjoin``
     is a fact about the transaction, written at load).
 
     ``spenders_only``: link an address when it spent (so every payer has a wallet) or its
     wallet has several addresses; a never-spending singleton gets no Wallet node.
-    ``only_changes`` (incremental runs): compare with the stored wallets and write only
-    what differs (wallets gone, new or resized; addresses that moved or are new); the
-    graph ends the same as with a whole replacement, and unchanged edges keep the run
-    stamp of the run that made them. Returns the rows written.
+    Returns the rows written. (An incremental run updates the stored wallets instead:
+    :mod:`ownergraph.daily.wallets`.)
     """
-    wallets, edges = wallet_rows(clusterer, spenders_only)
-    if only_changes:
-        wallets, edges = wallet_changes(store, wallets, edges)
-    else:
-        store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
-    return {
-        "Wallet": _upsert(store, "nodes", "Wallet", wallets, batch_size, progress),
-        "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
-    }
-
-
-def wallet_rows(
-    clusterer: WalletClusterer, spenders_only: bool = True, addresses: pd.Index | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Wallet node rows and IN_WALLET edge rows of a fitted clustering (of ``addresses``
-    only, when given; see ``write_wallets`` for ``spenders_only``)."""
     links = clusterer.links_
-    if addresses is not None:
-        links = links[pd.Index(links["address"].to_numpy(dtype=object)).isin(addresses)]
     if spenders_only:
         links = links[links["spent"] | (links["size"] > 1)]
     links = links.astype({"wallet": "string", "method": "string"})
@@ -238,54 +217,11 @@ def wallet_rows(
             "confidence": links["confidence"].to_numpy(),
         }
     )
-    return wallets, edges
-
-
-def wallet_changes(
-    store: Store,
-    wallets: pd.DataFrame,
-    edges: pd.DataFrame,
-    old_w: pd.DataFrame | None = None,
-    old_e: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Delete the stored wallets and edges the new clustering no longer has; return the
-    wallet rows and edge rows that are new or differ from the stored ones. ``old_w``
-    (id, size, method) and ``old_e`` (src, dst, method, confidence): the stored rows the
-    new ones replace (default: all of them)."""
-    if old_w is None:
-        old_w = store.query_frame(
-            "MATCH (w:Wallet) RETURN w.id AS id, w.size AS size, w.method AS method",
-            ["id", "size", "method"],
-        )
-    if old_e is None:
-        old_e = store.query_frame(
-            "MATCH (a:Address)-[e:IN_WALLET]->(w:Wallet) RETURN a.address AS src, "
-            "w.id AS dst, e.method AS method, e.confidence AS confidence",
-            ["src", "dst", "method", "confidence"],
-        )
-    old_w, old_e = old_w.astype({"id": object}), old_e.astype({"src": object})
-    gone = old_w["id"][~old_w["id"].isin(wallets["id"])]
-    store.delete_keys("Wallet", gone.tolist())  # with their edges
-    w = wallets.merge(old_w, on="id", how="left", suffixes=("", "_old"), indicator=True)
-    same_w = (
-        (w["_merge"] == "both") & (w["size"] == w["size_old"]) & (w["method"] == w["method_old"])
-    )
-    e = edges.merge(old_e, on="src", how="left", suffixes=("", "_old"), indicator=True)
-    e["dst_old"] = e["dst_old"].where(~e["dst_old"].isin(gone), None)  # deleted above
-    same_e = (
-        (e["_merge"] == "both")
-        & (e["dst"] == e["dst_old"])
-        & (e["method"] == e["method_old"])
-        & (e["confidence"] == e["confidence_old"])
-    )
-    # an address that moved to another wallet, or is no longer linked: its old edge goes
-    moved = e.loc[e["dst_old"].notna() & (e["dst"] != e["dst_old"]), "src"]
-    unlinked = old_e.loc[~old_e["src"].isin(edges["src"]) & ~old_e["dst"].isin(gone), "src"]
-    store.delete_edges_from("IN_WALLET", [*moved.tolist(), *unlinked.tolist()])
-    return (
-        wallets[~same_w.to_numpy()].reset_index(drop=True),
-        edges[~same_e.to_numpy()].reset_index(drop=True),
-    )
+    store.delete_nodes("Wallet")  # a re-clustering replaces the derived result whole
+    return {
+        "Wallet": _upsert(store, "nodes", "Wallet", wallets, batch_size, progress),
+        "IN_WALLET": _upsert(store, "edges", "IN_WALLET", edges, batch_size, progress),
+    }
 
 
 @dataclass
@@ -310,18 +246,14 @@ def cluster_wallets(
     clusterer: WalletClusterer,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
-    only_changes: bool = False,
 ) -> WalletsSummary:
-    """Read the chain data back from ``store``, fit ``clusterer``, write the wallets
-    (``only_changes``: what differs from the stored ones; see ``write_wallets``).
+    """Read the chain data back from ``store``, fit ``clusterer``, write the wallets.
 
     Returns counts for a summary (the fitted clusterer holds the details).
     """
     inputs, outputs, txs, processors = read_bitcoin(store)
     clusterer.fit(inputs, outputs, txs, processors)
-    written = write_wallets(
-        store, clusterer, batch_size, progress=progress, only_changes=only_changes
-    )
+    written = write_wallets(store, clusterer, batch_size, progress=progress)
     w = clusterer.wallets_
     coinjoins = int((clusterer.coinjoin_kind_ != "").sum())
     return WalletsSummary(

@@ -94,7 +94,6 @@ _KEYED_PATHS: dict[str, str] = {
     "wallet": _WALLET_PATH,
 }
 _HUB_KEY = {"phone": "number", "email": "address", "author": "id", "wallet": "id"}
-_KEY_CHUNK = 20_000
 
 
 def _keyed_query(kind: str, by: str) -> str:
@@ -132,11 +131,7 @@ def fetch_evidence_some(
             df = df[df["ad" if ads is not None else "hub"].isin(set(ids))]
         else:
             q = _keyed_query(kind, "ad" if ads is not None else "hub")
-            parts = [
-                store.query_frame(q, ["ad", "hub", "confidence"], {"ids": ids[i : i + _KEY_CHUNK]})
-                for i in range(0, len(ids), _KEY_CHUNK)
-            ]
-            df = pd.concat(parts, ignore_index=True)
+            df = store.query_keyed(q, ids, ["ad", "hub", "confidence"])
         if kind in checked and df["confidence"].isna().any():
             bad = df[df["confidence"].isna()].head(3)
             examples = ", ".join(f"{a}->{h}" for a, h in zip(bad["ad"], bad["hub"], strict=True))

@@ -115,13 +115,8 @@ def read_payments(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
     if ads is None:
         df = store.query_frame(PAYMENTS_QUERY, cols)
     else:
-        q = PAYMENTS_QUERY.replace("(a:Ad)", "(a:Ad {id: k})", 1)
-        q = "UNWIND $ids AS k " + q
-        parts = [
-            store.query_frame(q, cols, {"ids": ads[i : i + 20_000]})
-            for i in range(0, len(ads), 20_000)
-        ]
-        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+        q = "UNWIND $ids AS k " + PAYMENTS_QUERY.replace("(a:Ad)", "(a:Ad {id: k})", 1)
+        df = store.query_keyed(q, ads, cols)
     # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
     df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")
     return df
