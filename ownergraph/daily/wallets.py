@@ -114,16 +114,35 @@ _OLD_COLS = ["address", "wallet", "size", "wmethod", "method", "confidence"]
 _EDGE_COLS = ["src", "dst", "method", "confidence"]
 
 
-def _fit_frames(store: Store, txids: list[str]) -> tuple:
+class _Reads:
+    """Keyed reads of this update, each id read once: a later read of more ids reads only
+    those not read before and returns the rows of all of them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.done: dict[str, tuple[set, pd.DataFrame]] = {}
+
+    def rows(self, query: str, ids: list[str], columns: list[str], key: str) -> pd.DataFrame:
+        seen, have = self.done.get(query, (set(), pd.DataFrame(columns=columns)))
+        more = self.store.query_keyed(query, [i for i in ids if i not in seen], columns)
+        if len(more):
+            have = pd.concat([have, more], ignore_index=True) if len(have) else more
+        self.done[query] = (seen | set(ids), have)
+        return have[have[key].isin(set(ids))].reset_index(drop=True)
+
+
+def _fit_frames(reads: _Reads, txids: list[str]) -> tuple:
     """``(inputs, outputs, txs, processors, receives)`` of these transactions for
     ``WalletClusterer.fit``; ``receives`` counts each output's payers in the whole chain."""
-    inputs = store.query_keyed(_INPUTS, txids, _COLS_IN)
-    outputs = store.query_keyed(_OUTPUTS, txids, _COLS_OUT)
-    txs = store.query_keyed(_TXS, txids, ["txid", "n_inputs", "block_height", "coinjoin_kind"])
+    inputs = reads.rows(_INPUTS, txids, _COLS_IN, "txid")
+    outputs = reads.rows(_OUTPUTS, txids, _COLS_OUT, "txid")
+    txs = reads.store.query_keyed(
+        _TXS, txids, ["txid", "n_inputs", "block_height", "coinjoin_kind"]
+    )
     txs["coinbase"] = txs["n_inputs"].fillna(-1).astype("int64") == 0
     for df, col in ((inputs, "sat"), (inputs, "count"), (outputs, "sat"), (txs, "n_inputs")):
         df[col] = df[col].astype("Int64")
-    receives = store.query_keyed(_RECEIVES, _addresses(outputs), ["address", "n"])
+    receives = reads.rows(_RECEIVES, _addresses(outputs), ["address", "n"], "address")
     flags = pd.concat([inputs[["address", "processor"]], outputs[["address", "processor"]]])
     processors = sorted(set(flags.loc[flags["processor"].fillna(False).astype(bool), "address"]))
     return (
@@ -141,15 +160,16 @@ def _flags(method: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.isin(m, wl.METHODS[[1, 3]]), np.isin(m, wl.METHODS[[2, 3]])
 
 
-def _older_txs(store: Store, txids: list[str]) -> list[str]:
+def _older_txs(reads: _Reads, txids: list[str]) -> list[str]:
     """Older transactions whose change rule the day can change: each paid an address the
     day pays again that had received only from it."""
-    out = store.query_keyed(_OUTPUTS, txids, _COLS_OUT).dropna(subset=["address"])
+    out = reads.rows(_OUTPUTS, txids, _COLS_OUT, "txid").dropna(subset=["address"])
     day_n = out.drop_duplicates(["txid", "address"]).groupby("address").size()
-    total = store.query_keyed(_RECEIVES, list(day_n.index), ["address", "n"]).set_index("address")
+    total = reads.rows(_RECEIVES, list(day_n.index), ["address", "n"], "address")
+    total = total.set_index("address")
     before = total["n"].astype("int64") - day_n.reindex(total.index).fillna(0).astype("int64")
-    payers = store.query_keyed(_PAYERS, sorted(before.index[before == 1]), ["txid"])["txid"]
-    return sorted(set(payers) - set(txids))
+    payers = reads.store.query_keyed(_PAYERS, sorted(before.index[before == 1]), ["txid"])
+    return sorted(set(payers["txid"]) - set(txids))
 
 
 def recluster_touched(
@@ -161,15 +181,16 @@ def recluster_touched(
     txids = new_txids(store) if txids is None else sorted(set(txids))
     if not txids:
         return TouchedWalletsSummary()
-    older = _older_txs(store, txids)
-    older_in = store.query_keyed(_INPUTS, older, _COLS_IN)
+    reads = _Reads(store)
+    older = _older_txs(reads, txids)
+    older_in = reads.rows(_INPUTS, older, _COLS_IN, "txid")
     rebuilt_w = sorted(
         set(store.query_keyed(_WALLET_OF, _addresses(older_in), _OLD_COLS)["wallet"])
     )
     rebuilt = store.query_keyed(_MEMBERS, rebuilt_w, _EDGE_COLS)
     history = store.query_keyed(_SPENDS, sorted(set(rebuilt["src"])), ["txid"])["txid"]
     fitted = sorted(set(txids) | set(older) | set(history))
-    inputs, outputs, txs, processors, receives = _fit_frames(store, fitted)
+    inputs, outputs, txs, processors, receives = _fit_frames(reads, fitted)
     clusterer.fit(inputs, outputs, txs, processors, receives=receives)
     links = clusterer.links_
 

@@ -30,10 +30,8 @@ def previous_owners(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
     if ads is None:
         rows = store.query(f"MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) {ret}")
     else:  # a key lookup per ad: ``WHERE a.id IN $ads`` tests every ad against the list
-        q = f"UNWIND $ads AS k MATCH (a:Ad {{id: k}})-[:BELONGS_TO]->(o:Owner) {ret}"
-        rows = []
-        for i in range(0, len(ads), 20_000):
-            rows += store.query(q, {"ads": ads[i : i + 20_000]})
+        q = f"UNWIND $ids AS k MATCH (a:Ad {{id: k}})-[:BELONGS_TO]->(o:Owner) {ret}"
+        return store.query_keyed(q, ads, ["ad", "owner", "since_run"])
     return pd.DataFrame(rows, columns=["ad", "owner", "since_run"])
 
 
