@@ -53,3 +53,39 @@ def test_knn_in_index_merges_the_full_runs_faiss_index_with_the_later_parts(tmp_
     assert found >= 0.99, found  # HNSW at efSearch 96 over 3,000 points
     assert all(3_200 + i in row for i, row in enumerate(idx))  # each new ad finds itself
     assert read_ann(tmp_path / "none.faiss") is None
+
+
+def test_index_take_reads_rows_across_saved_parts_without_stacking_them(tmp_path) -> None:
+    """A daily run reads the old ads' features from every saved part (the full run's, then
+    one per day), memory-mapped: the rows it takes equal those of the parts stacked, and
+    the parts stay separate, so a later day never copies all old features into memory."""
+    from ownergraph.linking.stylometry.attach import AuthorIndex
+    from ownergraph.linking.stylometry.candidates import CandidateSearch
+    from ownergraph.linking.stylometry.features import AdFeatures, StyleVectorizer
+
+    rng = np.random.default_rng(11)
+    words = ["sweet", "new", "in", "town", "call", "me", "!!", "xoxo", "gfe", "incall", "$$"]
+    texts = [" ".join(rng.choice(words, 12)) + f" no. {i}" for i in range(300)]
+    vec = StyleVectorizer().fit(texts)
+    whole = vec.transform(texts)
+    emb = rng.standard_normal((300, 4)).astype(np.float32)
+    cuts = [(0, 200), (200, 260), (260, 300)]
+    for p, (lo, hi) in enumerate(cuts):
+        rows = np.arange(lo, hi)
+        part = AuthorIndex(
+            CandidateSearch(), [str(i) for i in rows], [emb[lo:hi]], [whole.take(rows)]
+        )
+        part.save(tmp_path, part=p or None)  # part 0 (the full run's) writes the search too
+    index = AuthorIndex.load(tmp_path)
+    assert [len(f) for f in index.feats] == [200, 60, 40]  # loaded as parts, not stacked
+    assert isinstance(index.feats[0].style, np.memmap)
+    for rows in (np.array([3, 150, 199, 200, 259, 260, 299]), np.array([201, 250]), np.arange(0)):
+        got, want = index.take(rows), whole.take(rows)
+        assert len(got) == len(rows)
+        np.testing.assert_array_equal(got.style, want.style)
+        for k in want.views:
+            assert (got.views[k] != want.views[k]).nnz == 0, k
+    assert (
+        AdFeatures.concat([index.take(np.array([1])), whole.take(np.array([2]))]).style.shape[0]
+        == 2
+    )

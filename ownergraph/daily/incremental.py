@@ -225,7 +225,7 @@ def save_author_index(
         return
     emb = search.embed(features) if emb is None else emb
     search.set_params(index_path=None)  # the saved search writes nothing
-    AuthorIndex(search, list(data.ids), [emb], features).save(folder)
+    AuthorIndex(search, list(data.ids), [emb], [features]).save(folder)
     if ann is not None and ann.exists():
         shutil.move(ann, folder / ANN_FILE)
 
@@ -282,7 +282,7 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     got, emb_new = attach(index, new_feats, model, old_author, float(ref["threshold"]))
     all_ids = index.ids + ads
     # save this batch as a new part of the index (the old parts are not rewritten)
-    part = AuthorIndex(index.search, ads, [emb_new], new_feats)
+    part = AuthorIndex(index.search, ads, [emb_new], [new_feats])
     part.save(folder, part=max(AuthorIndex.parts(folder)) + 1)
     edges, nodes = [], []
     sizes = {a["id"]: int(a["size"]) for a in authors}

@@ -44,7 +44,7 @@ class AuthorIndex:
     search: CandidateSearch
     ids: list[str]
     emb: list[np.ndarray]  # per part
-    feats: AdFeatures
+    feats: list[AdFeatures]  # per part (memory-mapped when loaded; never stacked)
     ann: Any = None
 
     def save(self, folder: str | Path, part: int | None = None) -> None:
@@ -60,7 +60,8 @@ class AuthorIndex:
         emb = self.emb[0] if len(self.emb) == 1 else np.vstack(self.emb)
         np.save(d / f"part-{part:04d}.emb.npy", emb)
         (d / f"part-{part:04d}.ids.json").write_text(json.dumps(self.ids))
-        joblib.dump(self.feats, d / f"part-{part:04d}.feats.joblib")
+        feats = self.feats[0] if len(self.feats) == 1 else AdFeatures.concat(self.feats)
+        joblib.dump(feats, d / f"part-{part:04d}.feats.joblib")
 
     @staticmethod
     def parts(folder: str | Path) -> list[int]:
@@ -77,8 +78,22 @@ class AuthorIndex:
             ids += json.loads((d / f"part-{p:04d}.ids.json").read_text())
             embs.append(np.load(d / f"part-{p:04d}.emb.npy", mmap_mode="r"))
             feats.append(joblib.load(d / f"part-{p:04d}.feats.joblib", mmap_mode="r"))
-        f = feats[0] if len(feats) == 1 else AdFeatures.concat(feats)
-        return cls(search, ids, embs, f, ann=read_ann(d / ANN_FILE))
+        return cls(search, ids, embs, feats, ann=read_ann(d / ANN_FILE))
+
+    def take(self, rows: np.ndarray) -> AdFeatures:
+        """The features of the indexed ads at ``rows`` (sorted, numbered over all parts),
+        read from each part's memory map: only those rows are copied, whatever the number
+        of parts (stacking the parts would read every old ad's features into memory)."""
+        ends = np.cumsum([len(f) for f in self.feats])
+        part = np.searchsorted(ends, rows, side="right")
+        got = [
+            f.take(rows[part == i] - (ends[i - 1] if i else 0))
+            for i, f in enumerate(self.feats)
+            if (part == i).any()
+        ]
+        if not got:
+            return self.feats[0].take(rows)
+        return got[0] if len(got) == 1 else AdFeatures.concat(got)
 
 
 def read_ann(path: Path) -> Any:
@@ -169,7 +184,7 @@ def attach(
     # consumes its parts, so the new ads' features, saved by the caller, go in as a copy)
     old_rows = np.unique(np.concatenate([a, b]))
     old_rows = old_rows[old_rows < n_old]
-    feats = AdFeatures.concat([index.feats.take(old_rows), new_feats.take(np.arange(n_new))])
+    feats = AdFeatures.concat([index.take(old_rows), new_feats.take(np.arange(n_new))])
     row = np.zeros(n_old + n_new, dtype=np.int64)
     row[old_rows] = np.arange(len(old_rows))
     row[n_old:] = len(old_rows) + np.arange(n_new)
