@@ -143,6 +143,26 @@ def test_payers_are_wallets_else_input_addresses(store):
     assert summary.payments_with_payer == 3
 
 
+def test_a_windowed_read_is_the_whole_read_cut_to_the_window(store):
+    """An incremental run reads only the payments in its day's span, filtered in the
+    store: the same rows (payer included) as the whole read cut to that span."""
+    build_graph(store)
+    store.upsert_nodes("Tx", [{"txid": "m1", "block_ts": 4_000}])  # mined, never in a mempool
+    store.upsert_nodes("Address", [{"address": "own1"}])
+    store.upsert_edges("PAYS", [{"src": "m1", "dst": "inv4", "sat": 5, "vout": 0}])
+    store.upsert_edges("SPENT_IN", [{"src": "own1", "dst": "p2", "vin": 0}])
+    whole, _ = read_payments(store)
+    ts = whole["first_seen_ts"].fillna(whole["block_ts"])
+    for lo, hi in [(0, 5_000), (4_960, 30_000), (31_000, 40_000)]:
+        part, _ = read_payments(store, window=(lo, hi))
+        want = whole[(ts >= lo) & (ts <= hi)]
+        assert sorted(part["txid"]) == sorted(want["txid"]), (lo, hi)
+        same = [part.set_index("txid").sort_index(), want.set_index("txid").sort_index()]
+        got, exp = (d.astype(object).where(d.notna(), None) for d in same)  # None = NaN
+        assert got.to_dict("index") == exp.to_dict("index"), (lo, hi)
+    assert sorted(read_payments(store, window=(0, 5_000))[0]["txid"]) == ["m1", "p1", "p2", "p3"]
+
+
 def test_given_processor_set_replaces_the_flags(store):
     build_graph(store)
     summary = link_payments(store, RATES, config=LinkConfig(processors=["inv1", "inv9"]))

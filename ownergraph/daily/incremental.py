@@ -174,13 +174,13 @@ def link_new_payments(store: Store, ads: list[str], rates: Any, prices: Any) -> 
     cfg = stage.LinkConfig()
     mine = read_some(store, stage.ADS_QUERY, list(ads), list(pm.AD_COLUMNS))
     mine = mine[mine["posted_ts"].notna()]
-    pays, _ = stage.read_payments(store)
-    if len(mine) == 0 or len(pays) == 0:
-        return NewPaymentsSummary(new_ads_considered=len(mine))
+    if len(mine) == 0:
+        return NewPaymentsSummary()
     lo = int(mine["posted_ts"].min()) - 86_400
     hi = int(mine["posted_ts"].max()) + 86_400
-    ts = pays["first_seen_ts"].fillna(pays.get("block_ts"))
-    pays = pays[(ts >= lo) & (ts <= hi)].reset_index(drop=True)
+    pays, _ = stage.read_payments(store, window=(lo, hi))  # the day's span, read in the store
+    if len(pays) == 0:
+        return NewPaymentsSummary(new_ads_considered=len(mine))
     matcher = cfg.matcher(prices)
     links = matcher.match(mine.reset_index(drop=True), pays, rates)
     edges = pd.DataFrame(

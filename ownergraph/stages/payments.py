@@ -31,19 +31,25 @@ from ownergraph.stages.bitcoin import read_bitcoin
 from ownergraph.store.schema import SCHEMA
 
 ADS_QUERY = f"MATCH (a:Ad) RETURN {SCHEMA.node('Ad').returns(AD_COLUMNS, 'a')}"
+# {when}: empty, or WINDOW (txs first seen, else mined, between $lo and $hi)
+WINDOW = (
+    " AND coalesce(t.first_seen_ts, t.block_ts) >= $lo"
+    " AND coalesce(t.first_seen_ts, t.block_ts) <= $hi"
+)
 PAYMENTS_QUERY = (
-    "MATCH (t:Tx)-[p:PAYS]->(a:Address) WHERE a.processor = true "
+    "MATCH (t:Tx)-[p:PAYS]->(a:Address) WHERE a.processor = true{when} "
     "RETURN t.txid AS txid, t.first_seen_ts AS first_seen_ts, t.block_ts AS block_ts, "
     "sum(p.sat) AS sat_to_processor"
 )
 PAYERS_QUERY = (  # who paid: the wallet of a paying tx's inputs, else its smallest input address
-    "MATCH (x:Address)-[:SPENT_IN]->(t:Tx)-[:PAYS]->(p:Address) WHERE p.processor = true "
+    "MATCH (x:Address)-[:SPENT_IN]->(t:Tx)-[:PAYS]->(p:Address) WHERE p.processor = true{when} "
     "AND (t.coinjoin IS NULL OR t.coinjoin = false) "
     "OPTIONAL MATCH (x)-[:IN_WALLET]->(w:Wallet) "
     "RETURN t.txid AS txid, min(w.id) AS wallet, min(x.address) AS address"
 )
 PROCESSOR_SPENDS_QUERY = (
-    "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true RETURN DISTINCT t.txid AS txid"
+    "MATCH (a:Address)-[:SPENT_IN]->(t:Tx) WHERE a.processor = true{when} "
+    "RETURN DISTINCT t.txid AS txid"
 )
 
 
@@ -52,17 +58,25 @@ def read_ads(store: Any) -> pd.DataFrame:
     return store.query_frame(ADS_QUERY, list(AD_COLUMNS))
 
 
-def read_payments(store: Any) -> tuple[pd.DataFrame, int]:
+def read_payments(store: Any, window: tuple[int, int] | None = None) -> tuple[pd.DataFrame, int]:
     """Txs paying ``Address.processor = true`` addresses (not spending from one).
 
     Returns the payments and the number of processor-paying txs left out because they
-    spend from a processor address (sweeps / internal moves).
+    spend from a processor address (sweeps / internal moves). ``window`` (``lo``, ``hi``,
+    Unix seconds): only txs first seen (else mined) in it, filtered in the store, as an
+    incremental run needs for a day's ads; each tx's row is the same as in the whole read.
     """
-    df = store.query_frame(PAYMENTS_QUERY, [*PAYMENT_COLUMNS, "block_ts"])
-    internal = {r["txid"] for r in store.query(PROCESSOR_SPENDS_QUERY)}
+    when = WINDOW if window is not None else ""
+    params = {"lo": int(window[0]), "hi": int(window[1])} if window is not None else {}
+
+    def q(cypher: str) -> str:
+        return cypher.format(when=when)
+
+    df = store.query_frame(q(PAYMENTS_QUERY), [*PAYMENT_COLUMNS, "block_ts"], params)
+    internal = {r["txid"] for r in store.query(q(PROCESSOR_SPENDS_QUERY), params)}
     drop = df["txid"].isin(internal)
     df = df[~drop].reset_index(drop=True)
-    payers = store.query_frame(PAYERS_QUERY, ["txid", "wallet", "address"])
+    payers = store.query_frame(q(PAYERS_QUERY), ["txid", "wallet", "address"], params)
     payer = ("wallet:" + payers["wallet"].astype("string")).fillna(
         "address:" + payers["address"].astype("string")
     )
