@@ -1,6 +1,6 @@
 """Benchmark: a day's batch added incrementally vs a full re-run, side by side.
 
-    python benchmarks/bench_incremental.py --world DIR [--day 1000] [--store embedded]
+    python benchmarks/bench_incremental.py --world DIR [--day 1000] [--author-target-precision P]
 
 DIR is a synthetic world (``ownergraph synth``). Its last ``--day`` ads by posting time
 (with the blocks and mempool rows of the same span) are the new day; the rest is what was
@@ -14,6 +14,12 @@ and its workers, summed RSS sampled every 0.2 s):
 Then it prints time and peak memory of 2 and 3 side by side with the ratio, and compares
 the owner groups of A and B: groups equal, groups only in one, ads whose group differs,
 and the pairwise precision/recall of A's groups against B's.
+
+At 1M ads steps 1 and 3 take about half an hour each. ``--keep-base DIR`` copies store A
+and its work folder to DIR after step 1; ``--from-base DIR`` starts step 2 from such a copy
+instead of running step 1 (same world, ``--day`` and seed); ``--full-from OUT`` takes
+step 3's store and figures from an earlier run's ``--out`` folder (its ``b.lbug`` and
+``full.json``) instead of running it. The figures printed say which steps were reused.
 """
 
 from __future__ import annotations
@@ -92,6 +98,13 @@ def run_step(
     return result
 
 
+def copy_store(src: str | Path, dst: str) -> None:
+    """Copy an embedded store (the file and its sidecars, e.g. ``.wal``)."""
+    src = Path(src)
+    for f in src.parent.glob(src.name + "*"):
+        shutil.copy(f, Path(dst).parent / f.name.replace(src.name, Path(dst).name, 1))
+
+
 def groups(uri: str):
     import pandas as pd
 
@@ -134,6 +147,9 @@ def main() -> None:
         help="the project's author_target_precision (default: the product's); a lower one "
         "makes a world whose base run links no author exercise the incremental author path",
     )  # fmt: skip
+    ap.add_argument("--keep-base", type=Path, help="copy store A and its work folder here")
+    ap.add_argument("--from-base", type=Path, help="start from a --keep-base copy")
+    ap.add_argument("--full-from", type=Path, help="an earlier --out with b.lbug, full.json")
     ap.add_argument("--step", choices=("base", "incremental", "full"))
     ap.add_argument("--days")
     ap.add_argument("--store-uri")
@@ -159,11 +175,27 @@ def main() -> None:
           f"(cut {when} UTC); cores {os.cpu_count()}")  # fmt: skip
     a, b = str(args.out / "a.lbug"), str(args.out / "b.lbug")
     tp = args.author_target_precision
-    base = run_step("base", days[:1], a, args.out / "work-a", args.seed, tp)
-    print(f"base (full run on the earlier ads): {base['seconds']} s, peak {base['peak_gb']} GB")
+    if args.from_base:
+        copy_store(args.from_base / "a.lbug", a)
+        shutil.copytree(args.from_base / "work-a", args.out / "work-a")
+        print(f"base: copied from {args.from_base} (not run)")
+    else:
+        base = run_step("base", days[:1], a, args.out / "work-a", args.seed, tp)
+        print(f"base (full run on the earlier ads): {base['seconds']} s, peak {base['peak_gb']} GB")
+        if args.keep_base:
+            shutil.rmtree(args.keep_base, ignore_errors=True)
+            args.keep_base.mkdir(parents=True)
+            copy_store(a, str(args.keep_base / "a.lbug"))
+            shutil.copytree(args.out / "work-a", args.keep_base / "work-a")
     inc = run_step("incremental", days, a, args.out / "work-a", args.seed, tp)
     print(f"incremental (the new day): {inc['seconds']} s, peak {inc['peak_gb']} GB")
-    full = run_step("full", days, b, args.out / "work-b", args.seed, tp)
+    if args.full_from:
+        b = str(args.full_from / "b.lbug")
+        full = json.loads((args.full_from / "full.json").read_text())
+        print(f"full re-run: taken from {args.full_from} (not run; its load: "
+              f"{full.get('load_avg_after')})")  # fmt: skip
+    else:
+        full = run_step("full", days, b, args.out / "work-b", args.seed, tp)
     print(f"\n{'stage':<12}{'incremental s':>15}{'full re-run s':>15}{'ratio':>8}")
     for st in STAGES:
         x, y = inc["stages"].get(st, 0.0), full["stages"].get(st, 0.0)
