@@ -16,8 +16,9 @@ the owner groups of A and B: groups equal, groups only in one, ads whose group d
 and the pairwise precision/recall of A's groups against B's.
 
 At 1M ads steps 1 and 3 take about half an hour each. ``--keep-base DIR`` copies store A
-and its work folder to DIR after step 1; ``--from-base DIR`` starts step 2 from such a copy
-instead of running step 1 (same world, ``--day`` and seed); ``--full-from OUT`` takes
+and its work folder to DIR after step 1 (with a link to the days, which must stay where
+they are); ``--from-base DIR`` starts step 2 from such a copy and its days instead of
+running step 1 (same world, ``--day`` and seed); ``--full-from OUT`` takes
 step 3's store and figures from an earlier run's ``--out`` folder (its ``b.lbug`` and
 ``full.json``) instead of running it. The figures printed say which steps were reused.
 """
@@ -167,7 +168,10 @@ def main() -> None:
         if t
     )
     cut = int(ts[len(ts) - args.day])
-    days = split_world(args.world, args.out / "days", [cut])
+    if args.from_base:  # the days the base was run with (input hashes are cached by path)
+        days = sorted(p for p in (args.from_base / "days").resolve().iterdir() if p.is_dir())
+    else:
+        days = split_world(args.world, args.out / "days", [cut])
     n0 = sum(1 for _ in open(days[0] / "ads.jsonl"))
     n1 = sum(1 for _ in open(days[1] / "ads.jsonl"))
     when = datetime.fromtimestamp(cut, UTC).strftime("%Y-%m-%d %H:%M")
@@ -187,6 +191,7 @@ def main() -> None:
             args.keep_base.mkdir(parents=True)
             copy_store(a, str(args.keep_base / "a.lbug"))
             shutil.copytree(args.out / "work-a", args.keep_base / "work-a")
+            (args.keep_base / "days").symlink_to((args.out / "days").resolve())
     inc = run_step("incremental", days, a, args.out / "work-a", args.seed, tp)
     print(f"incremental (the new day): {inc['seconds']} s, peak {inc['peak_gb']} GB")
     if args.full_from:
