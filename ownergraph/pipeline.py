@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,10 @@ def run_project(
             if on_stage:
                 on_stage(name)
             t = time.perf_counter()
-            summary = funcs.get(name, _STAGE_FUNCS[name])(store, project, work, ctx)
+            # an incremental stage's small writes go to a store ~100x their size: one
+            # checkpoint per stage, not one after each (1M ads: the day 74.2 -> 68.7 s)
+            with store.bulk() if incremental else nullcontext():
+                summary = funcs.get(name, _STAGE_FUNCS[name])(store, project, work, ctx)
             _release_between_stages(store)
             result.stages.append(StageResult(name, time.perf_counter() - t, summary))
             if name == "evaluate":

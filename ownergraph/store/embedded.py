@@ -367,13 +367,18 @@ class EmbeddedStore(Store):
     def bulk(self) -> Iterator[EmbeddedStore]:
         """No checkpoint after each COPY (LadybugDB's default writes the whole database
         back after every statement); one at the end. The WAL keeps every write durable
-        in between. Measured on a 100k-transaction chain load: about half the COPY time."""
-        self._conn.execute("CALL auto_checkpoint=false")
+        in between. Measured on a 100k-transaction chain load: about half the COPY time.
+        Nested: the outermost one checkpoints."""
+        self._bulk_depth = getattr(self, "_bulk_depth", 0) + 1
+        if self._bulk_depth == 1:
+            self._conn.execute("CALL auto_checkpoint=false")
         try:
             yield self
         finally:
-            self._conn.execute("CALL auto_checkpoint=true")
-            self._conn.execute("CHECKPOINT")
+            self._bulk_depth -= 1
+            if self._bulk_depth == 0:
+                self._conn.execute("CALL auto_checkpoint=true")
+                self._conn.execute("CHECKPOINT")
 
     def close(self) -> None:
         conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
