@@ -175,3 +175,23 @@ def test_return_lists_come_from_the_schema():
     assert ad.returns(var="a").count(" AS ") == len(ad.prop_names)
     with pytest.raises(KeyError, match="Ad has no property 'colour'"):
         ad.returns(("id", "colour"))
+
+
+def test_nested_bulk_blocks_keep_writes_and_checkpoint_once_at_the_outermost(embedded_store):
+    """An incremental stage runs in ``bulk()`` and the bitcoin writes inside it open one
+    more: the inner block must not turn LadybugDB's automatic checkpoint back on."""
+
+    def auto() -> bool:
+        rows = embedded_store._conn.execute("CALL current_setting('auto_checkpoint') RETURN *")
+        return str(rows.get_all()[0][0]).lower() == "true"
+
+    embedded_store.init_schema()
+    assert auto()
+    with embedded_store.bulk():
+        with embedded_store.bulk():
+            embedded_store.upsert_nodes("Phone", [{"number": "+17025550104"}])
+            assert not auto()
+        assert not auto()  # still off: the outer block is open
+        embedded_store.upsert_nodes("Phone", [{"number": "+17025550105"}])
+    assert auto()
+    assert embedded_store.keys("Phone") == {"+17025550104", "+17025550105"}

@@ -57,6 +57,7 @@ class EmbeddedStore(Store):
         self.batch_size = batch_size  # rows per UNWIND ... SET update
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         self._threads = threads
+        self._bulk_depth = 0  # nested bulk() blocks; the outermost checkpoints
         self._open()
         self._column_order: dict[str, list[str]] = {}
         self._add_missing_columns()
@@ -369,7 +370,7 @@ class EmbeddedStore(Store):
         back after every statement); one at the end. The WAL keeps every write durable
         in between. Measured on a 100k-transaction chain load: about half the COPY time.
         Nested: the outermost one checkpoints."""
-        self._bulk_depth = getattr(self, "_bulk_depth", 0) + 1
+        self._bulk_depth += 1
         if self._bulk_depth == 1:
             self._conn.execute("CALL auto_checkpoint=false")
         try:
