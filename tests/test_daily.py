@@ -414,11 +414,15 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         datetime.fromisoformat(json.loads(x)["posted_at"]).timestamp()
         for x in (tmp_path / "world" / "ads.jsonl").read_text().splitlines()
     )
-    days = split_world(tmp_path / "world", tmp_path / "days", [int(ts[int(len(ts) * 0.9)])])
+    cuts = [int(ts[int(len(ts) * q)]) for q in (0.9, 0.95)]
+    days = split_world(tmp_path / "world", tmp_path / "days", cuts)
     p0 = Project(ads=(AdInput(days[0] / "ads.jsonl"),), stages=("ads",), seed=3,
                  work_dir=tmp_path / "w")  # fmt: skip
-    p1 = Project(ads=tuple(AdInput(d / "ads.jsonl") for d in days), stages=("ads", "authors"),
-                 seed=3, work_dir=tmp_path / "w")  # fmt: skip
+    p1, p2 = (
+        Project(ads=tuple(AdInput(d / "ads.jsonl") for d in days[:k]), stages=("ads", "authors"),
+                seed=3, work_dir=tmp_path / "w")
+        for k in (2, 3)
+    )  # fmt: skip
     with EmbeddedStore(tmp_path / "g.lbug") as s:
         run_project(s, p0)
         # the author stage of a full run, at a fixed threshold (a small world may not
@@ -442,7 +446,7 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         before = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
         r = run_project(s, p1, incremental=True)
         a = r.stages[1].summary
-        assert a["new_ads"] == 300 and a["joined_existing_authors"] > 0
+        assert a["new_ads"] == 150 and a["joined_existing_authors"] > 0
         assert (index / "part-0000.feats.joblib").stat().st_mtime_ns == part0  # untouched
         assert AuthorIndex.parts(index) == [0, 1]
         after = {
@@ -454,6 +458,22 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         old_authors = {x["u"] for x in before}
         joined = [v for k, v in after.items() if k not in {x["a"] for x in before}]
         assert sum(v in old_authors for v in joined) == a["joined_existing_authors"]
+        sizes = s.query("MATCH (u:Author) OPTIONAL MATCH (a:Ad)-[:WRITTEN_BY]->(u) "
+                        "RETURN u.id AS id, u.size AS size, count(a) AS n")  # fmt: skip
+        assert [x for x in sizes if x["size"] != x["n"]] == []
+        # a second day reads the old ads' features from both saved parts, never stacked
+        part1 = (index / "part-0001.feats.joblib").stat().st_mtime_ns
+        day1 = s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
+        a2 = run_project(s, p2, incremental=True).stages[1].summary
+        assert a2["new_ads"] == 150 and a2["candidates"] > 0
+        assert AuthorIndex.parts(index) == [0, 1, 2]
+        assert (index / "part-0001.feats.joblib").stat().st_mtime_ns == part1  # untouched
+        assert [len(f) for f in AuthorIndex.load(index).feats] == [2700, 150, 150]
+        now = {
+            x["a"]: x["u"]
+            for x in s.query("MATCH (a:Ad)-[:WRITTEN_BY]->(u:Author) RETURN a.id AS a, u.id AS u")
+        }
+        assert all(now[x["a"]] == x["u"] for x in day1)  # the first day's links are kept
         sizes = s.query("MATCH (u:Author) OPTIONAL MATCH (a:Ad)-[:WRITTEN_BY]->(u) "
                         "RETURN u.id AS id, u.size AS size, count(a) AS n")  # fmt: skip
         assert [x for x in sizes if x["size"] != x["n"]] == []
