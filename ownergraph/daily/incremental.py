@@ -128,16 +128,15 @@ def resolve_from_store(store: Store, tables: Any) -> int:
     todo = inp["address"].isna() | (inp["address_source"] != "prevout")
     todo &= inp["prev_txid"].notna()
     prev = sorted(set(inp.loc[todo, "prev_txid"]))
-    rows = []
-    for i in range(0, len(prev), 20_000):
-        rows += store.query(
-            "UNWIND $ids AS k MATCH (t:Tx {txid: k})-[e:PAYS]->(a:Address) "
-            "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
-            {"ids": prev[i : i + 20_000]},
-        )
-    if not rows:
+    known = store.query_keyed(
+        "UNWIND $ids AS k MATCH (t:Tx {txid: k})-[e:PAYS]->(a:Address) "
+        "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
+        prev,
+        ["prev_txid", "prev_vout", "a", "s"],
+    )
+    if known.empty:
         return 0
-    known = pd.DataFrame(rows).astype({"prev_vout": "int64"})
+    known = known.astype({"prev_vout": "int64"})
     key = inp[["prev_txid", "prev_vout"]].astype({"prev_vout": "Int64"})
     m = key.merge(known, on=["prev_txid", "prev_vout"], how="left")
     hit = todo.to_numpy() & m["a"].notna().to_numpy()
@@ -254,14 +253,11 @@ def link_new_authors(store: Store, work: Path, ads: list[str]) -> NewAuthorsSumm
     if not ads:
         return NewAuthorsSummary()
     model = PairwiseAuthorModel.load(work / "author_model.joblib")
-    rows = []
-    for i in range(0, len(ads), 20_000):
-        rows += store.query(
-            "UNWIND $ids AS k MATCH (a:Ad {id: k}) RETURN a.id AS id, a.title AS title, "
-            "a.body AS body",
-            {"ids": ads[i : i + 20_000]},
-        )
-    text = {r["id"]: _text(r["title"], r["body"]) for r in rows}
+    rows = read_some(
+        store, "MATCH (a:Ad) RETURN a.id AS id, a.title AS title, a.body AS body", ads,
+        ["id", "title", "body"],
+    )  # fmt: skip
+    text = {i: _text(t, b) for i, t, b in zip(rows["id"], rows["title"], rows["body"], strict=True)}
     new_feats = model.transform_texts([text[a] for a in ads])
     t_feat = time.perf_counter()
     old = store.query_frame(
