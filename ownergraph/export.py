@@ -23,7 +23,7 @@ from typing import Any
 
 from ownergraph.errors import OwnergraphError
 from ownergraph.redaction import Redactor
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 from ownergraph.store.schema import SCHEMA
 
 # every Ad property but the run that wrote it and the country (stated by the location)
@@ -64,9 +64,11 @@ def _chunks(ids: list[str]) -> Iterator[list[str]]:
 
 
 def _identifiers(store: Store, ids: list[str], rel: str, label: str, key: str) -> dict:
-    q = (
-        f"UNWIND $ids AS i MATCH (a:Ad {{id: i}})-[e:{rel}]->(x:{label}) "
-        f"RETURN a.id AS ad, x.{key} AS value, e.method AS method, e.confidence AS confidence"
+    q = keyed_path(
+        "(a:Ad {id: k})",
+        f"(a)-[e:{rel}]->(x:{label})",
+        f"RETURN a.id AS ad, x.{key} AS value, e.method AS method, e.confidence AS confidence",
+        bound="e",
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for r in store.query(q, {"ids": ids}):
@@ -102,8 +104,12 @@ def export_records(
         owners = {
             r["ad"]: r["owner"]
             for r in store.query(
-                "UNWIND $ids AS i MATCH (a:Ad {id: i})-[:BELONGS_TO]->(o:Owner) "
-                "RETURN a.id AS ad, o.id AS owner",
+                keyed_path(
+                    "(a:Ad {id: k})",
+                    "(a)-[:BELONGS_TO]->(o:Owner)",
+                    "RETURN a.id AS ad, o.id AS owner",
+                    bound="o",
+                ),
                 {"ids": chunk},
             )
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ownergraph.store.base import StoreError
+from ownergraph.store.base import StoreError, keyed_path
 from ownergraph.store.schema import SCHEMA
 
 
@@ -98,6 +98,59 @@ def test_parameter_values_are_data_not_cypher(store):
         {"n": evil}
     ]
     assert store.counts()["Phone"] == 2
+
+
+def _small_chain(store) -> None:
+    store.upsert_nodes("Tx", [{"txid": t} for t in ("t1", "t2", "t3")])
+    store.upsert_nodes("Address", [{"address": a} for a in ("x", "y", "z")])
+    store.upsert_edges(
+        "SPENT_IN",
+        [
+            {"src": "x", "dst": "t1", "sat": 5, "vin": 0, "n": 1},
+            {"src": "y", "dst": "t1", "sat": 7, "vin": 1, "n": 1},
+            {"src": "y", "dst": "t2", "sat": 9, "vin": 0, "n": 1},
+        ],
+    )
+
+
+def test_keyed_path_reads_the_rows_of_the_one_pattern_form(store):
+    """Keys with paths, a key with none (t3) and an unknown key (t9): the same rows as
+    ``MATCH (a)-[e]->(t {txid: k})``, with WHERE and aggregation inside."""
+    _small_chain(store)
+    ids = ["t1", "t2", "t3", "t9"]
+    ret = "RETURN t.txid AS tx, a.address AS addr, e.sat AS sat ORDER BY tx, addr"
+    one = "UNWIND $ids AS k MATCH (a:Address)-[e:SPENT_IN]->(t:Tx {txid: k}) "
+    keyed = keyed_path("(t:Tx {txid: k})", "(a:Address)-[e:SPENT_IN]->(t)", ret, bound="e")
+    rows = store.query(keyed, {"ids": ids})
+    assert rows == store.query(one + ret, {"ids": ids})
+    assert [r["sat"] for r in rows] == [5, 7, 9]
+    where = keyed_path(
+        "(t:Tx {txid: k})", "(a:Address)-[e:SPENT_IN]->(t) WHERE e.sat > 6", ret, bound="e"
+    )
+    assert [r["sat"] for r in store.query(where, {"ids": ids})] == [7, 9]
+    count = keyed_path(
+        "(a:Address {address: k})",
+        "(a)-[:SPENT_IN]->(t:Tx)",
+        "RETURN a.address AS addr, count(DISTINCT t.txid) AS n ORDER BY addr",
+        bound="t",
+    )
+    assert store.query(count, {"ids": ["x", "y", "z"]}) == [
+        {"addr": "x", "n": 1},
+        {"addr": "y", "n": 2},
+    ]
+
+
+def test_keyed_deletes_touch_only_the_given_edges(store):
+    """``delete_edges_from`` and an edge rewritten with new values (delete + write) leave
+    every other edge as it was."""
+    _small_chain(store)
+    store.upsert_edges("SPENT_IN", [{"src": "y", "dst": "t1", "sat": 8, "vin": 1, "n": 1}])
+    read = "MATCH (a:Address)-[e:SPENT_IN]->(t:Tx) RETURN a.address AS a, t.txid AS t, e.sat AS s"
+    assert sorted(tuple(r.values()) for r in store.query(read)) == [
+        ("x", "t1", 5), ("y", "t1", 8), ("y", "t2", 9)
+    ]  # fmt: skip
+    store.delete_edges_from("SPENT_IN", ["y", "z"])
+    assert [tuple(r.values()) for r in store.query(read)] == [("x", "t1", 5)]
 
 
 def test_delete_edges_and_nodes(store):

@@ -37,7 +37,7 @@ from ownergraph.daily.audit import unprocessed_runs
 from ownergraph.errors import OwnergraphError
 from ownergraph.stages.base import StageSummary
 from ownergraph.stages.bitcoin import BitcoinSummary
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 
 AUTHOR_INDEX = "author_index"
 AUTHOR_SEARCH_INDEX = "author_search.faiss"  # written by the full run's search, then moved
@@ -129,8 +129,12 @@ def resolve_from_store(store: Store, tables: Any) -> int:
     todo &= inp["prev_txid"].notna()
     prev = sorted(set(inp.loc[todo, "prev_txid"]))
     known = store.query_keyed(
-        "UNWIND $ids AS k MATCH (t:Tx {txid: k})-[e:PAYS]->(a:Address) "
-        "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
+        keyed_path(
+            "(t:Tx {txid: k})",
+            "(t)-[e:PAYS]->(a:Address)",
+            "RETURN t.txid AS prev_txid, e.vout AS prev_vout, a.address AS a, e.sat AS s",
+            bound="e",
+        ),
         prev,
         ["prev_txid", "prev_vout", "a", "s"],
     )
@@ -366,7 +370,7 @@ def touched_ads(
     near_ids = sorted(set(near) - new)
     prev = previous_owners(store, near_ids)
     groups = sorted(set(prev["owner"]))
-    q = "UNWIND $ids AS k MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner {id: k}) RETURN a.id AS ad"
+    q = keyed_path("(o:Owner {id: k})", "(a:Ad)-[:BELONGS_TO]->(o)", "RETURN a.id AS ad", bound="a")
     members = store.query_keyed(q, groups, ["ad"])["ad"]
     return sorted(new | set(near_ids) | set(members)), groups
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ownergraph.owners.communities import KINDS, EvidenceError, EvidenceWeights
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 
 IMAGE_EVIDENCE = (
     "MATCH (a:Ad)-[e:HAS_IMAGE]->(h:Image) WHERE h.generic IS NULL OR h.generic = false "
@@ -77,30 +77,44 @@ def fetch_evidence(
 
 # The same links read by key, for some ads or some hubs only (incremental runs): one key
 # lookup per id (``UNWIND``), never ``WHERE x IN $list``, which tests every row. Rows are
-# (ad, hub, confidence) per path; a wallet's max over paths is taken in pandas.
+# (ad, hub, confidence) per path; a wallet's max over paths is taken in pandas. Each
+# path names its ad ``a{a}`` and its hub ``h{h}``: the key's end gets its label in the
+# anchor, the other end here (``keyed_path``).
 _WALLET_PATH = (
-    "(h:Wallet{h})<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)-[pf:PAID_FOR]->(a:Ad{a}) "
+    "(h{h})<-[iw:IN_WALLET]-(:Address)-[:SPENT_IN]->(t:Tx)-[pf:PAID_FOR]->(a{a}) "
     "WHERE (t.coinjoin IS NULL OR t.coinjoin = false) "
-    "AND (pf.ambiguous IS NULL OR pf.ambiguous = false) "
-    "RETURN a.id AS ad, h.id AS hub, pf.confidence * iw.confidence AS confidence"
+    "AND (pf.ambiguous IS NULL OR pf.ambiguous = false)"
 )
-_KEYED_PATHS: dict[str, str] = {
-    "phone": "(a:Ad{a})-[e:HAS_PHONE]->(h:Phone{h}) "
-    "RETURN a.id AS ad, h.number AS hub, e.confidence AS confidence",
-    "email": "(a:Ad{a})-[e:HAS_EMAIL]->(h:Email{h}) "
-    "RETURN a.id AS ad, h.address AS hub, e.confidence AS confidence",
-    "author": "(a:Ad{a})-[e:WRITTEN_BY]->(h:Author{h}) "
-    "RETURN a.id AS ad, h.id AS hub, e.confidence AS confidence",
-    "wallet": _WALLET_PATH,
+_KEYED_PATHS: dict[str, tuple[str, str]] = {  # kind: (path, RETURN)
+    "phone": (
+        "(a{a})-[e:HAS_PHONE]->(h{h})",
+        "RETURN a.id AS ad, h.number AS hub, e.confidence AS confidence",
+    ),
+    "email": (
+        "(a{a})-[e:HAS_EMAIL]->(h{h})",
+        "RETURN a.id AS ad, h.address AS hub, e.confidence AS confidence",
+    ),
+    "author": (
+        "(a{a})-[e:WRITTEN_BY]->(h{h})",
+        "RETURN a.id AS ad, h.id AS hub, e.confidence AS confidence",
+    ),
+    "wallet": (
+        _WALLET_PATH,
+        "RETURN a.id AS ad, h.id AS hub, pf.confidence * iw.confidence AS confidence",
+    ),
 }
-_HUB_KEY = {"phone": "number", "email": "address", "author": "id", "wallet": "id"}
+_HUB = {"phone": ("Phone", "number"), "email": ("Email", "address"), "author": ("Author", "id")}
+_HUB["wallet"] = ("Wallet", "id")
 
 
 def _keyed_query(kind: str, by: str) -> str:
     """The read of ``kind``'s links with the ad (``by="ad"``) or the hub looked up by key."""
-    key = "{id: k}" if by == "ad" else "{" + _HUB_KEY[kind] + ": k}"
-    path = _KEYED_PATHS[kind].format(a=key if by == "ad" else "", h=key if by == "hub" else "")
-    return f"UNWIND $ids AS k MATCH {path}"
+    path, ret = _KEYED_PATHS[kind]
+    label, key = _HUB[kind]
+    if by == "ad":
+        return keyed_path("(a:Ad {id: k})", path.format(a="", h=":" + label), ret, bound="h")
+    anchor = f"(h:{label} {{{key}: k}})"
+    return keyed_path(anchor, path.format(a=":Ad", h=""), ret, bound="a")
 
 
 def fetch_evidence_some(

@@ -18,7 +18,7 @@ import time
 
 import pandas as pd
 
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 from ownergraph.store.schema import SCHEMA
 
 KINDS = ("merged", "became", "split")
@@ -30,7 +30,7 @@ def previous_owners(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
     if ads is None:
         rows = store.query(f"MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) {ret}")
     else:  # a key lookup per ad: ``WHERE a.id IN $ads`` tests every ad against the list
-        q = f"UNWIND $ids AS k MATCH (a:Ad {{id: k}})-[:BELONGS_TO]->(o:Owner) {ret}"
+        q = keyed_path("(a:Ad {id: k})", "(a)-[:BELONGS_TO]->(o:Owner)", ret, bound="o")
         return store.query_keyed(q, ads, ["ad", "owner", "since_run"])
     return pd.DataFrame(rows, columns=["ad", "owner", "since_run"])
 

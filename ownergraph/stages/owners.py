@@ -29,7 +29,7 @@ from ownergraph.owners.evidence_graph import hub_keys
 from ownergraph.stages import evidence as evidence_io
 from ownergraph.stages import score_model
 from ownergraph.stages.base import StageSummary
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 from ownergraph.store.schema import SCHEMA
 
 # CPM resolution of method "leiden": evidence needed per pair of ads to keep two cores in
@@ -46,13 +46,13 @@ ADS_QUERY = (
     "a.n_locations AS n_locations, a.title AS title, a.body AS body, "
     + ", ".join(f"a.{p} AS {p}" for p in text_indicators.AD_PROPERTIES)
 )
-PAYMENTS_QUERY = (
-    "MATCH (t:Tx)-[pf:PAID_FOR]->(a:Ad) "
+_PAYMENTS_REST = (
     "OPTIONAL MATCH (t)-[p:PAYS]->(x:Address) WHERE x.processor = true "
     "RETURN a.id AS ad, t.txid AS txid, t.first_seen_ts AS first_seen_ts, "
     "pf.usd_error AS usd_error, pf.confidence AS confidence, "
     "sum(p.sat) AS sat, count(p) AS processor_outputs"
 )
+PAYMENTS_QUERY = "MATCH (t:Tx)-[pf:PAID_FOR]->(a:Ad) " + _PAYMENTS_REST
 
 
 @dataclass
@@ -115,7 +115,7 @@ def read_payments(store: Store, ads: list[str] | None = None) -> pd.DataFrame:
     if ads is None:
         df = store.query_frame(PAYMENTS_QUERY, cols)
     else:
-        q = "UNWIND $ids AS k " + PAYMENTS_QUERY.replace("(a:Ad)", "(a:Ad {id: k})", 1)
+        q = keyed_path("(a:Ad {id: k})", "(t:Tx)-[pf:PAID_FOR]->(a)", _PAYMENTS_REST, bound="pf")
         df = store.query_keyed(q, ads, cols)
     # LadybugDB returns sum() over INT64 as Decimal; Neo4j as int. Satoshis are integers.
     df["sat"] = df["sat"].map(lambda v: 0 if v is None else int(v)).astype("int64")

@@ -28,6 +28,25 @@ STORE_ENV = "OWNERGRAPH_STORE"
 DEFAULT_STORE = settings.BY_NAME[STORE_ENV].default or ""
 
 
+def keyed_path(anchor: str, path: str, then: str, *, bound: str, keys: str = "$ids") -> str:
+    """Cypher that, for each key ``k`` of ``keys``, matches ``anchor`` (a node by key, as
+    ``(t:Tx {txid: k})``) and then ``path`` from it, dropping the keys ``path`` does not
+    reach (``bound``: a variable ``path`` binds), then ``then`` (``RETURN ...`` or
+    ``DELETE e``). A ``WHERE`` inside ``path`` filters the path, as in a ``MATCH``.
+
+    Written ``MATCH anchor OPTIONAL MATCH path``, not as one pattern: LadybugDB 0.22
+    plans ``MATCH (a)-[e]->(t {txid: k})`` as a scan of the relationship table hash-joined
+    with scans of both node tables, so a read by 5k keys costs a scan of the store (0.44 s
+    at 500k transactions, 0.07 s at 100k) and a delete of 5k edges by both ends 29 s; this
+    form is a primary-key lookup and a masked read of the keys' adjacency lists: 0.035 s
+    and 0.3 s, the same at both sizes (``benchmarks/bench_keyed_reads.py``). The rows are
+    the same, and Neo4j plans both forms alike."""
+    return (
+        f"UNWIND {keys} AS k MATCH {anchor} OPTIONAL MATCH {path} "
+        f"WITH * WHERE {bound} IS NOT NULL {then}"
+    )
+
+
 class StoreError(OwnergraphError, RuntimeError):
     """A store could not be opened or a write/read failed (message names the cause)."""
 
@@ -195,8 +214,13 @@ class Store(ABC):
         keys = list(dict.fromkeys(src_keys))
         for i in range(0, len(keys), chunk):
             self.query(
-                f"UNWIND $keys AS k MATCH (a:{rel.src} {{{key}: k}})-[e:{rel.type}]->(:{rel.dst}) "
-                "DELETE e",
+                keyed_path(
+                    f"(a:{rel.src} {{{key}: k}})",
+                    f"(a)-[e:{rel.type}]->(:{rel.dst})",
+                    "DELETE e",
+                    bound="e",
+                    keys="$keys",
+                ),
                 {"keys": keys[i : i + chunk]},
                 write=True,
             )
@@ -244,8 +268,9 @@ class Store(ABC):
         self, cypher: str, ids: Sequence[Any], columns: list[str], chunk: int = 20_000
     ) -> pd.DataFrame:
         """A read of ``cypher`` (``UNWIND $ids AS k MATCH ... {key: k}``: one key lookup
-        per id) over ``ids`` in chunks, as one frame with exactly ``columns``. Reads for
-        some ids go this way, never ``WHERE x IN $ids``, which tests every row."""
+        per id; a path from the key is written with :func:`keyed_path`) over ``ids`` in
+        chunks, as one frame with exactly ``columns``. Reads for some ids go this way,
+        never ``WHERE x IN $ids``, which tests every row."""
         parts = [
             self.query_frame(cypher, columns, {"ids": list(ids[i : i + chunk])})
             for i in range(0, len(ids), chunk)

@@ -19,7 +19,15 @@ import ladybug as lb
 import pandas as pd
 import pyarrow as pa
 
-from ownergraph.store.base import Rows, Store, StoreError, edge_frame, node_frame, records
+from ownergraph.store.base import (
+    Rows,
+    Store,
+    StoreError,
+    edge_frame,
+    keyed_path,
+    node_frame,
+    records,
+)
 from ownergraph.store.schema import NodeType, RelType
 
 LOOKUP_CHUNK = 50_000
@@ -252,9 +260,12 @@ class EmbeddedStore(Store):
         srcs = sorted(set(df["src"]))
         parts = []
         for i in range(0, len(srcs), LOOKUP_CHUNK):
-            q = (
-                f"UNWIND $keys AS k MATCH (a:{rel.src} {{{src.key}: k}})-[e:{rel.type}]->"
-                f"(b:{rel.dst}) RETURN a.{src.key} AS src, b.{dst.key} AS dst{ret}"
+            q = keyed_path(
+                f"(a:{rel.src} {{{src.key}: k}})",
+                f"(a)-[e:{rel.type}]->(b:{rel.dst})",
+                f"RETURN a.{src.key} AS src, b.{dst.key} AS dst{ret}",
+                bound="e",
+                keys="$keys",
             )
             parts.append(
                 pd.DataFrame(
@@ -317,8 +328,9 @@ class EmbeddedStore(Store):
         """Replace the edges of ``rows`` (src, dst and every property) by delete + COPY."""
         src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
         self._batched(
-            f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}})-[e:{rel.type}]->"
-            f"(b:{rel.dst} {{{dst.key}: r.dst}}) DELETE e",
+            f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
+            f"OPTIONAL MATCH (a)-[e:{rel.type}]->(b:{rel.dst}) WHERE b.{dst.key} = r.dst "
+            "WITH * WHERE e IS NOT NULL DELETE e",  # not one pattern: see keyed_path
             records(rows[["src", "dst"]]),
         )
         self._copy_edges(rel, rows)
