@@ -477,3 +477,42 @@ def test_new_ads_join_saved_author_clusters_without_refeaturising(tmp_path: Path
         sizes = s.query("MATCH (u:Author) OPTIONAL MATCH (a:Ad)-[:WRITTEN_BY]->(u) "
                         "RETURN u.id AS id, u.size AS size, count(a) AS n")  # fmt: skip
         assert [x for x in sizes if x["size"] != x["n"]] == []
+
+
+def test_watches_of_every_kind_fire_once_per_new_hit(store: Store):
+    """E-mail, address, wallet and ad watches (phone and owner are above): the baseline
+    holds what matches when the watch is added, and a later check reports only what is
+    new, once."""
+    prov = {"method": "t", "confidence": 1.0}
+    store.upsert_nodes("Ad", [{"id": "b1"}])
+    store.upsert_nodes("Email", [{"address": "jo@example.com"}])
+    store.upsert_nodes("Owner", [{"id": "o1"}])
+    store.upsert_nodes("Tx", [{"txid": "t1"}])
+    store.upsert_nodes("Address", [{"address": "x1"}, {"address": "x2"}])
+    store.upsert_nodes("Wallet", [{"id": "w:x1", "size": 1, "method": "multi-input"}])
+    store.upsert_edges("HAS_EMAIL", [{"src": "b1", "dst": "jo@example.com", **prov}])
+    store.upsert_edges("BELONGS_TO", [{"src": "b1", "dst": "o1", **prov}])
+    store.upsert_edges("SPENT_IN", [{"src": "x1", "dst": "t1", "sat": 5, "vin": 0, "n": 1}])
+    store.upsert_edges("PAYS", [{"src": "t1", "dst": "x2", "sat": 4, "vout": 0}])
+    store.upsert_edges("PAID_FOR", [{"src": "t1", "dst": "b1", **prov}])
+    store.upsert_edges("IN_WALLET", [{"src": "x1", "dst": "w:x1", **prov}])
+    values = (("email", "Jo@Example.com"), ("address", "x2"), ("wallet", "w:x1"), ("ad", "b1"))
+    added = {k: watches.add_watch(store, k, v) for k, v in values}
+    # each: the ad or transaction, and its group (the ad watch: the group)
+    assert {k: n for k, (_, n) in added.items()} == {"email": 2, "address": 2, "wallet": 2, "ad": 1}
+    assert watches.check_watches(store, "r1") == []
+
+    # new: a second ad with the e-mail in another group, paid from the watched wallet
+    store.upsert_nodes("Ad", [{"id": "b2"}])
+    store.upsert_nodes("Owner", [{"id": "o2"}])
+    store.upsert_nodes("Tx", [{"txid": "t2"}])
+    store.upsert_edges("HAS_EMAIL", [{"src": "b2", "dst": "jo@example.com", **prov}])
+    store.upsert_edges("BELONGS_TO", [{"src": "b2", "dst": "o2", **prov}])
+    store.upsert_edges("SPENT_IN", [{"src": "x1", "dst": "t2", "sat": 3, "vin": 0, "n": 1}])
+    store.upsert_edges("PAID_FOR", [{"src": "t2", "dst": "b2", **prov}])
+    got = {(a["watch_kind"], a["hit"], a["subject"]) for a in watches.check_watches(store, "r2")}
+    assert got == {
+        ("email", "ad", "b2"), ("email", "group", "o2"),
+        ("wallet", "tx", "t2"), ("wallet", "group", "o2"),
+    }  # fmt: skip
+    assert watches.check_watches(store, "r3") == []

@@ -27,7 +27,7 @@ import phonenumbers
 
 from ownergraph.errors import OwnergraphError
 from ownergraph.loaders.identifiers import hash_identifier
-from ownergraph.store.base import Store
+from ownergraph.store.base import Store, keyed_path
 
 KINDS = ("phone", "email", "wallet", "address", "owner", "ad")
 DIGESTED = ("phone", "email", "address")  # identifiers; wallets, owners, ads are local ids
@@ -168,10 +168,14 @@ def _matches(store: Store, watches: list[Watch], key: bytes | None) -> list[dict
             continue
         values = _resolve(store, label, prop, by_kind[kind], key)
         rows = store.query(
-            f"MATCH (a:Ad)-[:{rel}]->(x:{label}) WHERE x.{prop} IN $v "
-            "OPTIONAL MATCH (a)-[:BELONGS_TO]->(o:Owner) "
-            "RETURN a.id AS ad, x." + prop + " AS v, o.id AS owner",
-            {"v": list(values)},
+            keyed_path(
+                f"(x:{label} {{{prop}: k}})",
+                f"(a:Ad)-[:{rel}]->(x)",
+                "OPTIONAL MATCH (a)-[:BELONGS_TO]->(o:Owner) "
+                f"RETURN a.id AS ad, x.{prop} AS v, o.id AS owner",
+                bound="a",
+            ),
+            {"ids": list(values)},
         )
         for r in rows:
             add(values[r["v"]], "ad", r["ad"], r["owner"])
@@ -180,21 +184,27 @@ def _matches(store: Store, watches: list[Watch], key: bytes | None) -> list[dict
     addr = _resolve(store, "Address", "address", by_kind["address"], key)
     if by_kind["wallet"]:
         rows = store.query(
-            "MATCH (x:Address)-[:IN_WALLET]->(w:Wallet) WHERE w.id IN $v "
-            "RETURN x.address AS a, w.id AS w",
-            {"v": list(by_kind["wallet"])},
+            keyed_path(
+                "(w:Wallet {id: k})",
+                "(x:Address)-[:IN_WALLET]->(w)",
+                "RETURN x.address AS a, w.id AS w",
+                bound="x",
+            ),
+            {"ids": list(by_kind["wallet"])},
         )
         for r in rows:
             addr.setdefault(r["a"], by_kind["wallet"][r["w"]])
     if addr:
-        for q in (
-            "MATCH (x:Address)-[:SPENT_IN]->(t:Tx) WHERE x.address IN $v ",
-            "MATCH (t:Tx)-[:PAYS]->(x:Address) WHERE x.address IN $v ",
-        ):
+        for path in ("(x)-[:SPENT_IN]->(t:Tx)", "(t:Tx)-[:PAYS]->(x)"):
             rows = store.query(
-                q + "OPTIONAL MATCH (t)-[:PAID_FOR]->(:Ad)-[:BELONGS_TO]->(o:Owner) "
-                "RETURN DISTINCT x.address AS v, t.txid AS tx, o.id AS owner",
-                {"v": list(addr)},
+                keyed_path(
+                    "(x:Address {address: k})",
+                    path,
+                    "OPTIONAL MATCH (t)-[:PAID_FOR]->(:Ad)-[:BELONGS_TO]->(o:Owner) "
+                    "RETURN DISTINCT x.address AS v, t.txid AS tx, o.id AS owner",
+                    bound="t",
+                ),
+                {"ids": list(addr)},
             )
             for r in rows:
                 add(addr[r["v"]], "tx", r["tx"], r["owner"])
@@ -202,17 +212,25 @@ def _matches(store: Store, watches: list[Watch], key: bytes | None) -> list[dict
                     add(addr[r["v"]], "group", r["owner"], r["owner"])
     if by_kind["owner"]:
         rows = store.query(
-            "MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) WHERE o.id IN $v "
-            "RETURN a.id AS ad, o.id AS owner",
-            {"v": list(by_kind["owner"])},
+            keyed_path(
+                "(o:Owner {id: k})",
+                "(a:Ad)-[:BELONGS_TO]->(o)",
+                "RETURN a.id AS ad, o.id AS owner",
+                bound="a",
+            ),
+            {"ids": list(by_kind["owner"])},
         )
         for r in rows:
             add(by_kind["owner"][r["owner"]], "ad", r["ad"], r["owner"])
     if by_kind["ad"]:
         rows = store.query(
-            "MATCH (a:Ad)-[:BELONGS_TO]->(o:Owner) WHERE a.id IN $v "
-            "RETURN a.id AS ad, o.id AS owner",
-            {"v": list(by_kind["ad"])},
+            keyed_path(
+                "(a:Ad {id: k})",
+                "(a)-[:BELONGS_TO]->(o:Owner)",
+                "RETURN a.id AS ad, o.id AS owner",
+                bound="o",
+            ),
+            {"ids": list(by_kind["ad"])},
         )
         for r in rows:
             add(by_kind["ad"][r["ad"]], "group", r["owner"], r["owner"])
@@ -265,7 +283,8 @@ def check_watches(
     ids = [h["id"] for h in found]
     for i in range(0, len(ids), 20_000):
         rows = store.query(
-            "MATCH (h:WatchHit) WHERE h.id IN $ids RETURN h.id AS id", {"ids": ids[i : i + 20_000]}
+            "UNWIND $ids AS k MATCH (h:WatchHit {id: k}) RETURN h.id AS id",
+            {"ids": ids[i : i + 20_000]},
         )
         known |= {r["id"] for r in rows}
     new = [h for h in found if h["id"] not in known]
