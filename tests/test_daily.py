@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ownergraph.cli import app
 from ownergraph.daily import audit, watches
 from ownergraph.evaluate import cluster_scores
+from ownergraph.loaders.bitcoin import read_processors
 from ownergraph.pipeline import run_project
 from ownergraph.project import AdInput, Project, load_project
 from ownergraph.stages.owners import owner_detail
@@ -302,12 +303,19 @@ def test_incremental_equals_full_rerun_on_a_small_world(store: Store, tmp_path, 
     assert s["ads"]["new_ads"] > 100 and s["payments"]["paid_for_added"] > 0
     assert s["bitcoin"]["inputs_resolved_from_store"] > 0
     assert 0 < s["owners"]["ads_regrouped"] < 1200
+    # the day writes only the processor addresses it uses or the store lacks; every
+    # processor stays flagged, and no other address is
+    procs = set(read_processors(world_days[0] / "bitcoin" / "processor_addresses.txt"))
+    assert s["bitcoin"]["addresses"] < len(procs)
+    flagged = store.query("MATCH (a:Address) WHERE a.processor = true RETURN a.address AS a")
+    assert {r["a"] for r in flagged} == procs
     # wallets: only what changed is written, and the result is the whole re-clustering's
     w = s["wallets"]
     # only the wallets the day changes are rebuilt; this world has every case: older
     # transactions whose change rule the day changes (their wallets rebuilt from their
     # history), stored wallets the day joins, and wallets that go
-    assert 0 < w["in_wallet_written"] <= w["addresses_fitted"] < s["bitcoin"]["addresses"]
+    n_addr = store.query("MATCH (a:Address) RETURN count(a) AS c")[0]["c"]
+    assert 0 < w["in_wallet_written"] <= w["addresses_fitted"] < n_addr
     assert w["older_txs_rechecked"] > 0 and w["wallets_rebuilt"] > 0
     assert w["wallets_joined"] > 0 and w["wallets_deleted"] > 0
     _keyed_reads_equal_whole_reads(store)
