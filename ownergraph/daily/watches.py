@@ -210,30 +210,20 @@ def _matches(store: Store, watches: list[Watch], key: bytes | None) -> list[dict
                 add(addr[r["v"]], "tx", r["tx"], r["owner"])
                 if r["owner"]:
                     add(addr[r["v"]], "group", r["owner"], r["owner"])
-    if by_kind["owner"]:
-        rows = store.query(
-            keyed_path(
-                "(o:Owner {id: k})",
-                "(a:Ad)-[:BELONGS_TO]->(o)",
-                "RETURN a.id AS ad, o.id AS owner",
-                bound="a",
-            ),
-            {"ids": list(by_kind["owner"])},
-        )
-        for r in rows:
-            add(by_kind["owner"][r["owner"]], "ad", r["ad"], r["owner"])
-    if by_kind["ad"]:
-        rows = store.query(
-            keyed_path(
-                "(a:Ad {id: k})",
-                "(a)-[:BELONGS_TO]->(o:Owner)",
-                "RETURN a.id AS ad, o.id AS owner",
-                bound="o",
-            ),
-            {"ids": list(by_kind["ad"])},
-        )
-        for r in rows:
-            add(by_kind["ad"][r["ad"]], "group", r["owner"], r["owner"])
+    # an owner watch hits the group's ads; an ad watch hits the ad's group
+    for kind, anchor, path, bound in (
+        ("owner", "(o:Owner {id: k})", "(a:Ad)-[:BELONGS_TO]->(o)", "a"),
+        ("ad", "(a:Ad {id: k})", "(a)-[:BELONGS_TO]->(o:Owner)", "o"),
+    ):
+        if not by_kind[kind]:
+            continue
+        ret = "RETURN a.id AS ad, o.id AS owner"
+        q = keyed_path(anchor, path, ret, bound=bound)
+        for r in store.query(q, {"ids": list(by_kind[kind])}):
+            if kind == "owner":
+                add(by_kind["owner"][r["owner"]], "ad", r["ad"], r["owner"])
+            else:
+                add(by_kind["ad"][r["ad"]], "group", r["owner"], r["owner"])
     seen: dict[str, dict[str, Any]] = {}
     for h in hits:
         h["id"] = hit_id(h["watch"].id, h["kind"], h["subject"])

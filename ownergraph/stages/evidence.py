@@ -103,8 +103,12 @@ _KEYED_PATHS: dict[str, tuple[str, str]] = {  # kind: (path, RETURN)
         "RETURN a.id AS ad, h.id AS hub, pf.confidence * iw.confidence AS confidence",
     ),
 }
-_HUB = {"phone": ("Phone", "number"), "email": ("Email", "address"), "author": ("Author", "id")}
-_HUB["wallet"] = ("Wallet", "id")
+_HUB = {  # kind: (label, key) of its hub
+    "phone": ("Phone", "number"),
+    "email": ("Email", "address"),
+    "author": ("Author", "id"),
+    "wallet": ("Wallet", "id"),
+}
 
 
 def _keyed_query(kind: str, by: str) -> str:
