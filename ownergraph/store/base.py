@@ -32,7 +32,8 @@ def keyed_path(anchor: str, path: str, then: str, *, bound: str, keys: str = "$i
     """Cypher that, for each key ``k`` of ``keys``, matches ``anchor`` (a node by key, as
     ``(t:Tx {txid: k})``) and then ``path`` from it, dropping the keys ``path`` does not
     reach (``bound``: a variable ``path`` binds), then ``then`` (``RETURN ...`` or
-    ``DELETE e``). A ``WHERE`` inside ``path`` filters the path, as in a ``MATCH``.
+    ``DELETE e``). A ``WHERE`` inside ``path`` filters the path, as in a ``MATCH``. The
+    keys may be rows (maps): ``k.src`` then names a field.
 
     Written ``MATCH anchor OPTIONAL MATCH path``, not as one pattern: LadybugDB 0.22
     plans ``MATCH (a)-[e]->(t {txid: k})`` as a scan of the relationship table hash-joined

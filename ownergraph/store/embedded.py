@@ -323,14 +323,19 @@ class EmbeddedStore(Store):
     # table, with null properties: seen as two PAID_FOR links of an ad that had none, read
     # by owner detection as wallet evidence. This store therefore never SETs an edge
     # property; it deletes the edges and COPYs them again with their new values
-    # (``tests/test_store_engine.py`` replays the case).
+    # (``tests/test_daily.py::test_run_stamps_leave_the_embedded_edges_whole_after_a_checkpoint``
+    # replays the case).
     def _rewrite_edges(self, rel: RelType, rows: pd.DataFrame) -> None:
         """Replace the edges of ``rows`` (src, dst and every property) by delete + COPY."""
         src, dst = self.schema.node(rel.src), self.schema.node(rel.dst)
         self._batched(
-            f"UNWIND $rows AS r MATCH (a:{rel.src} {{{src.key}: r.src}}) "
-            f"OPTIONAL MATCH (a)-[e:{rel.type}]->(b:{rel.dst}) WHERE b.{dst.key} = r.dst "
-            "WITH * WHERE e IS NOT NULL DELETE e",  # not one pattern: see keyed_path
+            keyed_path(  # each k a row: the edge from k.src to k.dst
+                f"(a:{rel.src} {{{src.key}: k.src}})",
+                f"(a)-[e:{rel.type}]->(b:{rel.dst}) WHERE b.{dst.key} = k.dst",
+                "DELETE e",
+                bound="e",
+                keys="$rows",
+            ),
             records(rows[["src", "dst"]]),
         )
         self._copy_edges(rel, rows)
