@@ -193,6 +193,8 @@ def clean(text: Any) -> str:
         return ""
     s = unicodedata.normalize("NFKC", str(text))
     s = re.sub(r"<br\s*/?>", "\n", s, flags=re.I)
+    if s.replace("\n", "").isprintable():
+        return s  # no character of category C (the usual case: one test in C, no loop)
     return "".join(c if (c == "\n" or unicodedata.category(c)[0] != "C") else " " for c in s)
 
 
