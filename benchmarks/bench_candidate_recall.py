@@ -7,11 +7,15 @@ The 50k-ad sample in ``bench_stylometry.py`` measures recall on a small index; t
 measures it where it matters, in the index of all ``--n`` ads. The ads' style embedding
 is made by the product path (model trained as in ``bench_stylometry.py``, features in 2
 processes, ``CandidateSearch.fit`` + ``embed``) or loaded from ``--embedding`` (saved
-there on the first run). For ``--queries`` random ads, the exact 21 nearest neighbours
-among all ads (brute force: a full matrix product, timed and extrapolated to all ads)
-are compared with each index's: recall of the exact neighbour sets and tie-aware recall
-(``candidates.knn_recall``), the query itself left out. Build time is measured; the time
-to search all ads is extrapolated from the queries' search time (stated as such).
+there on the first run). To measure the product's own search, pass the embedding that
+the authors stage of ``ownergraph run`` saves: ``WORK/author_index/part-0000.emb.npy``
+(the figures in ``ownergraph/linking/stylometry/candidates.py`` come from it; on the
+benchmark's own model the same 1M world's embedding searched ~2x faster). For
+``--queries`` random ads, the exact 21 nearest neighbours among all ads (brute force: a
+full matrix product, timed and extrapolated to all ads) are compared with each index's:
+recall of the exact neighbour sets and tie-aware recall (``candidates.knn_recall``), the
+query itself left out. Build time is measured; the time to search all ads is
+extrapolated from the queries' search time (stated as such).
 """
 
 from __future__ import annotations

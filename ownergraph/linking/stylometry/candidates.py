@@ -9,20 +9,23 @@ the search is exact. Only those pairs are scored by the pairwise model. With
 ``index_path`` the faiss index is also written there, so that an incremental run searches
 new ads in the same index.
 
-Why HNSW (``benchmarks/bench_candidate_recall.py``): inside the index of all ads of the
-1M-ad synthetic world, for 5,000 random query ads, against their exact 20 nearest
-neighbours by a full matrix product (~2 h for all ads, extrapolated), on 2 quiet cores:
+Why HNSW (``benchmarks/bench_candidate_recall.py --embedding E``, E the embedding the
+product's own authors stage saved for the 1M-ad synthetic world of seed 1, 2026-12-04,
+2 quiet cores): inside the index of all 1M ads, for 5,000 random query ads, against their
+exact 20 nearest neighbours by a full matrix product (~6.6 h for all ads, extrapolated):
 recall of the exact neighbour sets / tie-aware recall (a returned neighbour counts when
-its similarity is within 1e-3 of the exact 20th, the ann-benchmarks definition: 16% of
-ads have more than 20 near-identical neighbours above 0.99, among which the exact top 20
-is arbitrary), build + search time for all ads: IVF4000 nprobe 16 0.886 / 0.949, 17 +
-117 s; nprobe 32 0.907 / 0.969, 17 + 215 s; HNSW efSearch 32 0.885 / 0.954, 45 + 33 s;
-efSearch 64 0.893 / 0.961, 45 + 54 s; **efSearch 96 0.898 / 0.965, 45 + 78 s** (the
-default); efSearch 128 0.901 / 0.969, 45 + 105 s. No setting within the time budget
-finds >= 0.95 of the exact neighbour sets at 1M; the missed ones are mostly equally
-similar near-duplicates. On a 50k-ad sample (``bench_stylometry.py``) efSearch 96 finds
-0.959 of the brute-force candidate pairs (64: 0.943-0.954 over two runs; HNSW insertion
-on 2 threads is not deterministic).
+its similarity is within 1e-3 of the exact 20th, the ann-benchmarks definition: many ads
+have more than 20 near-identical neighbours, among which the exact top 20 is arbitrary),
+build + search time for all ads: IVF4000 nprobe 16 0.882 / 0.914, 18 + 151 s; nprobe 32
+0.924 / 0.952, 18 + 271 s; HNSW efSearch 32 0.940 / 0.971, 87 + 68 s; efSearch 64
+0.954 / 0.981, 87 + 119 s; **efSearch 96 0.962 / 0.988, 87 + 172 s** (the default);
+efSearch 128 0.966 / 0.991, 87 + 227 s. At M 16 (a scratch grid on the same embedding)
+the build takes 55 s but efSearch 128 finds only 0.917; an 8-bit scalar-quantised HNSW
+is no faster. So the search is ~260 s of the 1M-ad stage, the largest part after
+featurising; an earlier run of the benchmark on an embedding of its own model (not the
+product's) had given 45 + 78 s at 0.898 / 0.965. On a 50k-ad sample
+(``bench_stylometry.py``) efSearch 96 finds 0.959 of the brute-force candidate pairs (64:
+0.943-0.954 over two runs; HNSW insertion on 2 threads is not deterministic).
 
 The SVD uses 2 power iterations, not scikit-learn's 5: on an 8k-ad dev world the
 candidates' overlap with the exact sparse cosine neighbours was the same (0.69-0.70 at
