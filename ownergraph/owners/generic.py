@@ -77,6 +77,15 @@ def _hard(evidence: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
     return ev.assign(key=key)
 
 
+def _grouped(values: np.ndarray, by: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """``values`` split by the group numbers ``by`` (0 <= by < n_groups), each group in
+    its original order: what ``Series(values).groupby(by)`` gives per group, without a
+    Python call per group (a list indexed by group; absent groups are empty)."""
+    order = np.argsort(by, kind="stable")
+    ends = np.cumsum(np.bincount(by, minlength=n_groups))
+    return np.split(values[order], ends[:-1])
+
+
 def identifier_pieces(
     ads: np.ndarray, evidence: pd.DataFrame, kinds: tuple[str, ...] = HARD_KINDS
 ) -> tuple[dict[str, list[np.ndarray]], dict[str, np.ndarray]]:
@@ -102,8 +111,8 @@ def identifier_pieces(
     degree = np.asarray(g.degree())
     blocks, cut = g.biconnected_components(return_articulation_points=True)
     cut_hubs = {v for v in cut if v >= n}
-    hub_ads = pd.Series(pos).groupby(hub_idx).agg(lambda s: s.to_numpy())
-    ad_hubs = pd.Series(hub_idx).groupby(pos).agg(lambda s: s.to_numpy())
+    hub_ads = _grouped(pos, hub_idx, len(hubs))  # each hub's ads, in evidence order
+    ad_hubs = _grouped(hub_idx, pos, n)  # each ad's hubs, likewise
     pieces: dict[str, list[np.ndarray]] = {h: [] for h in hubs}
     lone: dict[str, list[int]] = {h: [] for h in hubs}
     for block in blocks:
@@ -326,12 +335,17 @@ def anchored_styles(
     group) ties it to an ad that carries a phone or e-mail other than this one: a second
     sign that it belongs to an owner of its own. Groups beyond the compared ones count as
     a style each."""
-    ev = _hard(evidence, HARD_KINDS)
-    with_hard = ev.groupby("ad")["key"].agg(set)
     soft = evidence[evidence["kind"].isin(kinds)][["ad", "kind", "hub"]].drop_duplicates()
     skey = hub_keys(soft)
-    hub_ads = soft["ad"].groupby(skey).agg(set)
-    ad_hubs = skey.groupby(soft["ad"]).agg(list)
+    # only the lone ads of ``keys`` are looked up, so only their hubs, those hubs' ads and
+    # those ads' identifiers are grouped (not every ad of the store: 1M groups at 1M ads)
+    lone_ads = {ads[p] for k in keys for p in table.lone.get(k, ())}
+    of_lone = soft["ad"].isin(lone_ads).to_numpy()
+    in_hubs = skey.isin(set(skey[of_lone])).to_numpy()
+    hub_ads = soft["ad"][in_hubs].groupby(skey[in_hubs]).agg(set)
+    ad_hubs = skey[of_lone].groupby(soft["ad"][of_lone]).agg(list)
+    ev = _hard(evidence[evidence["ad"].isin(set(soft["ad"][in_hubs]))], HARD_KINDS)
+    with_hard = ev.groupby("ad")["key"].agg(set)
     units = compared_units(table)
     out = {}
     for k in keys:
