@@ -223,12 +223,13 @@ def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str,
     from ownergraph.linking.stylometry.candidates import CandidateSearch
     from ownergraph.linking.stylometry.clusters import choose_threshold
     from ownergraph.linking.stylometry.evaluate import train_model
-    from ownergraph.linking.stylometry.memory import check_authors_memory, release_free_memory
+    from ownergraph.linking.stylometry.memory import release_free_memory
+    from ownergraph.memory_budget import check_stage_memory
     from ownergraph.stages.authors import link_authors, store_ads
 
     step = logging.getLogger("ownergraph.linking.stylometry").info
     # stop with what to do, before reading anything, when the machine lacks the memory
-    check_authors_memory(store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
+    check_stage_memory("authors", store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
     data = store_ads(store, compact=True)  # texts as one Arrow array, not Python strings
     # the store's cache of the pages read (~1.5 GB at 1M ads) is not needed until the
     # write at the end, nor are the query results' freed buffers
@@ -319,8 +320,11 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import save_owner_setting
+    from ownergraph.memory_budget import check_stage_memory
     from ownergraph.stages.owners import detect_owners
 
+    # stop with what to do, before reading anything, when the machine lacks the memory
+    check_stage_memory("owners", store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
     s = detect_owners(
         store,
         seed=project.seed,

@@ -1,24 +1,29 @@
-"""The authors stage estimates its memory before it starts and stops with what to do."""
+"""Stages estimate their memory before they start and stop with what to do."""
 
 from __future__ import annotations
 
 import pytest
 
-from ownergraph.linking.stylometry.memory import (
-    AUTHORS_BYTES_PER_AD,
-    AUTHORS_FIXED_BYTES,
+from ownergraph.memory_budget import (
     GB,
     MEMORY_LIMIT_ENV,
+    STAGE_MEMORY,
     MemoryBudgetError,
     available_bytes,
-    check_authors_memory,
+    check_stage_memory,
 )
+
+AUTHORS = STAGE_MEMORY["authors"]
+
+
+def check_authors_memory(n_ads: int, available: int | None = None) -> int | None:
+    return check_stage_memory("authors", n_ads, available)
 
 
 def test_estimate_is_linear_and_passes_when_it_fits() -> None:
     need = check_authors_memory(100_000, available=64 * GB)
-    assert need == AUTHORS_FIXED_BYTES + 100_000 * AUTHORS_BYTES_PER_AD
-    assert check_authors_memory(200_000, available=64 * GB) - need == 100_000 * AUTHORS_BYTES_PER_AD
+    assert need == AUTHORS.fixed + 100_000 * AUTHORS.per_ad
+    assert check_authors_memory(200_000, available=64 * GB) - need == 100_000 * AUTHORS.per_ad
 
 
 def test_estimate_covers_the_measured_peaks_and_lets_1m_ads_run_here() -> None:
@@ -29,13 +34,19 @@ def test_estimate_covers_the_measured_peaks_and_lets_1m_ads_run_here() -> None:
     assert 7.51 * GB <= check_authors_memory(1_000_000, available=19 * GB) <= 8 * GB
 
 
+def test_owners_estimate_covers_its_measured_peaks() -> None:
+    """bench_end_to_end.py: the owners stage peaked at 1.83 GB at 100k ads, 6.56 GB at 1M."""
+    assert check_stage_memory("owners", 100_000, available=64 * GB) >= 1.83 * GB
+    assert 6.56 * GB <= check_stage_memory("owners", 1_000_000, available=19 * GB) <= 8 * GB
+
+
 def test_estimate_over_the_limit_says_what_to_do() -> None:
     with pytest.raises(MemoryBudgetError) as exc:
-        check_authors_memory(1_000_000, available=AUTHORS_FIXED_BYTES + GB // 2)
+        check_authors_memory(1_000_000, available=AUTHORS.fixed + GB // 2)
     msg = str(exc.value)
     assert "1,000,000 ads need an estimated" in msg
     assert "--incremental" in msg and MEMORY_LIMIT_ENV in msg
-    fits = int((GB // 2) / AUTHORS_BYTES_PER_AD)
+    fits = int((GB // 2) / AUTHORS.per_ad)
     assert f"about {fits:,} ads fit" in msg
 
 
@@ -66,6 +77,28 @@ def test_pipeline_stops_before_the_authors_stage_reads_anything(
         )
     assert not (tmp_path / "run" / "author_model.joblib").exists()
     assert store.query("MATCH (a:Author) RETURN count(a) AS n")[0]["n"] == 0
+
+
+def test_pipeline_stops_before_the_owners_stage_reads_anything(
+    store, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ownergraph.pipeline import run_pipeline
+    from ownergraph.synth.world import generate_world
+
+    generate_world(tmp_path / "world", n_ads=300, seed=1)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.001")  # a fake machine of 1 MB
+    with pytest.raises(MemoryBudgetError, match="owners stage: 300 ads need an estimated"):
+        run_pipeline(store, tmp_path / "world", work_dir=tmp_path / "run", stages=("ads", "owners"))
+    assert store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"] == 300  # ads kept
+    assert store.query("MATCH (o:Owner) RETURN count(o) AS n")[0]["n"] == 0
+
+
+def test_every_estimated_stage_says_what_to_do_and_others_are_not_checked() -> None:
+    for stage, line in STAGE_MEMORY.items():
+        with pytest.raises(MemoryBudgetError, match=f"^{stage} stage: 1,000,000 ads") as exc:
+            check_stage_memory(stage, 1_000_000, available=line.fixed)
+        assert "--incremental" in str(exc.value) and "about 0 ads fit" in str(exc.value)
+    assert check_stage_memory("bitcoin", 10**9, available=1) is None
 
 
 def test_pipeline_gives_back_the_store_cache_after_each_stage(tmp_path) -> None:
