@@ -218,18 +218,24 @@ def _payments(store: Store, project: Project, work: Path, ctx: dict) -> dict[str
     return link_payments(store, rates, prices, LinkConfig()).to_dict()
 
 
+def _check_memory(store: Store, stage: str) -> None:
+    """Stop with what to do, before the stage reads anything, when the machine lacks the
+    memory its estimate for the stored ads needs (:mod:`ownergraph.memory_budget`)."""
+    from ownergraph.memory_budget import check_stage_memory
+
+    check_stage_memory(stage, store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
+
+
 def _authors(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import AUTHOR_SEARCH_INDEX, save_author_index
     from ownergraph.linking.stylometry.candidates import CandidateSearch
     from ownergraph.linking.stylometry.clusters import choose_threshold
     from ownergraph.linking.stylometry.evaluate import train_model
     from ownergraph.linking.stylometry.memory import release_free_memory
-    from ownergraph.memory_budget import check_stage_memory
     from ownergraph.stages.authors import link_authors, store_ads
 
     step = logging.getLogger("ownergraph.linking.stylometry").info
-    # stop with what to do, before reading anything, when the machine lacks the memory
-    check_stage_memory("authors", store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
+    _check_memory(store, "authors")
     data = store_ads(store, compact=True)  # texts as one Arrow array, not Python strings
     # the store's cache of the pages read (~1.5 GB at 1M ads) is not needed until the
     # write at the end, nor are the query results' freed buffers
@@ -320,11 +326,9 @@ def _images(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, 
 
 def _owners(store: Store, project: Project, work: Path, ctx: dict) -> dict[str, Any]:
     from ownergraph.daily.incremental import save_owner_setting
-    from ownergraph.memory_budget import check_stage_memory
     from ownergraph.stages.owners import detect_owners
 
-    # stop with what to do, before reading anything, when the machine lacks the memory
-    check_stage_memory("owners", store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"])
+    _check_memory(store, "owners")
     s = detect_owners(
         store,
         seed=project.seed,
