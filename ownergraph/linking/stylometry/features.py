@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from ownergraph.linking.stylometry.masking import mask_text
 from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.ngram_hash import char_wb_counts
+from ownergraph.linking.stylometry.sparse_rows import pair_products
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
 # Sparse views that may be added to ``views`` (not in the default):
@@ -591,29 +592,20 @@ def _check_texts(texts: object) -> list[str]:
     return texts
 
 
-def row_cosine(x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, chunk: int = 200_000) -> np.ndarray:
-    """Cosine of rows ``a[k]`` and ``b[k]`` of an L2-normalised CSR matrix, in chunks."""
-    out = np.empty(len(a), dtype=np.float32)
-    for s in range(0, len(a), chunk):
-        xa, xb = x[a[s : s + chunk]], x[b[s : s + chunk]]
-        out[s : s + chunk] = np.asarray(xa.multiply(xb).sum(axis=1)).ravel()
-    return out
+def row_cosine(x: sp.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of rows ``a[k]`` and ``b[k]`` of an L2-normalised CSR matrix."""
+    return pair_products(x, a, b)[0]
 
 
 def row_overlap(
-    x: sp.csr_matrix, a: np.ndarray, b: np.ndarray, chunk: int = 200_000
+    x: sp.csr_matrix, a: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cosine, largest term product and term-set Jaccard of rows ``a[k]``, ``b[k]`` of an
     L2-normalised CSR matrix with non-negative entries, from one element-wise product."""
     nnz = np.diff(x.indptr)
-    cos, top, jac = (np.empty(len(a), dtype=np.float32) for _ in range(3))
-    for s in range(0, len(a), chunk):
-        ca, cb = a[s : s + chunk], b[s : s + chunk]
-        p = x[ca].multiply(x[cb]).tocsr()
-        cos[s : s + chunk] = np.asarray(p.sum(axis=1)).ravel()
-        top[s : s + chunk] = p.max(axis=1).toarray().ravel()
-        inter = np.diff(p.indptr)
-        jac[s : s + chunk] = inter / np.maximum(nnz[ca] + nnz[cb] - inter, 1)
+    cos, top, inter = pair_products(x, a, b)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    jac = (inter / np.maximum(nnz[a] + nnz[b] - inter, 1)).astype(np.float32)
     return cos, top, jac
 
 

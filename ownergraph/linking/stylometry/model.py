@@ -317,10 +317,10 @@ class PairwiseAuthorModel(ClassifierMixin, BaseEstimator):
         chunk: int = 50_000,
         n_jobs: int = 1,
     ) -> np.ndarray:
-        """P(same author) for pairs of rows of ``feats`` (1-D array), in chunks (50k
-        pairs: each thread's sparse row gathers then take ~0.2 GB; 250k took ~0.9 GB);
-        ``n_jobs`` > 1 scores chunks in that many threads (the sparse row gathers and
-        the trees' prediction run in C without the GIL)."""
+        """P(same author) for pairs of rows of ``feats`` (1-D array), in chunks of
+        ``chunk`` pairs (each thread holds one chunk's pair feature matrix);
+        ``n_jobs`` > 1 scores chunks in that many threads (the row-pair products,
+        ``sparse_rows.pair_products``, and the trees' prediction run without the GIL)."""
         check_is_fitted(self, "classifier_")
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
