@@ -160,6 +160,7 @@ def run(root: Path, seed: int) -> dict[str, Any]:
     logging.getLogger("ownergraph").setLevel(logging.INFO)
     project = Project.from_world(root / "world", work_dir=root / "run", seed=seed)
     meter = Meter()
+    (root / "run").mkdir(parents=True, exist_ok=True)  # as run_pipeline makes its work dir
     with open_store(str(root / "graph.lbug")) as store:
         n_ads = store.query("MATCH (a:Ad) RETURN count(a) AS n")[0]["n"]
         meter.start("authors")

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupShuffleSplit
 
+from ownergraph.linking.stylometry.sparse_rows import pair_products
 from ownergraph.loaders import identifiers
 
 
@@ -280,7 +281,7 @@ def shingle_jaccard(
         x = _shingle_sets(_take(texts, used), k)
         size = np.diff(x.indptr).astype(np.float64)
         la, lb = inv[: len(ca)], inv[len(ca) :]
-        inter = np.asarray(x[la].multiply(x[lb]).sum(axis=1)).ravel()
+        inter = pair_products(x, la, lb)[2]  # shared shingles (the sets are binary)
         out[s : s + step] = inter / np.maximum(size[la] + size[lb] - inter, 1)
     return out
 
