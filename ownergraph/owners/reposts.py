@@ -17,6 +17,7 @@ first ad only.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 
@@ -29,6 +30,7 @@ REPOST_WINDOW_DAYS = 30.0
 MIN_TEXT_CHARS = 20
 METHOD = "same-text-identifiers-window"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_BREAK = re.compile(r"<br\s*/?>")
 
 
 def normalise_text(title: object, body: object) -> str:
@@ -37,7 +39,8 @@ def normalise_text(title: object, body: object) -> str:
         if v is None or (not isinstance(v, str) and pd.isna(v)):
             continue
         s = unicodedata.normalize("NFKC", str(v)).casefold()
-        s = re.sub(r"<br\s*/?>", " ", s)
+        if "<" in s:
+            s = _BREAK.sub(" ", s)
         parts.append(_NON_WORD.sub(" ", s).strip())
     return " ".join(p for p in parts if p)
 
@@ -57,21 +60,12 @@ def find_reposts(
     if ads.empty:
         return pd.DataFrame(columns=cols)
     ads = ads.drop_duplicates("id")
-    text = [
-        normalise_text(t, b)
-        for t, b in zip(
-            ads.get("title", [None] * len(ads)), ads.get("body", [None] * len(ads)), strict=True
-        )  # noqa: E501
-    ]
-    ids_of: dict[object, str] = {}
-    if links is not None and len(links):
-        hard = links[links["kind"].isin(HARD_KINDS)]
-        ids_of = (
-            hard.assign(k=hub_keys(hard))
-            .groupby("ad")["k"]
-            .agg(lambda s: "|".join(sorted(set(s))))
-            .to_dict()
-        )
+    n = len(ads)
+    titles, bodies = (
+        ads[c].to_numpy(dtype=object) if c in ads.columns else [None] * n for c in ("title", "body")
+    )
+    text = [normalise_text(t, b) for t, b in zip(titles, bodies, strict=True)]
+    ids_of = _identifier_sets(links) if links is not None and len(links) else {}
     df = pd.DataFrame(
         {
             "id": ads["id"].to_numpy(),
@@ -88,19 +82,34 @@ def find_reposts(
     window = window_days * 86_400.0
     src: list[object] = []
     dst: list[object] = []
-    # dated ads in time order (ties by id), then the undated
+    # dated ads in time order (ties by id), then the undated; one pass over the rows
     dup = dup.assign(undated=dup["ts"].isna()).sort_values(["key", "undated", "ts", "id"])
-    for _, g in dup.groupby("key", sort=False):
-        ids, ts = g["id"].to_numpy(), g["ts"].to_numpy()
-        first, first_ts = ids[0], ts[0]
-        for a, t in zip(ids[1:], ts[1:], strict=True):
-            if np.isnan(t) or np.isnan(first_ts) or t - first_ts <= window:
-                src.append(a)
-                dst.append(first)
-            else:  # a new posting of the same text: a new chain starts
-                first, first_ts = a, t
+    keys, ids, ts = dup["key"].to_numpy(), dup["id"].to_numpy(), dup["ts"].to_numpy()
+    first, first_ts = None, np.nan
+    for i in range(len(dup)):
+        a, t = ids[i], ts[i]
+        if i == 0 or keys[i] != keys[i - 1]:  # the first ad of a text's chain
+            first, first_ts = a, t
+        elif np.isnan(t) or np.isnan(first_ts) or t - first_ts <= window:
+            src.append(a)
+            dst.append(first)
+        else:  # a new posting of the same text: a new chain starts
+            first, first_ts = a, t
     out = pd.DataFrame({"src": src, "dst": dst})
     out["method"] = METHOD
     out["confidence"] = 1.0
     out["window_days"] = float(window_days)
     return out.sort_values("src", kind="stable").reset_index(drop=True)[cols]
+
+
+def _identifier_sets(links: pd.DataFrame) -> dict[object, str]:
+    """Each ad's hard identifiers (phone and e-mail hub keys), sorted, unique, ``|``-joined."""
+    hard = links[links["kind"].isin(HARD_KINDS)]
+    pairs = pd.DataFrame({"ad": hard["ad"].to_numpy(), "k": hub_keys(hard)})
+    pairs = pairs.drop_duplicates().sort_values(["ad", "k"])
+    return {
+        ad: "|".join(k for _, k in group)
+        for ad, group in itertools.groupby(
+            zip(pairs["ad"].tolist(), pairs["k"].tolist(), strict=True), key=lambda r: r[0]
+        )
+    }
