@@ -409,9 +409,11 @@ def flags(
     ``state_lists``: optional owner -> sorted list of state codes, named in reasons.
     """
     rules = rules or FlagRules()
-    out_flags: list[list[str]] = []
-    out_reasons: list[list[str]] = []
-    for owner, r in ind.iterrows():
+    out_flags: list[list[str]] = [[] for _ in range(len(ind))]
+    out_reasons: list[list[str]] = [[] for _ in range(len(ind))]
+    # only the groups some rule flags are read row by row (most groups trip none)
+    hit = np.flatnonzero(flag_candidates(ind, rules))
+    for k, (owner, r) in zip(hit, ind.iloc[hit].iterrows(), strict=True):
         fl, rs = [], []
         if r["names"] >= rules.many_people:
             fl.append("many people")
@@ -445,9 +447,22 @@ def flags(
         if r["usd_spent"] >= rules.high_spend_usd:
             fl.append("high spend")
             rs.append(f"spent ${r['usd_spent']:,.0f} ({r['btc_spent']:.4f} BTC) on ads")
-        out_flags.append(fl)
-        out_reasons.append(rs)
+        out_flags[k], out_reasons[k] = fl, rs
     return pd.DataFrame({"flags": out_flags, "reasons": out_reasons}, index=ind.index)
+
+
+def flag_candidates(ind: pd.DataFrame, rules: FlagRules | None = None) -> np.ndarray:
+    """True for the groups of ``ind`` that at least one rule of :func:`flags` flags."""
+    rules = rules or FlagRules()
+    tests = (
+        ("names", rules.many_people), ("states", rules.many_states),
+        ("cities", rules.many_cities), ("ads_per_day", rules.high_rate),
+        ("phones", rules.many_phones), ("usd_spent", rules.high_spend_usd),
+    )  # fmt: skip
+    hit = np.zeros(len(ind), dtype=bool)
+    for col, limit in tests:
+        hit |= (ind[col] >= limit).to_numpy(dtype=bool, na_value=False)
+    return hit
 
 
 def _n(x: object, word: str, plural: str | None = None) -> str:

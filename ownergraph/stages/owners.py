@@ -385,8 +385,10 @@ def group_rows(
     else:
         ind["score"], mode, score_info = score_model.stored_scores(store, ind)
     ind["score_mode"] = mode
-    states = (
+    many_states = ind.index[ind["states"] >= (rules or scoring.FlagRules()).many_states]
+    states = (  # the states named in the "many states" reasons
         ads.assign(owner=membership.reindex(ads["id"]).to_numpy())
+        .loc[lambda d: d["owner"].isin(many_states)]
         .dropna(subset=["state"])
         .groupby("owner")["state"]
         .agg(lambda s: sorted(set(s)))
