@@ -174,9 +174,7 @@ def compute_indicators(
     owner = membership.reindex(ads.index)
     keys = [
         place_keys.place_key(st, c, cc)
-        for st, c, cc in zip(
-            _col(ads, "state"), _col(ads, "city"), _col(ads, "country"), strict=True
-        )
+        for st, c, cc in zip(*(_values(ads, k) for k in ("state", "city", "country")), strict=True)
     ]
     ts = pd.to_numeric(_col(ads, "posted_ts"), errors="coerce")
     df = pd.DataFrame(
@@ -221,10 +219,14 @@ def compute_indicators(
         out[col] = sub.groupby("owner")["hub"].nunique().reindex(out.index, fill_value=0)
     shared = lk.groupby(["owner", "kind", "hub"]).size()
     shared = shared[shared >= 2].reset_index()
-    ev = shared.groupby("owner")["kind"].agg(
-        lambda s: ",".join(k for k in _KIND_ORDER if k in set(s))
+    kinds_of: dict[object, set[str]] = {}
+    for o, k in zip(shared["owner"].tolist(), shared["kind"].tolist(), strict=True):
+        kinds_of.setdefault(o, set()).add(k)
+    ev = pd.Series(
+        {o: ",".join(k for k in _KIND_ORDER if k in ks) for o, ks in kinds_of.items()},
+        dtype="str",
     )
-    out["evidence"] = ev.reindex(out.index).fillna("")
+    out["evidence"] = ev.reindex(out.index).fillna("").astype("str")
     btc, usd = _spending(all_ads, membership, payments, rates, prices or PriceTable())
     out["btc_spent"] = btc.reindex(out.index, fill_value=0.0)
     out["usd_spent"] = usd.reindex(out.index, fill_value=0.0)
@@ -234,6 +236,12 @@ def compute_indicators(
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype=object)
+
+
+def _values(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's values as an object array (iterating an Arrow-backed column element by
+    element is ~10x slower; missing values stay the column's NA)."""
+    return _col(df, name).to_numpy(dtype=object)
 
 
 def _moves(df: pd.DataFrame) -> pd.Series:
@@ -318,8 +326,9 @@ def _spending(
         usd = pd.Series(sat.to_numpy() / 1e8 * rate, index=tx.index).groupby(tx["owner"]).sum()
         return btc, usd
     # USD the payment was worth at the matcher's rate: expected cost x (1 + usd_error).
+    used = [c for c in _COST_FIELDS if c in ads.columns]  # what _expected_cost reads
     cost = tx["ad"].map(
-        {r.Index: _expected_cost(r, prices) for r in ads.loc[tx["ad"].unique()].itertuples()}
+        {r.Index: _expected_cost(r, prices) for r in ads.loc[tx["ad"].unique(), used].itertuples()}
     )
     err = (
         pd.to_numeric(tx.get("usd_error"), errors="coerce").fillna(0.0)
@@ -328,6 +337,9 @@ def _spending(
     )
     usd = (cost.astype(float) * (1.0 + err)).groupby(tx["owner"]).sum()
     return btc, usd
+
+
+_COST_FIELDS = ("price_usd", "state", "category", "post_kind", "sponsored", "n_locations")
 
 
 def _expected_cost(ad: object, prices: PriceTable) -> float:
