@@ -40,7 +40,7 @@ def test_pair_products_agree_with_scipy(case):
     ref_cos, ref_top, ref_inter = scipy_products(x, a, b)
     np.testing.assert_array_equal(top, ref_top)
     np.testing.assert_array_equal(inter, ref_inter)
-    np.testing.assert_allclose(cos, ref_cos, rtol=2e-6, atol=1e-7)
+    np.testing.assert_array_equal(cos, ref_cos)
     assert cos.dtype == top.dtype == np.float32
 
 
@@ -75,3 +75,15 @@ def test_out_of_range_rows_and_unequal_pairs_are_refused():
         pair_products(x, np.array([0]), np.array([3]))
     with pytest.raises(ValueError, match="differ in length"):
         pair_products(x, np.array([0, 1]), np.array([1]))
+
+
+@pytest.mark.parametrize("n_terms", [1, 7, 8, 9, 128, 129, 300, 1000, 5000])
+def test_long_rows_sum_as_scipy_does_to_the_bit(n_terms):
+    # NumPy's pairwise summation changes its shape at 8 and 128 terms
+    rng = np.random.default_rng(n_terms)
+    x = sp.random(6, 6000, density=n_terms / 6000, format="csr", dtype=np.float32, rng=rng)
+    x.data = rng.random(x.nnz, dtype=np.float32) + np.float32(1e-3)
+    x = sp.vstack([x[1], x[1:]], format="csr")  # rows 0 and 1 alike: the last bit counts
+    a, b = np.repeat(np.arange(6), 6), np.tile(np.arange(6), 6)
+    cos, _, _ = pair_products(x, a, b)
+    np.testing.assert_array_equal(cos, scipy_products(x, a, b)[0])
