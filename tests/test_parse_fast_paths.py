@@ -4,7 +4,9 @@ searches give.
 ``text_indicators`` skips a case-insensitive keyword rule when the lower-cased text holds
 none of its words (and no character re.I folds onto an ASCII letter); these properties
 compare every rule with its plain search on arbitrary Unicode and on texts built from
-matches of the rules, re-cased and with look-alike letters (İ, ı, ſ, K) swapped in."""
+matches of the rules, re-cased and with look-alike letters (İ, ı, ſ, K) swapped in.
+Digit-only tokens are read without the unit loop, and phones and e-mails share one
+``normalize``: both compared with the long way."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ownergraph import text_indicators as T
+from ownergraph.loaders import deobfuscate as D
+from ownergraph.loaders import identifiers as I
 
 _PATTERNS = list(T._WORDS)
 _ODD_SWAPS = {"i": "\u0130\u0131", "I": "\u0130\u0131", "s": "\u017f", "S": "\u017f",
@@ -60,7 +64,7 @@ def test_only_these_non_ascii_characters_match_ascii_under_ignorecase() -> None:
     """The prefilters' premise, over every code point: re.I matches a letter, digit, space
     or apostrophe (all the prefilter words are made of) to no other non-ASCII character."""
     assert all(re.fullmatch(r"[a-z0-9 ']+", w) for ws in T._WORDS.values() for w in ws)
-    cls = re.compile(r"[a-z0-9 ']", re.I)
+    cls = re.compile(r"[a-z0-9 '@]", re.I)  # "@": the e-mail exit's premise too
     odd = {chr(cp) for cp in range(0x80, 0x110000) if cls.fullmatch(chr(cp))}
     assert odd == set(T._CASE_ODD)
 
@@ -107,3 +111,36 @@ def test_extract_equals_the_plain_searches(title: str, body: str) -> None:
         assert got.evidence.get(name) == (m.group(0) if m else None)
     assert got.incall == _incall_key_plain(text) == T.incall_key(text)
     assert got.ethnicities == T.ethnicities(text)
+
+
+# ---------------------------------------------------------------- identifiers
+
+_ID_CHARS = st.one_of(
+    st.characters(codec=None),
+    st.sampled_from(list("0123456789 -.()@*xX!|oOlIi\n\u0660\uff10\u2460\ufe0f\u20e3\uff20")),
+    st.sampled_from(["at", "dot", " at ", "(at)", "[dot]", "com", "five", "oh", "gmail", "www."]),
+    st.sampled_from(["mia (AT) gmail (dot) com", "x At y DOT com", "z [aT] ex . net", "a@b.co"]),
+)
+_ID_TEXTS = st.lists(_ID_CHARS, max_size=40).map("".join)
+
+
+@settings(max_examples=3000, derandomize=True)
+@given(st.one_of(st.text(st.sampled_from("0123456789"), min_size=1, max_size=12), _ID_TEXTS))
+def test_read_token_digits_fast_path_equals_the_unit_loop(tok: str) -> None:
+    for allow_weak in (True, False):
+        assert D._read_token(tok, allow_weak) == D._read_units(tok, allow_weak)
+
+
+@settings(max_examples=2000, derandomize=True)
+@given(_ID_TEXTS)
+def test_extract_identifiers_equals_phones_and_emails_apart(text: str) -> None:
+    """One ``normalize`` shared by both gives what each extractor gives alone."""
+    got = I.extract_identifiers(text)
+    assert (got.phones, got.emails) == (I.extract_phones(text), I.extract_emails(text))
+
+
+@settings(max_examples=3000, derandomize=True)
+@given(_ID_TEXTS)
+def test_emails_exit_without_at_equals_the_full_search(text: str) -> None:
+    norm = D.normalize(text, mask_urls=False)
+    assert I._emails(norm) == I._find_emails(norm)
