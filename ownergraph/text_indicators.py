@@ -170,6 +170,42 @@ _INCALL_PLACE = re.compile(
     r"[a-z]+(?:\s+[a-z]+){0,2})",
     re.I,
 )
+_BR = re.compile(r"<br\s*/?>", re.I)
+_SPACES = re.compile(r"\s+")
+
+# Cheap exact prefilters: every match of a keyword rule above (re.I, ASCII letters) holds,
+# lower-cased, one of its words below, so the rule's search is skipped when ``text.lower()``
+# holds none. Exact because re.I matches an ASCII letter, space, digit or apostrophe only to
+# itself and its other case, except these non-ASCII characters (tests check every code
+# point), and texts holding one of them are always searched.
+_CASE_ODD = ("\u0130", "\u0131", "\u017f", "\u212a")  # İ ı (~ i), ſ (~ s), K (~ k)
+_WORDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _THIRD_PERSON: ("she", " her", "her name", "our girl", "our ladies", "our models",
+                    "our staff", "my girl", "this girl is", "these girls"),
+    _NEW_IN_TOWN: ("new in", "new to", "just arrived", "just landed", "just got ", "visiting",
+                   "in town", "here for ", "leaving ", "passing through", "on tour"),
+    _SEVERAL_WOMEN: ("girl", "ladies", "women", "hotties", "babes", "friend", "duo", "double ",
+                     "both of us", "we are", "we're", "me and my "),
+    _YOUTH: ("young", "teen", "barely ", "just turned 1", "fresh", "school", "baby", "daddy",
+             "innocent", "lolita", "little girl", "new girl", "candy girl"),
+    _HOTEL: ("motel", "hotel", "super 8", " inn", "la quinta", "best western", "extended stay",
+             "marriott", "hilton", "sheraton", "hyatt", "embassy suites", "travelodge",
+             "econo lodge", "courtyard", "doubletree"),
+    _INCALL_PLACE: ("incall",),
+}  # fmt: skip
+
+
+def _case_odd(text: str) -> bool:
+    """Whether ``text`` holds a non-ASCII character that re.I matches to an ASCII letter."""
+    return any(c in text for c in _CASE_ODD)
+
+
+def _search(pat: re.Pattern[str], text: str, low: str, odd: bool) -> re.Match[str] | None:
+    """``pat.search(text)``, skipped (None) when none of ``pat``'s :data:`_WORDS` is in
+    ``low`` (``text.lower()``) and not ``odd`` (:func:`_case_odd` of ``text``)."""
+    if odd or any(w in low for w in _WORDS[pat]):
+        return pat.search(text)
+    return None
 
 
 @dataclass(frozen=True)
@@ -192,7 +228,7 @@ def clean(text: Any) -> str:
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         return ""
     s = unicodedata.normalize("NFKC", str(text))
-    s = re.sub(r"<br\s*/?>", "\n", s, flags=re.I)
+    s = _BR.sub("\n", s)
     if s.replace("\n", "").isprintable():
         return s  # no character of category C (the usual case: one test in C, no loop)
     return "".join(c if (c == "\n" or unicodedata.category(c)[0] != "C") else " " for c in s)
@@ -238,25 +274,28 @@ def ages(title: str, body: str) -> tuple[int, ...]:
     return tuple(found)
 
 
-def ethnicities(text: str) -> tuple[str, ...]:
-    """Canonical ethnicities/nationalities named (see :data:`ETHNICITIES`)."""
-    return tuple(dict.fromkeys(_ETH_INDEX[m.group(1)] for m in _ETH_RE.finditer(text.lower())))
+def ethnicities(text: str, low: str | None = None) -> tuple[str, ...]:
+    """Canonical ethnicities/nationalities named (see :data:`ETHNICITIES`); ``low`` is
+    ``text.lower()`` when the caller has it."""
+    low = text.lower() if low is None else low
+    return tuple(dict.fromkeys(_ETH_INDEX[m.group(1)] for m in _ETH_RE.finditer(low)))
 
 
-def incall_key(text: str) -> str | None:
+def incall_key(text: str, low: str | None = None) -> str | None:
     """The incall place: street address, else a named hotel, else the phrase after
-    "incall"; lower case, single-spaced."""
-    for pat in (_STREET, _HOTEL, _INCALL_PLACE):
-        m = pat.search(text)
-        if m:
-            return re.sub(r"\s+", " ", m.group(1).lower()).strip()
-    return None
+    "incall"; lower case, single-spaced. ``low`` is ``text.lower()`` when the caller has it."""
+    low = text.lower() if low is None else low
+    odd = _case_odd(text)
+    m = _STREET.search(text) or _search(_HOTEL, text, low, odd)
+    m = m or _search(_INCALL_PLACE, text, low, odd)
+    return _SPACES.sub(" ", m.group(1).lower()).strip() if m else None
 
 
 def extract(title: Any, body: Any) -> AdText:
     """Every text indicator of one ad."""
     t, b = clean(title), clean(body)
     text = f"{t}\n{b}"
+    low, odd = text.lower(), _case_odd(text)
     ev: dict[str, str] = {}
     flags = {}
     for name, pat in (
@@ -265,17 +304,17 @@ def extract(title: Any, body: Any) -> AdText:
         ("several_women", _SEVERAL_WOMEN),
         ("youth", _YOUTH),
     ):
-        m = pat.search(text)
+        m = _search(pat, text, low, odd)
         flags[name] = m is not None
         if m:
             ev[name] = m.group(0)
-    inc = incall_key(text)
+    inc = incall_key(text, low)
     if inc:
         ev["incall"] = inc
     return AdText(
         names=names(text),
         ages=ages(t, b),
-        ethnicities=ethnicities(text),
+        ethnicities=ethnicities(text, low),
         incall=inc,
         evidence=ev,
         **flags,

@@ -49,9 +49,6 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
 
-_WHITESPACE_CONTROLS = str.maketrans("", "", "\n\r\t")  # the control characters allowed
-
-
 def _text(name: str, v: Any) -> str | None:
     if _blank(v):
         return None
@@ -62,7 +59,7 @@ def _text(name: str, v: Any) -> str | None:
             raise ValueError(f"{name}: expected text, got {type(v).__name__}")
     if len(v) > MAX_FIELD_CHARS:
         raise ValueError(f"{name}: too long ({len(v)} characters, limit {MAX_FIELD_CHARS})")
-    if v.translate(_WHITESPACE_CONTROLS).isprintable():
+    if v.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
         return v  # no character of category C at all (the usual case, in C rather than a loop)
     for ch in v:
         if ch in "\n\r\t":
@@ -319,12 +316,8 @@ def parse_ad(
         ),
     }
     text = "\n".join(t for t in (title, body) if t)
-    return ParsedAd(
-        ad,
-        identifiers.extract_phones(text, default_region=default_region),
-        identifiers.extract_emails(text),
-        dropped,
-    )
+    found = identifiers.extract_identifiers(text, default_region=default_region)
+    return ParsedAd(ad, found.phones, found.emails, dropped)
 
 
 def location_key(state: str | None, city: str | None, country: str | None = None) -> str | None:

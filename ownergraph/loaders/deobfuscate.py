@@ -206,6 +206,14 @@ class Reading:
 
 def _read_token(tok: str, allow_weak: bool = True) -> Reading | None:
     """Digits of a token made only of digit units (digits, number words, look-alikes)."""
+    if tok.isdigit() and tok.isascii():
+        # what the loop below reads: each digit is a unit (no number word is all digits)
+        return Reading(tok, set(), False, False, len(tok) == 1, (True, True))
+    return _read_units(tok, allow_weak)
+
+
+def _read_units(tok: str, allow_weak: bool) -> Reading | None:
+    """:func:`_read_token`, unit by unit."""
     if not _TOKEN_FULL_RE.fullmatch(tok):
         return None
     digits: list[str] = []

@@ -267,7 +267,11 @@ def extract_phones(text: str, default_region: str = "US") -> list[PhoneMatch]:
     region = _check_region(default_region)
     if not any(c.isdigit() or c.isalpha() for c in text):
         return []
-    base = normalize(text, mask_urls=False)
+    return _phones(normalize(text, mask_urls=False), region)
+
+
+def _phones(base: Normalized, region: str) -> list[PhoneMatch]:
+    """:func:`extract_phones` of ``normalize(text, mask_urls=False)`` (read, not changed)."""
     masked = URL_RE.sub(lambda m: BREAK * len(m.group()), base.text)
     norm = dataclasses.replace(base, text=masked)
     plan = _plan(region)
@@ -330,9 +334,32 @@ def extract_emails(text: str) -> list[EmailMatch]:
     TLD). Lower-cased, deduplicated, in text order."""
     if not isinstance(text, str):
         raise TypeError(f"extract_emails needs text (str), got {type(text).__name__}")
-    if "@" not in text and not re.search(r"(?i)\bat\b|\bdot\b", text) and text.isascii():
+    if _no_email(text):
         return []
-    norm = normalize(text, mask_urls=False)
+    return _emails(normalize(text, mask_urls=False))
+
+
+_AT_OR_DOT_WORD_RE = re.compile(r"(?i)\bat\b|\bdot\b")
+
+
+def _no_email(text: str) -> bool:
+    """True when ``text`` certainly holds no address: ASCII (nothing folds to "@" or a
+    letter), without "@" and without the words "at" or "dot"."""
+    return "@" not in text and not _AT_OR_DOT_WORD_RE.search(text) and text.isascii()
+
+
+_AT_WORD_ANY_RE = re.compile(r"(?i)\bat\b")
+
+
+def _emails(norm: Normalized) -> list[EmailMatch]:
+    """:func:`extract_emails` of ``normalize(text, mask_urls=False)`` (read, not changed)."""
+    if "@" not in norm.text and not _AT_WORD_ANY_RE.search(norm.text):
+        return []  # every address form holds "@" or the word "at" (brackets, blanks around)
+    return _find_emails(norm)
+
+
+def _find_emails(norm: Normalized) -> list[EmailMatch]:
+    text = norm.original
     s = norm.text
     found: list[tuple[int, EmailMatch]] = []
     taken: list[tuple[int, int]] = []
@@ -374,8 +401,19 @@ def extract_emails(text: str) -> list[EmailMatch]:
 
 
 def extract_identifiers(text: str, default_region: str = "US") -> Identifiers:
-    """Phones and e-mails of one text."""
-    return Identifiers(extract_phones(text, default_region), extract_emails(text))
+    """Phones and e-mails of one text: :func:`extract_phones` and :func:`extract_emails`,
+    the text de-obfuscated once for both (``normalize`` is a pure function of it)."""
+    if not isinstance(text, str):
+        raise TypeError(f"extract_phones needs text (str), got {type(text).__name__}")
+    region = _check_region(default_region)
+    norm = None
+    phones: list[PhoneMatch] = []
+    if any(c.isdigit() or c.isalpha() for c in text):
+        norm = normalize(text, mask_urls=False)
+        phones = _phones(norm, region)
+    if _no_email(text):
+        return Identifiers(phones, [])
+    return Identifiers(phones, _emails(normalize(text, mask_urls=False) if norm is None else norm))
 
 
 # ---------------------------------------------------------------- keyed digests
