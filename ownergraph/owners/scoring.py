@@ -420,31 +420,31 @@ def flags(
 
     ``state_lists``: optional owner -> sorted list of state codes, named in reasons.
     """
-    rules = rules or FlagRules()
+    fired = rule_hits(ind, rules)
     out_flags: list[list[str]] = [[] for _ in range(len(ind))]
     out_reasons: list[list[str]] = [[] for _ in range(len(ind))]
     # only the groups some rule flags are read row by row (most groups trip none)
-    hit = np.flatnonzero(flag_candidates(ind, rules))
+    hit = np.flatnonzero(np.logical_or.reduce(list(fired.values())))
     for k, (owner, r) in zip(hit, ind.iloc[hit].iterrows(), strict=True):
         fl, rs = [], []
-        if r["names"] >= rules.many_people:
+        if fired["many people"][k]:
             fl.append("many people")
             rs.append(
                 f"advertised {int(r['names'])} distinct names and "
                 f"{int(r['ages'])} distinct ages "
                 f"across {_n(r['states'], 'state')}"
             )
-        if r["states"] >= rules.many_states:
+        if fired["many states"][k]:
             fl.append("many states")
             named = ""
             if state_lists is not None and owner in state_lists.index:
                 codes = list(state_lists[owner])
                 named = " (" + ", ".join(codes[:8]) + (", ..." if len(codes) > 8 else "") + ")"
             rs.append(f"posted in {_n(r['states'], 'state')}{named}")
-        if r["cities"] >= rules.many_cities:
+        if fired["many cities"][k]:
             fl.append("many cities")
             rs.append(f"posted in {_n(r['cities'], 'city', 'cities')}")
-        if r["ads_per_day"] >= rules.high_rate:
+        if fired["high rate"][k]:
             fl.append("high rate")
             dated = r.get("dated_ads", r["ads"])
             undated = int(r.get("undated_ads", 0) or 0)
@@ -453,28 +453,32 @@ def flags(
                 f"({r['ads_per_day']:.1f} per day"
                 + (f"; {undated} undated not counted)" if undated else ")")
             )
-        if r["phones"] >= rules.many_phones:
+        if fired["many phones"][k]:
             fl.append("many phones")
             rs.append(f"used {_n(r['phones'], 'phone number')}")
-        if r["usd_spent"] >= rules.high_spend_usd:
+        if fired["high spend"][k]:
             fl.append("high spend")
             rs.append(f"spent ${r['usd_spent']:,.0f} ({r['btc_spent']:.4f} BTC) on ads")
         out_flags[k], out_reasons[k] = fl, rs
     return pd.DataFrame({"flags": out_flags, "reasons": out_reasons}, index=ind.index)
 
 
-def flag_candidates(ind: pd.DataFrame, rules: FlagRules | None = None) -> np.ndarray:
-    """True for the groups of ``ind`` that at least one rule of :func:`flags` flags."""
+def rule_hits(ind: pd.DataFrame, rules: FlagRules | None = None) -> dict[str, np.ndarray]:
+    """Per flag of :func:`flags`, which groups of ``ind`` its rule flags (a missing value
+    flags nothing): the one place each rule's test is written."""
     rules = rules or FlagRules()
-    tests = (
-        ("names", rules.many_people), ("states", rules.many_states),
-        ("cities", rules.many_cities), ("ads_per_day", rules.high_rate),
-        ("phones", rules.many_phones), ("usd_spent", rules.high_spend_usd),
-    )  # fmt: skip
-    hit = np.zeros(len(ind), dtype=bool)
-    for col, limit in tests:
-        hit |= (ind[col] >= limit).to_numpy(dtype=bool, na_value=False)
-    return hit
+    tests = {
+        "many people": ("names", rules.many_people),
+        "many states": ("states", rules.many_states),
+        "many cities": ("cities", rules.many_cities),
+        "high rate": ("ads_per_day", rules.high_rate),
+        "many phones": ("phones", rules.many_phones),
+        "high spend": ("usd_spent", rules.high_spend_usd),
+    }
+    return {
+        flag: (ind[col] >= limit).to_numpy(dtype=bool, na_value=False)
+        for flag, (col, limit) in tests.items()
+    }
 
 
 def _n(x: object, word: str, plural: str | None = None) -> str:

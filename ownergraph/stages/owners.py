@@ -385,7 +385,7 @@ def group_rows(
     else:
         ind["score"], mode, score_info = score_model.stored_scores(store, ind)
     ind["score_mode"] = mode
-    many_states = ind.index[ind["states"] >= (rules or scoring.FlagRules()).many_states]
+    many_states = ind.index[scoring.rule_hits(ind, rules)["many states"]]
     states = (  # the states named in the "many states" reasons
         ads.assign(owner=membership.reindex(ads["id"]).to_numpy())
         .loc[lambda d: d["owner"].isin(many_states)]
