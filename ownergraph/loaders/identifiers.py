@@ -262,12 +262,18 @@ def extract_phones(text: str, default_region: str = "US") -> list[PhoneMatch]:
     ``default_region`` (ISO 3166-1 alpha-2) is the country of numbers written without a
     ``+`` country code. Raises TypeError for non-text, ValueError for an unknown region.
     """
+    return _read_phones(text, default_region)[0]
+
+
+def _read_phones(text: str, default_region: str) -> tuple[list[PhoneMatch], Normalized | None]:
+    """:func:`extract_phones`, and the normalised text it read (None when it read none)."""
     if not isinstance(text, str):
         raise TypeError(f"extract_phones needs text (str), got {type(text).__name__}")
     region = _check_region(default_region)
     if not any(c.isdigit() or c.isalpha() for c in text):
-        return []
-    return _phones(normalize(text, mask_urls=False), region)
+        return [], None
+    norm = normalize(text, mask_urls=False)
+    return _phones(norm, region), norm
 
 
 def _phones(base: Normalized, region: str) -> list[PhoneMatch]:
@@ -403,14 +409,7 @@ def _find_emails(norm: Normalized) -> list[EmailMatch]:
 def extract_identifiers(text: str, default_region: str = "US") -> Identifiers:
     """Phones and e-mails of one text: :func:`extract_phones` and :func:`extract_emails`,
     the text de-obfuscated once for both (``normalize`` is a pure function of it)."""
-    if not isinstance(text, str):
-        raise TypeError(f"extract_phones needs text (str), got {type(text).__name__}")
-    region = _check_region(default_region)
-    norm = None
-    phones: list[PhoneMatch] = []
-    if any(c.isdigit() or c.isalpha() for c in text):
-        norm = normalize(text, mask_urls=False)
-        phones = _phones(norm, region)
+    phones, norm = _read_phones(text, default_region)
     if _no_email(text):
         return Identifiers(phones, [])
     return Identifiers(phones, _emails(normalize(text, mask_urls=False) if norm is None else norm))
