@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from ownergraph.linking.stylometry.masking import mask_text
 from ownergraph.linking.stylometry.memory import release_free_memory
 from ownergraph.linking.stylometry.ngram_hash import char_wb_counts
-from ownergraph.linking.stylometry.sparse_rows import pair_products
+from ownergraph.linking.stylometry.sparse_rows import pair_products, row_lengths
 
 SPARSE_VIEWS = ("char", "word", "symbol", "func", "title")
 # Sparse views that may be added to ``views`` (not in the default):
@@ -602,10 +602,9 @@ def row_overlap(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cosine, largest term product and term-set Jaccard of rows ``a[k]``, ``b[k]`` of an
     L2-normalised CSR matrix with non-negative entries, from one element-wise product."""
-    nnz = np.diff(x.indptr)
     cos, top, inter = pair_products(x, a, b)
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    jac = (inter / np.maximum(nnz[a] + nnz[b] - inter, 1)).astype(np.float32)
+    union = row_lengths(x, a) + row_lengths(x, b) - inter
+    jac = (inter / np.maximum(union, 1)).astype(np.float32)
     return cos, top, jac
 
 

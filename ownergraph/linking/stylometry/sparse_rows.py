@@ -122,6 +122,12 @@ def _canonical(x: sp.csr_matrix) -> sp.csr_matrix:
     return x
 
 
+def row_lengths(x: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Stored entries of each of ``rows`` of CSR ``x`` (without a pass over all rows)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return (x.indptr[rows + 1] - x.indptr[rows]).astype(np.int64)
+
+
 def pair_products(
     x: sp.csr_matrix, a: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,7 +143,7 @@ def pair_products(
     if len(a) and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n):
         raise IndexError(f"row index out of range for a matrix of {n} rows")
     data = x.data.astype(np.float32, copy=False)
-    width = int(np.diff(x.indptr).max()) if x.shape[0] else 0  # the longest row
+    width = int(row_lengths(x, b).max()) if len(b) else 0  # the longest second row
     order = None
     if len(a) > 1 and (a[1:] < a[:-1]).any():  # group each first row's pairs together
         order = np.argsort(a, kind="stable")
